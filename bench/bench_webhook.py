@@ -1,0 +1,94 @@
+"""Webhook throughput: signed WeChat events per second per worker, and p99 latency.
+
+Run with ``./run bench`` (Odoo served with --workers=2 on a database of its own).
+The baseline, measured in the same run against the same server, is Odoo's
+``/web/health`` (the cheapest request Odoo serves): the figures are printed as
+ratios to it, so they compare across machines.
+"""
+
+import concurrent.futures
+import os
+import statistics
+import sys
+import time
+import uuid
+
+import requests
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+
+from fakewechat import FakeWeChat  # noqa: E402
+from odoo_client import from_env  # noqa: E402
+
+WORKERS = int(os.environ.get("WM_BENCH_WORKERS", "2"))
+CONCURRENCY = WORKERS * 2
+N = int(os.environ.get("WM_BENCH_EVENTS", "400"))
+
+
+def timed(fn, items):
+    latencies = []
+
+    def one(item):
+        started = time.perf_counter()
+        fn(item)
+        latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(CONCURRENCY) as pool:
+        list(pool.map(one, items))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "per_s": len(items) / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+    }
+
+
+def main():
+    odoo = from_env()
+    fake = FakeWeChat().start()
+    try:
+        appid = "wx" + uuid.uuid4().hex[:16]
+        account_id = odoo.call("wechat.account", "create", {
+            "name": "Bench", "appid": appid, "appsecret": "s", "callback_token": "benchtoken",
+            "sandbox": True, "sandbox_url": fake.url, "timeout": 5})
+        acc = fake.add_account(appid=appid, secret="s", token="benchtoken",
+                               webhook_url=f"{odoo.url}/wechat/callback/{account_id}")
+        sim = fake.simulator(appid)
+        session = requests.Session()
+        health = f"{odoo.url}/web/health"
+
+        def ok(result):
+            if not result.ok:
+                raise RuntimeError(f"webhook failed: {result.status_code} {result.error}")
+
+        # Warm up every worker.
+        for __ in range(20):
+            session.get(health, timeout=10)
+        warm = [acc.add_nonfollower() for __ in range(10)]
+        for openid in warm:
+            ok(sim.follow(openid=openid))
+
+        base = timed(lambda __: session.get(health, timeout=10).raise_for_status(), range(N))
+        newcomers = [acc.add_nonfollower() for __ in range(N)]
+        follows = timed(lambda o: ok(sim.follow(openid=o)), newcomers)
+        texts = timed(lambda o: ok(sim.text(o, "积分")), newcomers)
+        assert odoo.call("wechat.member", "search_count", [("account_id", "=", account_id)]) == N + len(warm)
+
+        print(f"webhook benchmark: {N} requests each, {WORKERS} Odoo workers, {CONCURRENCY} concurrent clients")
+        print(f"{'':26}{'req/s':>9}{'per worker':>12}{'p50 ms':>9}{'p99 ms':>9}{'vs baseline':>13}")
+        for name, res in (("baseline GET /web/health", base), ("follow (new member)", follows),
+                          ("text 积分 (passive reply)", texts)):
+            ratio = base["per_s"] / res["per_s"]
+            print(f"{name:26}{res['per_s']:9.1f}{res['per_s'] / WORKERS:12.1f}{res['p50_ms']:9.1f}"
+                  f"{res['p99_ms']:9.1f}{ratio:12.2f}x")
+        print("(vs baseline: how many times slower than Odoo's cheapest request)")
+        assert fake.violations == [], fake.violations
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""Control endpoints under ``/_fake/`` (JSON) for the CLI, the demo sandbox and
+black-box tests that cannot reach the Python object.  Not part of WeChat.
+
+- ``POST /_fake/accounts``      add (or update) an account: add_account() arguments,
+                                plus ``followers: n`` and ``templates: [...]``
+- ``POST /_fake/followers``     {appid, n} or {appid, openid, unionid, ...}
+- ``POST /_fake/simulate``      {appid, action: follow|scan|unfollow|click|view|text|oauth|verify,
+                                openid, scene, ticket, key, content, url}
+- ``POST /_fake/pay_script``    {auth_code (generated when absent), outcome, openid, is_subscribe, recall}
+- ``POST /_fake/inject``        fake.inject() arguments
+- ``POST /_fake/browser_user``  {appid, openid}
+- ``POST /_fake/templates``     {appid, template_id}
+- ``GET|POST /_fake/clock``     {advance: seconds} -> {now}
+- ``GET /_fake/calls|violations|deliveries|state?appid=``, ``POST /_fake/clear``
+"""
+
+import functools
+import json
+
+from .web import json_reply
+
+ACCOUNT_FIELDS = (
+    "appid",
+    "secret",
+    "token",
+    "aes_key",
+    "encrypt_mode",
+    "webhook_url",
+    "mch_id",
+    "mch_key",
+    "certified",
+    "original_id",
+)
+
+
+def _body(req):
+    if not req.body:
+        return {}
+    data = json.loads(req.body.decode("utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("JSON object expected")
+    return data
+
+
+def control(fn):
+    @functools.wraps(fn)
+    def wrapper(fake, req):
+        try:
+            return fn(fake, req, _body(req) if req.method == "POST" else dict(req.query))
+        except (ValueError, KeyError, TypeError) as exc:
+            return json_reply({"error": f"{exc.__class__.__name__}: {exc}"}, 400)
+
+    return wrapper
+
+
+def _scene(value):
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return value
+
+
+@control
+def accounts(fake, req, body):
+    fields = {k: body[k] for k in ACCOUNT_FIELDS if k in body}
+    with fake.lock:
+        acc = fake.accounts.get(fields.get("appid"))
+        if acc is None:
+            acc = fake.add_account(**fields)
+        else:
+            for key, value in fields.items():
+                setattr(acc, key, value)
+        for template_id in body.get("templates") or ():
+            acc.add_template(template_id)
+        if body.get("followers"):
+            acc.add_followers(int(body["followers"]))
+    return acc.summary()
+
+
+@control
+def followers(fake, req, body):
+    acc = fake.account(body["appid"])
+    if body.get("n"):
+        return {"openids": acc.add_followers(int(body["n"]))}
+    kwargs = {
+        k: body[k]
+        for k in ("openid", "unionid", "subscribe_scene", "qr_scene", "qr_scene_str", "subscribe_time")
+        if k in body
+    }
+    return {"openids": [acc.add_follower(**kwargs)]}
+
+
+@control
+def simulate(fake, req, body):
+    sim = fake.simulator(body["appid"])
+    action = body.get("action")
+    openid = body.get("openid") or None
+    if action == "follow":
+        result = sim.follow(openid, scene=_scene(body.get("scene")), ticket=body.get("ticket"))
+    elif action == "scan":
+        result = sim.scan(openid, scene=_scene(body.get("scene")), ticket=body.get("ticket"))
+    elif action == "unfollow":
+        result = sim.unfollow(openid)
+    elif action == "click":
+        result = sim.click(openid, body["key"])
+    elif action == "view":
+        result = sim.view(openid, body["url"])
+    elif action == "text":
+        result = sim.text(openid, body["content"])
+    elif action == "oauth":
+        resp = sim.oauth(openid, body["url"])
+        return {"status": resp.status_code, "url": resp.url, "body": resp.text[:5000], "hops": resp.hops}
+    elif action == "verify":
+        resp = sim.verify()
+        return {"status": resp.status_code, "body": resp.text, "verified": resp.verified}
+    else:
+        raise ValueError(f"unknown action {action!r}")
+    return result.as_dict()
+
+
+@control
+def pay_script(fake, req, body):
+    code = body.get("auth_code") or fake.auth_code()
+    outcome = body.get("outcome", "SUCCESS")
+    fake.pay_script(
+        code,
+        outcome,
+        openid=body.get("openid"),
+        is_subscribe=body.get("is_subscribe"),
+        recall=int(body.get("recall") or 0),
+    )
+    return {"auth_code": code, "outcome": outcome}
+
+
+@control
+def inject(fake, req, body):
+    return fake.inject(**body).as_dict()
+
+
+@control
+def browser_user(fake, req, body):
+    fake.set_browser_user(body["appid"], body["openid"])
+    return {"appid": body["appid"], "openid": body["openid"]}
+
+
+@control
+def templates(fake, req, body):
+    return {"template_id": fake.account(body["appid"]).add_template(body["template_id"])}
+
+
+@control
+def clock(fake, req, body):
+    if body.get("advance"):
+        fake.advance(float(body["advance"]))
+    return {"now": fake.now()}
+
+
+@control
+def calls(fake, req, body):
+    with fake.lock:
+        items = list(fake.calls)
+    if body.get("appid"):
+        items = [c for c in items if c["appid"] == body["appid"]]
+    if body.get("path"):
+        items = [c for c in items if c["path"].endswith(body["path"])]
+    return {"calls": items}
+
+
+@control
+def violations(fake, req, body):
+    with fake.lock:
+        return {"violations": list(fake.violations)}
+
+
+@control
+def deliveries(fake, req, body):
+    with fake.lock:
+        return {"deliveries": [list(d) for d in fake.deliveries]}
+
+
+@control
+def state(fake, req, body):
+    if body.get("appid"):
+        return fake.account(body["appid"]).summary()
+    with fake.lock:
+        appids = list(fake.accounts)
+    return {
+        "now": fake.now(),
+        "accounts": [fake.account(a).summary() for a in appids],
+        "violations": len(fake.violations),
+        "calls": len(fake.calls),
+    }
+
+
+@control
+def clear(fake, req, body):
+    fake.clear_logs()
+    return {"ok": True}
+
+
+@control
+def health(fake, req, body):
+    return {"ok": True, "url": fake.url}
+
+
+ROUTES = [
+    ("POST", "/_fake/accounts", accounts),
+    ("POST", "/_fake/followers", followers),
+    ("POST", "/_fake/simulate", simulate),
+    ("POST", "/_fake/pay_script", pay_script),
+    ("POST", "/_fake/inject", inject),
+    ("POST", "/_fake/browser_user", browser_user),
+    ("POST", "/_fake/templates", templates),
+    ("GET", "/_fake/clock", clock),
+    ("POST", "/_fake/clock", clock),
+    ("GET", "/_fake/calls", calls),
+    ("GET", "/_fake/violations", violations),
+    ("GET", "/_fake/deliveries", deliveries),
+    ("GET", "/_fake/state", state),
+    ("POST", "/_fake/clear", clear),
+    ("GET", "/_fake/health", health),
+]

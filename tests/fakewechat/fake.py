@@ -1,0 +1,299 @@
+"""``FakeWeChat``: the fake platform object tests and the sandbox talk to.
+
+It owns all state (one lock), the HTTP server, the background deliveries and
+the rule-violation log.  Real-platform rules live in the ``api_*``, ``oauth``,
+``pay`` and ``webhook`` modules; this file only wires them together.
+"""
+
+import itertools
+import random
+import threading
+import time
+import traceback
+
+from .pay import PayState, make_script
+from .server import Injection, make_server
+from .simulator import FollowerSimulator
+from .state import FakeAccount
+from .webhook import deliver
+
+_ID_STARTS = {
+    "mass": 1000000001,
+    "msg_data": 2247483001,
+    "template": 200228001,
+    "user_msg": 23500000000000001,
+    "txn": 1,
+    "refund": 1,
+}
+
+
+class FakeWeChat:
+    """A fake WeChat platform on 127.0.0.1.
+
+    ``FakeWeChat(token_grace_seconds=300, clock=None, callback_timeout=5.0,
+    callback_retries=3, async_delay=0.2, seed=None)``; ``clock`` is a callable
+    returning epoch seconds (default ``time.time``); ``fake.advance(s)`` moves the
+    fake's time forward whatever the clock.
+    """
+
+    hang_seconds = 30.0
+
+    def __init__(
+        self,
+        token_grace_seconds=300,
+        clock=None,
+        callback_timeout=5.0,
+        callback_retries=3,
+        async_delay=0.2,
+        seed=None,
+        host="127.0.0.1",
+    ):
+        self.token_grace_seconds = token_grace_seconds
+        self.callback_timeout = callback_timeout
+        self.callback_retries = callback_retries
+        self.async_delay = async_delay
+        self.host = host
+        self.lock = threading.RLock()
+        self.rng = random.Random(seed)
+        self._clock = clock or time.time
+        self._offset = 0.0
+        self._ids = {k: itertools.count(v) for k, v in _ID_STARTS.items()}
+        self.accounts = {}
+        self.tokens = {}
+        self.qr_tickets = {}
+        self.oauth_codes = {}
+        self.oauth_tokens = {}
+        self.oauth_refresh = {}
+        self.browser_users = {}
+        self.payments = PayState()
+        self.injections = []
+        self.calls = []
+        self.violations = []
+        self.deliveries = []
+        self.errors = []  # tracebacks of bugs inside the fake itself
+        self._server = None
+        self._thread = None
+        self._stop_event = threading.Event()
+        self._pending = 0
+        self._idle = threading.Condition(threading.Lock())
+
+    # -- lifecycle -------------------------------------------------------
+    def start(self, port=0):
+        if self._server is not None:
+            raise RuntimeError("already started")
+        self._stop_event.clear()
+        self._server = make_server(self, self.host, port)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="fakewechat-%d" % self.port,
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop_event.set()
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(5)
+
+    def __enter__(self):
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def running(self):
+        return self._server is not None
+
+    @property
+    def port(self):
+        return self._server.server_address[1] if self._server else None
+
+    @property
+    def url(self):
+        if self._server is None:
+            return None
+        return "http://%s:%d" % (self.host, self.port)
+
+    # -- time and ids ----------------------------------------------------
+    def now(self):
+        return self._clock() + self._offset
+
+    def advance(self, seconds):
+        """Move the fake's time forward (works with any clock)."""
+        with self.lock:
+            self._offset += float(seconds)
+            return self.now()
+
+    def next_id(self, kind):
+        with self.lock:
+            return next(self._ids[kind])
+
+    def auth_code(self, prefix="13"):
+        """A fresh valid WeChat Pay auth code (18 digits, prefix 10-15)."""
+        with self.lock:
+            return prefix + "".join(self.rng.choices("0123456789", k=18 - len(prefix)))
+
+    # -- accounts ----------------------------------------------------------
+    def add_account(
+        self,
+        appid,
+        secret,
+        token="",
+        aes_key=None,
+        encrypt_mode="plain",
+        webhook_url=None,
+        mch_id=None,
+        mch_key=None,
+        certified=True,
+        original_id=None,
+    ):
+        with self.lock:
+            if appid in self.accounts:
+                raise ValueError(f"account {appid} already exists")
+            acc = FakeAccount(
+                self, appid, secret, token, aes_key, encrypt_mode, webhook_url, mch_id, mch_key, certified, original_id
+            )
+            self.accounts[appid] = acc
+            return acc
+
+    def account(self, appid):
+        with self.lock:
+            try:
+                return self.accounts[appid]
+            except KeyError:
+                raise KeyError(f"no account {appid} on the fake") from None
+
+    def simulator(self, appid):
+        return FollowerSimulator(self, appid)
+
+    def set_browser_user(self, appid, openid):
+        with self.lock:
+            self.account(appid).ensure_user(openid)
+            self.browser_users[appid] = openid
+
+    def pay_script(self, auth_code, outcome="SUCCESS", openid=None, is_subscribe=None, recall=0):
+        script = make_script(outcome, openid, is_subscribe, recall)
+        with self.lock:
+            self.payments.scripts[auth_code] = script
+        return auth_code
+
+    @property
+    def refunds(self):
+        return self.payments.refunds
+
+    def order(self, out_trade_no, mch_id=None):
+        """The PayOrder for ``out_trade_no`` (any merchant unless given)."""
+        with self.lock:
+            for (mch, no), order in self.payments.orders.items():
+                if no == out_trade_no and mch_id in (None, mch):
+                    return order
+        return None
+
+    # -- faults --------------------------------------------------------------
+    def inject(
+        self, path_suffix, errcode=None, latency=0.0, timeout=False, reset=False, times=1, errmsg=None, http_status=None
+    ):
+        injection = Injection(path_suffix, errcode, errmsg, latency, timeout, reset, http_status, times)
+        with self.lock:
+            self.injections.append(injection)
+        return injection
+
+    def _take_injection(self, path):
+        with self.lock:
+            for injection in self.injections:
+                if injection.matches(path):
+                    injection.remaining -= 1
+                    injection.hits += 1
+                    if injection.remaining <= 0:
+                        self.injections.remove(injection)
+                    return injection
+        return None
+
+    # -- logs ------------------------------------------------------------------
+    def violation(self, rule, detail, appid=None):
+        with self.lock:
+            self.violations.append({"rule": rule, "detail": detail, "appid": appid, "t": self.now()})
+
+    def violation_rules(self):
+        with self.lock:
+            return [v["rule"] for v in self.violations]
+
+    def _log_call(self, req, errcode, status):
+        appid = req.appid or req.query.get("appid")
+        body = req.logged_body()
+        if appid is None and isinstance(body, dict):
+            appid = body.get("appid")
+        with self.lock:
+            self.calls.append(
+                {
+                    "method": req.method,
+                    "path": req.path,
+                    "appid": appid,
+                    "params": dict(req.query),
+                    "body": body,
+                    "errcode": errcode,
+                    "status": status,
+                    "t": self.now(),
+                }
+            )
+
+    def calls_to(self, path_suffix):
+        with self.lock:
+            return [c for c in self.calls if c["path"].endswith(path_suffix)]
+
+    def record_delivery(self, event, status, body):
+        with self.lock:
+            self.deliveries.append((event, status, body))
+
+    def clear_logs(self):
+        with self.lock:
+            del self.calls[:]
+            del self.violations[:]
+            del self.deliveries[:]
+
+    # -- background deliveries -------------------------------------------------
+    def deliver(self, acc, event, xml=None, retries=True):
+        return deliver(self, acc, event, xml=xml, retries=retries)
+
+    def schedule(self, delay, fn, *args):
+        """Run ``fn(*args)`` in a daemon thread after ``delay`` seconds (real time);
+        dropped if the fake is stopped meanwhile."""
+        with self._idle:
+            self._pending += 1
+
+        def run():
+            try:
+                if not self._stop_event.wait(delay):
+                    fn(*args)
+            except Exception:
+                self.errors.append(traceback.format_exc())
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+        threading.Thread(target=run, name="fakewechat-async", daemon=True).start()
+
+    def wait_idle(self, timeout=5.0):
+        """Wait until background deliveries are done; True when idle."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    # -- introspection -----------------------------------------------------------
+    def state_summary(self, appid=None):
+        if appid:
+            return self.account(appid).summary()
+        with self.lock:
+            accounts = list(self.accounts.values())
+        return {"now": self.now(), "accounts": [a.summary() for a in accounts]}
+
+    def __repr__(self):
+        return "<FakeWeChat %s accounts=%d>" % (self.url or "(stopped)", len(self.accounts))

@@ -1,0 +1,442 @@
+"""WeChat Pay v2 (XML, MD5/HMAC-SHA256 signed) for scan-to-pay at the till:
+``/pay/micropay``, ``/pay/orderquery``, ``/secapi/pay/reverse``,
+``/tools/authcodetoopenid``, ``/secapi/pay/refund``.
+
+Real-platform rules mimicked:
+- every request is signed with the merchant key; a bad signature answers
+  ``return_code FAIL`` ``return_msg "sign error"``; business errors answer
+  ``return_code SUCCESS``, ``result_code FAIL`` with ``err_code``/``err_code_des``;
+  every SUCCESS answer is signed with the merchant key;
+- an auth code is 18 digits starting with 10-15 (else ``AUTH_CODE_INVALID``) and
+  can be used once (then ``AUTHCODEEXPIRE``);
+- the payment answer carries ``openid`` and ``is_subscribe`` (Y when the payer
+  follows the appid's account);
+- ``USERPAYING``: the payer is typing a password; the merchant polls
+  ``orderquery``; an order still unpaid after 45 s is revoked by WeChat itself;
+- ``SYSTEMERROR``/``BANKERROR``: outcome unknown to the merchant, who must query
+  and never charge again; the same ``out_trade_no`` again answers ``ORDERPAID``
+  (or ``OUT_TRADE_NO_USED`` with other parameters); a repeat charge of a paid
+  order is logged as violation ``double_charge``;
+- ``reverse`` should come at least 15 s after the order (violation
+  ``reverse_too_early``); it may answer ``recall=Y`` (call again); a paid order
+  reversed is refunded (recorded in ``fake.refunds``).
+Outcomes are scripted per auth code with ``fake.pay_script``.
+"""
+
+import re
+import string
+
+from wechatpy.pay.utils import dict_to_xml
+
+from .clock import beijing_compact
+from .crypto import check_pay_sign, pay_sign
+from .web import Reply
+from .xmlutil import parse_xml
+
+AUTH_CODE_RE = re.compile(r"^1[0-5]\d{16}$")
+AUTO_REVOKE_SECONDS = 45
+REVERSE_MIN_AGE = 15
+OUTCOMES = (
+    "SUCCESS",
+    "USERPAYING",
+    "USERPAYING_FOREVER",
+    "AUTHCODEEXPIRE",
+    "NOTENOUGH",
+    "SYSTEMERROR",
+    "SYSTEMERROR_UNCHARGED",
+    "BANKERROR",
+)
+ERR_DES = {
+    "AUTH_CODE_INVALID": "授权码检验错误",
+    "AUTHCODEEXPIRE": "二维码已过期，请用户在微信上刷新后再试",
+    "USERPAYING": "需要用户输入支付密码",
+    "NOTENOUGH": "余额不足",
+    "SYSTEMERROR": "系统超时",
+    "BANKERROR": "银行系统异常",
+    "ORDERPAID": "订单已支付",
+    "OUT_TRADE_NO_USED": "商户订单号重复",
+    "ORDERREVERSED": "订单已撤销",
+    "ORDERCLOSED": "订单已关闭",
+    "ORDERNOTEXIST": "此交易订单号不存在",
+    "PARAM_ERROR": "参数错误",
+    "TRADE_STATE_ERROR": "订单状态错误",
+    "REVERSE_EXPIRE": "订单无法撤销",
+    "INVALID_REQUEST": "参数错误",
+}
+TRADE_STATE_DESC = {
+    "SUCCESS": "支付成功",
+    "USERPAYING": "用户支付中",
+    "PAYERROR": "支付失败",
+    "REVOKED": "已撤销",
+    "NOTPAY": "未支付",
+    "CLOSED": "已关闭",
+    "REFUND": "转入退款",
+}
+
+
+class PayScript:
+    def __init__(self, outcome="SUCCESS", userpaying_queries=0, openid=None, is_subscribe=None, recall=0):
+        self.outcome = outcome
+        self.userpaying_queries = userpaying_queries
+        self.openid = openid
+        self.is_subscribe = is_subscribe
+        self.recall = recall
+
+
+def make_script(outcome, openid=None, is_subscribe=None, recall=0):
+    """Normalise ``outcome``: 'SUCCESS', ('USERPAYING', n), 'USERPAYING_FOREVER', ..."""
+    n = 0
+    if isinstance(outcome, tuple | list):
+        outcome, n = outcome[0], int(outcome[1])
+    elif outcome == "USERPAYING":
+        n = 1
+    if outcome not in OUTCOMES:
+        raise ValueError("unknown pay outcome {!r} (one of {})".format(outcome, ", ".join(OUTCOMES)))
+    if is_subscribe not in (None, "Y", "N"):
+        raise ValueError("is_subscribe must be 'Y' or 'N'")
+    return PayScript(outcome, n, openid, is_subscribe, recall)
+
+
+class PayOrder:
+    def __init__(self, appid, mch_id, data, transaction_id, openid, created):
+        self.appid = appid
+        self.mch_id = mch_id
+        self.out_trade_no = data["out_trade_no"]
+        self.auth_code = data["auth_code"]
+        self.total_fee = int(data["total_fee"])
+        self.body = data.get("body")
+        self.attach = data.get("attach")
+        self.device_info = data.get("device_info")
+        self.transaction_id = transaction_id
+        self.openid = openid
+        self.is_subscribe = "N"
+        self.created = created
+        self.state = "NOTPAY"
+        self.err_code = None
+        self.userpaying_left = None  # None: pays never (USERPAYING_FOREVER)
+        self.recall_left = 0
+        self.time_end = None
+        self.refunded = 0
+        self.auto_revoked = False
+
+    def summary(self):
+        return {k: v for k, v in vars(self).items()}
+
+
+class PayState:
+    """All WeChat Pay state of one fake (orders, scripts, used auth codes, refunds)."""
+
+    def __init__(self):
+        self.orders = {}
+        self.by_txn = {}
+        self.scripts = {}
+        self.used_codes = set()
+        self.code_openids = {}
+        self.refunds = []
+        self.refunds_by_no = {}
+
+
+# -- replies ----------------------------------------------------------------
+def _xml_reply(data, errcode, sign=None):
+    return Reply(dict_to_xml(data, sign), 200, "text/xml; charset=utf-8", errcode=errcode)
+
+
+def _fail(msg):
+    return _xml_reply({"return_code": "FAIL", "return_msg": msg}, msg)
+
+
+def _reply(fake, acc, fields, errcode=0):
+    data = {
+        "return_code": "SUCCESS",
+        "return_msg": "OK",
+        "appid": acc.appid,
+        "mch_id": acc.mch_id,
+        "nonce_str": "".join(fake.rng.choices(string.ascii_letters + string.digits, k=16)),
+    }
+    data.update({k: str(v) for k, v in fields.items() if v not in (None, "")})
+    return _xml_reply(data, errcode, pay_sign(data, acc.mch_key))
+
+
+def _err(fake, acc, code, des=None):
+    return _reply(
+        fake,
+        acc,
+        {"result_code": "FAIL", "err_code": code, "err_code_des": des or ERR_DES.get(code, code)},
+        errcode=code,
+    )
+
+
+def _parse(fake, req):
+    """Return (account, data) or (None, FAIL reply)."""
+    try:
+        data = parse_xml(req.body)
+    except ValueError:
+        return None, _fail("XML格式错误")
+    data = {k: v for k, v in data.items() if isinstance(v, str)}
+    req.appid = data.get("appid")
+    acc = fake.accounts.get(data.get("appid") or "")
+    if acc is None or not acc.mch_id:
+        return None, _fail("appid不存在")
+    if data.get("mch_id") != acc.mch_id:
+        return None, _fail("appid和mch_id不匹配")
+    if not check_pay_sign(data, acc.mch_key):
+        return None, _fail("sign error")
+    return acc, data
+
+
+def injected_reply(fake, req, errcode, errmsg=None):
+    """Fault injection on a pay path: str errcode -> business error, else return_code FAIL."""
+    if isinstance(errcode, str):
+        acc, _ = _parse(fake, req)
+        if acc is not None:
+            return _err(fake, acc, errcode, errmsg)
+    return _fail(errmsg or f"injected failure {errcode}")
+
+
+# -- order helpers ---------------------------------------------------------
+def _find(fake, acc, data):
+    pay = fake.payments
+    order = None
+    if data.get("transaction_id"):
+        order = pay.by_txn.get(data["transaction_id"])
+    elif data.get("out_trade_no"):
+        order = pay.orders.get((acc.mch_id, data["out_trade_no"]))
+    if order is not None and order.mch_id != acc.mch_id:
+        order = None
+    if order is not None:
+        _tick(fake, order)
+    return order
+
+
+def _tick(fake, order):
+    if order.state == "USERPAYING" and fake.now() - order.created >= AUTO_REVOKE_SECONDS:
+        order.state = "REVOKED"
+        order.auto_revoked = True
+
+
+def _mark_paid(fake, acc, order):
+    now = fake.now()
+    order.state = "SUCCESS"
+    order.time_end = beijing_compact(now)
+    user = acc.users.get(order.openid)
+    if user is not None and user.subscribe:
+        user.open_cs_window(now, "payment")
+
+
+def _payer(fake, acc, code, script):
+    pay = fake.payments
+    openid = (script.openid if script else None) or pay.code_openids.get(code) or acc.new_openid()
+    pay.code_openids[code] = openid
+    acc.ensure_user(openid)
+    return openid
+
+
+def _order_fields(order, paid):
+    fields = {
+        "openid": order.openid,
+        "is_subscribe": order.is_subscribe,
+        "trade_type": "MICROPAY",
+        "fee_type": "CNY",
+        "total_fee": order.total_fee,
+        "transaction_id": order.transaction_id,
+        "out_trade_no": order.out_trade_no,
+        "attach": order.attach,
+        "device_info": order.device_info,
+    }
+    if paid:
+        fields.update(
+            {"bank_type": "OTHERS", "cash_fee": order.total_fee, "cash_fee_type": "CNY", "time_end": order.time_end}
+        )
+    return fields
+
+
+# -- endpoints -------------------------------------------------------------
+def micropay(fake, req):
+    acc, data = _parse(fake, req)
+    if acc is None:
+        return data
+    for field in ("body", "out_trade_no", "total_fee", "spbill_create_ip", "auth_code"):
+        if not data.get(field):
+            return _err(fake, acc, "PARAM_ERROR", f"missing {field}")
+    if not data["total_fee"].isdigit() or int(data["total_fee"]) <= 0:
+        return _err(fake, acc, "PARAM_ERROR", "invalid total_fee")
+    code = data["auth_code"]
+    if not AUTH_CODE_RE.match(code):
+        return _err(fake, acc, "AUTH_CODE_INVALID")
+    pay = fake.payments
+    order = pay.orders.get((acc.mch_id, data["out_trade_no"]))
+    if order is not None:
+        return _repeat(fake, acc, order, data)
+    if code in pay.used_codes:
+        return _err(fake, acc, "AUTHCODEEXPIRE")
+    pay.used_codes.add(code)
+    script = pay.scripts.pop(code, None) or PayScript()
+    if script.outcome == "AUTHCODEEXPIRE":
+        return _err(fake, acc, "AUTHCODEEXPIRE")
+    openid = _payer(fake, acc, code, script)
+    txn = "4200001%03d%s%010d" % (len(acc.appid) % 1000, beijing_compact(fake.now())[:8], fake.next_id("txn"))
+    order = PayOrder(acc.appid, acc.mch_id, data, txn, openid, fake.now())
+    order.is_subscribe = script.is_subscribe or ("Y" if acc.is_follower(openid) else "N")
+    order.recall_left = script.recall
+    pay.orders[(acc.mch_id, order.out_trade_no)] = order
+    pay.by_txn[txn] = order
+    outcome = script.outcome
+    if outcome == "SUCCESS":
+        _mark_paid(fake, acc, order)
+        return _reply(fake, acc, dict(result_code="SUCCESS", **_order_fields(order, True)))
+    if outcome in ("USERPAYING", "USERPAYING_FOREVER"):
+        order.state = "USERPAYING"
+        order.userpaying_left = script.userpaying_queries if outcome == "USERPAYING" else None
+        return _err(fake, acc, "USERPAYING")
+    if outcome in ("SYSTEMERROR", "BANKERROR"):  # charged behind the merchant's back
+        _mark_paid(fake, acc, order)
+        order.err_code = outcome
+        return _err(fake, acc, outcome)
+    order.state = "PAYERROR"
+    order.err_code = "SYSTEMERROR" if outcome == "SYSTEMERROR_UNCHARGED" else outcome
+    return _err(fake, acc, order.err_code)
+
+
+def _repeat(fake, acc, order, data):
+    """micropay again with an out_trade_no that already exists."""
+    _tick(fake, order)
+    same = order.auth_code == data["auth_code"] and order.total_fee == int(data["total_fee"])
+    if order.state in ("SUCCESS", "REFUND"):
+        fake.violation(
+            "double_charge",
+            f"micropay again for paid out_trade_no {order.out_trade_no} (query instead, never re-charge)",
+            acc.appid,
+        )
+        return _err(fake, acc, "ORDERPAID" if same else "OUT_TRADE_NO_USED")
+    if not same:
+        return _err(fake, acc, "OUT_TRADE_NO_USED")
+    if order.state == "USERPAYING":
+        return _err(fake, acc, "USERPAYING")
+    if order.state == "REVOKED":
+        return _err(fake, acc, "ORDERREVERSED")
+    if order.state == "CLOSED":
+        return _err(fake, acc, "ORDERCLOSED")
+    return _err(fake, acc, order.err_code or "SYSTEMERROR")
+
+
+def orderquery(fake, req):
+    acc, data = _parse(fake, req)
+    if acc is None:
+        return data
+    order = _find(fake, acc, data)
+    if order is None:
+        return _err(fake, acc, "ORDERNOTEXIST")
+    if order.state == "USERPAYING" and order.userpaying_left is not None:
+        if order.userpaying_left > 0:
+            order.userpaying_left -= 1
+        else:
+            _mark_paid(fake, acc, order)
+    paid = order.state in ("SUCCESS", "REFUND") or (order.state == "REVOKED" and order.time_end)
+    fields = dict(
+        result_code="SUCCESS",
+        trade_state=order.state,
+        trade_state_desc=TRADE_STATE_DESC[order.state],
+        **_order_fields(order, bool(paid)),
+    )
+    return _reply(fake, acc, fields)
+
+
+def reverse(fake, req):
+    acc, data = _parse(fake, req)
+    if acc is None:
+        return data
+    order = _find(fake, acc, data)
+    if order is None:
+        return _err(fake, acc, "ORDERNOTEXIST")
+    now = fake.now()
+    if now - order.created < REVERSE_MIN_AGE:
+        fake.violation(
+            "reverse_too_early",
+            "reverse of %s %.0f s after the order (wait >= %d s)"
+            % (order.out_trade_no, now - order.created, REVERSE_MIN_AGE),
+            acc.appid,
+        )
+    if order.state == "REFUND":
+        return _err(fake, acc, "REVERSE_EXPIRE")
+    if order.recall_left > 0:
+        order.recall_left -= 1
+        return _reply(fake, acc, {"result_code": "SUCCESS", "recall": "Y"})
+    if order.state == "SUCCESS":
+        _record_refund(fake, order, order.total_fee, "reverse", None)
+    order.state = "REVOKED"
+    return _reply(fake, acc, {"result_code": "SUCCESS", "recall": "N"})
+
+
+def _record_refund(fake, order, fee, reason, out_refund_no):
+    refund = {
+        "appid": order.appid,
+        "mch_id": order.mch_id,
+        "out_trade_no": order.out_trade_no,
+        "transaction_id": order.transaction_id,
+        "openid": order.openid,
+        "refund_fee": fee,
+        "reason": reason,
+        "out_refund_no": out_refund_no,
+        "refund_id": "50000%015d" % fake.next_id("refund"),
+        "t": fake.now(),
+    }
+    order.refunded += fee
+    fake.payments.refunds.append(refund)
+    return refund
+
+
+def authcodetoopenid(fake, req):
+    acc, data = _parse(fake, req)
+    if acc is None:
+        return data
+    code = data.get("auth_code") or ""
+    if not AUTH_CODE_RE.match(code):
+        return _err(fake, acc, "AUTH_CODE_INVALID")
+    openid = _payer(fake, acc, code, fake.payments.scripts.get(code))
+    return _reply(fake, acc, {"result_code": "SUCCESS", "openid": openid})
+
+
+def refund(fake, req):
+    acc, data = _parse(fake, req)
+    if acc is None:
+        return data
+    order = _find(fake, acc, data)
+    if order is None:
+        return _err(fake, acc, "ORDERNOTEXIST")
+    out_refund_no = data.get("out_refund_no")
+    fee = data.get("refund_fee") or ""
+    if not out_refund_no or not fee.isdigit() or int(fee) <= 0:
+        return _err(fake, acc, "PARAM_ERROR")
+    pay = fake.payments
+    done = pay.refunds_by_no.get((acc.mch_id, out_refund_no))
+    if done is None:
+        if order.state not in ("SUCCESS", "REFUND"):
+            return _err(fake, acc, "TRADE_STATE_ERROR")
+        if order.refunded + int(fee) > order.total_fee:
+            return _err(fake, acc, "INVALID_REQUEST", "退款金额大于支付金额")
+        done = _record_refund(fake, order, int(fee), "refund", out_refund_no)
+        pay.refunds_by_no[(acc.mch_id, out_refund_no)] = done
+        order.state = "REFUND"
+    return _reply(
+        fake,
+        acc,
+        {
+            "result_code": "SUCCESS",
+            "transaction_id": order.transaction_id,
+            "out_trade_no": order.out_trade_no,
+            "out_refund_no": out_refund_no,
+            "refund_id": done["refund_id"],
+            "refund_fee": done["refund_fee"],
+            "total_fee": order.total_fee,
+            "cash_fee": order.total_fee,
+        },
+    )
+
+
+ROUTES = [
+    ("POST", "/pay/micropay", micropay),
+    ("POST", "/pay/orderquery", orderquery),
+    ("POST", "/secapi/pay/reverse", reverse),
+    ("POST", "/tools/authcodetoopenid", authcodetoopenid),
+    ("POST", "/secapi/pay/refund", refund),
+]

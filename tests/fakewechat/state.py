@@ -1,0 +1,420 @@
+"""Per-account state of the fake platform: followers, tokens, tags, QR tickets,
+templates, menu, mass-send jobs, quotas.
+
+Real-platform rules mimicked (enforced by the api_* modules on this data):
+- openids are 28 chars of [A-Za-z0-9_-] starting with 'o', one per (user, appid);
+- ``user/info`` no longer returns nickname, sex, city or avatar (2021-12);
+- tag ids 0/1/2 are system tags, user tags start at 100; 100 tags per account,
+  20 tags per user;
+- a follower receives at most 4 mass messages per calendar month;
+- customer-service messages are allowed for 48 h after the user's last
+  message / click / follow / scan / payment.
+All mutation happens under the owning FakeWeChat's single lock.
+"""
+
+import collections
+import string
+
+OPENID_ALPHABET = string.ascii_letters + string.digits + "-_"
+SYSTEM_TAGS = {0: "未分组", 1: "黑名单", 2: "星标组"}
+VISIBLE_SYSTEM_TAGS = (2,)
+
+
+class User:
+    """One WeChat user as seen by one Official Account."""
+
+    __slots__ = (
+        "openid",
+        "unionid",
+        "subscribe",
+        "subscribe_time",
+        "subscribe_scene",
+        "qr_scene",
+        "qr_scene_str",
+        "remark",
+        "language",
+        "tagids",
+        "mass_month",
+        "mass_month_count",
+        "cs_open_t",
+        "cs_kind",
+        "cs_count",
+        "cs_times",
+    )
+
+    def __init__(
+        self,
+        openid,
+        unionid=None,
+        subscribe=True,
+        subscribe_time=0,
+        subscribe_scene="ADD_SCENE_QR_CODE",
+        qr_scene=0,
+        qr_scene_str="",
+    ):
+        self.openid = openid
+        self.unionid = unionid
+        self.subscribe = subscribe
+        self.subscribe_time = int(subscribe_time)
+        self.subscribe_scene = subscribe_scene
+        self.qr_scene = qr_scene
+        self.qr_scene_str = qr_scene_str
+        self.remark = ""
+        self.language = "zh_CN"
+        self.tagids = []
+        self.mass_month = 0  # Beijing month key of the counter below
+        self.mass_month_count = 0  # mass messages received in that month
+        self.cs_open_t = None  # time of the last window-opening interaction
+        self.cs_kind = None  # 'message' | 'click' | 'follow' | 'scan' | 'payment'
+        self.cs_count = 0  # CS messages sent since that interaction
+        self.cs_times = []  # send times since that interaction
+
+    def info(self):
+        """The ``user/info`` answer (real 2021+ shape: no nickname/sex/city/avatar)."""
+        if not self.subscribe:
+            return {"subscribe": 0, "openid": self.openid}
+        data = {
+            "subscribe": 1,
+            "openid": self.openid,
+            "language": self.language,
+            "subscribe_time": self.subscribe_time,
+            "remark": self.remark,
+            "groupid": 0,
+            "tagid_list": list(self.tagids),
+            "subscribe_scene": self.subscribe_scene,
+            "qr_scene": self.qr_scene,
+            "qr_scene_str": self.qr_scene_str,
+        }
+        if self.unionid:
+            data["unionid"] = self.unionid
+        return data
+
+    def open_cs_window(self, now, kind):
+        self.cs_open_t = now
+        self.cs_kind = kind
+        self.cs_count = 0
+        self.cs_times = []
+
+    def to_dict(self):
+        return {
+            k: getattr(self, k)
+            for k in (
+                "openid",
+                "unionid",
+                "subscribe",
+                "subscribe_time",
+                "subscribe_scene",
+                "qr_scene",
+                "qr_scene_str",
+                "remark",
+                "language",
+                "tagids",
+                "mass_month",
+                "mass_month_count",
+            )
+        }
+
+    @classmethod
+    def from_dict(cls, d):
+        user = cls(d["openid"])
+        for key, value in d.items():
+            setattr(user, key, value)
+        return user
+
+
+class Token:
+    """One access token.  ``series`` is 'token' (cgi-bin/token) or 'stable'."""
+
+    __slots__ = ("token", "appid", "series", "generation", "issued_at", "expires_at", "superseded_at")
+
+    def __init__(self, token, appid, series, generation, issued_at, expires_at):
+        self.token = token
+        self.appid = appid
+        self.series = series
+        self.generation = generation
+        self.issued_at = issued_at
+        self.expires_at = expires_at
+        self.superseded_at = None
+
+    def to_dict(self):
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    @classmethod
+    def from_dict(cls, d):
+        tok = cls(d["token"], d["appid"], d["series"], d["generation"], d["issued_at"], d["expires_at"])
+        tok.superseded_at = d.get("superseded_at")
+        return tok
+
+
+class QrTicket:
+    """A parametric QR code: ticket -> scene (scene_id int or scene_str)."""
+
+    __slots__ = ("ticket", "appid", "action_name", "scene", "expire_seconds", "created_at", "url", "synthetic")
+
+    def __init__(self, ticket, appid, action_name, scene, expire_seconds, created_at, url, synthetic=False):
+        self.ticket = ticket
+        self.appid = appid
+        self.action_name = action_name
+        self.scene = scene
+        self.expire_seconds = expire_seconds
+        self.created_at = created_at
+        self.url = url
+        self.synthetic = synthetic
+
+    @property
+    def permanent(self):
+        return self.action_name.startswith("QR_LIMIT")
+
+    def expired(self, now):
+        return not self.permanent and now >= self.created_at + self.expire_seconds
+
+    def to_dict(self):
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(**d)
+
+
+class MassJob:
+    """One mass send (``mass/sendall`` or ``mass/send``)."""
+
+    def __init__(self, msg_id, msg_data_id, kind, msgtype, content, created_at, clientmsgid=None):
+        self.msg_id = msg_id
+        self.msg_data_id = msg_data_id
+        self.kind = kind
+        self.msgtype = msgtype
+        self.content = content
+        self.created_at = created_at
+        self.clientmsgid = clientmsgid
+        self.status = "SENDING"
+        self.recipients = []
+        self.total_count = 0  # followers in the audience
+        self.filter_count = 0  # after filtering (quota): ready to send
+        self.sent_count = 0
+        self.error_count = 0
+        self.filtered_quota = 0  # dropped: already 4 mass messages this month
+        self.filtered_not_follower = 0  # dropped: not (or no longer) following
+
+    def summary(self):
+        return {
+            "msg_id": self.msg_id,
+            "kind": self.kind,
+            "msgtype": self.msgtype,
+            "status": self.status,
+            "clientmsgid": self.clientmsgid,
+            "total_count": self.total_count,
+            "filter_count": self.filter_count,
+            "sent_count": self.sent_count,
+            "error_count": self.error_count,
+            "filtered_quota": self.filtered_quota,
+            "filtered_not_follower": self.filtered_not_follower,
+            "created_at": self.created_at,
+        }
+
+
+class FakeAccount:
+    """A WeChat Official Account (service account) registered on the fake.
+
+    Tunable attributes (change them directly in tests):
+    ``mass_quota_remaining`` (None = unlimited), ``mass_rate_per_minute`` (60),
+    ``clientmsgid_retry_seconds`` (1.0), ``token_daily_limit`` (2000),
+    ``stable_force_daily_limit`` (20), ``permanent_qr_limit`` (100000),
+    ``mass_fail_openids`` (set of openids counted in ErrorCount),
+    ``certified`` (template messages need it).
+    """
+
+    def __init__(
+        self,
+        fake,
+        appid,
+        secret,
+        token="",
+        aes_key=None,
+        encrypt_mode="plain",
+        webhook_url=None,
+        mch_id=None,
+        mch_key=None,
+        certified=True,
+        original_id=None,
+    ):
+        if encrypt_mode not in ("plain", "compatible", "safe"):
+            raise ValueError("encrypt_mode must be plain, compatible or safe")
+        if encrypt_mode != "plain" and (not aes_key or len(aes_key) != 43):
+            raise ValueError(f"encrypt_mode {encrypt_mode} needs a 43-char EncodingAESKey")
+        self._fake = fake
+        self.appid = appid
+        self.secret = secret
+        self.token = token
+        self.aes_key = aes_key
+        self.encrypt_mode = encrypt_mode
+        self.webhook_url = webhook_url
+        self.mch_id = mch_id
+        self.mch_key = mch_key
+        self.certified = certified
+        self.original_id = original_id or "gh_" + "".join(fake.rng.choices("0123456789abcdef", k=12))
+        self._openid_prefix = "".join(fake.rng.choices(OPENID_ALPHABET, k=5))
+        # followers and tags
+        self.users = {}
+        self.tags = {}
+        self.next_tag_id = 100
+        # tokens
+        self.current_tokens = {"token": None, "stable": None}
+        self.token_generation = {"token": 0, "stable": 0}
+        self.token_calls = collections.Counter()
+        self.stable_force_calls = collections.Counter()
+        self.token_daily_limit = 2000
+        self.stable_force_daily_limit = 20
+        # QR codes
+        self.qrcodes = {}
+        self.permanent_qr_limit = 100000
+        # menu, templates
+        self.menu = None
+        self.templates = {}
+        # mass sends
+        self.mass_jobs = {}
+        self.clientmsgids = {}
+        self.content_dedupe = {}
+        self.mass_quota_remaining = None
+        self.mass_rate_per_minute = 60
+        self.clientmsgid_retry_seconds = 1.0
+        self.mass_call_times = collections.deque()
+        self.mass_fail_openids = set()
+        self.received = collections.defaultdict(list)
+        self.previews = []
+        # other messages
+        self.template_messages = []
+        self.template_dedupe = {}
+        self.cs_messages = []
+
+    # -- followers -----------------------------------------------------
+    def new_openid(self):
+        rng = self._fake.rng
+        while True:
+            openid = "o" + self._openid_prefix + "".join(rng.choices(OPENID_ALPHABET, k=22))
+            if openid not in self.users:
+                return openid
+
+    def _add_user(
+        self,
+        openid=None,
+        unionid=None,
+        subscribe=True,
+        subscribe_scene="ADD_SCENE_QR_CODE",
+        qr_scene=0,
+        qr_scene_str="",
+        subscribe_time=None,
+    ):
+        openid = openid or self.new_openid()
+        if openid in self.users:
+            raise ValueError(f"openid {openid} already exists on {self.appid}")
+        if subscribe_time is None:
+            subscribe_time = int(self._fake.now())
+        user = User(
+            openid,
+            unionid,
+            subscribe,
+            subscribe_time if subscribe else 0,
+            subscribe_scene if subscribe else "",
+            qr_scene,
+            qr_scene_str,
+        )
+        self.users[openid] = user
+        return user
+
+    def add_follower(
+        self,
+        openid=None,
+        unionid=None,
+        subscribe_scene="ADD_SCENE_QR_CODE",
+        qr_scene=0,
+        qr_scene_str="",
+        subscribe_time=None,
+    ):
+        """Register a follower silently (no event is pushed).  Returns the openid."""
+        with self._fake.lock:
+            return self._add_user(openid, unionid, True, subscribe_scene, qr_scene, qr_scene_str, subscribe_time).openid
+
+    def add_followers(self, n, subscribe_scene="ADD_SCENE_SEARCH"):
+        """Register ``n`` followers quickly; returns their openids in follow order."""
+        with self._fake.lock:
+            rng = self._fake.rng
+            users = self.users
+            now = int(self._fake.now())
+            prefix = "o" + self._openid_prefix
+            out = []
+            while len(out) < n:
+                openid = prefix + "".join(rng.choices(OPENID_ALPHABET, k=22))
+                if openid in users:
+                    continue
+                users[openid] = User(openid, None, True, now, subscribe_scene)
+                out.append(openid)
+            return out
+
+    def add_nonfollower(self, openid=None, unionid=None):
+        """A user known to this appid (payer, web visitor) who does not follow."""
+        with self._fake.lock:
+            return self._add_user(openid, unionid, subscribe=False).openid
+
+    def user(self, openid):
+        return self.users.get(openid)
+
+    def ensure_user(self, openid):
+        """Return the user, creating an unsubscribed one if unknown (caller holds the lock)."""
+        user = self.users.get(openid)
+        if user is None:
+            user = self._add_user(openid, subscribe=False)
+        return user
+
+    def follower_openids(self):
+        with self._fake.lock:
+            return [o for o, u in self.users.items() if u.subscribe]
+
+    def is_follower(self, openid):
+        user = self.users.get(openid)
+        return bool(user and user.subscribe)
+
+    # -- templates -----------------------------------------------------
+    def add_template(self, template_id, title="Service notice", content="{{first.DATA}}"):
+        with self._fake.lock:
+            self.templates[template_id] = {
+                "template_id": template_id,
+                "title": title,
+                "content": content,
+                "primary_industry": "",
+                "deputy_industry": "",
+                "example": "",
+            }
+        return template_id
+
+    # -- introspection -------------------------------------------------
+    def tag_count(self, tag_id):
+        return sum(1 for u in self.users.values() if tag_id in u.tagids)
+
+    def summary(self):
+        with self._fake.lock:
+            followers = [o for o, u in self.users.items() if u.subscribe]
+            counts = collections.Counter(t for u in self.users.values() for t in u.tagids)
+            return {
+                "appid": self.appid,
+                "original_id": self.original_id,
+                "encrypt_mode": self.encrypt_mode,
+                "webhook_url": self.webhook_url,
+                "mch_id": self.mch_id,
+                "certified": self.certified,
+                "followers": len(followers),
+                "users": len(self.users),
+                "follower_openids_sample": followers[:20],
+                "tags": [
+                    {"id": tid, "name": t["name"], "count": counts.get(tid, 0)} for tid, t in sorted(self.tags.items())
+                ],
+                "mass": [job.summary() for job in self.mass_jobs.values()],
+                "mass_quota_remaining": self.mass_quota_remaining,
+                "template_messages": len(self.template_messages),
+                "cs_messages": len(self.cs_messages),
+                "qrcodes": len(self.qrcodes),
+                "menu": self.menu,
+            }
+
+    def __repr__(self):
+        return f"<FakeAccount {self.appid}>"

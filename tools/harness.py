@@ -1,0 +1,825 @@
+#!/usr/bin/env python3
+"""Developer harness: ``./run demo`` and ``./run test``.
+
+Standard library only: it runs with the system ``python3`` before the
+project's virtualenv exists.  It
+
+* finds an existing Odoo 18.0 (``ODOO_PATH``, an importable ``odoo``, then the
+  default places in ``ODOO_DEFAULT_PLACES``) and never downloads one;
+* keeps a virtualenv in ``.venv/`` with Odoo's requirements and ours;
+* runs an embedded PostgreSQL cluster in ``.pg/`` (unix socket only), unless
+  ``PGHOST``/``PGPORT``/``PGUSER`` point at a server of the user's;
+* ``test``: fresh database, installs the three add-ons with ``--test-enable``
+  (at_install + post_install + tours), then serves that database with
+  ``--workers=2`` and runs ``pytest tests/`` against it; prints one closing
+  line ``N passed, N failed``;
+* ``demo``: database with demo data, the fake WeChat platform as sandbox, Odoo
+  on the printed URL until Ctrl-C.
+"""
+
+import argparse
+import configparser
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+PGROOT = ROOT / ".pg"
+RUNDIR = ROOT / ".run"
+MODULES = ("wechat_member", "wechat_coupon", "wechat_referral")
+TEST_DB = "wm_test"
+DEMO_DB = "wm_demo"
+
+# Where we look for Odoo 18.0 when neither ODOO_PATH nor an importable odoo
+# is there.  Keep in sync with README.md.
+ODOO_DEFAULT_PLACES = (
+    "/opt/odoo18",
+    "/opt/odoo",
+    "~/odoo18",
+    "~/odoo",
+    str(ROOT.parent / "odoo18"),
+    str(ROOT.parent / "odoo"),
+)
+
+HOW_TO_GET_ODOO = """\
+Odoo 18.0 was not found.  This project runs on an existing Odoo 18.0 source
+tree and never downloads one.  Get Odoo 18.0 Community, for example:
+
+    git clone --depth 1 --branch 18.0 https://github.com/odoo/odoo /opt/odoo18
+
+then either keep it at one of the default places
+    {places}
+or point ODOO_PATH at it:
+    ODOO_PATH=/path/to/odoo ./run test
+
+System packages needed to build its requirements (Debian/Ubuntu):
+    apt-get install libpq-dev libldap2-dev libsasl2-dev"""
+
+
+class HarnessError(Exception):
+    """An error the user can act on; printed without a traceback."""
+
+
+def say(msg):
+    print(f"[run] {msg}", flush=True)
+
+
+# ---------------------------------------------------------------- Odoo
+
+
+class Odoo:
+    def __init__(self, root, via):
+        self.root = Path(root)  # directory that contains the `odoo` package
+        self.via = via
+
+    @property
+    def odoo_bin(self):
+        candidate = self.root / "odoo-bin"
+        return candidate if candidate.exists() else None
+
+    @property
+    def addons_paths(self):
+        paths = [self.root / "odoo" / "addons"]
+        if (self.root / "addons").is_dir():
+            paths.insert(0, self.root / "addons")
+        return [str(p) for p in paths] + [str(ROOT)]
+
+    @property
+    def requirements(self):
+        req = self.root / "requirements.txt"
+        return req if req.exists() else None
+
+    def command(self, python):
+        if self.odoo_bin:
+            return [python, str(self.odoo_bin)]
+        return [python, "-m", "odoo"]
+
+
+def odoo_major(root):
+    release = Path(root) / "odoo" / "release.py"
+    if not release.exists():
+        return None
+    match = re.search(r"^version_info\s*=\s*\((\d+)\s*,\s*(\d+)", release.read_text(), re.M)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def find_odoo():
+    candidates = []
+    if os.environ.get("ODOO_PATH"):
+        candidates.append((os.environ["ODOO_PATH"], "ODOO_PATH"))
+    else:
+        probe = subprocess.run(
+            [sys.executable, "-c", "import odoo, os; print(os.path.dirname(os.path.dirname(odoo.__file__)))"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0 and probe.stdout.strip():
+            candidates.append((probe.stdout.strip(), "importable odoo"))
+        candidates += [(os.path.expanduser(p), "default place") for p in ODOO_DEFAULT_PLACES]
+    for path, via in candidates:
+        version = odoo_major(path)
+        if version is None:
+            if via == "ODOO_PATH":
+                raise HarnessError(
+                    f"ODOO_PATH={path} is not an Odoo source tree (no odoo/release.py).\n\n"
+                    + HOW_TO_GET_ODOO.format(places="\n    ".join(ODOO_DEFAULT_PLACES))
+                )
+            continue
+        if version != (18, 0):
+            raise HarnessError(
+                f"Odoo at {path} ({via}) is {version[0]}.{version[1]}, this suite needs 18.0.\n\n"
+                + HOW_TO_GET_ODOO.format(places="\n    ".join(ODOO_DEFAULT_PLACES))
+            )
+        return Odoo(path, via)
+    raise HarnessError(HOW_TO_GET_ODOO.format(places="\n    ".join(ODOO_DEFAULT_PLACES)))
+
+
+# ---------------------------------------------------------------- virtualenv
+
+
+def project_requirements():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    reqs = cfg.get("options", "install_requires", fallback="").split("\n")
+    reqs += cfg.get("options.extras_require", "test", fallback="").split("\n")
+    return [r.strip() for r in reqs if r.strip() and not r.strip().startswith("#")]
+
+
+def ensure_venv(odoo):
+    python = VENV / "bin" / "python"
+    reqs = project_requirements()
+    digest = hashlib.sha256()
+    digest.update(sys.version.encode())
+    if odoo.requirements:
+        digest.update(odoo.requirements.read_bytes())
+    digest.update("\n".join(reqs).encode())
+    digest.update((ROOT / "tools" / "pip-constraints.txt").read_bytes())
+    digest.update(str(odoo.root).encode())
+    stamp = VENV / ".wm-stamp"
+    if python.exists() and stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return str(python)
+    say(f"setting up the virtualenv in {VENV} (once; a few minutes on a new machine)")
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    env = dict(os.environ, PIP_CONSTRAINT=str(ROOT / "tools" / "pip-constraints.txt"))
+    cmd = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    if odoo.requirements:
+        cmd += ["-r", str(odoo.requirements)]
+    cmd += reqs
+    log = RUNDIR / "logs" / "pip.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as fh:
+        res = subprocess.run(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, check=False)
+    if res.returncode:
+        tail = "\n".join(log.read_text().splitlines()[-25:])
+        raise HarnessError(
+            f"installing Python requirements failed (full log: {log}):\n{tail}\n\n"
+            "On Debian/Ubuntu the build needs: apt-get install libpq-dev libldap2-dev libsasl2-dev"
+        )
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    # Make `import odoo` work inside the venv (black-box tests and tools use it).
+    Path(site, "odoo-path.pth").write_text(str(odoo.root) + "\n")
+    stamp.write_text(digest.hexdigest())
+    return str(python)
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+class Postgres:
+    """The embedded cluster in .pg/ or the user's server (PGHOST/PGPORT/PGUSER)."""
+
+    def __init__(self):
+        self.external = any(os.environ.get(k) for k in ("PGHOST", "PGPORT", "PGUSER"))
+        self.data = PGROOT / "data"
+        tag = hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]
+        self.sockdir = Path(f"/tmp/wmpg-{tag}")  # unix socket paths must stay short
+        self.port = "5432"
+        self.started_here = False
+        if self.external:
+            self.host = os.environ.get("PGHOST", "")
+            self.port = os.environ.get("PGPORT", "5432")
+            self.user = os.environ.get("PGUSER", os.environ.get("USER", "odoo"))
+            self.password = os.environ.get("PGPASSWORD", "")
+        else:
+            self.host = str(self.sockdir)
+            self.user = "odoo"
+            self.password = ""
+
+    def odoo_args(self):
+        args = ["--db_port", self.port, "--db_user", self.user]
+        if self.host:
+            args += ["--db_host", self.host]
+        if self.password:
+            args += ["--db_password", self.password]
+        return args
+
+    def env(self):
+        env = {"PGHOST": self.host, "PGPORT": self.port, "PGUSER": self.user}
+        if self.password:
+            env["PGPASSWORD"] = self.password
+        return env
+
+    # -- embedded cluster
+    def _bin(self, name):
+        found = shutil.which(name)
+        if found:
+            return found
+        for cand in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True):
+            return str(cand)
+        raise HarnessError(
+            f"PostgreSQL's `{name}` was not found. Install PostgreSQL (apt-get install postgresql) "
+            "or point PGHOST/PGPORT/PGUSER at a running server."
+        )
+
+    def _as_owner(self, cmd):
+        # PostgreSQL refuses to run as root: run the cluster as `nobody` then.
+        if os.geteuid() == 0:
+            return ["runuser", "-u", "nobody", "--"] + cmd
+        return cmd
+
+    def _chown(self, *paths):
+        if os.geteuid() == 0:
+            import pwd
+
+            pw = pwd.getpwnam("nobody")
+            for path in paths:
+                for dirpath, dirnames, filenames in os.walk(path):
+                    os.chown(dirpath, pw.pw_uid, pw.pw_gid)
+                    for name in filenames:
+                        os.chown(os.path.join(dirpath, name), pw.pw_uid, pw.pw_gid)
+
+    def _running(self):
+        res = subprocess.run(
+            self._as_owner([self._bin("pg_ctl"), "-D", str(self.data), "status"]),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return res.returncode == 0
+
+    def _clear_stale_pid(self):
+        pidfile = self.data / "postmaster.pid"
+        if not pidfile.exists():
+            return
+        try:
+            pid = int(pidfile.read_text().splitlines()[0])
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            alive = "postgres" in cmdline
+        except (OSError, ValueError, IndexError):
+            alive = False
+        if not alive:
+            say("removing a stale postmaster.pid left by a killed run")
+            pidfile.unlink()
+            for lock in self.sockdir.glob(".s.PGSQL.*"):
+                lock.unlink()
+
+    def start(self):
+        if self.external:
+            say(f"using your PostgreSQL server (PGHOST={self.host or 'default'} PGPORT={self.port} PGUSER={self.user})")
+            return
+        PGROOT.mkdir(exist_ok=True)
+        self.sockdir.mkdir(exist_ok=True)
+        self._chown(self.sockdir)
+        if not (self.data / "PG_VERSION").exists():
+            say(f"creating the embedded PostgreSQL cluster in {self.data}")
+            shutil.rmtree(self.data, ignore_errors=True)
+            self.data.mkdir(parents=True)
+            self._chown(PGROOT)
+            res = subprocess.run(
+                self._as_owner(
+                    [self._bin("initdb"), "-D", str(self.data), "-U", "odoo", "--auth=trust", "-E", "UTF8",
+                     "--locale=C.UTF-8"]
+                ),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if res.returncode:
+                raise HarnessError(f"initdb failed:\n{res.stdout}\n{res.stderr}")
+            with open(self.data / "postgresql.conf", "a") as conf:
+                conf.write(
+                    "\n# ./run: local, unix socket only, tuned for tests\n"
+                    "listen_addresses = ''\n"
+                    f"unix_socket_directories = '{self.sockdir}'\n"
+                    "max_connections = 200\n"
+                    "shared_buffers = 256MB\n"
+                    "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+                )
+        if self._running():
+            return
+        self._clear_stale_pid()
+        self._chown(PGROOT)
+        log = PGROOT / "postgres.log"
+        res = subprocess.run(
+            self._as_owner([self._bin("pg_ctl"), "-D", str(self.data), "-l", str(log), "-w", "-t", "60", "start"]),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if res.returncode:
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise HarnessError(f"PostgreSQL did not start:\n{res.stdout}{res.stderr}\n{tail}")
+        self.started_here = True
+
+    def stop(self):
+        if self.external or not self.started_here:
+            return
+        subprocess.run(
+            self._as_owner([self._bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]),
+            capture_output=True,
+            check=False,
+        )
+        self.started_here = False
+
+    def psql(self, sql, db="postgres"):
+        env = dict(os.environ, **self.env())
+        res = subprocess.run(
+            [self._bin("psql"), "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if res.returncode:
+            raise HarnessError(f"psql failed: {sql}\n{res.stderr}")
+        return res.stdout.strip()
+
+    def db_exists(self, db):
+        return self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{db}'") == "1"
+
+    def drop_db(self, db):
+        self.psql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+# ---------------------------------------------------------------- Odoo log analysis
+
+RESULT_RE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
+# Logged by the test's own logger: "... INFO db odoo.addons.m.tests.t: skipped T.test_x : reason"
+SKIP_RE = re.compile(r" INFO \S+ \S+: skipped (\S+) : (.*)$")
+DEMO_FAIL_RE = re.compile(r"Module (\S+) demo data failed to install")
+FAIL_RE = re.compile(r"^\S+ \S+ \d+ (ERROR|CRITICAL) \S+ (\S+): (FAIL|ERROR): (.*)$")
+
+
+def analyze_odoo_log(text):
+    """Return the verdict of an Odoo ``--test-enable --stop-after-init`` log.
+
+    Odoo logs skipped tests (a tour without Chromium or websocket-client) at
+    INFO and still ends with "0 failed": skips count as failures here.
+    """
+    result = {"tests": 0, "failed": 0, "errors": 0, "skipped": [], "failures": [], "summary_found": False}
+    for line in text.splitlines():
+        match = RESULT_RE.search(line)
+        if match:
+            result["failed"] += int(match.group(1))
+            result["errors"] += int(match.group(2))
+            result["tests"] += int(match.group(3))
+            result["summary_found"] = True
+            continue
+        match = SKIP_RE.search(line)
+        if match:
+            result["skipped"].append(f"{match.group(1)}: {match.group(2).strip()}")
+            continue
+        match = FAIL_RE.search(line)
+        if match:
+            result["failures"].append(match.group(4).strip())
+            continue
+        match = DEMO_FAIL_RE.search(line)
+        if match:
+            result["failures"].append(f"demo data of {match.group(1)} failed to install")
+    bad = result["failed"] + result["errors"]
+    demo_failures = sum(1 for f in result["failures"] if f.startswith("demo data of"))
+    result["passed"] = max(result["tests"] - bad - len(result["skipped"]), 0)
+    result["bad"] = bad + len(result["skipped"]) + demo_failures
+    return result
+
+
+# ---------------------------------------------------------------- processes
+
+
+def free_port():
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_free(port):
+    with contextlib.closing(socket.socket()) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def wait_http(url, proc, timeout=180):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise HarnessError(f"the process serving {url} exited early (code {proc.returncode})")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise HarnessError(f"{url} did not answer within {timeout}s")
+
+
+def stop_process(proc, timeout=30):
+    if proc is None or proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def kill_leftovers(pidfile):
+    """Stop processes a previous run recorded (after a kill -9 of that run)."""
+    if not pidfile.exists():
+        return
+    for pid in pidfile.read_text().split():
+        with contextlib.suppress(ProcessLookupError, PermissionError, ValueError):
+            os.killpg(int(pid), signal.SIGKILL)
+    pidfile.unlink()
+
+
+def spawn(cmd, log_path, env, pidfile):
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(log_path, "w")  # noqa: SIM115 - lives as long as the process
+    proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    with open(pidfile, "a") as pf:
+        pf.write(f"{proc.pid}\n")
+    return proc
+
+
+def odoo_env(pg):
+    env = dict(os.environ, **pg.env())
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def base_odoo_args(odoo, pg, db):
+    return [
+        "--addons-path", ",".join(odoo.addons_paths),
+        "--data-dir", str(RUNDIR / "filestore"),
+        "-d", db,
+        "--db-filter", f"^{re.escape(db)}$",
+        *pg.odoo_args(),
+    ]
+
+
+# ---------------------------------------------------------------- checks
+
+
+def check_browser(python):
+    problems = []
+    if not any(shutil.which(b) for b in ("google-chrome", "chromium", "chromium-browser", "google-chrome-stable")):
+        problems.append("Chromium is missing (POS and web tours need it): apt-get install chromium")
+    res = subprocess.run([python, "-c", "import websocket"], capture_output=True, check=False)
+    if res.returncode:
+        problems.append(
+            "the Python package websocket-client is missing from .venv: .venv/bin/pip install websocket-client"
+        )
+    if problems:
+        raise HarnessError(
+            "tours cannot run, and Odoo would silently skip them:\n  - " + "\n  - ".join(problems)
+        )
+
+
+# ---------------------------------------------------------------- commands
+
+
+def run_odoo_tests(odoo, python, pg, db, log_path, test_tags, install=True, extra_env=None):
+    """Install (or just load) ``db`` with --test-enable and return the verdict."""
+    cmd = odoo.command(python) + base_odoo_args(odoo, pg, db) + [
+        "--test-enable",
+        "--test-tags", test_tags,
+        "--stop-after-init",
+        "--workers", "0",
+        "--max-cron-threads", "0",
+        "--http-port", str(free_port()),
+        "--log-level", "info",
+    ]
+    if install:
+        cmd += ["-i", ",".join(MODULES)]
+    env = odoo_env(pg)
+    env.update(extra_env or {})
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    with open(log_path, "w") as fh:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
+        for line in proc.stdout:
+            fh.write(line)
+            if " ERROR " in line or " CRITICAL " in line or ": skipped " in line:
+                sys.stdout.write("    " + line)
+        proc.wait()
+    verdict = analyze_odoo_log(log_path.read_text())
+    verdict["returncode"] = proc.returncode
+    verdict["seconds"] = time.time() - started
+    if proc.returncode and not verdict["bad"]:
+        # Odoo stopped before reporting (e.g. a module failed to install).
+        verdict["bad"] = 1
+        verdict["failures"].append(f"odoo exited with code {proc.returncode} (see {log_path})")
+    if not verdict["summary_found"]:
+        verdict["bad"] = max(verdict["bad"], 1)
+        verdict["failures"].append(f"no test summary in the Odoo log (see {log_path})")
+    return verdict
+
+
+def run_pytest(python, url, db, pg, odoo, log_path):
+    junit = RUNDIR / "pytest.xml"
+    with contextlib.suppress(FileNotFoundError):
+        junit.unlink()
+    env = dict(os.environ, **pg.env())
+    env.update(
+        {
+            "WM_ODOO_URL": url,
+            "WM_ODOO_DB": db,
+            "WM_ODOO_ROOT": str(odoo.root),
+            "WM_ODOO_ADDONS": ",".join(odoo.addons_paths),
+            "WM_PYTHON": python,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    cmd = [python, "-m", "pytest", str(ROOT / "tests"), "-q", "-p", "no:cacheprovider",
+           f"--junitxml={junit}", "-o", "junit_family=xunit2"]
+    started = time.time()
+    with open(log_path, "w") as fh:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
+                                cwd=str(ROOT))
+        for line in proc.stdout:
+            fh.write(line)
+            sys.stdout.write("    " + line)
+        proc.wait()
+    verdict = {"tests": 0, "passed": 0, "bad": 0, "skipped": [], "failures": [], "seconds": time.time() - started}
+    if junit.exists():
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            name = f"{case.get('classname')}.{case.get('name')}"
+            verdict["tests"] += 1
+            if case.find("skipped") is not None:
+                verdict["skipped"].append(name)
+            elif case.find("failure") is not None or case.find("error") is not None:
+                verdict["failures"].append(name)
+            else:
+                verdict["passed"] += 1
+    verdict["bad"] = len(verdict["failures"]) + len(verdict["skipped"])
+    if proc.returncode not in (0, 1) and not verdict["bad"]:
+        verdict["bad"] = 1
+        verdict["failures"].append(f"pytest exited with code {proc.returncode} (see {log_path})")
+    return verdict
+
+
+def serve(odoo, python, pg, db, port, log_path, pidfile, workers=2):
+    cmd = odoo.command(python) + base_odoo_args(odoo, pg, db) + [
+        "--workers", str(workers),
+        "--max-cron-threads", "1",
+        "--http-port", str(port),
+        "--gevent-port", str(free_port()),
+        "--http-interface", "127.0.0.1",
+        "--limit-time-real", "600",
+        "--limit-time-cpu", "300",
+        "--limit-memory-soft", str(2 * 1024**3),
+        "--limit-memory-hard", str(3 * 1024**3),
+        "--log-level", "info",
+    ]
+    proc = spawn(cmd, log_path, odoo_env(pg), pidfile)
+    wait_http(f"http://127.0.0.1:{port}/web/health", proc)
+    return proc
+
+
+def cmd_test(args):
+    started = time.time()
+    odoo = find_odoo()
+    say(f"Odoo 18.0 at {odoo.root} ({odoo.via})")
+    python = ensure_venv(odoo)
+    check_browser(python)
+    RUNDIR.mkdir(exist_ok=True)
+    pidfile = RUNDIR / "test.pids"
+    kill_leftovers(pidfile)
+    pg = Postgres()
+    pg.start()
+    server = None
+    try:
+        pg.drop_db(TEST_DB)
+        tags = ",".join(f"/{m}" for m in MODULES)
+        say(f"1/2 installing {', '.join(MODULES)} in a fresh database with --test-enable (log: .run/logs/odoo-tests.log)")
+        odoo_v = run_odoo_tests(odoo, python, pg, TEST_DB, RUNDIR / "logs" / "odoo-tests.log", tags)
+        say(
+            f"    Odoo tests: {odoo_v['passed']} passed, {odoo_v['bad']} failed "
+            f"({odoo_v['tests']} run, {len(odoo_v['skipped'])} skipped) in {odoo_v['seconds']:.0f}s"
+        )
+        py_v = {"tests": 0, "passed": 0, "bad": 0, "skipped": [], "failures": [], "seconds": 0}
+        if odoo_v["returncode"] in (0, 1) and odoo_v["summary_found"]:
+            port = free_port()
+            say(f"2/2 serving {TEST_DB} with --workers=2 on http://127.0.0.1:{port} and running pytest tests/")
+            server = serve(odoo, python, pg, TEST_DB, port, RUNDIR / "logs" / "odoo-server.log", pidfile)
+            py_v = run_pytest(python, f"http://127.0.0.1:{port}", TEST_DB, pg, odoo, RUNDIR / "logs" / "pytest.log")
+            say(
+                f"    pytest: {py_v['passed']} passed, {py_v['bad']} failed "
+                f"({len(py_v['skipped'])} skipped) in {py_v['seconds']:.0f}s"
+            )
+        else:
+            py_v["bad"] = 0
+            say("2/2 skipped pytest: the module install failed")
+    finally:
+        stop_process(server)
+        with contextlib.suppress(FileNotFoundError):
+            pidfile.unlink()
+        pg.stop()
+    passed = odoo_v["passed"] + py_v["passed"]
+    failed = odoo_v["bad"] + py_v["bad"]
+    for name in odoo_v["skipped"] + py_v["skipped"]:
+        print(f"SKIPPED (counted as failed): {name}")
+    for name in odoo_v["failures"] + py_v["failures"]:
+        print(f"FAILED: {name}")
+    if passed + failed == 0:
+        print("no test ran: that is a failure")
+        failed = 1
+    say(f"total time {time.time() - started:.0f}s")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def cmd_demo(args):
+    odoo = find_odoo()
+    say(f"Odoo 18.0 at {odoo.root} ({odoo.via})")
+    python = ensure_venv(odoo)
+    RUNDIR.mkdir(exist_ok=True)
+    pidfile = RUNDIR / "demo.pids"
+    kill_leftovers(pidfile)
+    pg = Postgres()
+    pg.start()
+    procs = []
+    try:
+        if args.reset:
+            pg.drop_db(DEMO_DB)
+        if not pg.db_exists(DEMO_DB) or pg.psql(
+            "SELECT count(*) FROM ir_module_module WHERE state = 'installed' AND name IN ("
+            + ",".join(f"'{m}'" for m in MODULES) + ")", db=DEMO_DB
+        ) != str(len(MODULES)):
+            say(f"installing the demo database {DEMO_DB} (modules and demo data, ~2 min)")
+            res = subprocess.run(
+                odoo.command(python) + base_odoo_args(odoo, pg, DEMO_DB)
+                + ["-i", ",".join(MODULES), "--load-language", "zh_CN", "--stop-after-init", "--log-level", "warn"],
+                env=odoo_env(pg),
+                check=False,
+            )
+            if res.returncode:
+                raise HarnessError("installing the demo database failed (see the log above)")
+        else:
+            say(f"reusing the demo database {DEMO_DB} (./run demo --reset to start over)")
+        fake_port = args.fake_port or free_port()
+        fake = spawn(
+            [python, "-m", "fakewechat", "serve", "--port", str(fake_port)],
+            RUNDIR / "logs" / "fakewechat.log",
+            dict(os.environ, PYTHONPATH=str(ROOT / "tests")),
+            pidfile,
+        )
+        procs.append(fake)
+        fake_url = f"http://127.0.0.1:{fake_port}"
+        wait_http(f"{fake_url}/_fake/health", fake, timeout=30)
+        port = args.port if port_free(args.port) else free_port()
+        server = serve(odoo, python, pg, DEMO_DB, port, RUNDIR / "logs" / "odoo-demo.log", pidfile)
+        procs.append(server)
+        url = f"http://127.0.0.1:{port}"
+        sandbox = connect_sandbox(python, url, fake_url)
+        print(
+            f"""
+==================================================================
+ WeChat member marketing demo / 微信会员营销演示
+ Odoo:          {url}/odoo   (database {DEMO_DB})
+ Logins:        manager / manager      (WeChat Marketing manager)
+                cashier1 / cashier1    (cashier, Store Shanghai)
+                cashier2 / cashier2    (cashier, Store Beijing)
+                admin / admin          (administrator)
+ POS:           {url}/pos/ui
+ Fake WeChat:   {fake_url}   (sandbox, nothing leaves this machine)
+{sandbox}
+ Simulate a follower:
+   PYTHONPATH=tests .venv/bin/python -m fakewechat --url {fake_url} follow --appid <AppID> [--scene <scene>]
+   PYTHONPATH=tests .venv/bin/python -m fakewechat --url {fake_url} text --appid <AppID> --openid <openid> --content 积分
+ Logs:          .run/logs/   Stop with Ctrl-C.
+==================================================================""",
+            flush=True,
+        )
+        while all(p.poll() is None for p in procs):
+            time.sleep(1)
+        raise HarnessError("a demo process exited; see .run/logs/")
+    except KeyboardInterrupt:
+        say("stopping")
+        return 0
+    finally:
+        for proc in reversed(procs):
+            stop_process(proc)
+        with contextlib.suppress(FileNotFoundError):
+            pidfile.unlink()
+        pg.stop()
+
+
+def cmd_bench(args):
+    """Run bench/*.py against Odoo served with --workers=2 on its own database."""
+    odoo = find_odoo()
+    python = ensure_venv(odoo)
+    RUNDIR.mkdir(exist_ok=True)
+    pidfile = RUNDIR / "bench.pids"
+    kill_leftovers(pidfile)
+    pg = Postgres()
+    pg.start()
+    server = None
+    db = "wm_bench"
+    try:
+        if not pg.db_exists(db):
+            say(f"installing {db} (no demo data)")
+            subprocess.run(
+                odoo.command(python) + base_odoo_args(odoo, pg, db)
+                + ["-i", ",".join(MODULES), "--without-demo", "all", "--stop-after-init", "--log-level", "warn"],
+                env=odoo_env(pg),
+                check=True,
+            )
+        port = free_port()
+        server = serve(odoo, python, pg, db, port, RUNDIR / "logs" / "odoo-bench.log", pidfile)
+        env = dict(os.environ, **pg.env(), WM_ODOO_URL=f"http://127.0.0.1:{port}", WM_ODOO_DB=db)
+        scripts = [ROOT / "bench" / f"bench_{name}.py" for name in args.names] if args.names else sorted(
+            (ROOT / "bench").glob("bench_*.py"))
+        for script in scripts:
+            say(f"running {script.relative_to(ROOT)}")
+            subprocess.run([python, str(script)], env=env, check=True)
+    finally:
+        stop_process(server)
+        with contextlib.suppress(FileNotFoundError):
+            pidfile.unlink()
+        pg.stop()
+    return 0
+
+
+def connect_sandbox(python, url, fake_url):
+    """Point the demo's sandbox accounts at the fake platform we just started."""
+    script = (
+        "import json, sys, xmlrpc.client as x\n"
+        f"url, db = {url!r}, {DEMO_DB!r}\n"
+        "uid = x.ServerProxy(url + '/xmlrpc/2/common').authenticate(db, 'admin', 'admin', {})\n"
+        "m = x.ServerProxy(url + '/xmlrpc/2/object', allow_none=True)\n"
+        "if not m.execute_kw(db, uid, 'admin', 'ir.model', 'search_count', [[('model', '=', 'wechat.account')]]):\n"
+        "    print(json.dumps([])); sys.exit(0)\n"
+        f"print(json.dumps(m.execute_kw(db, uid, 'admin', 'wechat.account', 'action_connect_sandbox', [[], {fake_url!r}])))\n"
+    )
+    res = subprocess.run([python, "-c", script], capture_output=True, text=True, check=False)
+    if res.returncode:
+        return f" Sandbox:       not connected ({res.stderr.strip().splitlines()[-1] if res.stderr else 'error'})"
+    accounts = json.loads(res.stdout or "[]")
+    if not accounts:
+        return " Sandbox:       no WeChat account in the demo data yet"
+    return "\n".join(f" Account:       {a['name']}  AppID {a['appid']}  webhook {a['webhook']}" for a in accounts)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="./run", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_test = sub.add_parser("test", help="run every test; ends with 'N passed, N failed'")
+    p_test.set_defaults(func=cmd_test)
+    p_demo = sub.add_parser("demo", help="run the demo with the sandbox WeChat platform")
+    p_demo.add_argument("--port", type=int, default=8069)
+    p_demo.add_argument("--fake-port", type=int, default=0)
+    p_demo.add_argument("--reset", action="store_true", help="drop the demo database first")
+    p_demo.set_defaults(func=cmd_demo)
+    p_bench = sub.add_parser("bench", help="run the benchmarks in bench/ (ratios to a baseline)")
+    p_bench.add_argument("names", nargs="*", help="e.g. webhook (bench/bench_webhook.py); default: all")
+    p_bench.set_defaults(func=cmd_bench)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except HarnessError as exc:
+        print(f"\n[run] ERROR: {exc}\n", file=sys.stderr, flush=True)
+        if args.command == "test":
+            print("0 passed, 1 failed")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""The member page inside WeChat: ``/wechat/member/<account id>``.
+
+The visitor is identified by a silent OAuth (``snsapi_base``): WeChat
+redirects back to ``/wechat/oauth/<account id>`` with a code that we exchange
+for the openid, kept in the session.  A visitor who is not a member yet
+becomes one (state "page visitor").  ``wechat_coupon`` and
+``wechat_referral`` add their sections through ``_member_page_sections``.
+"""
+
+import base64
+import logging
+import re
+from datetime import date
+
+from werkzeug.exceptions import NotFound
+
+from odoo import _, fields, http
+from odoo.http import request
+from odoo.tools import consteq
+from odoo.tools.misc import hmac as hmac_sign
+
+from ..models.wechat_api import WeChatError
+from ..models.wechat_qr_channel import qr_png
+
+_logger = logging.getLogger(__name__)
+
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
+LANGS = {"zh": "zh_CN", "zh_CN": "zh_CN", "en": "en_US", "en_US": "en_US"}
+
+
+class WeChatMemberPage(http.Controller):
+    # ------------------------------------------------------------------ helpers
+    def _account(self, account_id):
+        account = request.env["wechat.account"].sudo().browse(account_id).exists()
+        if not account or not account.active:
+            raise NotFound()
+        return account
+
+    def _set_lang(self, lang=None):
+        code = LANGS.get(lang or "") or request.session.get("wechat_lang")
+        installed = dict(request.env["res.lang"].sudo().get_installed())
+        if not code:
+            code = "zh_CN" if "zh_CN" in installed else "en_US"
+        if code not in installed:
+            code = "en_US" if "en_US" in installed else next(iter(installed))
+        request.session["wechat_lang"] = code
+        request.update_context(lang=code)
+        return code
+
+    @staticmethod
+    def _session_key(account):
+        return f"wechat_openid_{account.id}"
+
+    def _sign_state(self, account, path):
+        return f"{path}|{hmac_sign(request.env(su=True), 'wechat-oauth', f'{account.id}:{path}')[:32]}"
+
+    def _check_state(self, account, state):
+        path, __, sig = (state or "").rpartition("|")
+        expected = hmac_sign(request.env(su=True), "wechat-oauth", f"{account.id}:{path}")[:32]
+        if not path.startswith("/wechat/") or not consteq(sig, expected):
+            return None
+        return path
+
+    def _current_member(self, account):
+        openid = request.session.get(self._session_key(account))
+        if not openid:
+            return request.env["wechat.member"]
+        return request.env["wechat.member"].sudo().search(
+            [("account_id", "=", account.id), ("openid", "=", openid)], limit=1
+        )
+
+    def _login_redirect(self, account, path):
+        redirect_uri = f"{account.get_base_url()}/wechat/oauth/{account.id}"
+        return request.redirect(account._oauth_authorize_url(redirect_uri, self._sign_state(account, path)),
+                                local=False)
+
+    def _member_page_sections(self, member):
+        """Extra sections ``[(sequence, template xmlid, values)]`` added by other modules."""
+        return []
+
+    def _render_error(self, message, status=400):
+        return request.render("wechat_member.member_page_error", {"message": message}, status=status)
+
+    # ------------------------------------------------------------------ routes
+    @http.route("/wechat/oauth/<int:account_id>", type="http", auth="public", methods=["GET"], sitemap=False)
+    def oauth_return(self, account_id, code=None, state=None, **kw):
+        account = self._account(account_id)
+        self._set_lang()
+        path = self._check_state(account, state)
+        if not path or not code:
+            return self._render_error(_("This link is invalid or has expired. Please open it again from WeChat."))
+        try:
+            openid, unionid = account._oauth_openid(code)
+        except WeChatError as exc:
+            _logger.info("WeChat account %s: OAuth code refused (%s)", account.id, exc.errcode)
+            return self._render_error(_("WeChat could not confirm who you are. Please open the page again."))
+        member, created = request.env["wechat.member"].sudo()._get_or_create(account, openid, state="visitor")
+        if unionid and not member.unionid:
+            member.unionid = unionid
+        request.session[self._session_key(account)] = openid
+        return request.redirect(path)
+
+    @http.route("/wechat/member/<int:account_id>", type="http", auth="public", methods=["GET"], sitemap=False)
+    def member_page(self, account_id, lang=None, saved=None, **kw):
+        account = self._account(account_id)
+        self._set_lang(lang)
+        member = self._current_member(account)
+        if not member:
+            return self._login_redirect(account, f"/wechat/member/{account.id}")
+        return self._render_member_page(account, member, saved=bool(saved))
+
+    def _render_member_page(self, account, member, errors=None, saved=False, form=None):
+        partner = member.partner_id.with_context(lang=request.env.lang)
+        code = partner.wechat_member_code or ""
+        values = {
+            "account": account,
+            "member": member,
+            "partner": partner,
+            "member_code": code,
+            "member_qr": "data:image/png;base64," + base64.b64encode(qr_png(code or member.openid)).decode(),
+            "points_text": partner._wechat_points_text(),
+            "purchases_text": partner._wechat_purchases_text(),
+            "errors": errors or {},
+            "saved": saved,
+            "form": form or {
+                "phone": partner.phone or "",
+                "birthday": fields.Date.to_string(partner.wechat_birthday) if partner.wechat_birthday else "",
+                "gender": partner.wechat_gender or "",
+                "city": partner.city or "",
+                "consent": partner.wechat_consent,
+            },
+            "sections": sorted(self._member_page_sections(member), key=lambda s: s[0]),
+            "lang": request.env.lang,
+        }
+        return request.render("wechat_member.member_page", values)
+
+    @http.route("/wechat/member/<int:account_id>/profile", type="http", auth="public", methods=["POST"],
+                sitemap=False)
+    def member_profile(self, account_id, **post):
+        account = self._account(account_id)
+        self._set_lang()
+        member = self._current_member(account)
+        if not member:
+            return self._login_redirect(account, f"/wechat/member/{account.id}")
+        vals, errors = self._validate_profile(post)
+        if errors:
+            form = {k: post.get(k, "") for k in ("phone", "birthday", "gender", "city")}
+            form["consent"] = bool(post.get("consent"))
+            return self._render_member_page(account, member, errors=errors, form=form)
+        member.partner_id.sudo().write(vals)
+        return request.redirect(f"/wechat/member/{account.id}?saved=1")
+
+    def _validate_profile(self, post):
+        errors, vals = {}, {}
+        if not post.get("consent"):
+            errors["consent"] = _("Please agree so that we can keep your details.")
+        phone = (post.get("phone") or "").strip()
+        if phone and not PHONE_RE.match(phone):
+            errors["phone"] = _("Please enter a valid phone number.")
+        birthday = (post.get("birthday") or "").strip()
+        if birthday:
+            try:
+                parsed = date.fromisoformat(birthday)
+            except ValueError:
+                parsed = None
+            if not parsed or parsed > fields.Date.today() or parsed.year < 1900:
+                errors["birthday"] = _("Please enter a valid birthday.")
+            else:
+                vals["wechat_birthday"] = parsed
+        gender = post.get("gender") or False
+        if gender and gender not in ("male", "female", "other"):
+            errors["gender"] = _("Please choose a gender from the list.")
+        city = (post.get("city") or "").strip()
+        if len(city) > 64:
+            errors["city"] = _("The city name is too long.")
+        if not errors:
+            vals.update(phone=phone or False, wechat_gender=gender, city=city or False, wechat_consent=True)
+            vals["wechat_consent_date"] = fields.Datetime.now()
+        return vals, errors

@@ -1,0 +1,231 @@
+from odoo import _, api, fields, models
+
+ACTIVITY_STATES = [
+    ("to_activate", "To Activate"),
+    ("new", "New"),
+    ("active", "Active"),
+    ("dormant", "Dormant"),
+    ("lost", "Lost"),
+]
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    wechat_member_ids = fields.One2many("wechat.member", "partner_id", string="WeChat Members")
+    wechat_member_count = fields.Integer(compute="_compute_wechat_member_count")
+    wechat_is_member = fields.Boolean(
+        "WeChat Member", compute="_compute_wechat_is_member", store=True, index=True
+    )
+    wechat_member_code = fields.Char(
+        "Member Code", copy=False, index=True, readonly=True,
+        help="Shown as a QR code on the member page; the cashier scans or types it to bind the member.",
+    )
+    wechat_birthday = fields.Date("Birthday")
+    wechat_gender = fields.Selection(
+        [("male", "Male"), ("female", "Female"), ("other", "Other")], string="Gender"
+    )
+    wechat_consent = fields.Boolean(
+        "Marketing Consent", help="The member agreed to receive offers and to keep the profile data."
+    )
+    wechat_consent_date = fields.Datetime("Consent Date", readonly=True)
+    # Purchase statistics, updated incrementally by each paid order.
+    wechat_purchase_count = fields.Integer("Purchases", readonly=True, default=0)
+    wechat_purchase_amount = fields.Float("Purchase Amount", digits="Account", readonly=True, default=0.0)
+    wechat_first_purchase = fields.Datetime("First Purchase", readonly=True)
+    wechat_last_purchase = fields.Datetime("Last Purchase", readonly=True, index=True)
+    wechat_avg_basket = fields.Float(
+        "Average Basket", digits="Account", compute="_compute_wechat_avg_basket", store=True
+    )
+    wechat_days_since_purchase = fields.Integer("Days Since Last Purchase", compute="_compute_wechat_days_since")
+    wechat_activity_state = fields.Selection(
+        ACTIVITY_STATES, string="Activity", default="to_activate", readonly=True, index=True
+    )
+    wechat_rfm_recency = fields.Integer("RFM Recency", readonly=True, help="1 (long ago) to 5 (recent)")
+    wechat_rfm_frequency = fields.Integer("RFM Frequency", readonly=True, help="1 (rare) to 5 (frequent)")
+    wechat_rfm_monetary = fields.Integer("RFM Monetary", readonly=True, help="1 (low) to 5 (high)")
+    wechat_rfm_score = fields.Char("RFM", compute="_compute_wechat_rfm_score", store=True)
+
+    _sql_constraints = [
+        ("wechat_member_code_uniq", "UNIQUE(wechat_member_code)", "This member code is already used."),
+    ]
+
+    def _compute_wechat_member_count(self):
+        counts = dict(
+            self.env["wechat.member"]._read_group([("partner_id", "in", self.ids)], ["partner_id"], ["__count"])
+        )
+        for partner in self:
+            partner.wechat_member_count = counts.get(partner, 0)
+
+    @api.depends("wechat_member_ids")
+    def _compute_wechat_is_member(self):
+        for partner in self:
+            partner.wechat_is_member = bool(partner.wechat_member_ids)
+
+    @api.depends("wechat_purchase_count", "wechat_purchase_amount")
+    def _compute_wechat_avg_basket(self):
+        for partner in self:
+            count = partner.wechat_purchase_count
+            partner.wechat_avg_basket = partner.wechat_purchase_amount / count if count > 0 else 0.0
+
+    def _compute_wechat_days_since(self):
+        now = fields.Datetime.now()
+        for partner in self:
+            last = partner.wechat_last_purchase
+            partner.wechat_days_since_purchase = (now - last).days if last else -1
+
+    @api.depends("wechat_rfm_recency", "wechat_rfm_frequency", "wechat_rfm_monetary")
+    def _compute_wechat_rfm_score(self):
+        for partner in self:
+            parts = (partner.wechat_rfm_recency, partner.wechat_rfm_frequency, partner.wechat_rfm_monetary)
+            partner.wechat_rfm_score = "".join(str(p) for p in parts) if all(parts) else False
+
+    # ------------------------------------------------------------------ member code
+    def _wechat_ensure_member_code(self):
+        sequence = self.env["ir.sequence"].sudo()
+        for partner in self.filtered(lambda p: not p.wechat_member_code):
+            partner.sudo().wechat_member_code = sequence.next_by_code("wechat.member.code")
+        return True
+
+    # ------------------------------------------------------------------ statistics
+    def _wechat_register_purchases(self, purchases):
+        """Add paid orders to the statistics, incrementally and atomically.
+
+        ``purchases``: list of ``(partner_id, amount, datetime)``; a refund is
+        a negative amount and counts as ``-1`` purchase.  One UPDATE per
+        partner, safe under concurrent orders of the same member (the row is
+        updated in place, never read-modify-written in Python).
+        """
+        self.env.flush_all()
+        totals = {}
+        for partner_id, amount, when in purchases:
+            count, total, first, last = totals.get(partner_id, (0, 0.0, None, None))
+            count += 1 if amount >= 0 else -1
+            total += amount
+            if amount >= 0:
+                first = min(first, when) if first else when
+                last = max(last, when) if last else when
+            totals[partner_id] = (count, total, first, last)
+        for partner_id, (count, total, first, last) in totals.items():
+            self.env.cr.execute(
+                """
+                UPDATE res_partner
+                   SET wechat_purchase_count = GREATEST(COALESCE(wechat_purchase_count, 0) + %(count)s, 0),
+                       wechat_purchase_amount = COALESCE(wechat_purchase_amount, 0) + %(total)s,
+                       wechat_first_purchase = LEAST(wechat_first_purchase, %(first)s),
+                       wechat_last_purchase = GREATEST(wechat_last_purchase, %(last)s)
+                 WHERE id = %(id)s
+                """,
+                {"count": count, "total": total, "first": first, "last": last, "id": partner_id},
+            )
+        partners = self.browse(list(totals))
+        partners.invalidate_recordset(
+            ["wechat_purchase_count", "wechat_purchase_amount", "wechat_first_purchase", "wechat_last_purchase"]
+        )
+        partners.modified(["wechat_purchase_count", "wechat_purchase_amount"])
+        partners._wechat_update_activity()
+        return partners
+
+    def _wechat_update_activity(self, all_members=False):
+        """Set the activity state from the purchase dates, in one UPDATE.
+
+        new: first purchase within the company's "new" period; active: last
+        purchase within its active period; dormant until its lost period,
+        lost after it; to_activate: a member who never bought.  Periods come
+        from the partner's company (else the current one).
+        """
+        self.env.flush_all()
+        where = "p.wechat_is_member" if all_members else "p.id = ANY(%(ids)s)"
+        self.env.cr.execute(
+            f"""
+            UPDATE res_partner p SET wechat_activity_state = CASE
+                WHEN p.wechat_last_purchase IS NULL OR COALESCE(p.wechat_purchase_count, 0) <= 0 THEN 'to_activate'
+                WHEN p.wechat_first_purchase >= %(now)s - make_interval(days => c.wechat_new_days) THEN 'new'
+                WHEN p.wechat_last_purchase >= %(now)s - make_interval(days => c.wechat_active_days) THEN 'active'
+                WHEN p.wechat_last_purchase >= %(now)s - make_interval(days => c.wechat_lost_days) THEN 'dormant'
+                ELSE 'lost' END
+              FROM res_company c
+             WHERE c.id = COALESCE(p.company_id, %(company)s) AND {where}
+            RETURNING p.id
+            """,  # noqa: S608 - `where` is one of two constants
+            {"ids": self.ids, "now": fields.Datetime.now(), "company": self.env.company.id},
+        )
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        # The members' stored copy follows (group by activity in member reports).
+        self.env.cr.execute(
+            """
+            UPDATE wechat_member m SET activity_state = p.wechat_activity_state
+              FROM res_partner p
+             WHERE m.partner_id = p.id AND p.id = ANY(%s)
+               AND m.activity_state IS DISTINCT FROM p.wechat_activity_state
+            """,
+            [ids],
+        )
+        self.browse(ids).invalidate_recordset(["wechat_activity_state"])
+        self.env["wechat.member"].invalidate_model(["activity_state"])
+        return True
+
+    @api.model
+    def _cron_wechat_activity(self):
+        """Daily: activity states move with time; RFM quintiles over buying members."""
+        self._wechat_update_activity(all_members=True)
+        self._wechat_update_rfm()
+
+    @api.model
+    def _wechat_update_rfm(self):
+        """RFM scores 1–5 by quintile (NTILE) among members with purchases, in SQL."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            WITH scored AS (
+                SELECT id,
+                       NTILE(5) OVER (ORDER BY wechat_last_purchase) AS r,
+                       NTILE(5) OVER (ORDER BY wechat_purchase_count) AS f,
+                       NTILE(5) OVER (ORDER BY wechat_purchase_amount) AS m
+                  FROM res_partner
+                 WHERE wechat_is_member AND wechat_purchase_count > 0
+            )
+            UPDATE res_partner p
+               SET wechat_rfm_recency = s.r, wechat_rfm_frequency = s.f, wechat_rfm_monetary = s.m,
+                   wechat_rfm_score = s.r::text || s.f::text || s.m::text
+              FROM scored s
+             WHERE p.id = s.id
+            """
+        )
+        self.env["res.partner"].invalidate_model(
+            ["wechat_rfm_recency", "wechat_rfm_frequency", "wechat_rfm_monetary", "wechat_rfm_score"]
+        )
+
+    # ------------------------------------------------------------------ self-service texts
+    def _wechat_points_text(self):
+        """What "my points" answers; ``wechat_coupon`` adds the loyalty balance."""
+        self.ensure_one()
+        return _("Member code: %(code)s. No points yet.", code=self.wechat_member_code or "-")
+
+    def _wechat_purchases_text(self):
+        self.ensure_one()
+        if not self.wechat_purchase_count:
+            return _("No purchase yet. Show your member code at the till to collect your purchases.")
+        return _(
+            "Purchases: %(count)s, total %(amount).2f, last on %(date)s.",
+            count=self.wechat_purchase_count,
+            amount=self.wechat_purchase_amount,
+            date=fields.Date.to_string(self.wechat_last_purchase.date()) if self.wechat_last_purchase else "-",
+        )
+
+    def _wechat_coupons_text(self):
+        """What "my coupons" answers; ``wechat_coupon`` lists the member's coupons."""
+        self.ensure_one()
+        return _("You have no coupons yet.")
+
+    def _wechat_offers_text(self):
+        self.ensure_one()
+        return _("No offer right now. Follow us to hear first about new offers.")
+
+    # ------------------------------------------------------------------ actions
+    def action_view_wechat_members(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("wechat_member.wechat_member_action")
+        action["domain"] = [("partner_id", "=", self.id)]
+        action["context"] = {"default_partner_id": self.id}
+        return action

@@ -1,0 +1,357 @@
+import contextlib
+import hashlib
+import logging
+import secrets
+import time
+from urllib.parse import urlencode
+from datetime import timedelta
+
+import requests
+
+from odoo import _, api, fields, models, sql_db
+from odoo.exceptions import UserError, ValidationError
+from odoo.sql_db import TestCursor
+
+from .wechat_api import NETWORK_ERROR, WeChatApi, WeChatError
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.weixin.qq.com"
+DEFAULT_OAUTH_URL = "https://open.weixin.qq.com"
+DEFAULT_PAY_URL = "https://api.mch.weixin.qq.com"
+# A stored token is used until this many seconds before its expiry.
+TOKEN_MARGIN = 60
+MANAGER_GROUPS = "wechat_member.group_wechat_manager"
+
+
+class WeChatAccount(models.Model):
+    _name = "wechat.account"
+    _description = "WeChat Service Account"
+    _inherit = ["mail.thread"]
+    _order = "sequence, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True, tracking=True)
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
+    appid = fields.Char("AppID", required=True, tracking=True, copy=False)
+    appsecret = fields.Char("AppSecret", groups=MANAGER_GROUPS, copy=False, exportable=False)
+    callback_token = fields.Char(
+        "Callback Token",
+        groups=MANAGER_GROUPS,
+        copy=False,
+        exportable=False,
+        default=lambda self: secrets.token_hex(16),
+        help="The Token entered in the WeChat admin console (服务器配置 / Token).",
+    )
+    encoding_aes_key = fields.Char(
+        "EncodingAESKey",
+        groups=MANAGER_GROUPS,
+        copy=False,
+        exportable=False,
+        help="43 characters, from the WeChat admin console; needed for the compatible and safe modes.",
+    )
+    encrypt_mode = fields.Selection(
+        [("plain", "Plain text (明文)"), ("compatible", "Compatible (兼容)"), ("safe", "Safe (安全)")],
+        string="Message Encryption",
+        default="plain",
+        required=True,
+    )
+    certified = fields.Boolean(
+        "Certified Service Account", default=True, help="Template messages need a certified service account."
+    )
+    # WeChat Pay (v2, scan-to-pay)
+    pay_mch_id = fields.Char("WeChat Pay Merchant ID", groups=MANAGER_GROUPS, copy=False, exportable=False)
+    pay_api_key = fields.Char("WeChat Pay API Key", groups=MANAGER_GROUPS, copy=False, exportable=False)
+    pay_cert_pem = fields.Binary("Merchant Certificate (PEM)", groups=MANAGER_GROUPS, attachment=True, copy=False, exportable=False)
+    pay_key_pem = fields.Binary("Merchant Certificate Key (PEM)", groups=MANAGER_GROUPS, attachment=True, copy=False, exportable=False)
+    # Endpoints
+    sandbox = fields.Boolean(
+        help="Talk to the local fake WeChat platform instead of WeChat (demo and tests; nothing leaves "
+        "the machine).",
+        tracking=True,
+    )
+    sandbox_url = fields.Char("Sandbox URL", default="http://127.0.0.1:8079")
+    api_base_url = fields.Char("API URL", default=DEFAULT_API_URL, required=True)
+    oauth_base_url = fields.Char("OAuth URL", default=DEFAULT_OAUTH_URL, required=True)
+    pay_base_url = fields.Char("WeChat Pay URL", default=DEFAULT_PAY_URL, required=True)
+    timeout = fields.Integer("Timeout (s)", default=10, required=True)
+    # Token kept in the database, one per account (never per worker in memory).
+    access_token = fields.Char(groups="base.group_system", copy=False, readonly=True, exportable=False)
+    token_expires_at = fields.Datetime(groups="base.group_system", copy=False, readonly=True)
+    # Behaviour
+    welcome_message = fields.Text(
+        translate=True,
+        default=lambda self: _("Welcome! You are now a member. Reply 积分 / points to see your points."),
+        help="Passive reply sent when someone follows the account.",
+    )
+    default_reply = fields.Text(
+        translate=True,
+        default=lambda self: _('Send "积分" (points), "优惠券" (coupons), "消费" (purchases) or "优惠" (offers).'),
+        help="Reply to a message no rule matches. Empty: no reply.",
+    )
+    webhook_url = fields.Char("Callback URL", compute="_compute_webhook_url")
+    member_ids = fields.One2many("wechat.member", "account_id")
+    member_count = fields.Integer(compute="_compute_member_count")
+    follower_count = fields.Integer(compute="_compute_member_count")
+    channel_count = fields.Integer(compute="_compute_channel_count")
+    menu_button_ids = fields.One2many("wechat.menu.button", "account_id", string="Custom Menu")
+    # Activity periods live on the company (shared by its accounts).
+    wechat_new_days = fields.Integer(related="company_id.wechat_new_days", readonly=False)
+    wechat_active_days = fields.Integer(related="company_id.wechat_active_days", readonly=False)
+    wechat_lost_days = fields.Integer(related="company_id.wechat_lost_days", readonly=False)
+
+    _sql_constraints = [
+        ("appid_uniq", "UNIQUE(appid)", "This AppID is already used by another WeChat account."),
+        ("timeout_positive", "CHECK(timeout > 0)", "The timeout must be positive."),
+    ]
+
+    @api.depends("sandbox")
+    def _compute_webhook_url(self):
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        for account in self:
+            account.webhook_url = f"{base}/wechat/callback/{account.id}" if account.id else False
+
+    def _compute_member_count(self):
+        counts = dict(self.env["wechat.member"]._read_group([("account_id", "in", self.ids)], ["account_id"], ["__count"]))
+        followers = dict(
+            self.env["wechat.member"]._read_group(
+                [("account_id", "in", self.ids), ("state", "=", "follower")], ["account_id"], ["__count"]
+            )
+        )
+        for account in self:
+            account.member_count = counts.get(account, 0)
+            account.follower_count = followers.get(account, 0)
+
+    def _compute_channel_count(self):
+        counts = dict(self.env["wechat.qr.channel"]._read_group([("account_id", "in", self.ids)], ["account_id"], ["__count"]))
+        for account in self:
+            account.channel_count = counts.get(account, 0)
+
+    @api.constrains("encrypt_mode", "encoding_aes_key")
+    def _check_aes_key(self):
+        for account in self.sudo():
+            if account.encrypt_mode != "plain" and len(account.encoding_aes_key or "") != 43:
+                raise ValidationError(
+                    _("The EncodingAESKey of %(account)s must have 43 characters for the %(mode)s mode.",
+                      account=account.name, mode=account.encrypt_mode)
+                )
+
+    @api.constrains("sandbox", "sandbox_url", "api_base_url", "oauth_base_url", "pay_base_url")
+    def _check_urls(self):
+        for account in self:
+            urls = [account.api_base_url, account.oauth_base_url, account.pay_base_url]
+            if account.sandbox:
+                urls.append(account.sandbox_url)
+            for url in urls:
+                if url and not url.startswith(("http://", "https://")):
+                    raise ValidationError(_("%(url)s is not an http(s) URL.", url=url))
+
+    def write(self, vals):
+        if {"appid", "appsecret", "sandbox", "sandbox_url", "api_base_url"} & set(vals):
+            # Another platform or credentials: the stored token is not valid there.
+            vals = dict(vals, access_token=False, token_expires_at=False)
+        return super().write(vals)
+
+    # ------------------------------------------------------------------ endpoints
+    def _api_base_url(self):
+        self.ensure_one()
+        return (self.sandbox_url if self.sandbox else self.api_base_url).rstrip("/")
+
+    def _oauth_base_url(self):
+        self.ensure_one()
+        return (self.sandbox_url if self.sandbox else self.oauth_base_url).rstrip("/")
+
+    def _pay_base_url(self):
+        self.ensure_one()
+        return (self.sandbox_url if self.sandbox else self.pay_base_url).rstrip("/")
+
+    def _api(self):
+        """The client of this account (see :class:`WeChatApi`)."""
+        return WeChatApi(self.sudo())
+
+    # ------------------------------------------------------------------ token manager
+    @contextlib.contextmanager
+    def _token_cursor(self):
+        """A cursor of its own that commits the token whatever the caller does.
+
+        A token fetched from WeChat invalidates the previous one: it must be
+        saved even if the caller's transaction rolls back.  When this
+        account is not committed yet (tests in one transaction), the
+        caller's cursor is used instead.
+        """
+        if isinstance(self.env.cr, TestCursor):
+            yield self.env.cr, False
+            return
+        cr = sql_db.db_connect(self.env.cr.dbname).cursor()
+        try:
+            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            cr.execute("SELECT 1 FROM wechat_account WHERE id = %s", [self.id])
+            if not cr.rowcount:
+                cr.rollback()
+                yield self.env.cr, False
+                return
+            yield cr, True
+            cr.commit()
+        finally:
+            cr.close()
+
+    def _get_access_token(self, stale=None):
+        """Return a valid access token, refreshing it under a row lock.
+
+        ``stale``: a token WeChat just rejected; a new one is fetched unless
+        another worker already replaced it.  Fifty workers asking at once
+        make one call to WeChat: the first takes the row lock and fetches,
+        the others wait on the lock and then read the fresh token.
+        """
+        self.ensure_one()
+        with self._token_cursor() as (cr, own):
+            cr.execute(
+                "SELECT access_token, token_expires_at FROM wechat_account WHERE id = %s FOR UPDATE", [self.id]
+            )
+            token, expires_at = cr.fetchone()
+            now = fields.Datetime.now()
+            if token and token != stale and expires_at and expires_at > now + timedelta(seconds=TOKEN_MARGIN):
+                return token
+            data = self._fetch_stable_token(force_refresh=bool(stale) and stale == token)
+            expires_at = now + timedelta(seconds=int(data.get("expires_in", 7200)))
+            cr.execute(
+                "UPDATE wechat_account SET access_token = %s, token_expires_at = %s WHERE id = %s",
+                [data["access_token"], expires_at, self.id],
+            )
+            if not own:
+                self.invalidate_recordset(["access_token", "token_expires_at"])
+            return data["access_token"]
+
+    def _fetch_stable_token(self, force_refresh=False):
+        """POST ``/cgi-bin/stable_token`` (JSON). Raises :class:`WeChatError`, writes nothing."""
+        account = self.sudo()
+        url = account._api_base_url() + "/cgi-bin/stable_token"
+        payload = {"grant_type": "client_credential", "appid": account.appid, "secret": account.appsecret or ""}
+        if force_refresh:
+            payload["force_refresh"] = True
+        try:
+            resp = requests.post(url, json=payload, timeout=account.timeout)
+            resp.raise_for_status()
+            data = resp.json()
+        except (requests.RequestException, ValueError) as exc:
+            _logger.warning("WeChat account %s: stable_token failed: %s", account.id, type(exc).__name__)
+            raise WeChatError(NETWORK_ERROR, type(exc).__name__, self.env) from exc
+        if data.get("errcode") or not data.get("access_token"):
+            _logger.warning("WeChat account %s: stable_token refused: %s", account.id, data.get("errcode"))
+            raise WeChatError(int(data.get("errcode") or -1), data.get("errmsg", ""), self.env)
+        return data
+
+    # ------------------------------------------------------------------ callback crypto
+    def _crypto(self):
+        from wechatpy.crypto import WeChatCrypto
+
+        account = self.sudo()
+        return WeChatCrypto(account.callback_token, account.encoding_aes_key, account.appid)
+
+    def _check_callback_signature(self, signature, timestamp, nonce, max_age=300):
+        """Plain signature of a callback (GET verification and POST). Stale timestamps are refused."""
+        self.ensure_one()
+        try:
+            age = abs(time.time() - int(timestamp or 0))
+        except ValueError:
+            return False
+        if age > max_age:
+            return False
+        token = self.sudo().callback_token or ""
+        expected = hashlib.sha1("".join(sorted([token, str(timestamp), str(nonce)])).encode()).hexdigest()
+        return secrets.compare_digest(expected, str(signature or ""))
+
+    # ------------------------------------------------------------------ actions
+    def action_test_connection(self):
+        self.ensure_one()
+        token = self._get_access_token()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": _("Connected to WeChat: access token valid until %(date)s.",
+                             date=self.sudo().token_expires_at),
+                "sticky": False,
+            } if token else {},
+        }
+
+    def action_push_menu(self):
+        """Push the custom menu (``menu/create``)."""
+        for account in self:
+            buttons = account.menu_button_ids.filtered(lambda b: not b.parent_id)
+            if not buttons:
+                raise UserError(_("The custom menu of %(account)s is empty.", account=account.name))
+            account._api().menu_create([b._to_wechat() for b in buttons])
+        return True
+
+    def action_view_members(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("wechat_member.wechat_member_action")
+        action["domain"] = [("account_id", "=", self.id)]
+        action["context"] = {"default_account_id": self.id}
+        return action
+
+    def action_view_channels(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("wechat_member.wechat_qr_channel_action")
+        action["domain"] = [("account_id", "=", self.id)]
+        action["context"] = {"default_account_id": self.id}
+        return action
+
+    @api.model
+    def action_connect_sandbox(self, url):
+        """Point every sandbox account at the fake platform at ``url`` (demo command).
+
+        Returns what the demo prints, and registers the accounts with the fake
+        platform so it signs its callbacks with their secrets.
+        """
+        self.env["ir.config_parameter"].sudo().set_param("web.base.url", self.get_base_url())
+        result = []
+        for account in self.sudo().search([("sandbox", "=", True)]):
+            account.sandbox_url = url
+            payload = {
+                "appid": account.appid,
+                "secret": account.appsecret,
+                "token": account.callback_token,
+                "aes_key": account.encoding_aes_key or None,
+                "encrypt_mode": account.encrypt_mode,
+                "webhook_url": account.webhook_url,
+                "mch_id": account.pay_mch_id,
+                "mch_key": account.pay_api_key,
+                "certified": account.certified,
+            }
+            resp = requests.post(f"{url.rstrip('/')}/_fake/accounts", json=payload, timeout=account.timeout)
+            resp.raise_for_status()
+            result.append({"name": account.name, "appid": account.appid, "webhook": account.webhook_url})
+        return result
+
+    # ------------------------------------------------------------------ OAuth (member pages)
+    def _member_page_url(self):
+        self.ensure_one()
+        return f"{self.get_base_url()}/wechat/member/{self.id}"
+
+    def _oauth_authorize_url(self, redirect_uri, state, scope="snsapi_base"):
+        self.ensure_one()
+        query = urlencode(
+            {"appid": self.appid, "redirect_uri": redirect_uri, "response_type": "code", "scope": scope, "state": state}
+        )
+        return f"{self._oauth_base_url()}/connect/oauth2/authorize?{query}#wechat_redirect"
+
+    def _oauth_openid(self, code):
+        """Exchange an OAuth ``code`` for the visitor's openid (``sns/oauth2/access_token``)."""
+        account = self.sudo()
+        params = {"appid": account.appid, "secret": account.appsecret or "", "code": code,
+                  "grant_type": "authorization_code"}
+        try:
+            resp = requests.get(account._api_base_url() + "/sns/oauth2/access_token", params=params,
+                                timeout=account.timeout)
+            resp.raise_for_status()
+            data = resp.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise WeChatError(NETWORK_ERROR, type(exc).__name__, self.env) from exc
+        if data.get("errcode") or not data.get("openid"):
+            raise WeChatError(int(data.get("errcode") or -1), data.get("errmsg", ""), self.env)
+        return data["openid"], data.get("unionid")

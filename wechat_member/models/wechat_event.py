@@ -1,0 +1,185 @@
+import json
+import logging
+
+from odoo import api, fields, models
+
+_logger = logging.getLogger(__name__)
+
+# Events whose sender gets a member record on first contact.
+MEMBER_EVENTS = ("subscribe", "SCAN", "CLICK", "VIEW", "unsubscribe")
+PAYLOAD_LIMIT = 8000
+
+
+class WeChatEvent(models.Model):
+    """A message or event pushed by WeChat to the callback, stored once.
+
+    ``dedupe_key`` is the MsgId, or FromUserName + CreateTime + Event +
+    EventKey for events: WeChat retries an unanswered push three times and
+    every delivery after the first is ignored.
+    """
+
+    _name = "wechat.event"
+    _description = "WeChat Event"
+    _order = "id desc"
+    _rec_name = "dedupe_key"
+
+    account_id = fields.Many2one("wechat.account", required=True, ondelete="cascade", index=True, readonly=True)
+    company_id = fields.Many2one(related="account_id.company_id", store=True)
+    dedupe_key = fields.Char(required=True, readonly=True)
+    msg_type = fields.Char("Message Type", readonly=True)
+    event = fields.Char(readonly=True, index=True)
+    event_key = fields.Char(readonly=True)
+    openid = fields.Char("OpenID", readonly=True, index=True)
+    content = fields.Text(readonly=True)
+    payload = fields.Text(readonly=True)
+    create_time = fields.Integer("WeChat Time", readonly=True)
+    member_id = fields.Many2one("wechat.member", readonly=True, index=True, ondelete="set null")
+    channel_id = fields.Many2one("wechat.qr.channel", readonly=True, index=True, ondelete="set null")
+    new_member = fields.Boolean(readonly=True, help="This event created the member.")
+    state = fields.Selection(
+        [("received", "Received"), ("done", "Done"), ("failed", "Failed")], default="received", readonly=True, index=True
+    )
+    error = fields.Char(readonly=True)
+
+    _sql_constraints = [
+        ("account_dedupe_uniq", "UNIQUE(account_id, dedupe_key)", "This WeChat event was already received."),
+    ]
+
+    @api.model
+    def _dedupe_key(self, msg):
+        if msg.get("MsgId") or msg.get("MsgID"):
+            return f"msg:{msg.get('MsgId') or msg.get('MsgID')}"
+        return "evt:{}|{}|{}|{}".format(
+            msg.get("FromUserName", ""), msg.get("CreateTime", ""), msg.get("Event", ""), msg.get("EventKey", "")
+        )
+
+    @api.model
+    def _receive(self, account, msg):
+        """Store ``msg`` once and process it; return the reply dict, or None.
+
+        Must run in its own transaction (the webhook opens one in READ
+        COMMITTED): the INSERT ... ON CONFLICT DO NOTHING makes a parallel
+        duplicate wait for the first delivery and then do nothing.
+        """
+        msg_type = (msg.get("MsgType") or "").lower()
+        event = msg.get("Event") or ""
+        if msg_type == "event" and event.lower() in ("subscribe", "unsubscribe", "click", "view"):
+            event = event.lower() if event.lower() in ("subscribe", "unsubscribe") else event.upper()
+        try:
+            create_time = int(msg.get("CreateTime") or 0)
+        except ValueError:
+            create_time = 0
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            """
+            INSERT INTO wechat_event (account_id, company_id, dedupe_key, msg_type, event, event_key, openid,
+                                      content, payload, create_time, state, create_uid, write_uid,
+                                      create_date, write_date)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'received', %s, %s, %s, %s)
+            ON CONFLICT (account_id, dedupe_key) DO NOTHING
+            RETURNING id
+            """,
+            [
+                account.id, account.company_id.id, self._dedupe_key(msg), msg_type, event or None,
+                msg.get("EventKey") or None, msg.get("FromUserName"), (msg.get("Content") or "")[:2000] or None,
+                json.dumps(msg, ensure_ascii=False)[:PAYLOAD_LIMIT], create_time, self.env.uid, self.env.uid, now,
+                now,
+            ],
+        )
+        row = self.env.cr.fetchone()
+        if not row:
+            return None  # a retry of a delivery we already have
+        record = self.sudo().browse(row[0])
+        return record._process(msg)
+
+    def _process(self, msg):
+        """Apply the event; returns the passive reply (dict) or None."""
+        self.ensure_one()
+        handler = getattr(self, f"_handle_{(self.event or self.msg_type or 'unknown').lower()}", None)
+        try:
+            with self.env.cr.savepoint():
+                reply = handler(msg) if handler else None
+                self.state = "done"
+        except Exception as exc:  # noqa: BLE001 - the event is kept and retried by the cron
+            _logger.exception("WeChat event %s (%s) failed", self.id, self.event or self.msg_type)
+            self.write({"state": "failed", "error": str(exc)[:200]})
+            return None
+        return reply
+
+    # ------------------------------------------------------------------ helpers
+    def _member(self, state="follower", touch=True):
+        member, created = self.env["wechat.member"]._get_or_create(self.account_id, self.openid, state=state)
+        self.write({"member_id": member.id, "new_member": created})
+        if touch:
+            member._touch()
+        return member, created
+
+    def _text_reply(self, text):
+        return {"type": "text", "content": text} if text else None
+
+    def _channel_from_key(self, key):
+        if key and key.startswith("qrscene_"):
+            key = key[len("qrscene_"):]
+        return self.env["wechat.qr.channel"]._from_scene(self.account_id, key)
+
+    # ------------------------------------------------------------------ handlers
+    def _handle_subscribe(self, msg):
+        channel = self._channel_from_key(msg.get("EventKey"))
+        member, created = self._member()
+        vals = {"state": "follower", "subscribe_date": fields.Datetime.now(), "unsubscribe_date": False}
+        if created and channel:
+            vals.update(channel_id=channel.id, qr_scene=channel.scene, subscribe_scene="ADD_SCENE_QR_CODE")
+        member.write(vals)
+        if channel:
+            self.channel_id = channel
+        self.env.ref("wechat_member.ir_cron_wechat_fetch_user_info")._trigger()
+        return self._text_reply(channel.welcome_message or self.account_id.welcome_message)
+
+    def _handle_scan(self, msg):
+        channel = self._channel_from_key(msg.get("EventKey"))
+        member, created = self._member()
+        if created and channel:
+            member.channel_id = channel
+        if channel:
+            self.channel_id = channel
+        return self._text_reply(channel.welcome_message) if channel else None
+
+    def _handle_unsubscribe(self, msg):
+        member, __ = self._member(state="unfollowed", touch=False)
+        member.write({"state": "unfollowed", "unsubscribe_date": fields.Datetime.now()})
+        return None
+
+    def _handle_click(self, msg):
+        member, __ = self._member()
+        rule = self.env["wechat.reply.rule"]._match(self.account_id, click_key=msg.get("EventKey"))
+        return rule._reply_for(member) if rule else None
+
+    def _handle_view(self, msg):
+        self._member()
+        return None
+
+    def _handle_text(self, msg):
+        member, __ = self._member()
+        rule = self.env["wechat.reply.rule"]._match(self.account_id, text=msg.get("Content"))
+        if rule:
+            return rule._reply_for(member)
+        return self._text_reply(self.account_id.default_reply)
+
+    def _handle_image(self, msg):
+        self._member()
+        return None
+
+    _handle_voice = _handle_video = _handle_location = _handle_link = _handle_image
+
+    # ------------------------------------------------------------------ retry
+    @api.model
+    def _cron_retry_failed(self, limit=200):
+        """Re-process events whose processing failed (nothing is lost)."""
+        for event in self.search([("state", "=", "failed")], limit=limit, order="id"):
+            event._process(json.loads(event.payload or "{}"))
+        return True
+
+    def action_retry(self):
+        for event in self.filtered(lambda e: e.state != "done"):
+            event._process(json.loads(event.payload or "{}"))
+        return True

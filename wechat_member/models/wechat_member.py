@@ -1,0 +1,231 @@
+import logging
+import zlib
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from .wechat_api import WeChatError
+
+_logger = logging.getLogger(__name__)
+
+MEMBER_STATES = [
+    ("follower", "Follower"),
+    ("unfollowed", "Unfollowed"),
+    ("payer", "Payer, not follower"),
+    ("visitor", "Page visitor"),
+]
+# The 48 h customer-service window opens on these interactions.
+CS_WINDOW = timedelta(hours=48)
+
+
+class WeChatMember(models.Model):
+    _name = "wechat.member"
+    _description = "WeChat Member"
+    _inherit = ["mail.thread"]
+    _order = "id desc"
+    _rec_names_search = ["partner_id", "openid", "member_code", "phone"]
+    _check_company_auto = True
+
+    account_id = fields.Many2one("wechat.account", required=True, ondelete="restrict", index=True, check_company=True)
+    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    openid = fields.Char("OpenID", required=True, readonly=True, copy=False)
+    unionid = fields.Char("UnionID", index="btree_not_null", readonly=True, copy=False)
+    partner_id = fields.Many2one(
+        "res.partner", string="Contact", required=True, ondelete="restrict", index=True, tracking=True
+    )
+    name = fields.Char(related="partner_id.name", readonly=False)
+    member_code = fields.Char(related="partner_id.wechat_member_code")
+    phone = fields.Char(related="partner_id.phone", readonly=False)
+    city = fields.Char(related="partner_id.city", readonly=False)
+    birthday = fields.Date(related="partner_id.wechat_birthday", readonly=False)
+    gender = fields.Selection(related="partner_id.wechat_gender", readonly=False)
+    state = fields.Selection(MEMBER_STATES, default="follower", required=True, tracking=True, index=True)
+    subscribe_date = fields.Datetime("Followed On", readonly=True)
+    unsubscribe_date = fields.Datetime("Unfollowed On", readonly=True)
+    last_interaction = fields.Datetime(
+        readonly=True, help="Last message, menu click, scan, follow or payment: opens a 48 h service window."
+    )
+    subscribe_scene = fields.Char(readonly=True, help="WeChat's subscribe_scene, e.g. ADD_SCENE_QR_CODE.")
+    qr_scene = fields.Char("QR Scene", readonly=True)
+    channel_id = fields.Many2one(
+        "wechat.qr.channel", string="Source Channel", readonly=True, index=True, ondelete="set null",
+        help="The QR channel through which the member first came.",
+    )
+    info_state = fields.Selection(
+        [("pending", "Pending"), ("done", "Fetched"), ("failed", "Failed")],
+        string="WeChat Profile", default="pending", readonly=True, index=True,
+    )
+    # Statistics live on the contact (one person, several accounts).
+    purchase_count = fields.Integer(related="partner_id.wechat_purchase_count")
+    purchase_amount = fields.Float(related="partner_id.wechat_purchase_amount")
+    last_purchase = fields.Datetime(related="partner_id.wechat_last_purchase")
+    activity_state = fields.Selection(related="partner_id.wechat_activity_state", store=True)
+    in_service_window = fields.Boolean(compute="_compute_in_service_window")
+
+    _sql_constraints = [
+        ("account_openid_uniq", "UNIQUE(account_id, openid)", "This openid is already a member of this account."),
+    ]
+
+    @api.depends("partner_id.name", "openid")
+    def _compute_display_name(self):
+        for member in self:
+            member.display_name = member.partner_id.name or member.openid
+
+    @api.depends("last_interaction")
+    def _compute_in_service_window(self):
+        now = fields.Datetime.now()
+        for member in self:
+            member.in_service_window = bool(member.last_interaction and member.last_interaction > now - CS_WINDOW)
+
+    # ------------------------------------------------------------------ identity
+    @api.model
+    def _lock_identity(self, account, openid):
+        """Serialise work on one (account, openid) across workers for this transaction."""
+        self.env.cr.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", [account.id, zlib.crc32(openid.encode()) - 2**31]
+        )
+
+    @api.model
+    def _get_or_create(self, account, openid, state="follower", partner=None, values=None):
+        """The member of ``openid`` on ``account``, created once whatever the concurrency.
+
+        Under an advisory lock per (account, openid); the row itself is
+        inserted with ``ON CONFLICT DO NOTHING``: in a transaction that
+        cannot see a member another one just committed, PostgreSQL raises a
+        serialization failure and Odoo retries the request, so two workers
+        never create two members.  Returns ``(member, created)``.
+        """
+        account.ensure_one()
+        if not openid or len(openid) > 64:
+            raise UserError(_("Invalid openid."))
+        self._lock_identity(account, openid)
+        member = self.sudo().with_context(active_test=False).search(
+            [("account_id", "=", account.id), ("openid", "=", openid)], limit=1
+        )
+        if member:
+            return member, False
+        if partner is None:
+            partner = self.env["res.partner"].sudo().create(
+                {
+                    "name": _("WeChat member %(suffix)s", suffix=openid[-6:]),
+                    "company_id": account.company_id.id,
+                }
+            )
+        partner._wechat_ensure_member_code()
+        now = fields.Datetime.now()
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            INSERT INTO wechat_member (account_id, company_id, openid, partner_id, state, info_state,
+                                       activity_state, create_uid, write_uid, create_date, write_date)
+            VALUES (%s, %s, %s, %s, %s, 'pending', %s, %s, %s, %s, %s)
+            ON CONFLICT (account_id, openid) DO NOTHING
+            RETURNING id
+            """,
+            [
+                account.id, account.company_id.id, openid, partner.id, state,
+                partner.wechat_activity_state or "to_activate", self.env.uid, self.env.uid, now, now,
+            ],
+        )
+        row = self.env.cr.fetchone()
+        if not row:  # visible conflict: same transaction created it meanwhile
+            return self.sudo().search([("account_id", "=", account.id), ("openid", "=", openid)], limit=1), False
+        member = self.sudo().browse(row[0])
+        partner.modified(["wechat_member_ids"])
+        partner.invalidate_recordset(["wechat_member_ids"])
+        if values:
+            member.write(values)
+        return member, True
+
+    def _touch(self, when=None):
+        """Record an interaction (opens the 48 h customer-service window)."""
+        self.sudo().write({"last_interaction": when or fields.Datetime.now()})
+
+    # ------------------------------------------------------------------ WeChat profile
+    def _fetch_user_info(self):
+        """Fetch unionid, subscribe scene and follow state, 100 members a call."""
+        for account in self.account_id:
+            members = self.filtered(lambda m, a=account: m.account_id == a)
+            by_openid = {m.openid: m for m in members}
+            try:
+                infos = account._api().user_info_batch(list(by_openid))
+            except WeChatError as exc:
+                _logger.warning("WeChat account %s: user info failed: %s", account.id, exc.errcode)
+                members.write({"info_state": "failed"})
+                continue
+            for info in infos:
+                member = by_openid.get(info.get("openid"))
+                if not member:
+                    continue
+                vals = {"info_state": "done"}
+                if info.get("unionid"):
+                    vals["unionid"] = info["unionid"]
+                if info.get("subscribe_scene"):
+                    vals["subscribe_scene"] = info["subscribe_scene"]
+                if info.get("qr_scene_str") or info.get("qr_scene"):
+                    vals["qr_scene"] = info.get("qr_scene_str") or str(info.get("qr_scene"))
+                if str(info.get("subscribe")) == "0" and member.state == "follower":
+                    vals["state"] = "unfollowed"
+                member.write(vals)
+            (members - members.filtered(lambda m: m.info_state == "done")).write({"info_state": "failed"})
+        return True
+
+    @api.model
+    def _cron_fetch_user_info(self, limit=1000):
+        members = self.search([("info_state", "=", "pending"), ("state", "=", "follower")], limit=limit)
+        members._fetch_user_info()
+        return True
+
+    # ------------------------------------------------------------------ actions
+    def action_fetch_user_info(self):
+        self._fetch_user_info()
+        return True
+
+    def action_view_partner(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "res.partner",
+            "res_id": self.partner_id.id,
+            "view_mode": "form",
+        }
+
+    # ------------------------------------------------------------------ demo
+    @api.model
+    def _demo_members(self, account_id, count):
+        """Demo members with a deterministic purchase history (``demo/wechat_member_demo.xml``)."""
+        account = self.env["wechat.account"].browse(account_id)
+        channels = self.env["wechat.qr.channel"].search([("account_id", "=", account.id)], order="id")
+        surnames = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+        given = ["伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "杰", "娟", "涛"]
+        cities = ["上海", "北京", "杭州", "苏州", "Shanghai", "Beijing"]
+        now = fields.Datetime.now()
+        purchases = []
+        for i in range(count):
+            openid = f"oDEMO{i:023d}"
+            member, created = self._get_or_create(account, openid)
+            if not created:
+                continue
+            partner = member.partner_id
+            partner.write({
+                "name": surnames[i % len(surnames)] + given[(i * 7) % len(given)],
+                "phone": f"+86 138 {1000 + i:04d} {5000 + i * 3:04d}",
+                "city": cities[i % len(cities)],
+                "wechat_gender": ("female", "male")[i % 2],
+                "wechat_birthday": fields.Date.to_date(f"{1975 + i % 30}-{1 + i % 12:02d}-{1 + i % 28:02d}"),
+                "wechat_consent": i % 3 != 0,
+            })
+            member.write({
+                "channel_id": channels[i % len(channels)].id if channels else False,
+                "subscribe_date": now - timedelta(days=3 + i * 11),
+                "info_state": "done",
+                "state": "unfollowed" if i % 9 == 8 else "follower",
+            })
+            # 0 to 5 purchases, the last one between 2 and ~420 days ago.
+            for k in range(i % 6):
+                amount = 199.0 + (i * 37 + k * 113) % 1800
+                purchases.append((partner.id, amount, now - timedelta(days=2 + (i * 13) % 420 + k * 20)))
+        self.env["res.partner"]._wechat_register_purchases(purchases)
+        self.env["res.partner"]._wechat_update_rfm()
+        return True

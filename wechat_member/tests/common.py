@@ -1,0 +1,89 @@
+"""Shared bases: a fake WeChat platform on 127.0.0.1 and a sandbox account pointed at it.
+
+The fake platform lives in the repository's top-level ``tests/fakewechat``
+(it is shared with the black-box scenarios and the demo sandbox).
+"""
+
+import contextlib
+import importlib
+import os
+import sys
+
+from odoo import api, sql_db
+from odoo.tests import HttpCase, TransactionCase
+
+TESTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tests")
+
+
+def fakewechat():
+    if TESTS_DIR not in sys.path:
+        sys.path.insert(0, TESTS_DIR)
+    return importlib.import_module("fakewechat")
+
+
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+
+class WeChatFakeMixin:
+    """Starts one fake platform per test class and creates a sandbox account."""
+
+    encrypt_mode = "plain"
+    appid = "wxtest000000000001"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.fake = fakewechat().FakeWeChat(token_grace_seconds=300).start()
+        cls.addClassCleanup(cls.fake.stop)
+        cls.account = cls.env["wechat.account"].create(
+            {
+                "name": "Test Store Account",
+                "appid": cls.appid,
+                "appsecret": "test-secret-0001",
+                "callback_token": "cbtoken",
+                "encoding_aes_key": AES_KEY,
+                "encrypt_mode": cls.encrypt_mode,
+                "pay_mch_id": "1900000109",
+                "pay_api_key": "k" * 32,
+                "sandbox": True,
+                "sandbox_url": cls.fake.url,
+                "timeout": 5,
+            }
+        )
+        cls.fake_account = cls.fake.add_account(
+            appid=cls.appid,
+            secret="test-secret-0001",
+            token="cbtoken",
+            aes_key=AES_KEY,
+            encrypt_mode=cls.encrypt_mode,
+            webhook_url=None,
+            mch_id="1900000109",
+            mch_key="k" * 32,
+        )
+
+    def calls_to(self, suffix):
+        return [c for c in self.fake.calls if c["path"].endswith(suffix)]
+
+
+class WeChatCase(WeChatFakeMixin, TransactionCase):
+    pass
+
+
+class WeChatHttpCase(WeChatFakeMixin, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.fake_account.webhook_url = f"http://127.0.0.1:{cls.http_port()}/wechat/callback/{cls.account.id}"
+        cls.sim = cls.fake.simulator(cls.appid)
+
+
+@contextlib.contextmanager
+def separate_env(registry):
+    """An environment on a connection of its own that commits, as another worker would have.
+
+    The test thread holds ``Registry._lock``: give the cursor its
+    transaction from the existing registry instead of looking it up.
+    """
+    with sql_db.db_connect(registry.db_name).cursor() as cr:
+        cr.transaction = api.Transaction(registry)
+        yield api.Environment(cr, api.SUPERUSER_ID, {})

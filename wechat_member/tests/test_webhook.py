@@ -1,0 +1,156 @@
+import hashlib
+import time
+
+from odoo.tests import tagged
+
+from .common import WeChatHttpCase
+
+
+def signed_query(token, timestamp=None, nonce="n0nce"):
+    timestamp = str(timestamp or int(time.time()))
+    signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
+    return f"signature={signature}&timestamp={timestamp}&nonce={nonce}"
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookPlain(WeChatHttpCase):
+    def url(self):
+        return f"/wechat/callback/{self.account.id}"
+
+    def members(self, openid):
+        return self.env["wechat.member"].search([("account_id", "=", self.account.id), ("openid", "=", openid)])
+
+    def test_get_verification(self):
+        resp = self.url_open(f"{self.url()}?{signed_query('cbtoken')}&echostr=hello123")
+        self.assertEqual(resp.status_code, 200)
+        self.assertEqual(resp.text, "hello123")
+        resp = self.url_open(f"{self.url()}?{signed_query('wrong')}&echostr=hello123")
+        self.assertEqual(resp.status_code, 403)
+        resp = self.url_open(f"{self.url()}?{signed_query('cbtoken', timestamp=int(time.time()) - 3600)}&echostr=x")
+        self.assertEqual(resp.status_code, 403, "a replayed old signature is refused")
+        resp = self.url_open(f"/wechat/callback/999999?{signed_query('cbtoken')}&echostr=x")
+        self.assertEqual(resp.status_code, 404)
+
+    def test_follow_creates_member_with_welcome(self):
+        resp = self.sim.follow(openid="oFollowPlain0000000000000001")
+        self.assertEqual(resp.status_code, 200)
+        self.assertIn("Welcome", resp.reply["Content"])
+        member = self.members("oFollowPlain0000000000000001")
+        self.assertEqual(len(member), 1)
+        self.assertEqual(member.state, "follower")
+        self.assertTrue(member.subscribe_date)
+        self.assertTrue(member.partner_id.wechat_member_code.startswith("WM"))
+        self.assertFalse(self.env["res.users"].search([("partner_id", "=", member.partner_id.id)]),
+                         "members are contacts, never users")
+
+    def test_follow_through_store_qr_attributes_channel(self):
+        channel = self.env["wechat.qr.channel"].create(
+            {"name": "Store A", "account_id": self.account.id, "scene": "store_a", "welcome_message": "Hi store A"}
+        )
+        resp = self.sim.follow(openid="oFollowQr00000000000000000001", scene="store_a")
+        self.assertEqual(resp.reply["Content"], "Hi store A")
+        member = self.members("oFollowQr00000000000000000001")
+        self.assertEqual(member.channel_id, channel)
+        self.sim.scan("oFollowQr00000000000000000001", "store_a")
+        channel.invalidate_recordset()
+        self.assertEqual(channel.follow_count, 1)
+        self.assertEqual(channel.scan_count, 2)
+        self.assertEqual(channel.member_count, 1)
+        # A later scan of another channel does not steal the attribution.
+        self.env["wechat.qr.channel"].create({"name": "Poster", "account_id": self.account.id, "scene": "poster"})
+        self.sim.scan("oFollowQr00000000000000000001", "poster")
+        self.assertEqual(member.channel_id, channel)
+
+    def test_keyword_points_reply(self):
+        openid = "oKeyword000000000000000000001"
+        self.sim.follow(openid=openid)
+        member = self.members(openid)
+        resp = self.sim.text(openid, "积分")
+        self.assertIn(member.partner_id.wechat_member_code, resp.reply["Content"])
+        resp = self.sim.text(openid, "消费")
+        self.assertIn("No purchase yet", resp.reply["Content"])
+        resp = self.sim.text(openid, "hello?")
+        self.assertIn("积分", resp.reply["Content"], "unknown words get the default help")
+        resp = self.sim.click(openid, "MY_POINTS")
+        self.assertIn(member.partner_id.wechat_member_code, resp.reply["Content"])
+        self.assertTrue(member.in_service_window)
+
+    def test_unfollow_keeps_member(self):
+        openid = "oUnfollow00000000000000000001"
+        self.sim.follow(openid=openid)
+        resp = self.sim.unfollow(openid)
+        self.assertEqual(resp.text, "success")
+        member = self.members(openid)
+        self.assertEqual(member.state, "unfollowed")
+        self.assertTrue(member.unsubscribe_date)
+        self.fake.advance(2)  # events of one user within one second share their dedupe key
+        self.sim.follow(openid=openid)
+        member.invalidate_recordset()  # changed by the HTTP request
+        self.assertEqual(member.state, "follower")
+        self.assertEqual(len(self.members(openid)), 1)
+
+    def test_replayed_event_processed_once(self):
+        openid = "oReplay0000000000000000000001"
+        now = int(time.time())
+        event = {"ToUserName": "gh_test", "FromUserName": openid, "CreateTime": str(now), "MsgType": "event",
+                 "Event": "subscribe", "EventKey": ""}
+        for __ in range(3):
+            resp = self.sim.post_event(dict(event))
+            self.assertEqual(resp.status_code, 200)
+        self.assertEqual(len(self.members(openid)), 1)
+        events = self.env["wechat.event"].search([("openid", "=", openid)])
+        self.assertEqual(len(events), 1)
+        text = {"ToUserName": "gh_test", "FromUserName": openid, "CreateTime": str(now), "MsgType": "text",
+                "Content": "积分", "MsgId": "1234567890123"}
+        replies = [self.sim.post_event(dict(text)).text for __ in range(3)]
+        self.assertIn("<Content>", replies[0])
+        self.assertEqual(replies[1:], ["success", "success"])
+        self.assertEqual(self.env["wechat.event"].search_count([("openid", "=", openid)]), 2)
+
+    def test_bad_input_refused_and_nothing_created(self):
+        query = signed_query("cbtoken")
+        before = self.env["wechat.event"].search_count([])
+        xxe = (b'<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+               b"<xml><ToUserName>gh</ToUserName><FromUserName>&x;</FromUserName><CreateTime>1</CreateTime>"
+               b"<MsgType>text</MsgType><Content>a</Content><MsgId>1</MsgId></xml>")
+        self.assertEqual(self.url_open(f"{self.url()}?{query}", data=xxe).status_code, 400)
+        self.assertEqual(self.url_open(f"{self.url()}?{query}", data=b"<xml><broken").status_code, 400)
+        self.assertEqual(self.url_open(f"{self.url()}?{query}", data=b"<xml>" + b"a" * 70000 + b"</xml>").status_code, 400)
+        self.assertEqual(self.url_open(f"{self.url()}?{query}", data=b"<xml><MsgType>text</MsgType></xml>").status_code, 400)
+        self.assertEqual(
+            self.url_open(f"{self.url()}?{signed_query('wrong')}", data=b"<xml><MsgType>text</MsgType></xml>").status_code,
+            403,
+        )
+        self.assertEqual(self.env["wechat.event"].search_count([]), before)
+
+    def test_fake_sees_no_violation(self):
+        self.sim.follow(openid="oNoViolation00000000000000001")
+        self.assertEqual(self.fake.violations, [])
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookSafeMode(WeChatHttpCase):
+    encrypt_mode = "safe"
+    appid = "wxtestsafe00000001"
+
+    def test_encrypted_follow_and_reply(self):
+        openid = "oSafeMode000000000000000000001"
+        resp = self.sim.follow(openid=openid)
+        self.assertEqual(resp.status_code, 200)
+        self.assertIn("<Encrypt>", resp.text, "the reply is encrypted in safe mode")
+        self.assertIn("Welcome", resp.reply["Content"])
+        resp = self.sim.text(openid, "points")
+        member = self.env["wechat.member"].search([("openid", "=", openid)])
+        self.assertIn(member.partner_id.wechat_member_code, resp.reply["Content"])
+
+    def test_bad_encryption_refused(self):
+        query = signed_query("cbtoken")
+        url = f"/wechat/callback/{self.account.id}?{query}&encrypt_type=aes&msg_signature=bad"
+        body = b"<xml><ToUserName>gh</ToUserName><Encrypt>bm90IGVuY3J5cHRlZA==</Encrypt></xml>"
+        self.assertEqual(self.url_open(url, data=body).status_code, 403)
+        # Right msg_signature over garbage ciphertext: unreadable, 400.
+        timestamp, nonce, encrypt = query.split("timestamp=")[1].split("&")[0], "n0nce", "bm90IGVuY3J5cHRlZA=="
+        msg_sig = hashlib.sha1("".join(sorted(["cbtoken", timestamp, nonce, encrypt])).encode()).hexdigest()
+        url = f"/wechat/callback/{self.account.id}?{query}&encrypt_type=aes&msg_signature={msg_sig}"
+        self.assertEqual(self.url_open(url, data=body).status_code, 400)
+        self.assertFalse(self.env["wechat.event"].search([("account_id", "=", self.account.id)]))
