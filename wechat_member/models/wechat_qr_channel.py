@@ -123,3 +123,25 @@ class WeChatQrChannel(models.Model):
         return self.with_context(active_test=False).search(
             [("account_id", "=", account.id), ("scene", "=", scene)], limit=1
         )
+
+    @api.model
+    def _demo_stores(self):
+        """Demo: two fashion stores with a POS each, bound to the store QR channels."""
+        config_model = self.env["pos.config"]
+        for xmlid, name, channel_xmlid in (
+            ("wechat_member.demo_pos_shanghai", "莲花服饰 上海店 / Lotus Shanghai", "wechat_member.demo_channel_shanghai"),
+            ("wechat_member.demo_pos_beijing", "莲花服饰 北京店 / Lotus Beijing", "wechat_member.demo_channel_beijing"),
+        ):
+            config = self.env.ref(xmlid, raise_if_not_found=False)
+            if not config:
+                journal, payment_method_ids = config_model._create_journal_and_payment_methods(
+                    cash_journal_vals={"name": f"Cash {name.split('/')[-1].strip()}", "show_on_dashboard": False}
+                )
+                config = config_model.create(
+                    {"name": name, "journal_id": journal.id, "payment_method_ids": payment_method_ids}
+                )
+                self.env["ir.model.data"]._update_xmlids(
+                    [{"xml_id": xmlid, "record": config, "noupdate": True}]
+                )
+            self.env.ref(channel_xmlid).pos_config_id = config
+        return True

@@ -2,6 +2,7 @@ import base64
 
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from .common import WeChatCase
 
@@ -40,5 +41,5 @@ class TestQrChannel(WeChatCase):
 
     def test_scene_unique_per_account(self):
         self.env["wechat.qr.channel"].create({"name": "A", "account_id": self.account.id, "scene": "dup"})
-        with self.assertRaises(Exception), self.cr.savepoint():
+        with self.assertRaises(Exception), self.cr.savepoint(), mute_logger("odoo.sql_db"):
             self.env["wechat.qr.channel"].create({"name": "B", "account_id": self.account.id, "scene": "dup"})

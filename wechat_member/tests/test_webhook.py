@@ -2,6 +2,7 @@ import hashlib
 import time
 
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from .common import WeChatHttpCase
 
@@ -20,6 +21,7 @@ class TestWebhookPlain(WeChatHttpCase):
     def members(self, openid):
         return self.env["wechat.member"].search([("account_id", "=", self.account.id), ("openid", "=", openid)])
 
+    @mute_logger("odoo.addons.wechat_member.controllers.main")
     def test_get_verification(self):
         resp = self.url_open(f"{self.url()}?{signed_query('cbtoken')}&echostr=hello123")
         self.assertEqual(resp.status_code, 200)
@@ -107,6 +109,7 @@ class TestWebhookPlain(WeChatHttpCase):
         self.assertEqual(replies[1:], ["success", "success"])
         self.assertEqual(self.env["wechat.event"].search_count([("openid", "=", openid)]), 2)
 
+    @mute_logger("odoo.addons.wechat_member.controllers.main")
     def test_bad_input_refused_and_nothing_created(self):
         query = signed_query("cbtoken")
         before = self.env["wechat.event"].search_count([])
@@ -143,6 +146,7 @@ class TestWebhookSafeMode(WeChatHttpCase):
         member = self.env["wechat.member"].search([("openid", "=", openid)])
         self.assertIn(member.partner_id.wechat_member_code, resp.reply["Content"])
 
+    @mute_logger("odoo.addons.wechat_member.controllers.main")
     def test_bad_encryption_refused(self):
         query = signed_query("cbtoken")
         url = f"/wechat/callback/{self.account.id}?{query}&encrypt_type=aes&msg_signature=bad"

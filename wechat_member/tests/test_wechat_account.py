@@ -1,7 +1,8 @@
 import threading
 
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import tagged, new_test_user
+from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.wechat_member.models.wechat_api import NETWORK_ERROR, WeChatError
 
@@ -43,6 +44,7 @@ class TestWeChatAccount(WeChatCase):
         self.assertEqual(err.exception.errcode, 40001)
         self.assertEqual(len(self.calls_to("/cgi-bin/user/info")), calls_before + 2)
 
+    @mute_logger("odoo.addons.wechat_member.models.wechat_account")
     def test_wechat_down_during_refresh_leaves_no_partial_state(self):
         self.fake.inject("/cgi-bin/stable_token", errcode=-1, times=1)
         with self.assertRaises(WeChatError) as err:
@@ -52,6 +54,7 @@ class TestWeChatAccount(WeChatCase):
         self.assertFalse(self.account.sudo().access_token, "nothing stored from a failed refresh")
         self.assertTrue(self.account._get_access_token(), "the next call recovers")
 
+    @mute_logger("odoo.addons.wechat_member.models.wechat_account")
     def test_network_faults_are_wechat_errors(self):
         self.account.timeout = 1
         self.fake.inject("/cgi-bin/stable_token", timeout=True, times=1)

@@ -1,0 +1,38 @@
+from datetime import timedelta
+
+from odoo import fields
+from odoo.tests import TransactionCase, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestSelfServiceFromLoyalty(TransactionCase):
+    """'积分' and '优惠券' answer from Odoo's loyalty ledger."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        account = cls.env["wechat.account"].create({"name": "Coupons", "appid": "wxcoupon0000000001"})
+        cls.partner = cls.env["wechat.member"]._get_or_create(account, "oCoupon00000000000000000001")[0].partner_id
+        cls.loyalty = cls.env["loyalty.program"].create({"name": "Lotus Points", "program_type": "loyalty"})
+        cls.coupons = cls.env["loyalty.program"].create({"name": "Spring 10%", "program_type": "coupons"})
+
+    def test_points_from_loyalty_cards(self):
+        self.assertIn("No points yet", self.partner._wechat_points_text())
+        self.env["loyalty.card"].create({"program_id": self.loyalty.id, "partner_id": self.partner.id, "points": 120})
+        text = self.partner._wechat_points_text()
+        self.assertIn("Lotus Points: 120 points", text)
+        self.assertIn(self.partner.wechat_member_code, text)
+
+    def test_valid_coupons_only(self):
+        self.assertEqual(self.partner._wechat_coupons_text(), "You have no coupons yet.")
+        valid = self.env["loyalty.card"].create(
+            {"program_id": self.coupons.id, "partner_id": self.partner.id, "points": 1}
+        )
+        self.env["loyalty.card"].create({
+            "program_id": self.coupons.id, "partner_id": self.partner.id, "points": 1,
+            "expiration_date": fields.Date.today() - timedelta(days=1),
+        })
+        self.env["loyalty.card"].create({"program_id": self.coupons.id, "partner_id": self.partner.id, "points": 0})
+        text = self.partner._wechat_coupons_text()
+        self.assertIn(valid.code, text)
+        self.assertEqual(text.count("Spring 10%"), 1, "expired and used coupons are not listed")
