@@ -344,6 +344,12 @@ class Postgres:
     def stop(self):
         if self.external or not self.started_here:
             return
+        others = self.psql(
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        if others != "0":
+            say(f"leaving the embedded PostgreSQL running: {others} other connection(s) use it")
+            return
         subprocess.run(
             self._as_owner([self._bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]),
             capture_output=True,
@@ -464,8 +470,10 @@ def kill_leftovers(pidfile):
     if not pidfile.exists():
         return
     for pid in pidfile.read_text().split():
-        with contextlib.suppress(ProcessLookupError, PermissionError, ValueError):
-            os.killpg(int(pid), signal.SIGKILL)
+        with contextlib.suppress(OSError, ValueError):
+            cmdline = Path(f"/proc/{int(pid)}/cmdline").read_bytes()
+            if b"odoo" in cmdline or b"fakewechat" in cmdline:  # not a recycled pid
+                os.killpg(int(pid), signal.SIGKILL)
     pidfile.unlink()
 
 
@@ -515,7 +523,7 @@ def check_browser(python):
 # ---------------------------------------------------------------- commands
 
 
-def run_odoo_tests(odoo, python, pg, db, log_path, test_tags, install=True, extra_env=None):
+def run_odoo_tests(odoo, python, pg, db, log_path, test_tags, pidfile, install=True, extra_env=None):
     """Install (or just load) ``db`` with --test-enable and return the verdict."""
     cmd = odoo.command(python) + base_odoo_args(odoo, pg, db) + [
         "--test-enable",
@@ -533,7 +541,10 @@ def run_odoo_tests(odoo, python, pg, db, log_path, test_tags, install=True, extr
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.time()
     with open(log_path, "w") as fh:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
+                                start_new_session=True)
+        with open(pidfile, "a") as pf:
+            pf.write(f"{proc.pid}\n")
         for line in proc.stdout:
             fh.write(line)
             if " ERROR " in line or " CRITICAL " in line or ": skipped " in line:
@@ -595,8 +606,8 @@ def run_pytest(python, url, db, pg, odoo, log_path):
     return verdict
 
 
-def serve(odoo, python, pg, db, port, log_path, pidfile, workers=2):
-    cmd = odoo.command(python) + base_odoo_args(odoo, pg, db) + [
+def serve_command(odoo, python, pg, db, port, workers=2):
+    return odoo.command(python) + base_odoo_args(odoo, pg, db) + [
         "--workers", str(workers),
         "--max-cron-threads", "1",
         "--http-port", str(port),
@@ -608,28 +619,62 @@ def serve(odoo, python, pg, db, port, log_path, pidfile, workers=2):
         "--limit-memory-hard", str(3 * 1024**3),
         "--log-level", "info",
     ]
-    proc = spawn(cmd, log_path, odoo_env(pg), pidfile)
-    wait_http(f"http://127.0.0.1:{port}/web/health", proc)
-    return proc
+
+
+class Session:
+    """What every command needs: Odoo, the venv, PostgreSQL, and the processes it starts.
+
+    Processes are recorded in ``.run/<name>.pids`` so that a run killed with
+    ``kill -9`` has its leftovers stopped by the next one; on exit they are
+    stopped and PostgreSQL too, when this session started it.
+    """
+
+    def __init__(self, name, browser=False):
+        self.name, self.browser = name, browser
+        self.procs = []
+
+    def __enter__(self):
+        self.odoo = find_odoo()
+        say(f"Odoo 18.0 at {self.odoo.root} ({self.odoo.via})")
+        self.python = ensure_venv(self.odoo)
+        if self.browser:
+            check_browser(self.python)
+        RUNDIR.mkdir(exist_ok=True)
+        self.pidfile = RUNDIR / f"{self.name}.pids"
+        kill_leftovers(self.pidfile)
+        self.pg = Postgres()
+        self.pg.start()
+        return self
+
+    def spawn(self, cmd, log_path, env):
+        proc = spawn(cmd, log_path, env, self.pidfile)
+        self.procs.append(proc)
+        return proc
+
+    def serve(self, db, port, log_name):
+        """Odoo with --workers=2 on ``db``, as retailers run it; returns once it answers."""
+        cmd = serve_command(self.odoo, self.python, self.pg, db, port)
+        proc = self.spawn(cmd, RUNDIR / "logs" / log_name, odoo_env(self.pg))
+        wait_http(f"http://127.0.0.1:{port}/web/health", proc)
+        return proc
+
+    def __exit__(self, *exc):
+        for proc in reversed(self.procs):
+            stop_process(proc)
+        with contextlib.suppress(FileNotFoundError):
+            self.pidfile.unlink()
+        self.pg.stop()
+        return False
 
 
 def cmd_test(args):
     started = time.time()
-    odoo = find_odoo()
-    say(f"Odoo 18.0 at {odoo.root} ({odoo.via})")
-    python = ensure_venv(odoo)
-    check_browser(python)
-    RUNDIR.mkdir(exist_ok=True)
-    pidfile = RUNDIR / "test.pids"
-    kill_leftovers(pidfile)
-    pg = Postgres()
-    pg.start()
-    server = None
-    try:
+    with Session("test", browser=True) as sess:
+        odoo, python, pg = sess.odoo, sess.python, sess.pg
         pg.drop_db(TEST_DB)
         tags = ",".join(f"/{m}" for m in MODULES)
         say(f"1/2 installing {', '.join(MODULES)} in a fresh database with --test-enable (log: .run/logs/odoo-tests.log)")
-        odoo_v = run_odoo_tests(odoo, python, pg, TEST_DB, RUNDIR / "logs" / "odoo-tests.log", tags)
+        odoo_v = run_odoo_tests(odoo, python, pg, TEST_DB, RUNDIR / "logs" / "odoo-tests.log", tags, sess.pidfile)
         say(
             f"    Odoo tests: {odoo_v['passed']} passed, {odoo_v['bad']} failed "
             f"({odoo_v['tests']} run, {len(odoo_v['skipped'])} skipped) in {odoo_v['seconds']:.0f}s"
@@ -638,20 +683,14 @@ def cmd_test(args):
         if odoo_v["returncode"] in (0, 1) and odoo_v["summary_found"]:
             port = free_port()
             say(f"2/2 serving {TEST_DB} with --workers=2 on http://127.0.0.1:{port} and running pytest tests/")
-            server = serve(odoo, python, pg, TEST_DB, port, RUNDIR / "logs" / "odoo-server.log", pidfile)
+            sess.serve(TEST_DB, port, "odoo-server.log")
             py_v = run_pytest(python, f"http://127.0.0.1:{port}", TEST_DB, pg, odoo, RUNDIR / "logs" / "pytest.log")
             say(
                 f"    pytest: {py_v['passed']} passed, {py_v['bad']} failed "
                 f"({len(py_v['skipped'])} skipped) in {py_v['seconds']:.0f}s"
             )
         else:
-            py_v["bad"] = 0
             say("2/2 skipped pytest: the module install failed")
-    finally:
-        stop_process(server)
-        with contextlib.suppress(FileNotFoundError):
-            pidfile.unlink()
-        pg.stop()
     passed = odoo_v["passed"] + py_v["passed"]
     failed = odoo_v["bad"] + py_v["bad"]
     for name in odoo_v["skipped"] + py_v["skipped"]:
@@ -666,54 +705,61 @@ def cmd_test(args):
     return 1 if failed else 0
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def cmd_demo(args):
-    odoo = find_odoo()
-    say(f"Odoo 18.0 at {odoo.root} ({odoo.via})")
-    python = ensure_venv(odoo)
-    RUNDIR.mkdir(exist_ok=True)
-    pidfile = RUNDIR / "demo.pids"
-    kill_leftovers(pidfile)
-    pg = Postgres()
-    pg.start()
-    procs = []
+    # Ctrl-C, and `kill` too, stop everything the demo started (a background
+    # job of a non-interactive shell starts with SIGINT ignored).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        if args.reset:
-            pg.drop_db(DEMO_DB)
-        if not pg.db_exists(DEMO_DB) or pg.psql(
-            "SELECT count(*) FROM ir_module_module WHERE state = 'installed' AND name IN ("
-            + ",".join(f"'{m}'" for m in MODULES) + ")", db=DEMO_DB
-        ) != str(len(MODULES)):
-            say(f"installing the demo database {DEMO_DB} (modules and demo data, ~2 min)")
-            res = subprocess.run(
-                odoo.command(python) + base_odoo_args(odoo, pg, DEMO_DB)
-                + ["-i", ",".join(MODULES), "--load-language", "zh_CN", "--stop-after-init", "--log-level", "warn"],
-                env=odoo_env(pg),
-                check=False,
+        with Session("demo") as sess:
+            odoo, python, pg = sess.odoo, sess.python, sess.pg
+            if args.reset:
+                pg.drop_db(DEMO_DB)
+            if not pg.db_exists(DEMO_DB) or pg.psql(
+                "SELECT count(*) FROM ir_module_module WHERE state = 'installed' AND name IN ("
+                + ",".join(f"'{m}'" for m in MODULES) + ")", db=DEMO_DB
+            ) != str(len(MODULES)):
+                say(f"installing the demo database {DEMO_DB} (modules, demo data, Chinese; ~2 min)")
+                res = subprocess.run(
+                    odoo.command(python) + base_odoo_args(odoo, pg, DEMO_DB)
+                    + ["-i", ",".join(MODULES), "--load-language", "zh_CN", "--stop-after-init", "--log-level", "warn"],
+                    env=odoo_env(pg),
+                    check=False,
+                )
+                if res.returncode:
+                    raise HarnessError("installing the demo database failed (see the log above)")
+            else:
+                say(f"reusing the demo database {DEMO_DB} (./run demo --reset to start over)")
+            fake_port = args.fake_port or free_port()
+            fake = sess.spawn(
+                [python, "-m", "fakewechat", "serve", "--port", str(fake_port)],
+                RUNDIR / "logs" / "fakewechat.log",
+                dict(os.environ, PYTHONPATH=str(ROOT / "tests")),
             )
-            if res.returncode:
-                raise HarnessError("installing the demo database failed (see the log above)")
-        else:
-            say(f"reusing the demo database {DEMO_DB} (./run demo --reset to start over)")
-        fake_port = args.fake_port or free_port()
-        fake = spawn(
-            [python, "-m", "fakewechat", "serve", "--port", str(fake_port)],
-            RUNDIR / "logs" / "fakewechat.log",
-            dict(os.environ, PYTHONPATH=str(ROOT / "tests")),
-            pidfile,
-        )
-        procs.append(fake)
-        fake_url = f"http://127.0.0.1:{fake_port}"
-        wait_http(f"{fake_url}/_fake/health", fake, timeout=30)
-        port = args.port if port_free(args.port) else free_port()
-        server = serve(odoo, python, pg, DEMO_DB, port, RUNDIR / "logs" / "odoo-demo.log", pidfile)
-        procs.append(server)
-        url = f"http://127.0.0.1:{port}"
-        sandbox = connect_sandbox(python, url, fake_url)
-        print(
-            f"""
+            fake_url = f"http://127.0.0.1:{fake_port}"
+            wait_http(f"{fake_url}/_fake/health", fake, timeout=30)
+            port = args.port if port_free(args.port) else free_port()
+            sess.serve(DEMO_DB, port, "odoo-demo.log")
+            url = f"http://127.0.0.1:{port}"
+            sandbox, appid = connect_sandbox(python, url, fake_url)
+            print(DEMO_BANNER.format(url=url, db=DEMO_DB, fake_url=fake_url, sandbox=sandbox, appid=appid),
+                  flush=True)
+            while all(p.poll() is None for p in sess.procs):
+                time.sleep(1)
+            raise HarnessError("a demo process exited; see .run/logs/")
+    except KeyboardInterrupt:
+        say("stopped")
+        return 0
+
+
+DEMO_BANNER = """
 ==================================================================
  WeChat member marketing demo / 微信会员营销演示
- Odoo:          {url}/odoo   (database {DEMO_DB})
+ Odoo:          {url}/odoo   (database {db})
  Logins:        manager / manager      (WeChat Marketing manager)
                 cashier1 / cashier1    (cashier, Store Shanghai)
                 cashier2 / cashier2    (cashier, Store Beijing)
@@ -722,59 +768,33 @@ def cmd_demo(args):
  Fake WeChat:   {fake_url}   (sandbox, nothing leaves this machine)
 {sandbox}
  Simulate a follower:
-   PYTHONPATH=tests .venv/bin/python -m fakewechat --url {fake_url} follow --appid <AppID> [--scene <scene>]
-   PYTHONPATH=tests .venv/bin/python -m fakewechat --url {fake_url} text --appid <AppID> --openid <openid> --content 积分
+   PYTHONPATH=tests .venv/bin/python -m fakewechat follow --url {fake_url} --appid {appid} --scene store_shanghai
+   PYTHONPATH=tests .venv/bin/python -m fakewechat text --url {fake_url} --appid {appid} --openid <openid> --content 积分
+ Member page:   {url}/wechat/member/<account id> (the fake signs you in as the last simulated user)
  Logs:          .run/logs/   Stop with Ctrl-C.
-==================================================================""",
-            flush=True,
-        )
-        while all(p.poll() is None for p in procs):
-            time.sleep(1)
-        raise HarnessError("a demo process exited; see .run/logs/")
-    except KeyboardInterrupt:
-        say("stopping")
-        return 0
-    finally:
-        for proc in reversed(procs):
-            stop_process(proc)
-        with contextlib.suppress(FileNotFoundError):
-            pidfile.unlink()
-        pg.stop()
+=================================================================="""
 
 
 def cmd_bench(args):
     """Run bench/*.py against Odoo served with --workers=2 on its own database."""
-    odoo = find_odoo()
-    python = ensure_venv(odoo)
-    RUNDIR.mkdir(exist_ok=True)
-    pidfile = RUNDIR / "bench.pids"
-    kill_leftovers(pidfile)
-    pg = Postgres()
-    pg.start()
-    server = None
     db = "wm_bench"
-    try:
-        if not pg.db_exists(db):
+    with Session("bench") as sess:
+        if not sess.pg.db_exists(db):
             say(f"installing {db} (no demo data)")
             subprocess.run(
-                odoo.command(python) + base_odoo_args(odoo, pg, db)
+                sess.odoo.command(sess.python) + base_odoo_args(sess.odoo, sess.pg, db)
                 + ["-i", ",".join(MODULES), "--without-demo", "all", "--stop-after-init", "--log-level", "warn"],
-                env=odoo_env(pg),
+                env=odoo_env(sess.pg),
                 check=True,
             )
         port = free_port()
-        server = serve(odoo, python, pg, db, port, RUNDIR / "logs" / "odoo-bench.log", pidfile)
-        env = dict(os.environ, **pg.env(), WM_ODOO_URL=f"http://127.0.0.1:{port}", WM_ODOO_DB=db)
+        sess.serve(db, port, "odoo-bench.log")
+        env = dict(os.environ, **sess.pg.env(), WM_ODOO_URL=f"http://127.0.0.1:{port}", WM_ODOO_DB=db)
         scripts = [ROOT / "bench" / f"bench_{name}.py" for name in args.names] if args.names else sorted(
             (ROOT / "bench").glob("bench_*.py"))
         for script in scripts:
             say(f"running {script.relative_to(ROOT)}")
-            subprocess.run([python, str(script)], env=env, check=True)
-    finally:
-        stop_process(server)
-        with contextlib.suppress(FileNotFoundError):
-            pidfile.unlink()
-        pg.stop()
+            subprocess.run([sess.python, str(script)], env=env, check=True)
     return 0
 
 
@@ -787,15 +807,16 @@ def connect_sandbox(python, url, fake_url):
         "m = x.ServerProxy(url + '/xmlrpc/2/object', allow_none=True)\n"
         "if not m.execute_kw(db, uid, 'admin', 'ir.model', 'search_count', [[('model', '=', 'wechat.account')]]):\n"
         "    print(json.dumps([])); sys.exit(0)\n"
-        f"print(json.dumps(m.execute_kw(db, uid, 'admin', 'wechat.account', 'action_connect_sandbox', [[], {fake_url!r}])))\n"
+        f"print(json.dumps(m.execute_kw(db, uid, 'admin', 'wechat.account', 'action_connect_sandbox', [{fake_url!r}, {url!r}])))\n"
     )
     res = subprocess.run([python, "-c", script], capture_output=True, text=True, check=False)
     if res.returncode:
-        return f" Sandbox:       not connected ({res.stderr.strip().splitlines()[-1] if res.stderr else 'error'})"
+        raise HarnessError(f"connecting the sandbox account to the fake WeChat platform failed:\n{res.stderr[-2000:]}")
     accounts = json.loads(res.stdout or "[]")
     if not accounts:
-        return " Sandbox:       no WeChat account in the demo data yet"
-    return "\n".join(f" Account:       {a['name']}  AppID {a['appid']}  webhook {a['webhook']}" for a in accounts)
+        return " Sandbox:       no sandbox WeChat account in the database", "<AppID>"
+    lines = "\n".join(f" Account:       {a['name']}  AppID {a['appid']}  webhook {a['webhook']}" for a in accounts)
+    return lines, accounts[0]["appid"]
 
 
 def main(argv=None):

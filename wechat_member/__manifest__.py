@@ -28,6 +28,7 @@
         "views/wechat_reply_rule_views.xml",
         "views/wechat_event_views.xml",
         "views/res_partner_views.xml",
+        "views/pos_payment_method_views.xml",
         "views/member_page_templates.xml",
         "views/wechat_member_menus.xml",
     ],
@@ -35,6 +36,9 @@
         "demo/wechat_member_demo.xml",
     ],
     "assets": {
+        "point_of_sale._assets_pos": [
+            "wechat_member/static/src/**/*",
+        ],
         "web.assets_tests": [
             "wechat_member/static/tests/tours/**/*",
         ],

@@ -22,10 +22,10 @@ class ResPartner(models.Model):
         cards = self._wechat_loyalty_cards(["loyalty"])
         if not cards:
             return super()._wechat_points_text()
-        lines = [
-            _("%(program)s: %(points)s points", program=card.program_id.name, points=f"{card.points:g}")
-            for card in cards
-        ]
+        lines = []
+        for card in cards:
+            points = "%g" % card.points
+            lines.append(_("%(program)s: %(points)s points", program=card.program_id.name, points=points))
         return "\n".join([_("Member code: %(code)s", code=self.wechat_member_code or "-")] + lines)
 
     def _wechat_coupons_text(self):

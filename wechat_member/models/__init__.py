@@ -7,3 +7,7 @@ from . import wechat_reply_rule
 from . import wechat_menu_button
 from . import res_company
 from . import res_partner
+from . import wechat_pay
+from . import pos_payment_method
+from . import pos_payment
+from . import pos_order

@@ -3,7 +3,7 @@ from odoo import _, api, fields, models
 ACTIVITY_STATES = [
     ("to_activate", "To Activate"),
     ("new", "New"),
-    ("active", "Active"),
+    ("active", "Active Buyer"),
     ("dormant", "Dormant"),
     ("lost", "Lost"),
 ]
@@ -13,7 +13,7 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     wechat_member_ids = fields.One2many("wechat.member", "partner_id", string="WeChat Members")
-    wechat_member_count = fields.Integer(compute="_compute_wechat_member_count")
+    wechat_member_count = fields.Integer("WeChat Member Count", compute="_compute_wechat_member_count")
     wechat_is_member = fields.Boolean(
         "WeChat Member", compute="_compute_wechat_is_member", store=True, index=True
     )

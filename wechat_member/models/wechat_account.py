@@ -135,7 +135,9 @@ class WeChatAccount(models.Model):
             if account.encrypt_mode != "plain" and len(account.encoding_aes_key or "") != 43:
                 raise ValidationError(
                     _("The EncodingAESKey of %(account)s must have 43 characters for the %(mode)s mode.",
-                      account=account.name, mode=account.encrypt_mode)
+                      account=account.name,
+                      mode=dict(account._fields["encrypt_mode"]._description_selection(self.env))[
+                          account.encrypt_mode])
                 )
 
     @api.constrains("sandbox", "sandbox_url", "api_base_url", "oauth_base_url", "pay_base_url")
@@ -302,13 +304,17 @@ class WeChatAccount(models.Model):
         return action
 
     @api.model
-    def action_connect_sandbox(self, url):
+    def action_connect_sandbox(self, url, base_url=None):
         """Point every sandbox account at the fake platform at ``url`` (demo command).
 
-        Returns what the demo prints, and registers the accounts with the fake
-        platform so it signs its callbacks with their secrets.
+        ``base_url``: where Odoo is served, for the callback URL.  Returns what
+        the demo prints, and registers the accounts with the fake platform so
+        it signs its callbacks with their secrets.
         """
-        self.env["ir.config_parameter"].sudo().set_param("web.base.url", self.get_base_url())
+        if not self.env.user._is_admin():
+            raise UserError(_("Only an administrator can connect the sandbox."))
+        if base_url:
+            self.env["ir.config_parameter"].sudo().set_param("web.base.url", base_url)
         result = []
         for account in self.sudo().search([("sandbox", "=", True)]):
             account.sandbox_url = url

@@ -1,0 +1,130 @@
+import logging
+
+from odoo import api, fields, models
+
+_logger = logging.getLogger(__name__)
+
+
+class PosOrder(models.Model):
+    _inherit = "pos.order"
+
+    wechat_payer_member_id = fields.Many2one(
+        "wechat.member",
+        string="WeChat Payer",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The member who paid this order with WeChat Pay (may differ from the customer the cashier chose).",
+    )
+    wechat_stats_done = fields.Boolean(
+        "Counted in Member Statistics",
+        readonly=True,
+        copy=False,
+        help="Technical: the order was added to the member purchase statistics (once per order).",
+    )
+
+    def action_pos_order_paid(self):
+        self._wechat_bind_payer()
+        res = super().action_pos_order_paid()
+        self._wechat_count_purchase()
+        return res
+
+    # ------------------------------------------------------------------ capture
+    def _wechat_payer_transactions(self):
+        """The paid WeChat Pay transactions of this order's payments, from the server's own records.
+
+        A payment is matched to a charge attempt of the same order uuid, by
+        its payment line uuid or its WeChat transaction id; nothing the POS
+        sends is trusted beyond that.  Returns ``{payment: transaction}``.
+        """
+        self.ensure_one()
+        payments = self.payment_ids.filtered(
+            lambda p: p.payment_method_id.use_payment_terminal == "wechat_pay" and not p.is_change
+        )
+        if not payments or not self.uuid:
+            return {}
+        txns = self.env["wechat.pay.transaction"].sudo().search(
+            [
+                ("pos_order_uuid", "=", self.uuid),
+                ("state", "=", "done"),
+                ("payment_method_id", "in", payments.payment_method_id.ids),
+                "|", ("pos_order_id", "=", False), ("pos_order_id", "=", self.id),
+            ]
+        )
+        result = {}
+        for payment in payments:
+            txn = txns.filtered(
+                lambda t, p=payment: t.payment_method_id == p.payment_method_id
+                and (t.payment_uuid == p.uuid or (p.transaction_id and t.transaction_id == p.transaction_id))
+            )[:1]
+            if txn and txn.openid:
+                result[payment] = txn
+        return result
+
+    def _wechat_bind_payer(self):
+        """Make the WeChat payer a member and the order's customer (when the cashier chose none).
+
+        Idempotent: an order with a payer already recorded is left alone.
+        """
+        Member = self.env["wechat.member"]
+        for order in self.filtered(lambda o: not o.wechat_payer_member_id):
+            by_payment = order._wechat_payer_transactions()
+            if not by_payment:
+                continue
+            for payment, txn in by_payment.items():
+                payment.with_context(wechat_pay_capture=True).sudo().write({"wechat_pay_transaction_id": txn.id})
+                txn.pos_order_id = order.id
+            # The largest WeChat payment names the payer.
+            payment = max(by_payment, key=lambda p: p.amount)
+            txn = by_payment[payment]
+            account = txn.account_id
+            if account.company_id != order.company_id or payment.payment_method_id.wechat_account_id != account:
+                _logger.warning(
+                    "POS order %s: WeChat payer of account %s not bound (other company or account)", order.id, account.id
+                )
+                continue
+            member, created = Member._get_or_create(
+                account, txn.openid, state="follower" if txn.is_subscribe else "payer"
+            )
+            if created:
+                _logger.info("POS order %s: new WeChat member %s from the payment", order.id, member.id)
+            vals = {"wechat_payer_member_id": member.id}
+            if not order.partner_id:
+                vals["partner_id"] = member.partner_id.id
+            order.write(vals)
+            member._touch()
+
+    def _wechat_count_purchase(self):
+        """Add each paid order to its customer's member statistics, once per order.
+
+        Refunds count negatively.  Guarded by ``wechat_stats_done``, written in
+        the same transaction under a row lock: a re-synced order, or this
+        method called twice, never counts twice.
+        """
+        orders = self.filtered(lambda o: o.state in ("paid", "done", "invoiced") and not o.wechat_stats_done)
+        if not orders:
+            return
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT id FROM pos_order WHERE id = ANY(%s) AND wechat_stats_done IS NOT TRUE FOR UPDATE",
+            [orders.ids],
+        )
+        todo = self.browse([row[0] for row in self.env.cr.fetchall()])
+        if not todo:
+            return
+        self.env.cr.execute("UPDATE pos_order SET wechat_stats_done = TRUE WHERE id = ANY(%s)", [todo.ids])
+        todo.invalidate_recordset(["wechat_stats_done"])
+        purchases = []
+        for order in todo:
+            partner = order.partner_id.sudo()
+            if partner and partner.wechat_is_member:
+                purchases.append((partner.id, order.amount_total, order.date_order))
+        if purchases:
+            self.env["res.partner"].sudo()._wechat_register_purchases(purchases)
+
+    @api.model
+    def _process_order(self, order, existing_order):
+        # The payer and the statistics guard are the server's: never taken from the POS.
+        for key in ("wechat_payer_member_id", "wechat_stats_done"):
+            order.pop(key, None)
+        return super()._process_order(order, existing_order)

@@ -1,0 +1,28 @@
+from odoo import api, fields, models
+
+
+class PosPayment(models.Model):
+    _inherit = "pos.payment"
+
+    wechat_pay_transaction_id = fields.Many2one(
+        "wechat.pay.transaction",
+        string="WeChat Pay Transaction",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="Set by the server from its own record of the charge: the payer cannot be forged by the POS.",
+    )
+    wechat_openid = fields.Char("Payer OpenID", related="wechat_pay_transaction_id.openid")
+    wechat_is_subscribe = fields.Boolean("Payer Follows", related="wechat_pay_transaction_id.is_subscribe")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # Only the server links a payment to its WeChat Pay transaction (pos.order._wechat_capture).
+        for vals in vals_list:
+            vals.pop("wechat_pay_transaction_id", None)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "wechat_pay_transaction_id" in vals and not self.env.context.get("wechat_pay_capture"):
+            vals = {k: v for k, v in vals.items() if k != "wechat_pay_transaction_id"}
+        return super().write(vals)

@@ -1,0 +1,284 @@
+import logging
+import time
+
+import psycopg2
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessDenied, ValidationError
+from odoo.http import request
+
+from .wechat_pay import (
+    AUTH_CODE_RE,
+    ERROR,
+    OK,
+    QUERY_ERRORS,
+    REVERSE_MAX_CALLS,
+    UNKNOWN,
+    WeChatPayClient,
+    pay_message,
+    reverse_wait,
+    transaction_cursor,
+)
+
+_logger = logging.getLogger(__name__)
+
+# Seconds between two reverse calls answered ``recall=Y``.
+REVERSE_RECALL_DELAY = 1.0
+
+
+class PosPaymentMethod(models.Model):
+    _inherit = "pos.payment.method"
+
+    wechat_account_id = fields.Many2one(
+        "wechat.account",
+        string="WeChat Account",
+        domain="[('company_id', '=', company_id)]",
+        help="The WeChat service account whose merchant (WeChat Pay) charges the customer's payment code. "
+        "The payer becomes a member of this account.",
+    )
+
+    def _get_payment_terminal_selection(self):
+        return super()._get_payment_terminal_selection() + [("wechat_pay", _("WeChat Pay (scan code) / 微信付款码"))]
+
+    @api.model
+    def _load_pos_data_fields(self, config_id):
+        params = super()._load_pos_data_fields(config_id)
+        params += ["wechat_account_id"]
+        return params
+
+    @api.constrains("use_payment_terminal", "wechat_account_id", "company_id")
+    def _check_wechat_account(self):
+        for method in self.filtered(lambda m: m.use_payment_terminal == "wechat_pay"):
+            if not method.wechat_account_id:
+                raise ValidationError(
+                    _("Choose the WeChat account of the payment method %(method)s.", method=method.name)
+                )
+            if method.wechat_account_id.company_id != method.company_id:
+                raise ValidationError(
+                    _(
+                        "The WeChat account %(account)s belongs to another company than the payment method "
+                        "%(method)s.",
+                        account=method.wechat_account_id.name,
+                        method=method.name,
+                    )
+                )
+
+    @api.onchange("use_payment_terminal")
+    def _onchange_use_payment_terminal(self):
+        super()._onchange_use_payment_terminal()
+        if self.use_payment_terminal != "wechat_pay":
+            self.wechat_account_id = False
+
+    # ------------------------------------------------------------------ helpers
+    def _wechat_pay_check(self):
+        """The WeChat account of this payment method, after the access checks of a POS call."""
+        self.ensure_one()
+        if not self.env.su and not self.env.user.has_group("point_of_sale.group_pos_user"):
+            raise AccessDenied()
+        if self.use_payment_terminal != "wechat_pay" or not self.wechat_account_id:
+            raise ValidationError(_("%(method)s is not a WeChat Pay payment method.", method=self.name))
+        account = self.sudo().wechat_account_id
+        if account.company_id != self.company_id:
+            raise ValidationError(_("The WeChat account of %(method)s belongs to another company.", method=self.name))
+        return account
+
+    @api.model
+    def _wechat_pay_uuids(self, data):
+        order_uuid = str((data or {}).get("order_uuid") or "").strip()
+        payment_uuid = str((data or {}).get("payment_uuid") or "").strip()
+        if not order_uuid or not payment_uuid or len(order_uuid) > 64 or len(payment_uuid) > 64:
+            raise ValidationError(_("The WeChat Pay request has no valid order or payment line reference."))
+        return order_uuid, payment_uuid
+
+    def _wechat_pay_last(self, txn_env, order_uuid, payment_uuid):
+        return txn_env["wechat.pay.transaction"].sudo().search(
+            [
+                ("pos_order_uuid", "=", order_uuid),
+                ("payment_uuid", "=", payment_uuid),
+                ("payment_method_id", "=", self.id),
+            ],
+            order="attempt desc, id desc",
+            limit=1,
+        )
+
+    @api.model
+    def _wechat_client_ip(self):
+        try:
+            ip = request.httprequest.remote_addr if request else None
+        except RuntimeError:  # no request bound to this thread
+            ip = None
+        return ip or "127.0.0.1"
+
+    def _wechat_pay_body(self):
+        """商品描述: the shop name, at most 128 bytes."""
+        body = _("%(company)s - Point of Sale", company=self.company_id.name)
+        return body.encode()[:128].decode(errors="ignore")
+
+    # ------------------------------------------------------------------ POS calls
+    def wechat_pay_charge(self, data):
+        """Charge the customer's payment code (``pay/micropay``).
+
+        ``data``: ``auth_code``, ``amount``, ``currency``, ``order_uuid``,
+        ``payment_uuid``.  Returns ``{'status': 'done'|'waiting'|'failed', ...}``.
+        A retried request of the same payment line never charges twice: the
+        attempt already recorded is queried instead.
+        """
+        account = self._wechat_pay_check()
+        data = data or {}
+        auth_code = "".join(str(data.get("auth_code") or "").split())
+        if not AUTH_CODE_RE.match(auth_code):
+            return {
+                "status": "failed",
+                "message": _(
+                    "This is not a WeChat payment code: it must have 18 digits and start with 10 to 15. "
+                    "Ask the customer to open WeChat > Me > Pay and scan the code again."
+                ),
+            }
+        order_uuid, payment_uuid = self._wechat_pay_uuids(data)
+        currency = self.env["res.currency"].search([("name", "=", data.get("currency"))], limit=1)
+        currency = currency or self.company_id.currency_id
+        try:
+            amount = float(data.get("amount") or 0.0)
+        except (TypeError, ValueError):
+            amount = 0.0
+        total_fee = int(round(currency.round(amount) * 100))
+        if total_fee <= 0:
+            return {
+                "status": "failed",
+                "message": _("WeChat Pay can only charge a positive amount. Refunds are made another way."),
+            }
+        client = WeChatPayClient(account)
+        with transaction_cursor(self.env) as (txn_env, own):
+            method = self.with_env(txn_env)
+            last = method._wechat_pay_last(txn_env, order_uuid, payment_uuid)
+            if last and last.state in ("done", "pending", "waiting"):
+                # A retry of this payment line: never charge again, ask WeChat where it stands.
+                return last._sync(client)
+            attempt = last.attempt + 1 if last else 1
+            Txn = txn_env["wechat.pay.transaction"].sudo()
+            out_trade_no = Txn._out_trade_no(order_uuid, payment_uuid, attempt)
+            try:
+                with txn_env.cr.savepoint():
+                    txn = Txn.create(
+                        {
+                            "out_trade_no": out_trade_no,
+                            "attempt": attempt,
+                            "state": "pending",
+                            "amount": currency.round(amount),
+                            "total_fee": total_fee,
+                            "currency_id": currency.id,
+                            "account_id": account.id,
+                            "payment_method_id": self.id,
+                            "company_id": account.company_id.id,
+                            "pos_order_uuid": order_uuid,
+                            "payment_uuid": payment_uuid,
+                        }
+                    )
+            except psycopg2.IntegrityError:
+                # The same request runs in another worker: ask WeChat instead of charging.
+                txn = Txn.search([("out_trade_no", "=", out_trade_no)], limit=1)
+                return txn._sync(client) if txn else {"status": "waiting"}
+            if own:
+                txn_env.cr.commit()  # recorded before WeChat is called
+            res = client.micropay(
+                out_trade_no,
+                total_fee,
+                auth_code,
+                body=self._wechat_pay_body(),
+                client_ip=self._wechat_client_ip(),
+                fee_type=currency.name,
+                attach=order_uuid[:127],
+                device_info=f"POS{self.id}",
+            )
+            return method._wechat_pay_handle_charge(txn, res, client)
+
+    def _wechat_pay_handle_charge(self, txn, res, client):
+        if res.status == OK:
+            vals = txn._apply_order_data(res.data)
+            vals["state"] = "done"
+            txn.write(vals)
+            _logger.info("WeChat Pay %s paid (%s fen)", txn.out_trade_no, txn.total_fee)
+            return txn._result()
+        if res.status == ERROR and res.code == "USERPAYING":
+            txn.write({"state": "waiting", "err_code": res.code})
+            return txn._result()
+        if res.status == UNKNOWN or res.code in QUERY_ERRORS:
+            # Unknown outcome (SYSTEMERROR, BANKERROR, timeout ...): query, never charge again.
+            _logger.info("WeChat Pay %s: outcome unknown (%s), querying", txn.out_trade_no, res.code)
+            txn.write({
+                "state": "waiting",
+                "err_code": res.code,
+                "message": res.message,
+                "micropay_failed": res.code in ("RETURN_FAIL", "SIGNERROR"),
+            })
+            result = txn._sync(client)
+            if result["status"] == "waiting" and res.code in ("RETURN_FAIL", "SIGNERROR"):
+                # WeChat refused the request itself and shows no order: nothing was charged.
+                txn.write({"state": "failed"})
+                return {"status": "failed", "message": res.message, "out_trade_no": txn.out_trade_no}
+            return result
+        txn.write({"state": "failed", "err_code": res.code, "message": res.message, "micropay_failed": True})
+        _logger.info("WeChat Pay %s refused: %s", txn.out_trade_no, res.code)
+        return txn._result()
+
+    def wechat_pay_status(self, data):
+        """Where the payment line's charge stands (``pay/orderquery``): done / waiting / failed."""
+        account = self._wechat_pay_check()
+        order_uuid, payment_uuid = self._wechat_pay_uuids(data)
+        with transaction_cursor(self.env) as (txn_env, own):
+            txn = self.with_env(txn_env)._wechat_pay_last(txn_env, order_uuid, payment_uuid)
+            if not txn:
+                return {"status": "failed", "message": _("No WeChat payment was sent for this payment line.")}
+            return txn._sync(WeChatPayClient(account))
+
+    def wechat_pay_cancel(self, data):
+        """Cancel the payment line's charge (``secapi/pay/reverse``, repeated while ``recall=Y``).
+
+        Returns ``{'cancelled': bool, 'message': str}``, plus ``retry_in``
+        (seconds) when WeChat does not accept a reverse yet (15 s after the
+        order), and ``status``/``transaction_id`` when the customer already paid.
+        """
+        account = self._wechat_pay_check()
+        order_uuid, payment_uuid = self._wechat_pay_uuids(data)
+        with transaction_cursor(self.env) as (txn_env, own):
+            txn = self.with_env(txn_env)._wechat_pay_last(txn_env, order_uuid, payment_uuid)
+            if not txn or txn.state in ("failed", "cancelled"):
+                return {"cancelled": True, "message": _("The WeChat payment is cancelled.")}
+            if txn.state == "done" and not (data or {}).get("force"):
+                return dict(
+                    txn._result(),
+                    cancelled=False,
+                    message=_("The customer has already paid with WeChat: the payment is kept."),
+                )
+            wait = reverse_wait(txn)
+            if wait:
+                return {
+                    "cancelled": False,
+                    "retry_in": wait,
+                    "message": _("Cancelling the WeChat payment, please wait %(seconds)s s...", seconds=wait),
+                }
+            client = WeChatPayClient(account)
+            for call in range(REVERSE_MAX_CALLS):
+                res = client.reverse(txn.out_trade_no)
+                if res.status == OK and res.data.get("recall") == "Y":
+                    if call + 1 < REVERSE_MAX_CALLS:
+                        time.sleep(REVERSE_RECALL_DELAY)
+                    continue
+                break
+            if res.status == OK and res.data.get("recall") != "Y":
+                txn.write({"state": "cancelled", "err_code": "REVOKED", "message": pay_message(self.env, "REVOKED")})
+                _logger.info("WeChat Pay %s reversed", txn.out_trade_no)
+                return {"cancelled": True, "message": pay_message(self.env, "REVOKED")}
+            if res.status == ERROR and res.code == "ORDERNOTEXIST":
+                # WeChat never received the charge: nothing to cancel.
+                txn.write({"state": "cancelled", "err_code": res.code, "message": pay_message(self.env, "REVOKED")})
+                return {"cancelled": True, "message": pay_message(self.env, "REVOKED")}
+            _logger.warning("WeChat Pay %s: reverse failed (%s)", txn.out_trade_no, res.code)
+            if res.status == ERROR and res.code == "REVERSE_EXPIRE":
+                message = _("It is too late to cancel this WeChat payment: refund it from the WeChat Pay merchant "
+                            "platform.")
+            elif res.status == OK:
+                message = _("WeChat Pay is still cancelling the payment: try to cancel again in a moment.")
+            else:
+                message = _("The WeChat payment could not be cancelled: %(reason)s Try again.", reason=res.message)
+            return {"cancelled": False, "message": message}

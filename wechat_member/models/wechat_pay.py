@@ -1,0 +1,349 @@
+"""WeChat Pay v2 scan-to-pay (付款码支付) for the Point of Sale.
+
+:class:`WeChatPayClient` is the client of one ``wechat.account``, built on
+wechatpy 1.8.18's ``WeChatPay`` (``API_BASE_URL`` pointed at the account's
+pay URL, so the sandbox talks to the fake platform).  wechatpy does not check
+the signature of WeChat's answers and lets ``requests`` errors through: every
+answer is signature-checked here and any network error or unverifiable
+answer is reported as *unknown* (the caller then queries, it never charges
+again).
+
+``wechat.pay.transaction`` records each charge attempt.  Its
+``out_trade_no`` is unique in the database and derived from the POS order
+and payment line, so a retried request finds the attempt and queries it
+instead of charging twice.
+"""
+
+import base64
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import tempfile
+from datetime import timedelta
+
+import requests
+import xmltodict
+from wechatpy.exceptions import WeChatPayException
+from wechatpy.pay import WeChatPay
+
+from odoo import _, api, fields, models, sql_db
+from odoo.sql_db import TestCursor
+from odoo.tools.translate import LazyTranslate
+
+_logger = logging.getLogger(__name__)
+_lt = LazyTranslate(__name__)
+
+AUTH_CODE_RE = re.compile(r"^1[0-5]\d{16}$")
+# WeChat asks to wait this long after an order before reversing it.
+REVERSE_MIN_AGE = 15
+# ``recall=Y``: call reverse again, at most this many times.
+REVERSE_MAX_CALLS = 5
+
+# Outcome of a call: the business answer is known and verified ...
+OK = "ok"
+ERROR = "error"
+# ... or not (network error, timeout, HTTP error, unsigned or badly signed answer).
+UNKNOWN = "unknown"
+
+# err_code of micropay whose outcome is unknown: query, never charge again.
+QUERY_ERRORS = {"SYSTEMERROR", "BANKERROR", "ORDERPAID", "OUT_TRADE_NO_USED", "USERPAYING"}
+
+PAY_MESSAGES = {
+    "AUTH_CODE_INVALID": _lt("This is not a valid WeChat payment code. Ask the customer to show the payment code "
+                             "again (WeChat > Me > Pay) and scan it."),
+    "AUTHCODEEXPIRE": _lt("The payment code has expired. Ask the customer to refresh the payment code in WeChat "
+                          "and scan it again."),
+    "NOTENOUGH": _lt("The customer's balance is not enough. Ask the customer to choose another card in WeChat "
+                     "and scan the new code."),
+    "NOTSUPORTCARD": _lt("This card is not supported. Ask the customer to choose another card in WeChat."),
+    "BUYER_MISMATCH": _lt("The payer changed during the payment. Scan the code of the same customer again."),
+    "ORDERCLOSED": _lt("This payment was closed. Scan a new payment code."),
+    "ORDERREVERSED": _lt("This payment was cancelled. Scan a new payment code."),
+    "NOAUTH": _lt("The merchant account is not allowed to use scan-to-pay. Check the WeChat Pay merchant "
+                  "settings."),
+    "PARAM_ERROR": _lt("WeChat Pay refused the request (parameter error). Check the payment method settings."),
+    "SIGNERROR": _lt("WeChat Pay refused the signature. Check the merchant API key of the WeChat account."),
+    "APPID_MCHID_NOT_MATCH": _lt("The AppID and the merchant ID do not match. Check the WeChat account."),
+    "TRADE_ERROR": _lt("WeChat Pay refused this payment for security reasons. Ask the customer to pay another "
+                       "way."),
+    "PAYERROR": _lt("The payment failed. Ask the customer to pay again or another way."),
+    "REVOKED": _lt("The payment was cancelled."),
+    "CLOSED": _lt("The payment was closed."),
+    "REFUND": _lt("The payment has been refunded."),
+    "ORDERNOTEXIST": _lt("WeChat Pay does not know this payment."),
+    "NETWORK": _lt("WeChat Pay could not be reached (network error or timeout)."),
+    "GENERIC": _lt("WeChat Pay refused the payment: %(message)s"),
+}
+
+TXN_STATES = [
+    ("pending", "Sent"),
+    ("waiting", "Waiting for the customer"),
+    ("done", "Paid"),
+    ("failed", "Failed"),
+    ("cancelled", "Cancelled"),
+]
+
+
+def pay_message(env, code, detail=""):
+    """The cashier's words for a WeChat Pay ``err_code`` / ``trade_state``."""
+    lang = env.lang or "en_US"
+    known = PAY_MESSAGES.get(code)
+    if known:
+        return known._translate(lang)
+    return PAY_MESSAGES["GENERIC"]._translate(lang) % {"message": detail or code or "?"}
+
+
+class WeChatPayResult:
+    """What one WeChat Pay call answered.
+
+    ``status``: ``ok`` (verified business success), ``error`` (verified
+    business error, ``code`` = err_code) or ``unknown`` (no verified answer).
+    ``data``: the verified answer fields.
+    """
+
+    __slots__ = ("status", "code", "message", "data")
+
+    def __init__(self, status, code=None, message="", data=None):
+        self.status = status
+        self.code = code
+        self.message = message or ""
+        self.data = data or {}
+
+    def __repr__(self):
+        return f"WeChatPayResult({self.status}, {self.code})"
+
+
+class WeChatPayClient:
+    """WeChat Pay v2 client of one ``wechat.account`` (use ``account._pay_client()``-like helpers)."""
+
+    def __init__(self, account):
+        account.ensure_one()
+        self.account = account.sudo()
+        self.env = account.env
+
+    # ------------------------------------------------------------------ plumbing
+    def _pay(self, mch_cert=None, mch_key=None):
+        account = self.account
+        pay = WeChatPay(
+            account.appid,
+            api_key=account.pay_api_key or "",
+            mch_id=account.pay_mch_id or "",
+            mch_cert=mch_cert,
+            mch_key=mch_key,
+            timeout=account.timeout,
+            sandbox=False,
+        )
+        # wechatpy joins ``API_BASE_URL + endpoint`` (endpoint without a leading slash).
+        pay.API_BASE_URL = account._pay_base_url() + "/"
+        pay._http.trust_env = False
+        return pay
+
+    @contextlib.contextmanager
+    def _cert_files(self):
+        """The merchant certificate and key as temporary files (wechatpy wants paths), or ``(None, None)``."""
+        account = self.account
+        if not (account.pay_cert_pem and account.pay_key_pem):
+            yield None, None
+            return
+        paths = []
+        try:
+            for pem in (account.pay_cert_pem, account.pay_key_pem):
+                fd, path = tempfile.mkstemp(prefix="wechat_pay_", suffix=".pem")
+                paths.append(path)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(base64.b64decode(pem))
+            yield paths[0], paths[1]
+        finally:
+            for path in paths:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+
+    def _verified(self, pay, data):
+        """``data`` as a plain dict if its signature is the merchant's, else ``None``."""
+        if not isinstance(data, dict) or not data.get("sign"):
+            return None
+        data = {k: v for k, v in data.items() if isinstance(v, str)}
+        if not pay.check_signature(data):
+            return None
+        return data
+
+    def _call(self, method, *args, with_cert=False, **kwargs):
+        """Call ``method(pay)``; return a :class:`WeChatPayResult`, never raise on WeChat or network errors."""
+        cert_files = self._cert_files() if with_cert else contextlib.nullcontext((None, None))
+        with cert_files as (cert, key):
+            pay = self._pay(cert, key)
+            try:
+                data = method(pay)(*args, **kwargs)
+            except WeChatPayException as exc:
+                return self._error_result(pay, exc)
+            except requests.RequestException as exc:
+                _logger.warning("WeChat Pay account %s: %s", self.account.id, type(exc).__name__)
+                return WeChatPayResult(UNKNOWN, "NETWORK", pay_message(self.env, "NETWORK"))
+        verified = self._verified(pay, data)
+        if verified is None:
+            _logger.warning("WeChat Pay account %s: answer without a valid signature", self.account.id)
+            return WeChatPayResult(UNKNOWN, "SIGNATURE", pay_message(self.env, "NETWORK"))
+        return WeChatPayResult(OK, data=verified)
+
+    def _error_result(self, pay, exc):
+        if exc.return_code is None:  # HTTP error: the request may or may not have been processed
+            _logger.warning("WeChat Pay account %s: HTTP error", self.account.id)
+            return WeChatPayResult(UNKNOWN, "NETWORK", pay_message(self.env, "NETWORK"))
+        if exc.return_code != "SUCCESS":
+            # Communication failure (bad signature, appid/mch_id ...): unsigned, not a business answer.
+            _logger.warning("WeChat Pay account %s: return_code %s: %s", self.account.id, exc.return_code,
+                            exc.return_msg)
+            code = "SIGNERROR" if "sign" in (exc.return_msg or "").lower() else "RETURN_FAIL"
+            message = pay_message(self.env, code, exc.return_msg)
+            return WeChatPayResult(UNKNOWN, code, message)
+        data = None
+        response = getattr(exc, "response", None)
+        if response is not None:
+            try:
+                data = xmltodict.parse(response.text).get("xml")
+            except Exception:  # noqa: BLE001 - any parse failure means: not verified
+                data = None
+        if self._verified(pay, data) is None:
+            _logger.warning("WeChat Pay account %s: error %s without a valid signature", self.account.id,
+                            exc.errcode)
+            return WeChatPayResult(UNKNOWN, exc.errcode or "SIGNATURE", pay_message(self.env, "NETWORK"))
+        return WeChatPayResult(ERROR, exc.errcode, pay_message(self.env, exc.errcode, exc.errmsg), dict(data))
+
+    # ------------------------------------------------------------------ API
+    def micropay(self, out_trade_no, total_fee, auth_code, body, client_ip, fee_type="CNY", attach=None,
+                 device_info=None):
+        return self._call(
+            lambda pay: pay.micropay.create,
+            body=body,
+            total_fee=total_fee,
+            auth_code=auth_code,
+            client_ip=client_ip,
+            out_trade_no=out_trade_no,
+            attach=attach,
+            fee_type=fee_type,
+            device_info=device_info,
+        )
+
+    def query(self, out_trade_no):
+        return self._call(lambda pay: pay.micropay.query, out_trade_no=out_trade_no)
+
+    def reverse(self, out_trade_no):
+        return self._call(lambda pay: pay.order.reverse, out_trade_no=out_trade_no, with_cert=True)
+
+
+class WeChatPayTransaction(models.Model):
+    _name = "wechat.pay.transaction"
+    _description = "WeChat Pay Transaction (scan-to-pay)"
+    _order = "id desc"
+    _rec_name = "out_trade_no"
+    _check_company_auto = True
+
+    out_trade_no = fields.Char("Merchant Order No.", required=True, readonly=True, copy=False)
+    attempt = fields.Integer(default=1, readonly=True)
+    state = fields.Selection(TXN_STATES, default="pending", required=True, readonly=True, index=True)
+    amount = fields.Monetary(readonly=True, currency_field="currency_id")
+    total_fee = fields.Integer("Amount (fen)", readonly=True)
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    account_id = fields.Many2one("wechat.account", required=True, readonly=True, ondelete="restrict",
+                                 check_company=True)
+    payment_method_id = fields.Many2one("pos.payment.method", readonly=True, ondelete="set null",
+                                        check_company=True)
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
+    pos_order_uuid = fields.Char("POS Order UUID", readonly=True, index=True)
+    payment_uuid = fields.Char("Payment Line UUID", readonly=True)
+    pos_order_id = fields.Many2one("pos.order", string="POS Order", readonly=True, index="btree_not_null",
+                                   ondelete="set null")
+    openid = fields.Char("Payer OpenID", readonly=True)
+    is_subscribe = fields.Boolean("Payer Follows", readonly=True)
+    transaction_id = fields.Char("WeChat Transaction ID", readonly=True, index="btree_not_null")
+    err_code = fields.Char("Error Code", readonly=True)
+    message = fields.Char(readonly=True)
+    charged_at = fields.Datetime("Sent On", readonly=True, default=fields.Datetime.now)
+    micropay_failed = fields.Boolean(readonly=True, help="The charge got a definite refusal from WeChat Pay.")
+
+    _sql_constraints = [
+        ("out_trade_no_uniq", "UNIQUE(out_trade_no)", "This merchant order number was already sent to WeChat Pay."),
+    ]
+
+    @api.model
+    def _out_trade_no(self, order_uuid, payment_uuid, attempt=1):
+        """Deterministic merchant order number (32 characters) of a payment line's ``attempt``."""
+        digest = hashlib.sha1(f"{order_uuid}:{payment_uuid}".encode()).hexdigest()[:27]
+        return f"WM{digest}{attempt:03d}"
+
+    def _result(self):
+        """What the POS gets for this attempt."""
+        self.ensure_one()
+        if self.state == "done":
+            return {
+                "status": "done",
+                "transaction_id": self.transaction_id,
+                "openid": self.openid,
+                "is_subscribe": self.is_subscribe,
+                "out_trade_no": self.out_trade_no,
+            }
+        if self.state in ("failed", "cancelled"):
+            return {"status": "failed", "message": self.message or pay_message(self.env, "PAYERROR"),
+                    "out_trade_no": self.out_trade_no}
+        return {"status": "waiting", "out_trade_no": self.out_trade_no}
+
+    def _apply_order_data(self, data):
+        """Write what a verified answer (micropay SUCCESS or orderquery) says about the order."""
+        vals = {}
+        if data.get("openid"):
+            vals["openid"] = data["openid"]
+        if data.get("is_subscribe"):
+            vals["is_subscribe"] = data["is_subscribe"] == "Y"
+        if data.get("transaction_id"):
+            vals["transaction_id"] = data["transaction_id"]
+        return vals
+
+    def _sync(self, client):
+        """Ask WeChat Pay (orderquery) where this attempt stands and record it."""
+        self.ensure_one()
+        if self.state in ("done", "failed", "cancelled"):
+            return self._result()
+        res = client.query(self.out_trade_no)
+        if res.status == OK:
+            trade_state = res.data.get("trade_state")
+            vals = self._apply_order_data(res.data)
+            if trade_state == "SUCCESS":
+                if res.data.get("total_fee") and int(res.data["total_fee"]) != self.total_fee:
+                    _logger.error("WeChat Pay %s: paid %s fen, expected %s", self.out_trade_no,
+                                  res.data["total_fee"], self.total_fee)
+                vals.update(state="done", err_code=False, message=False)
+            elif trade_state in ("PAYERROR", "REVOKED", "CLOSED", "REFUND"):
+                vals.update(state="failed" if trade_state in ("PAYERROR", "REFUND") else "cancelled",
+                            err_code=trade_state, message=pay_message(self.env, trade_state))
+            else:  # USERPAYING, NOTPAY: the customer is still confirming
+                vals.update(state="waiting")
+            self.write(vals)
+        elif res.status == ERROR and res.code == "ORDERNOTEXIST" and self.micropay_failed:
+            self.write({"state": "failed"})
+        # Network error or an order WeChat does not show yet: still unknown, keep polling.
+        return self._result()
+
+
+@contextlib.contextmanager
+def transaction_cursor(env):
+    """Where charge attempts are written: ``(env, own)``, on a cursor of their own when ``own``.
+
+    An attempt must be recorded (committed) before WeChat is called and kept
+    whatever happens to the caller's transaction, or a retried request would
+    charge the same ``out_trade_no`` again: commit ``env.cr`` when ``own``.
+    The cursor commits on exit.  In tests (one transaction) the caller's
+    cursor is used.
+    """
+    if isinstance(env.cr, TestCursor):
+        yield env, False
+        return
+    with sql_db.db_connect(env.cr.dbname).cursor() as cr:
+        yield env(cr=cr), True
+
+
+def reverse_wait(txn):
+    """Seconds to wait before WeChat accepts a reverse of ``txn`` (0 when allowed)."""
+    age = fields.Datetime.now() - (txn.charged_at or fields.Datetime.now())
+    return max(0, int((timedelta(seconds=REVERSE_MIN_AGE) - age).total_seconds() + 0.999))
