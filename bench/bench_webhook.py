@@ -51,11 +51,22 @@ def main():
     fake = FakeWeChat().start()
     try:
         appid = "wx" + uuid.uuid4().hex[:16]
-        account_id = odoo.call("wechat.account", "create", {
-            "name": "Bench", "appid": appid, "appsecret": "s", "callback_token": "benchtoken",
-            "sandbox": True, "sandbox_url": fake.url, "timeout": 5})
-        acc = fake.add_account(appid=appid, secret="s", token="benchtoken",
-                               webhook_url=f"{odoo.url}/wechat/callback/{account_id}")
+        account_id = odoo.call(
+            "wechat.account",
+            "create",
+            {
+                "name": "Bench",
+                "appid": appid,
+                "appsecret": "s",
+                "callback_token": "benchtoken",
+                "sandbox": True,
+                "sandbox_url": fake.url,
+                "timeout": 5,
+            },
+        )
+        acc = fake.add_account(
+            appid=appid, secret="s", token="benchtoken", webhook_url=f"{odoo.url}/wechat/callback/{account_id}"
+        )
         sim = fake.simulator(appid)
         session = requests.Session()
         health = f"{odoo.url}/web/health"
@@ -79,11 +90,16 @@ def main():
 
         print(f"webhook benchmark: {N} requests each, {WORKERS} Odoo workers, {CONCURRENCY} concurrent clients")
         print(f"{'':26}{'req/s':>9}{'per worker':>12}{'p50 ms':>9}{'p99 ms':>9}{'vs baseline':>13}")
-        for name, res in (("baseline GET /web/health", base), ("follow (new member)", follows),
-                          ("text 积分 (passive reply)", texts)):
+        for name, res in (
+            ("baseline GET /web/health", base),
+            ("follow (new member)", follows),
+            ("text 积分 (passive reply)", texts),
+        ):
             ratio = base["per_s"] / res["per_s"]
-            print(f"{name:26}{res['per_s']:9.1f}{res['per_s'] / WORKERS:12.1f}{res['p50_ms']:9.1f}"
-                  f"{res['p99_ms']:9.1f}{ratio:12.2f}x")
+            print(
+                f"{name:26}{res['per_s']:9.1f}{res['per_s'] / WORKERS:12.1f}{res['p50_ms']:9.1f}"
+                f"{res['p99_ms']:9.1f}{ratio:12.2f}x"
+            )
         print("(vs baseline: how many times slower than Odoo's cheapest request)")
         assert fake.violations == [], fake.violations
     finally:

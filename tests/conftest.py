@@ -14,7 +14,6 @@ pytest_plugins = ["fakewechat.pytest_plugin"]
 import uuid  # noqa: E402
 
 import pytest  # noqa: E402
-
 from odoo_client import from_env  # noqa: E402
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -36,14 +35,27 @@ def sandbox(odoo, fake_wechat):
     def make(encrypt_mode="plain"):
         appid = "wx" + uuid.uuid4().hex[:16]
         account_id = odoo.call(
-            "wechat.account", "create",
-            {"name": f"Scenario {appid}", "appid": appid, "appsecret": "scenario-secret",
-             "callback_token": "scenariotoken", "encoding_aes_key": AES_KEY, "encrypt_mode": encrypt_mode,
-             "sandbox": True, "sandbox_url": fake_wechat.url, "timeout": 5},
+            "wechat.account",
+            "create",
+            {
+                "name": f"Scenario {appid}",
+                "appid": appid,
+                "appsecret": "scenario-secret",
+                "callback_token": "scenariotoken",
+                "encoding_aes_key": AES_KEY,
+                "encrypt_mode": encrypt_mode,
+                "sandbox": True,
+                "sandbox_url": fake_wechat.url,
+                "timeout": 5,
+            },
         )
         acc = fake_wechat.add_account(
-            appid=appid, secret="scenario-secret", token="scenariotoken", aes_key=AES_KEY,
-            encrypt_mode=encrypt_mode, webhook_url=f"{odoo.url}/wechat/callback/{account_id}",
+            appid=appid,
+            secret="scenario-secret",
+            token="scenariotoken",
+            aes_key=AES_KEY,
+            encrypt_mode=encrypt_mode,
+            webhook_url=f"{odoo.url}/wechat/callback/{account_id}",
         )
         return account_id, acc, fake_wechat.simulator(appid)
 

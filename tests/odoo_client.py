@@ -11,7 +11,7 @@ class OdooError(Exception):
 
 
 class OdooClient:
-    def __init__(self, url, db, login="admin", password="admin", timeout=60):
+    def __init__(self, url, db, login="admin", password="admin", timeout=600):
         self.url, self.db, self.password, self.timeout = url.rstrip("/"), db, password, timeout
         self._ids = itertools.count(1)
         self.uid = self._call("common", "login", db, login, password)
@@ -19,8 +19,12 @@ class OdooClient:
             raise OdooError(f"login {login!r} refused on {db}")
 
     def _call(self, service, method, *args):
-        payload = {"jsonrpc": "2.0", "method": "call", "id": next(self._ids),
-                   "params": {"service": service, "method": method, "args": list(args)}}
+        payload = {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "id": next(self._ids),
+            "params": {"service": service, "method": method, "args": list(args)},
+        }
         resp = requests.post(f"{self.url}/jsonrpc", json=payload, timeout=self.timeout)
         resp.raise_for_status()
         data = resp.json()

@@ -36,6 +36,14 @@ def test_injected_errcode_for_the_next_n_calls(fake_wechat, fake_account, token)
     assert [c["errcode"] for c in fake_wechat.calls_to("/cgi-bin/tags/get")] == [-1, -1, 0]
 
 
+def test_injection_after_skipped_calls(fake_wechat, fake_account, token):
+    """A fault in the middle of a run: the first `skip` matching calls go through."""
+    fake_wechat.inject("tags/get", errcode=-1, times=1, skip=2)
+    codes = [api_get(fake_wechat, "/cgi-bin/tags/get", token).get("errcode", 0) for __ in range(4)]
+    assert codes == [0, 0, -1, 0]
+    assert fake_wechat.injections == []
+
+
 def test_injection_only_hits_matching_paths(fake_wechat, fake_account, token):
     fake_wechat.inject("/cgi-bin/message/mass/sendall", errcode=45009, errmsg="quota")
     assert api_get(fake_wechat, "/cgi-bin/tags/get", token)["tags"]

@@ -27,7 +27,10 @@ def test_skip_counts_as_failure_on_a_sample():
 
 
 def test_demo_data_failure_counts():
-    log = "2026-01-01 10:00:00,000 1 WARNING db odoo.modules.loading: Module wechat_member demo data failed to install, installed without demo data\n"
+    log = (
+        "2026-01-01 10:00:00,000 1 WARNING db odoo.modules.loading: "
+        "Module wechat_member demo data failed to install, installed without demo data\n"
+    )
     assert harness.analyze_odoo_log(log)["bad"] == 1
 
 
@@ -35,12 +38,32 @@ def test_demo_data_failure_counts():
 def test_real_tour_without_chromium_is_a_failure(tmp_path):
     """Run a real tour with Chromium hidden: Odoo says "0 failed", the harness says failed."""
     env = dict(os.environ, PATH=str(Path(os.environ["WM_PYTHON"]).parent))  # no chromium on PATH
-    cmd = [os.environ["WM_PYTHON"], str(Path(os.environ["WM_ODOO_ROOT"]) / "odoo-bin"),
-           "--addons-path", os.environ["WM_ODOO_ADDONS"], "-d", os.environ["WM_ODOO_DB"],
-           "--db_host", os.environ["PGHOST"], "--db_port", os.environ["PGPORT"], "--db_user", os.environ["PGUSER"],
-           "--test-enable", "--test-tags", "/wechat_member:TestMemberPage.test_member_page_tour_on_a_phone",
-           "--stop-after-init", "--http-port", str(harness.free_port()), "--workers", "0",
-           "--max-cron-threads", "0", "--log-level", "info"]
+    cmd = [
+        os.environ["WM_PYTHON"],
+        str(Path(os.environ["WM_ODOO_ROOT"]) / "odoo-bin"),
+        "--addons-path",
+        os.environ["WM_ODOO_ADDONS"],
+        "-d",
+        os.environ["WM_ODOO_DB"],
+        "--db_host",
+        os.environ["PGHOST"],
+        "--db_port",
+        os.environ["PGPORT"],
+        "--db_user",
+        os.environ["PGUSER"],
+        "--test-enable",
+        "--test-tags",
+        "/wechat_member:TestMemberPage.test_member_page_tour_on_a_phone",
+        "--stop-after-init",
+        "--http-port",
+        str(harness.free_port()),
+        "--workers",
+        "0",
+        "--max-cron-threads",
+        "0",
+        "--log-level",
+        "info",
+    ]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False)
     log = out.stdout + out.stderr
     assert "0 failed, 0 error(s) of 1 tests" in log, log[-3000:]  # Odoo alone would call this green

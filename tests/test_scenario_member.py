@@ -6,15 +6,17 @@ import time
 
 def member_of(odoo, account_id, openid):
     return odoo.search_read(
-        "wechat.member", [("account_id", "=", account_id), ("openid", "=", openid)],
+        "wechat.member",
+        [("account_id", "=", account_id), ("openid", "=", openid)],
         ["state", "channel_id", "member_code", "partner_id"],
     )
 
 
 def test_scan_follow_ask_points_replay_unfollow(odoo, sandbox, fake_wechat):
     account_id, acc, sim = sandbox()
-    channel_id = odoo.call("wechat.qr.channel", "create",
-                           {"name": "Store counter", "account_id": account_id, "scene": "store_1"})
+    channel_id = odoo.call(
+        "wechat.qr.channel", "create", {"name": "Store counter", "account_id": account_id, "scene": "store_1"}
+    )
     odoo.call("wechat.qr.channel", "action_generate_qr", [channel_id])
     ticket = odoo.search_read("wechat.qr.channel", [("id", "=", channel_id)], ["ticket"])[0]["ticket"]
 
@@ -44,10 +46,16 @@ def test_scan_follow_ask_points_replay_unfollow(odoo, sandbox, fake_wechat):
 def test_same_event_delivered_many_times_in_parallel(odoo, sandbox):
     account_id, acc, sim = sandbox()
     openid = acc.add_nonfollower()
-    event = {"ToUserName": acc.original_id, "FromUserName": openid, "CreateTime": int(time.time()),
-             "MsgType": "event", "Event": "subscribe", "EventKey": ""}
+    event = {
+        "ToUserName": acc.original_id,
+        "FromUserName": openid,
+        "CreateTime": int(time.time()),
+        "MsgType": "event",
+        "Event": "subscribe",
+        "EventKey": "",
+    }
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        results = list(pool.map(lambda __: sim.post_event(dict(event), retries_on_slow=False), range(300)))
+        results = list(pool.map(lambda __: sim.post_event(dict(event), retries_on_slow=False), range(1000)))
     assert all(r.status_code == 200 for r in results), {r.status_code for r in results}
     assert len(member_of(odoo, account_id, openid)) == 1
     assert odoo.call("wechat.event", "search_count", [("openid", "=", openid)]) == 1

@@ -263,7 +263,7 @@ class Postgres:
 
             pw = pwd.getpwnam("nobody")
             for path in paths:
-                for dirpath, dirnames, filenames in os.walk(path):
+                for dirpath, _dirnames, filenames in os.walk(path):
                     os.chown(dirpath, pw.pw_uid, pw.pw_gid)
                     for name in filenames:
                         os.chown(os.path.join(dirpath, name), pw.pw_uid, pw.pw_gid)
@@ -307,8 +307,17 @@ class Postgres:
             self._chown(PGROOT)
             res = subprocess.run(
                 self._as_owner(
-                    [self._bin("initdb"), "-D", str(self.data), "-U", "odoo", "--auth=trust", "-E", "UTF8",
-                     "--locale=C.UTF-8"]
+                    [
+                        self._bin("initdb"),
+                        "-D",
+                        str(self.data),
+                        "-U",
+                        "odoo",
+                        "--auth=trust",
+                        "-E",
+                        "UTF8",
+                        "--locale=C.UTF-8",
+                    ]
                 ),
                 capture_output=True,
                 text=True,
@@ -494,10 +503,14 @@ def odoo_env(pg):
 
 def base_odoo_args(odoo, pg, db):
     return [
-        "--addons-path", ",".join(odoo.addons_paths),
-        "--data-dir", str(RUNDIR / "filestore"),
-        "-d", db,
-        "--db-filter", f"^{re.escape(db)}$",
+        "--addons-path",
+        ",".join(odoo.addons_paths),
+        "--data-dir",
+        str(RUNDIR / "filestore"),
+        "-d",
+        db,
+        "--db-filter",
+        f"^{re.escape(db)}$",
         *pg.odoo_args(),
     ]
 
@@ -515,9 +528,7 @@ def check_browser(python):
             "the Python package websocket-client is missing from .venv: .venv/bin/pip install websocket-client"
         )
     if problems:
-        raise HarnessError(
-            "tours cannot run, and Odoo would silently skip them:\n  - " + "\n  - ".join(problems)
-        )
+        raise HarnessError("tours cannot run, and Odoo would silently skip them:\n  - " + "\n  - ".join(problems))
 
 
 # ---------------------------------------------------------------- commands
@@ -525,15 +536,24 @@ def check_browser(python):
 
 def run_odoo_tests(odoo, python, pg, db, log_path, test_tags, pidfile, install=True, extra_env=None):
     """Install (or just load) ``db`` with --test-enable and return the verdict."""
-    cmd = odoo.command(python) + base_odoo_args(odoo, pg, db) + [
-        "--test-enable",
-        "--test-tags", test_tags,
-        "--stop-after-init",
-        "--workers", "0",
-        "--max-cron-threads", "0",
-        "--http-port", str(free_port()),
-        "--log-level", "info",
-    ]
+    cmd = (
+        odoo.command(python)
+        + base_odoo_args(odoo, pg, db)
+        + [
+            "--test-enable",
+            "--test-tags",
+            test_tags,
+            "--stop-after-init",
+            "--workers",
+            "0",
+            "--max-cron-threads",
+            "0",
+            "--http-port",
+            str(free_port()),
+            "--log-level",
+            "info",
+        ]
+    )
     if install:
         cmd += ["-i", ",".join(MODULES)]
     env = odoo_env(pg)
@@ -541,8 +561,9 @@ def run_odoo_tests(odoo, python, pg, db, log_path, test_tags, pidfile, install=T
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.time()
     with open(log_path, "w") as fh:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True, start_new_session=True
+        )
         with open(pidfile, "a") as pf:
             pf.write(f"{proc.pid}\n")
         for line in proc.stdout:
@@ -578,12 +599,23 @@ def run_pytest(python, url, db, pg, odoo, log_path):
             "PYTHONUNBUFFERED": "1",
         }
     )
-    cmd = [python, "-m", "pytest", str(ROOT / "tests"), "-q", "-p", "no:cacheprovider",
-           f"--junitxml={junit}", "-o", "junit_family=xunit2"]
+    cmd = [
+        python,
+        "-m",
+        "pytest",
+        str(ROOT / "tests"),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={junit}",
+        "-o",
+        "junit_family=xunit2",
+    ]
     started = time.time()
     with open(log_path, "w") as fh:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
-                                cwd=str(ROOT))
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True, cwd=str(ROOT)
+        )
         for line in proc.stdout:
             fh.write(line)
             sys.stdout.write("    " + line)
@@ -607,18 +639,32 @@ def run_pytest(python, url, db, pg, odoo, log_path):
 
 
 def serve_command(odoo, python, pg, db, port, workers=2):
-    return odoo.command(python) + base_odoo_args(odoo, pg, db) + [
-        "--workers", str(workers),
-        "--max-cron-threads", "1",
-        "--http-port", str(port),
-        "--gevent-port", str(free_port()),
-        "--http-interface", "127.0.0.1",
-        "--limit-time-real", "600",
-        "--limit-time-cpu", "300",
-        "--limit-memory-soft", str(2 * 1024**3),
-        "--limit-memory-hard", str(3 * 1024**3),
-        "--log-level", "info",
-    ]
+    return (
+        odoo.command(python)
+        + base_odoo_args(odoo, pg, db)
+        + [
+            "--workers",
+            str(workers),
+            "--max-cron-threads",
+            "1",
+            "--http-port",
+            str(port),
+            "--gevent-port",
+            str(free_port()),
+            "--http-interface",
+            "127.0.0.1",
+            "--limit-time-real",
+            "600",
+            "--limit-time-cpu",
+            "300",
+            "--limit-memory-soft",
+            str(2 * 1024**3),
+            "--limit-memory-hard",
+            str(3 * 1024**3),
+            "--log-level",
+            "info",
+        ]
+    )
 
 
 class Session:
@@ -673,7 +719,10 @@ def cmd_test(args):
         odoo, python, pg = sess.odoo, sess.python, sess.pg
         pg.drop_db(TEST_DB)
         tags = ",".join(f"/{m}" for m in MODULES)
-        say(f"1/2 installing {', '.join(MODULES)} in a fresh database with --test-enable (log: .run/logs/odoo-tests.log)")
+        say(
+            f"1/2 installing {', '.join(MODULES)} in a fresh database with --test-enable "
+            "(log: .run/logs/odoo-tests.log)"
+        )
         odoo_v = run_odoo_tests(odoo, python, pg, TEST_DB, RUNDIR / "logs" / "odoo-tests.log", tags, sess.pidfile)
         say(
             f"    Odoo tests: {odoo_v['passed']} passed, {odoo_v['bad']} failed "
@@ -721,11 +770,14 @@ def cmd_demo(args):
                 pg.drop_db(DEMO_DB)
             if not pg.db_exists(DEMO_DB) or pg.psql(
                 "SELECT count(*) FROM ir_module_module WHERE state = 'installed' AND name IN ("
-                + ",".join(f"'{m}'" for m in MODULES) + ")", db=DEMO_DB
+                + ",".join(f"'{m}'" for m in MODULES)
+                + ")",
+                db=DEMO_DB,
             ) != str(len(MODULES)):
                 say(f"installing the demo database {DEMO_DB} (modules, demo data, Chinese; ~2 min)")
                 res = subprocess.run(
-                    odoo.command(python) + base_odoo_args(odoo, pg, DEMO_DB)
+                    odoo.command(python)
+                    + base_odoo_args(odoo, pg, DEMO_DB)
                     + ["-i", ",".join(MODULES), "--load-language", "zh_CN", "--stop-after-init", "--log-level", "warn"],
                     env=odoo_env(pg),
                     check=False,
@@ -746,8 +798,7 @@ def cmd_demo(args):
             sess.serve(DEMO_DB, port, "odoo-demo.log")
             url = f"http://127.0.0.1:{port}"
             sandbox, appid = connect_sandbox(python, url, fake_url)
-            print(DEMO_BANNER.format(url=url, db=DEMO_DB, fake_url=fake_url, sandbox=sandbox, appid=appid),
-                  flush=True)
+            print(DEMO_BANNER.format(url=url, db=DEMO_DB, fake_url=fake_url, sandbox=sandbox, appid=appid), flush=True)
             while all(p.poll() is None for p in sess.procs):
                 time.sleep(1)
             raise HarnessError("a demo process exited; see .run/logs/")
@@ -779,19 +830,24 @@ def cmd_bench(args):
     """Run bench/*.py against Odoo served with --workers=2 on its own database."""
     db = "wm_bench"
     with Session("bench") as sess:
-        if not sess.pg.db_exists(db):
-            say(f"installing {db} (no demo data)")
-            subprocess.run(
-                sess.odoo.command(sess.python) + base_odoo_args(sess.odoo, sess.pg, db)
-                + ["-i", ",".join(MODULES), "--without-demo", "all", "--stop-after-init", "--log-level", "warn"],
-                env=odoo_env(sess.pg),
-                check=True,
-            )
+        exists = sess.pg.db_exists(db)
+        say(f"{'updating' if exists else 'installing'} {db} (no demo data)")
+        subprocess.run(
+            sess.odoo.command(sess.python)
+            + base_odoo_args(sess.odoo, sess.pg, db)
+            + ["-u" if exists else "-i", ",".join(MODULES), "--without-demo", "all", "--stop-after-init",
+               "--log-level", "warn"],
+            env=odoo_env(sess.pg),
+            check=True,
+        )
         port = free_port()
         sess.serve(db, port, "odoo-bench.log")
         env = dict(os.environ, **sess.pg.env(), WM_ODOO_URL=f"http://127.0.0.1:{port}", WM_ODOO_DB=db)
-        scripts = [ROOT / "bench" / f"bench_{name}.py" for name in args.names] if args.names else sorted(
-            (ROOT / "bench").glob("bench_*.py"))
+        scripts = (
+            [ROOT / "bench" / f"bench_{name}.py" for name in args.names]
+            if args.names
+            else sorted((ROOT / "bench").glob("bench_*.py"))
+        )
         for script in scripts:
             say(f"running {script.relative_to(ROOT)}")
             subprocess.run([sess.python, str(script)], env=env, check=True)
@@ -807,7 +863,8 @@ def connect_sandbox(python, url, fake_url):
         "m = x.ServerProxy(url + '/xmlrpc/2/object', allow_none=True)\n"
         "if not m.execute_kw(db, uid, 'admin', 'ir.model', 'search_count', [[('model', '=', 'wechat.account')]]):\n"
         "    print(json.dumps([])); sys.exit(0)\n"
-        f"print(json.dumps(m.execute_kw(db, uid, 'admin', 'wechat.account', 'action_connect_sandbox', [{fake_url!r}, {url!r}])))\n"
+        "print(json.dumps(m.execute_kw(db, uid, 'admin', 'wechat.account', 'action_connect_sandbox',\n"
+        f"                             [{fake_url!r}, {url!r}])))\n"
     )
     res = subprocess.run([python, "-c", script], capture_output=True, text=True, check=False)
     if res.returncode:

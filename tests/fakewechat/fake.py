@@ -199,9 +199,11 @@ class FakeWeChat:
 
     # -- faults --------------------------------------------------------------
     def inject(
-        self, path_suffix, errcode=None, latency=0.0, timeout=False, reset=False, times=1, errmsg=None, http_status=None
+        self, path_suffix, errcode=None, latency=0.0, timeout=False, reset=False, times=1, errmsg=None, http_status=None,
+        skip=0,
     ):
-        injection = Injection(path_suffix, errcode, errmsg, latency, timeout, reset, http_status, times)
+        """Fault for the next ``times`` calls to ``path_suffix``, after ``skip`` calls that go through."""
+        injection = Injection(path_suffix, errcode, errmsg, latency, timeout, reset, http_status, times, skip)
         with self.lock:
             self.injections.append(injection)
         return injection
@@ -210,6 +212,9 @@ class FakeWeChat:
         with self.lock:
             for injection in self.injections:
                 if injection.matches(path):
+                    if injection.skip > 0:
+                        injection.skip -= 1
+                        return None
                     injection.remaining -= 1
                     injection.hits += 1
                     if injection.remaining <= 0:

@@ -33,10 +33,11 @@ ROUTES = _build_routes()
 
 
 class Injection:
-    """A fault armed with ``fake.inject`` for the next ``times`` matching calls."""
+    """A fault armed with ``fake.inject`` for ``times`` matching calls, after ``skip`` of them went through."""
 
     def __init__(
-        self, path_suffix, errcode=None, errmsg=None, latency=0.0, timeout=False, reset=False, http_status=None, times=1
+        self, path_suffix, errcode=None, errmsg=None, latency=0.0, timeout=False, reset=False, http_status=None, times=1,
+        skip=0,
     ):
         self.path_suffix = "/" + path_suffix.lstrip("/")
         self.errcode = errcode
@@ -46,6 +47,7 @@ class Injection:
         self.reset = reset
         self.http_status = http_status
         self.remaining = times
+        self.skip = skip
         self.hits = 0
 
     def matches(self, path):

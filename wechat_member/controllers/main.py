@@ -57,8 +57,9 @@ class WeChatCallbackController(http.Controller):
             raise NotFound()
         return account
 
-    @http.route("/wechat/callback/<int:account_id>", type="http", auth="none", methods=["GET"], csrf=False,
-                save_session=False)
+    @http.route(
+        "/wechat/callback/<int:account_id>", type="http", auth="none", methods=["GET"], csrf=False, save_session=False
+    )
     def callback_verify(self, account_id, signature=None, timestamp=None, nonce=None, echostr=None, **kw):
         account = self._account(account_id)
         if not account._check_callback_signature(signature, timestamp, nonce):
@@ -66,8 +67,15 @@ class WeChatCallbackController(http.Controller):
             raise Forbidden()
         return request.make_response(echostr or "", headers=[("Content-Type", "text/plain")])
 
-    @http.route("/wechat/callback/<int:account_id>", type="http", auth="none", methods=["POST"], csrf=False,
-                save_session=False, readonly=False)
+    @http.route(
+        "/wechat/callback/<int:account_id>",
+        type="http",
+        auth="none",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+        readonly=False,
+    )
     def callback(self, account_id, **kw):
         account = self._account(account_id)
         args = request.httprequest.args
@@ -122,3 +130,17 @@ class WeChatCallbackController(http.Controller):
                 cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
             env = api.Environment(cr, SUPERUSER_ID, dict(request.env.context))
             return env["wechat.event"]._receive(account.with_env(env), msg)
+
+
+class WeChatCampaignLinks(http.Controller):
+    @http.route("/wechat/c/<int:campaign_id>/<string:sig>", type="http", auth="public", methods=["GET"],
+                sitemap=False)
+    def campaign_click(self, campaign_id, sig, **kw):
+        """Click-tracking redirect of a campaign link."""
+        campaign = request.env["wechat.campaign"].sudo().browse(campaign_id).exists()
+        if not campaign or not campaign.link_url or not campaign._check_click_signature(sig):
+            raise NotFound()
+        request.env.cr.execute(
+            "UPDATE wechat_campaign SET click_count = COALESCE(click_count, 0) + 1 WHERE id = %s", [campaign.id]
+        )
+        return request.redirect(campaign.link_url, local=False)

@@ -65,14 +65,17 @@ class WeChatMemberPage(http.Controller):
         openid = request.session.get(self._session_key(account))
         if not openid:
             return request.env["wechat.member"]
-        return request.env["wechat.member"].sudo().search(
-            [("account_id", "=", account.id), ("openid", "=", openid)], limit=1
+        return (
+            request.env["wechat.member"]
+            .sudo()
+            .search([("account_id", "=", account.id), ("openid", "=", openid)], limit=1)
         )
 
     def _login_redirect(self, account, path):
         redirect_uri = f"{account.get_base_url()}/wechat/oauth/{account.id}"
-        return request.redirect(account._oauth_authorize_url(redirect_uri, self._sign_state(account, path)),
-                                local=False)
+        return request.redirect(
+            account._oauth_authorize_url(redirect_uri, self._sign_state(account, path)), local=False
+        )
 
     def _member_page_sections(self, member):
         """Extra sections ``[(sequence, template xmlid, values)]`` added by other modules."""
@@ -122,7 +125,8 @@ class WeChatMemberPage(http.Controller):
             "purchases_text": partner._wechat_purchases_text(),
             "errors": errors or {},
             "saved": saved,
-            "form": form or {
+            "form": form
+            or {
                 "phone": partner.phone or "",
                 "birthday": fields.Date.to_string(partner.wechat_birthday) if partner.wechat_birthday else "",
                 "gender": partner.wechat_gender or "",
@@ -134,8 +138,7 @@ class WeChatMemberPage(http.Controller):
         }
         return request.render("wechat_member.member_page", values)
 
-    @http.route("/wechat/member/<int:account_id>/profile", type="http", auth="public", methods=["POST"],
-                sitemap=False)
+    @http.route("/wechat/member/<int:account_id>/profile", type="http", auth="public", methods=["POST"], sitemap=False)
     def member_profile(self, account_id, **post):
         account = self._account(account_id)
         self._set_lang()

@@ -5,6 +5,11 @@ from . import wechat_member
 from . import wechat_event
 from . import wechat_reply_rule
 from . import wechat_menu_button
+from . import wechat_tag
+from . import wechat_segment
+from . import wechat_tag_rule
+from . import wechat_campaign
+from . import wechat_message_log
 from . import res_company
 from . import res_partner
 from . import wechat_pay

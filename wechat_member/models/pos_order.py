@@ -43,13 +43,19 @@ class PosOrder(models.Model):
         )
         if not payments or not self.uuid:
             return {}
-        txns = self.env["wechat.pay.transaction"].sudo().search(
-            [
-                ("pos_order_uuid", "=", self.uuid),
-                ("state", "=", "done"),
-                ("payment_method_id", "in", payments.payment_method_id.ids),
-                "|", ("pos_order_id", "=", False), ("pos_order_id", "=", self.id),
-            ]
+        txns = (
+            self.env["wechat.pay.transaction"]
+            .sudo()
+            .search(
+                [
+                    ("pos_order_uuid", "=", self.uuid),
+                    ("state", "=", "done"),
+                    ("payment_method_id", "in", payments.payment_method_id.ids),
+                    "|",
+                    ("pos_order_id", "=", False),
+                    ("pos_order_id", "=", self.id),
+                ]
+            )
         )
         result = {}
         for payment in payments:
@@ -80,7 +86,9 @@ class PosOrder(models.Model):
             account = txn.account_id
             if account.company_id != order.company_id or payment.payment_method_id.wechat_account_id != account:
                 _logger.warning(
-                    "POS order %s: WeChat payer of account %s not bound (other company or account)", order.id, account.id
+                    "POS order %s: WeChat payer of account %s not bound (other company or account)",
+                    order.id,
+                    account.id,
                 )
                 continue
             member, created = Member._get_or_create(

@@ -1,5 +1,8 @@
 from odoo import api, fields, models
 
+# Written by the server only (pos.order._wechat_bind_payer), whatever the POS sends.
+SERVER_FIELDS = ("wechat_pay_transaction_id", "wechat_openid", "wechat_is_subscribe")
+
 
 class PosPayment(models.Model):
     _inherit = "pos.payment"
@@ -17,12 +20,13 @@ class PosPayment(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        # Only the server links a payment to its WeChat Pay transaction (pos.order._wechat_capture).
+        # Only the server links a payment to its WeChat Pay transaction (pos.order._wechat_bind_payer).
         for vals in vals_list:
-            vals.pop("wechat_pay_transaction_id", None)
+            for key in SERVER_FIELDS:
+                vals.pop(key, None)
         return super().create(vals_list)
 
     def write(self, vals):
-        if "wechat_pay_transaction_id" in vals and not self.env.context.get("wechat_pay_capture"):
-            vals = {k: v for k, v in vals.items() if k != "wechat_pay_transaction_id"}
+        if not self.env.context.get("wechat_pay_capture"):
+            vals = {k: v for k, v in vals.items() if k not in SERVER_FIELDS}
         return super().write(vals)

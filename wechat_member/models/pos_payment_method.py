@@ -53,7 +53,7 @@ class PosPaymentMethod(models.Model):
                 raise ValidationError(
                     _("Choose the WeChat account of the payment method %(method)s.", method=method.name)
                 )
-            if method.wechat_account_id.company_id != method.company_id:
+            if method.sudo().wechat_account_id.company_id != method.company_id:
                 raise ValidationError(
                     _(
                         "The WeChat account %(account)s belongs to another company than the payment method "
@@ -91,14 +91,18 @@ class PosPaymentMethod(models.Model):
         return order_uuid, payment_uuid
 
     def _wechat_pay_last(self, txn_env, order_uuid, payment_uuid):
-        return txn_env["wechat.pay.transaction"].sudo().search(
-            [
-                ("pos_order_uuid", "=", order_uuid),
-                ("payment_uuid", "=", payment_uuid),
-                ("payment_method_id", "=", self.id),
-            ],
-            order="attempt desc, id desc",
-            limit=1,
+        return (
+            txn_env["wechat.pay.transaction"]
+            .sudo()
+            .search(
+                [
+                    ("pos_order_uuid", "=", order_uuid),
+                    ("payment_uuid", "=", payment_uuid),
+                    ("payment_method_id", "=", self.id),
+                ],
+                order="attempt desc, id desc",
+                limit=1,
+            )
         )
 
     @api.model
@@ -148,7 +152,7 @@ class PosPaymentMethod(models.Model):
                 "message": _("WeChat Pay can only charge a positive amount. Refunds are made another way."),
             }
         client = WeChatPayClient(account)
-        with transaction_cursor(self.env) as (txn_env, own):
+        with transaction_cursor(self) as (txn_env, own):
             method = self.with_env(txn_env)
             last = method._wechat_pay_last(txn_env, order_uuid, payment_uuid)
             if last and last.state in ("done", "pending", "waiting"):
@@ -205,12 +209,14 @@ class PosPaymentMethod(models.Model):
         if res.status == UNKNOWN or res.code in QUERY_ERRORS:
             # Unknown outcome (SYSTEMERROR, BANKERROR, timeout ...): query, never charge again.
             _logger.info("WeChat Pay %s: outcome unknown (%s), querying", txn.out_trade_no, res.code)
-            txn.write({
-                "state": "waiting",
-                "err_code": res.code,
-                "message": res.message,
-                "micropay_failed": res.code in ("RETURN_FAIL", "SIGNERROR"),
-            })
+            txn.write(
+                {
+                    "state": "waiting",
+                    "err_code": res.code,
+                    "message": res.message,
+                    "micropay_failed": res.code in ("RETURN_FAIL", "SIGNERROR"),
+                }
+            )
             result = txn._sync(client)
             if result["status"] == "waiting" and res.code in ("RETURN_FAIL", "SIGNERROR"):
                 # WeChat refused the request itself and shows no order: nothing was charged.
@@ -225,7 +231,7 @@ class PosPaymentMethod(models.Model):
         """Where the payment line's charge stands (``pay/orderquery``): done / waiting / failed."""
         account = self._wechat_pay_check()
         order_uuid, payment_uuid = self._wechat_pay_uuids(data)
-        with transaction_cursor(self.env) as (txn_env, own):
+        with transaction_cursor(self) as (txn_env, own):
             txn = self.with_env(txn_env)._wechat_pay_last(txn_env, order_uuid, payment_uuid)
             if not txn:
                 return {"status": "failed", "message": _("No WeChat payment was sent for this payment line.")}
@@ -240,7 +246,7 @@ class PosPaymentMethod(models.Model):
         """
         account = self._wechat_pay_check()
         order_uuid, payment_uuid = self._wechat_pay_uuids(data)
-        with transaction_cursor(self.env) as (txn_env, own):
+        with transaction_cursor(self) as (txn_env, own):
             txn = self.with_env(txn_env)._wechat_pay_last(txn_env, order_uuid, payment_uuid)
             if not txn or txn.state in ("failed", "cancelled"):
                 return {"cancelled": True, "message": _("The WeChat payment is cancelled.")}
@@ -275,8 +281,9 @@ class PosPaymentMethod(models.Model):
                 return {"cancelled": True, "message": pay_message(self.env, "REVOKED")}
             _logger.warning("WeChat Pay %s: reverse failed (%s)", txn.out_trade_no, res.code)
             if res.status == ERROR and res.code == "REVERSE_EXPIRE":
-                message = _("It is too late to cancel this WeChat payment: refund it from the WeChat Pay merchant "
-                            "platform.")
+                message = _(
+                    "It is too late to cancel this WeChat payment: refund it from the WeChat Pay merchant " "platform."
+                )
             elif res.status == OK:
                 message = _("WeChat Pay is still cancelling the payment: try to cancel again in a moment.")
             else:

@@ -14,17 +14,16 @@ class ResPartner(models.Model):
 
     wechat_member_ids = fields.One2many("wechat.member", "partner_id", string="WeChat Members")
     wechat_member_count = fields.Integer("WeChat Member Count", compute="_compute_wechat_member_count")
-    wechat_is_member = fields.Boolean(
-        "WeChat Member", compute="_compute_wechat_is_member", store=True, index=True
-    )
+    wechat_is_member = fields.Boolean("WeChat Member", compute="_compute_wechat_is_member", store=True, index=True)
     wechat_member_code = fields.Char(
-        "Member Code", copy=False, index=True, readonly=True,
+        "Member Code",
+        copy=False,
+        index=True,
+        readonly=True,
         help="Shown as a QR code on the member page; the cashier scans or types it to bind the member.",
     )
     wechat_birthday = fields.Date("Birthday")
-    wechat_gender = fields.Selection(
-        [("male", "Male"), ("female", "Female"), ("other", "Other")], string="Gender"
-    )
+    wechat_gender = fields.Selection([("male", "Male"), ("female", "Female"), ("other", "Other")], string="Gender")
     wechat_consent = fields.Boolean(
         "Marketing Consent", help="The member agreed to receive offers and to keep the profile data."
     )
@@ -124,6 +123,7 @@ class ResPartner(models.Model):
         )
         partners.modified(["wechat_purchase_count", "wechat_purchase_amount"])
         partners._wechat_update_activity()
+        self.env["wechat.tag.rule"]._apply_to_partners(partners)
         return partners
 
     def _wechat_update_activity(self, all_members=False):

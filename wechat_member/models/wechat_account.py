@@ -3,8 +3,8 @@ import hashlib
 import logging
 import secrets
 import time
-from urllib.parse import urlencode
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import requests
 
@@ -64,8 +64,12 @@ class WeChatAccount(models.Model):
     # WeChat Pay (v2, scan-to-pay)
     pay_mch_id = fields.Char("WeChat Pay Merchant ID", groups=MANAGER_GROUPS, copy=False, exportable=False)
     pay_api_key = fields.Char("WeChat Pay API Key", groups=MANAGER_GROUPS, copy=False, exportable=False)
-    pay_cert_pem = fields.Binary("Merchant Certificate (PEM)", groups=MANAGER_GROUPS, attachment=True, copy=False, exportable=False)
-    pay_key_pem = fields.Binary("Merchant Certificate Key (PEM)", groups=MANAGER_GROUPS, attachment=True, copy=False, exportable=False)
+    pay_cert_pem = fields.Binary(
+        "Merchant Certificate (PEM)", groups=MANAGER_GROUPS, attachment=True, copy=False, exportable=False
+    )
+    pay_key_pem = fields.Binary(
+        "Merchant Certificate Key (PEM)", groups=MANAGER_GROUPS, attachment=True, copy=False, exportable=False
+    )
     # Endpoints
     sandbox = fields.Boolean(
         help="Talk to the local fake WeChat platform instead of WeChat (demo and tests; nothing leaves "
@@ -97,6 +101,14 @@ class WeChatAccount(models.Model):
     follower_count = fields.Integer(compute="_compute_member_count")
     channel_count = fields.Integer(compute="_compute_channel_count")
     menu_button_ids = fields.One2many("wechat.menu.button", "account_id", string="Custom Menu")
+    budget_per_week = fields.Integer(
+        "Marketing Messages per Week", default=2,
+        help="Contact budget: at most this many marketing messages (mass sends, offers, coupon notices) per "
+        "member and week, whoever sends them. 0: no limit.",
+    )
+    template_points_id = fields.Char("Points Change Template", help="WeChat template id of the points notice.")
+    template_coupon_expiry_id = fields.Char("Coupon Expiry Template", help="WeChat template id of the expiry notice.")
+    preview_openids = fields.Char("Preview OpenIDs", help="Comma-separated openids that receive campaign previews.")
     # Activity periods live on the company (shared by its accounts).
     wechat_new_days = fields.Integer(related="company_id.wechat_new_days", readonly=False)
     wechat_active_days = fields.Integer(related="company_id.wechat_active_days", readonly=False)
@@ -114,7 +126,9 @@ class WeChatAccount(models.Model):
             account.webhook_url = f"{base}/wechat/callback/{account.id}" if account.id else False
 
     def _compute_member_count(self):
-        counts = dict(self.env["wechat.member"]._read_group([("account_id", "in", self.ids)], ["account_id"], ["__count"]))
+        counts = dict(
+            self.env["wechat.member"]._read_group([("account_id", "in", self.ids)], ["account_id"], ["__count"])
+        )
         followers = dict(
             self.env["wechat.member"]._read_group(
                 [("account_id", "in", self.ids), ("state", "=", "follower")], ["account_id"], ["__count"]
@@ -125,7 +139,9 @@ class WeChatAccount(models.Model):
             account.follower_count = followers.get(account, 0)
 
     def _compute_channel_count(self):
-        counts = dict(self.env["wechat.qr.channel"]._read_group([("account_id", "in", self.ids)], ["account_id"], ["__count"]))
+        counts = dict(
+            self.env["wechat.qr.channel"]._read_group([("account_id", "in", self.ids)], ["account_id"], ["__count"])
+        )
         for account in self:
             account.channel_count = counts.get(account, 0)
 
@@ -134,10 +150,13 @@ class WeChatAccount(models.Model):
         for account in self.sudo():
             if account.encrypt_mode != "plain" and len(account.encoding_aes_key or "") != 43:
                 raise ValidationError(
-                    _("The EncodingAESKey of %(account)s must have 43 characters for the %(mode)s mode.",
-                      account=account.name,
-                      mode=dict(account._fields["encrypt_mode"]._description_selection(self.env))[
-                          account.encrypt_mode])
+                    _(
+                        "The EncodingAESKey of %(account)s must have 43 characters for the %(mode)s mode.",
+                        account=account.name,
+                        mode=dict(account._fields["encrypt_mode"]._description_selection(self.env))[
+                            account.encrypt_mode
+                        ],
+                    )
                 )
 
     @api.constrains("sandbox", "sandbox_url", "api_base_url", "oauth_base_url", "pay_base_url")
@@ -209,9 +228,7 @@ class WeChatAccount(models.Model):
         """
         self.ensure_one()
         with self._token_cursor() as (cr, own):
-            cr.execute(
-                "SELECT access_token, token_expires_at FROM wechat_account WHERE id = %s FOR UPDATE", [self.id]
-            )
+            cr.execute("SELECT access_token, token_expires_at FROM wechat_account WHERE id = %s FOR UPDATE", [self.id])
             token, expires_at = cr.fetchone()
             now = fields.Datetime.now()
             if token and token != stale and expires_at and expires_at > now + timedelta(seconds=TOKEN_MARGIN):
@@ -274,10 +291,13 @@ class WeChatAccount(models.Model):
             "tag": "display_notification",
             "params": {
                 "type": "success",
-                "message": _("Connected to WeChat: access token valid until %(date)s.",
-                             date=self.sudo().token_expires_at),
+                "message": _(
+                    "Connected to WeChat: access token valid until %(date)s.", date=self.sudo().token_expires_at
+                ),
                 "sticky": False,
-            } if token else {},
+            }
+            if token
+            else {},
         }
 
     def action_push_menu(self):
@@ -288,6 +308,24 @@ class WeChatAccount(models.Model):
                 raise UserError(_("The custom menu of %(account)s is empty.", account=account.name))
             account._api().menu_create([b._to_wechat() for b in buttons])
         return True
+
+    def action_import_followers(self):
+        """Make every current follower a member (``user/get``, 10 000 openids a page).
+
+        Contacts are created 1 000 at a time and members inserted in SQL, so a
+        service account with a large following is imported in one go; the
+        profile details follow through the user-info cron.
+        """
+        self.ensure_one()
+        openids = self._api().followers()
+        created = self.env["wechat.member"]._bulk_create(self, openids)
+        self.env.ref("wechat_member.ir_cron_wechat_fetch_user_info")._trigger()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"type": "success", "message": _("%(count)s followers, %(new)s new members.",
+                                                       count=len(openids), new=created)},
+        }
 
     def action_view_members(self):
         self.ensure_one()
@@ -349,11 +387,16 @@ class WeChatAccount(models.Model):
     def _oauth_openid(self, code):
         """Exchange an OAuth ``code`` for the visitor's openid (``sns/oauth2/access_token``)."""
         account = self.sudo()
-        params = {"appid": account.appid, "secret": account.appsecret or "", "code": code,
-                  "grant_type": "authorization_code"}
+        params = {
+            "appid": account.appid,
+            "secret": account.appsecret or "",
+            "code": code,
+            "grant_type": "authorization_code",
+        }
         try:
-            resp = requests.get(account._api_base_url() + "/sns/oauth2/access_token", params=params,
-                                timeout=account.timeout)
+            resp = requests.get(
+                account._api_base_url() + "/sns/oauth2/access_token", params=params, timeout=account.timeout
+            )
             resp.raise_for_status()
             data = resp.json()
         except (requests.RequestException, ValueError) as exc:

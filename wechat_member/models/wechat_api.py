@@ -60,9 +60,10 @@ GENERIC_MESSAGE = _lt("WeChat error %(code)s: %(message)s")
 class WeChatError(UserError):
     """A WeChat API error with its code (``errcode``) and a message in the user's language."""
 
-    def __init__(self, errcode, errmsg="", env=None):
+    def __init__(self, errcode, errmsg="", env=None, data=None):
         self.errcode = errcode
         self.errmsg = errmsg or ""
+        self.data = data or {}  # the whole answer (45065 carries the existing msg_id)
         lang = (env.lang if env is not None else None) or "en_US"
         known = ERROR_MESSAGES.get(errcode)
         if known:
@@ -84,7 +85,10 @@ class WeChatApi:
     # ------------------------------------------------------------------ plumbing
     def _build_client(self, token):
         client = WeChatClient(
-            self.account.appid, self.account.sudo().appsecret, access_token=token, auto_retry=False,
+            self.account.appid,
+            self.account.sudo().appsecret,
+            access_token=token,
+            auto_retry=False,
             timeout=self.timeout,
         )
         client.API_BASE_URL = self.account._api_base_url() + "/cgi-bin/"
@@ -100,7 +104,11 @@ class WeChatApi:
             if exc.errcode is None:
                 status = getattr(exc.response, "status_code", "?")
                 raise WeChatError(NETWORK_ERROR, f"HTTP {status}", self.account.env) from exc
-            raise WeChatError(int(exc.errcode), exc.errmsg, self.account.env) from exc
+            try:
+                data = exc.response.json()
+            except (AttributeError, ValueError):
+                data = {}
+            raise WeChatError(int(exc.errcode), exc.errmsg, self.account.env, data) from exc
         except requests.RequestException as exc:
             raise WeChatError(NETWORK_ERROR, type(exc).__name__, self.account.env) from exc
 
@@ -132,7 +140,7 @@ class WeChatApi:
         """``user/info/batchget`` in chunks of 100 (WeChat refuses more)."""
         result = []
         for start in range(0, len(openids), 100):
-            chunk = openids[start:start + 100]
+            chunk = openids[start : start + 100]
             res = self.post("user/info/batchget", {"user_list": [{"openid": o, "lang": lang} for o in chunk]})
             result += res.get("user_info_list", [])
         return result
@@ -164,6 +172,15 @@ class WeChatApi:
         return self.post("menu/create", {"button": buttons})
 
     # ------------------------------------------------------------------ messages
+    def send_template(self, openid, template_id, data, url=None, client_msg_id=None):
+        """Template (service) notice; ``client_msg_id`` makes a retry harmless (wechatpy lacks it)."""
+        payload = {"touser": openid, "template_id": template_id, "data": data}
+        if url:
+            payload["url"] = url
+        if client_msg_id:
+            payload["client_msg_id"] = client_msg_id[:64]
+        return self.post("message/template/send", payload)
+
     def send_text(self, openid, content):
         """Customer-service text message (48 h window rules apply)."""
         return self.post("message/custom/send", {"touser": openid, "msgtype": "text", "text": {"content": content}})

@@ -37,7 +37,10 @@ class WeChatEvent(models.Model):
     channel_id = fields.Many2one("wechat.qr.channel", readonly=True, index=True, ondelete="set null")
     new_member = fields.Boolean(readonly=True, help="This event created the member.")
     state = fields.Selection(
-        [("received", "Received"), ("done", "Done"), ("failed", "Failed")], default="received", readonly=True, index=True
+        [("received", "Received"), ("done", "Done"), ("failed", "Failed")],
+        default="received",
+        readonly=True,
+        index=True,
     )
     error = fields.Char(readonly=True)
 
@@ -47,10 +50,11 @@ class WeChatEvent(models.Model):
 
     @api.model
     def _dedupe_key(self, msg):
-        if msg.get("MsgId") or msg.get("MsgID"):
-            return f"msg:{msg.get('MsgId') or msg.get('MsgID')}"
-        return "evt:{}|{}|{}|{}".format(
-            msg.get("FromUserName", ""), msg.get("CreateTime", ""), msg.get("Event", ""), msg.get("EventKey", "")
+        if (msg.get("MsgType") or "").lower() != "event" and msg.get("MsgId"):
+            return f"msg:{msg['MsgId']}"
+        return "evt:{}|{}|{}|{}|{}".format(
+            msg.get("FromUserName", ""), msg.get("CreateTime", ""), msg.get("Event", ""), msg.get("EventKey", ""),
+            msg.get("MsgID") or msg.get("MsgId") or "",
         )
 
     @api.model
@@ -80,9 +84,19 @@ class WeChatEvent(models.Model):
             RETURNING id
             """,
             [
-                account.id, account.company_id.id, self._dedupe_key(msg), msg_type, event or None,
-                msg.get("EventKey") or None, msg.get("FromUserName"), (msg.get("Content") or "")[:2000] or None,
-                json.dumps(msg, ensure_ascii=False)[:PAYLOAD_LIMIT], create_time, self.env.uid, self.env.uid, now,
+                account.id,
+                account.company_id.id,
+                self._dedupe_key(msg),
+                msg_type,
+                event or None,
+                msg.get("EventKey") or None,
+                msg.get("FromUserName"),
+                (msg.get("Content") or "")[:2000] or None,
+                json.dumps(msg, ensure_ascii=False)[:PAYLOAD_LIMIT],
+                create_time,
+                self.env.uid,
+                self.env.uid,
+                now,
                 now,
             ],
         )
@@ -108,6 +122,7 @@ class WeChatEvent(models.Model):
 
     # ------------------------------------------------------------------ helpers
     def _member(self, state="follower", touch=True):
+        """The sender's member (events of the platform itself have no member)."""
         member, created = self.env["wechat.member"]._get_or_create(self.account_id, self.openid, state=state)
         self.write({"member_id": member.id, "new_member": created})
         if touch:
@@ -119,7 +134,7 @@ class WeChatEvent(models.Model):
 
     def _channel_from_key(self, key):
         if key and key.startswith("qrscene_"):
-            key = key[len("qrscene_"):]
+            key = key[len("qrscene_") :]
         return self.env["wechat.qr.channel"]._from_scene(self.account_id, key)
 
     # ------------------------------------------------------------------ handlers
@@ -170,6 +185,16 @@ class WeChatEvent(models.Model):
         return None
 
     _handle_voice = _handle_video = _handle_location = _handle_link = _handle_image
+
+    def _handle_masssendjobfinish(self, msg):
+        """WeChat's result of a mass send: the counts go to the campaign chunk."""
+        chunk = self.env["wechat.campaign.chunk"].search([("msg_id", "=", str(msg.get("MsgID") or ""))], limit=1)
+        if chunk:
+            chunk._apply_job_result(msg)
+        return None
+
+    def _handle_templatesendjobfinish(self, msg):
+        return None
 
     # ------------------------------------------------------------------ retry
     @api.model

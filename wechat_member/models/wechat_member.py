@@ -3,7 +3,7 @@ import zlib
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 from .wechat_api import WeChatError
 
@@ -49,12 +49,24 @@ class WeChatMember(models.Model):
     subscribe_scene = fields.Char(readonly=True, help="WeChat's subscribe_scene, e.g. ADD_SCENE_QR_CODE.")
     qr_scene = fields.Char("QR Scene", readonly=True)
     channel_id = fields.Many2one(
-        "wechat.qr.channel", string="Source Channel", readonly=True, index=True, ondelete="set null",
+        "wechat.qr.channel",
+        string="Source Channel",
+        readonly=True,
+        index=True,
+        ondelete="set null",
         help="The QR channel through which the member first came.",
     )
+    store_id = fields.Many2one(
+        related="channel_id.pos_config_id", string="Source Store", store=True, index=True,
+        help="The store whose QR code brought the member.",
+    )
+    tag_ids = fields.Many2many("wechat.tag", "wechat_member_tag_rel", "member_id", "tag_id", string="Tags")
     info_state = fields.Selection(
         [("pending", "Pending"), ("done", "Fetched"), ("failed", "Failed")],
-        string="WeChat Profile", default="pending", readonly=True, index=True,
+        string="WeChat Profile",
+        default="pending",
+        readonly=True,
+        index=True,
     )
     # Statistics live on the contact (one person, several accounts).
     purchase_count = fields.Integer(related="partner_id.wechat_purchase_count")
@@ -66,6 +78,14 @@ class WeChatMember(models.Model):
     _sql_constraints = [
         ("account_openid_uniq", "UNIQUE(account_id, openid)", "This openid is already a member of this account."),
     ]
+
+    @api.constrains("tag_ids")
+    def _check_tag_count(self):
+        for member in self:
+            if len(member.tag_ids) > 20:
+                raise ValidationError(
+                    _("%(member)s would have more than 20 tags, WeChat's limit.", member=member.display_name)
+                )
 
     @api.depends("partner_id.name", "openid")
     def _compute_display_name(self):
@@ -82,9 +102,7 @@ class WeChatMember(models.Model):
     @api.model
     def _lock_identity(self, account, openid):
         """Serialise work on one (account, openid) across workers for this transaction."""
-        self.env.cr.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)", [account.id, zlib.crc32(openid.encode()) - 2**31]
-        )
+        self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", [account.id, zlib.crc32(openid.encode()) - 2**31])
 
     @api.model
     def _get_or_create(self, account, openid, state="follower", partner=None, values=None):
@@ -100,17 +118,23 @@ class WeChatMember(models.Model):
         if not openid or len(openid) > 64:
             raise UserError(_("Invalid openid."))
         self._lock_identity(account, openid)
-        member = self.sudo().with_context(active_test=False).search(
-            [("account_id", "=", account.id), ("openid", "=", openid)], limit=1
+        member = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("account_id", "=", account.id), ("openid", "=", openid)], limit=1)
         )
         if member:
             return member, False
         if partner is None:
-            partner = self.env["res.partner"].sudo().create(
-                {
-                    "name": _("WeChat member %(suffix)s", suffix=openid[-6:]),
-                    "company_id": account.company_id.id,
-                }
+            partner = (
+                self.env["res.partner"]
+                .sudo()
+                .create(
+                    {
+                        "name": _("WeChat member %(suffix)s", suffix=openid[-6:]),
+                        "company_id": account.company_id.id,
+                    }
+                )
             )
         partner._wechat_ensure_member_code()
         now = fields.Datetime.now()
@@ -124,23 +148,92 @@ class WeChatMember(models.Model):
             RETURNING id
             """,
             [
-                account.id, account.company_id.id, openid, partner.id, state,
-                partner.wechat_activity_state or "to_activate", self.env.uid, self.env.uid, now, now,
+                account.id,
+                account.company_id.id,
+                openid,
+                partner.id,
+                state,
+                partner.wechat_activity_state or "to_activate",
+                self.env.uid,
+                self.env.uid,
+                now,
+                now,
             ],
         )
         row = self.env.cr.fetchone()
         if not row:  # visible conflict: same transaction created it meanwhile
             return self.sudo().search([("account_id", "=", account.id), ("openid", "=", openid)], limit=1), False
         member = self.sudo().browse(row[0])
-        partner.modified(["wechat_member_ids"])
         partner.invalidate_recordset(["wechat_member_ids"])
+        partner.modified(["wechat_member_ids"])
         if values:
             member.write(values)
         return member, True
 
+    @api.model
+    def _bulk_create(self, account, openids, batch_size=1000):
+        """Members for the ``openids`` that have none yet; returns how many were created."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT openid FROM wechat_member WHERE account_id = %s AND openid = ANY(%s)", [account.id, list(openids)]
+        )
+        known = {row[0] for row in self.env.cr.fetchall()}
+        new = list(dict.fromkeys(o for o in openids if o and o not in known))
+        Partner = self.env["res.partner"].sudo().with_context(tracking_disable=True, mail_create_nolog=True)
+        sequence = self.env["ir.sequence"].sudo()
+        now = fields.Datetime.now()
+        for start in range(0, len(new), batch_size):
+            batch = new[start:start + batch_size]
+            partners = Partner.create([
+                {"name": _("WeChat member %(suffix)s", suffix=o[-6:]), "company_id": account.company_id.id,
+                 "wechat_member_code": sequence.next_by_code("wechat.member.code")}
+                for o in batch
+            ])
+            self.env.flush_all()
+            self.env.cr.execute(
+                """
+                INSERT INTO wechat_member (account_id, company_id, openid, partner_id, state, info_state,
+                                           activity_state, create_uid, write_uid, create_date, write_date)
+                SELECT %s, %s, o, p, 'follower', 'pending', 'to_activate', %s, %s, %s, %s
+                  FROM unnest(%s::varchar[], %s::int[]) AS t(o, p)
+                ON CONFLICT (account_id, openid) DO NOTHING
+                """,
+                [account.id, account.company_id.id, self.env.uid, self.env.uid, now, now, batch, partners.ids],
+            )
+            partners.invalidate_recordset(["wechat_member_ids"])
+            partners.modified(["wechat_member_ids"])
+        self.invalidate_model()
+        return len(new)
+
     def _touch(self, when=None):
         """Record an interaction (opens the 48 h customer-service window)."""
         self.sudo().write({"last_interaction": when or fields.Datetime.now()})
+
+    # ------------------------------------------------------------------ notices
+    def _send_template_notice(self, kind, data, url=None, key=None):
+        """A transactional template notice (points change, coupon expiry), never marketing.
+
+        ``kind``: "points" or "coupon_expiry" (the account's template of that
+        kind); ``key`` makes it idempotent.  Returns True when sent; False when
+        the account has no such template, is not certified, or the member
+        does not follow.
+        """
+        self.ensure_one()
+        account = self.account_id
+        template_id = account.template_points_id if kind == "points" else account.template_coupon_expiry_id
+        if not template_id or not account.certified or self.state != "follower":
+            return False
+        payload = {name: {"value": str(value)} for name, value in data.items()}
+        try:
+            account._api().send_template(self.openid, template_id, payload, url=url,
+                                         client_msg_id=f"{kind}-{self.id}-{key}" if key else None)
+        except WeChatError as exc:
+            if exc.errcode == 43004:  # unfollowed meanwhile
+                self.sudo().state = "unfollowed"
+                return False
+            raise
+        self.env["wechat.message.log"].sudo()._log(account, [self.id], "template")
+        return True
 
     # ------------------------------------------------------------------ WeChat profile
     def _fetch_user_info(self):
@@ -208,20 +301,24 @@ class WeChatMember(models.Model):
             if not created:
                 continue
             partner = member.partner_id
-            partner.write({
-                "name": surnames[i % len(surnames)] + given[(i * 7) % len(given)],
-                "phone": f"+86 138 {1000 + i:04d} {5000 + i * 3:04d}",
-                "city": cities[i % len(cities)],
-                "wechat_gender": ("female", "male")[i % 2],
-                "wechat_birthday": fields.Date.to_date(f"{1975 + i % 30}-{1 + i % 12:02d}-{1 + i % 28:02d}"),
-                "wechat_consent": i % 3 != 0,
-            })
-            member.write({
-                "channel_id": channels[i % len(channels)].id if channels else False,
-                "subscribe_date": now - timedelta(days=3 + i * 11),
-                "info_state": "done",
-                "state": "unfollowed" if i % 9 == 8 else "follower",
-            })
+            partner.write(
+                {
+                    "name": surnames[i % len(surnames)] + given[(i * 7) % len(given)],
+                    "phone": f"+86 138 {1000 + i:04d} {5000 + i * 3:04d}",
+                    "city": cities[i % len(cities)],
+                    "wechat_gender": ("female", "male")[i % 2],
+                    "wechat_birthday": fields.Date.to_date(f"{1975 + i % 30}-{1 + i % 12:02d}-{1 + i % 28:02d}"),
+                    "wechat_consent": i % 3 != 0,
+                }
+            )
+            member.write(
+                {
+                    "channel_id": channels[i % len(channels)].id if channels else False,
+                    "subscribe_date": now - timedelta(days=3 + i * 11),
+                    "info_state": "done",
+                    "state": "unfollowed" if i % 9 == 8 else "follower",
+                }
+            )
             # 0 to 5 purchases, the last one between 2 and ~420 days ago.
             for k in range(i % 6):
                 amount = 199.0 + (i * 37 + k * 113) % 1800

@@ -16,7 +16,9 @@ class WeChatMenuButton(models.Model):
     name = fields.Char(required=True, translate=True)
     button_type = fields.Selection(
         [("click", "Click (reply rule)"), ("view", "Open a page"), ("member_page", "Member page")],
-        string="Type", default="click", required=True,
+        string="Type",
+        default="click",
+        required=True,
     )
     key = fields.Char(help="The key sent back by a Click button; match it in a reply rule.")
     url = fields.Char("URL")

@@ -22,13 +22,14 @@ import os
 import re
 import tempfile
 from datetime import timedelta
+from xml.parsers.expat import ExpatError
 
 import requests
 import xmltodict
 from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay import WeChatPay
 
-from odoo import _, api, fields, models, sql_db
+from odoo import api, fields, models, sql_db
 from odoo.sql_db import TestCursor
 from odoo.tools.translate import LazyTranslate
 
@@ -36,8 +37,9 @@ _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
 
 AUTH_CODE_RE = re.compile(r"^1[0-5]\d{16}$")
-# WeChat asks to wait this long after an order before reversing it.
-REVERSE_MIN_AGE = 15
+# WeChat asks to wait 15 s after an order before reversing it; ``charged_at``
+# is stored to the second, hence the margin.
+REVERSE_MIN_AGE = 15 + 2
 # ``recall=Y``: call reverse again, at most this many times.
 REVERSE_MAX_CALLS = 5
 
@@ -51,23 +53,26 @@ UNKNOWN = "unknown"
 QUERY_ERRORS = {"SYSTEMERROR", "BANKERROR", "ORDERPAID", "OUT_TRADE_NO_USED", "USERPAYING"}
 
 PAY_MESSAGES = {
-    "AUTH_CODE_INVALID": _lt("This is not a valid WeChat payment code. Ask the customer to show the payment code "
-                             "again (WeChat > Me > Pay) and scan it."),
-    "AUTHCODEEXPIRE": _lt("The payment code has expired. Ask the customer to refresh the payment code in WeChat "
-                          "and scan it again."),
-    "NOTENOUGH": _lt("The customer's balance is not enough. Ask the customer to choose another card in WeChat "
-                     "and scan the new code."),
+    "AUTH_CODE_INVALID": _lt(
+        "This is not a valid WeChat payment code. Ask the customer to show the payment code "
+        "again (WeChat > Me > Pay) and scan it."
+    ),
+    "AUTHCODEEXPIRE": _lt(
+        "The payment code has expired. Ask the customer to refresh the payment code in WeChat " "and scan it again."
+    ),
+    "NOTENOUGH": _lt(
+        "The customer's balance is not enough. Ask the customer to choose another card in WeChat "
+        "and scan the new code."
+    ),
     "NOTSUPORTCARD": _lt("This card is not supported. Ask the customer to choose another card in WeChat."),
     "BUYER_MISMATCH": _lt("The payer changed during the payment. Scan the code of the same customer again."),
     "ORDERCLOSED": _lt("This payment was closed. Scan a new payment code."),
     "ORDERREVERSED": _lt("This payment was cancelled. Scan a new payment code."),
-    "NOAUTH": _lt("The merchant account is not allowed to use scan-to-pay. Check the WeChat Pay merchant "
-                  "settings."),
+    "NOAUTH": _lt("The merchant account is not allowed to use scan-to-pay. Check the WeChat Pay merchant " "settings."),
     "PARAM_ERROR": _lt("WeChat Pay refused the request (parameter error). Check the payment method settings."),
     "SIGNERROR": _lt("WeChat Pay refused the signature. Check the merchant API key of the WeChat account."),
     "APPID_MCHID_NOT_MATCH": _lt("The AppID and the merchant ID do not match. Check the WeChat account."),
-    "TRADE_ERROR": _lt("WeChat Pay refused this payment for security reasons. Ask the customer to pay another "
-                       "way."),
+    "TRADE_ERROR": _lt("WeChat Pay refused this payment for security reasons. Ask the customer to pay another " "way."),
     "PAYERROR": _lt("The payment failed. Ask the customer to pay again or another way."),
     "REVOKED": _lt("The payment was cancelled."),
     "CLOSED": _lt("The payment was closed."),
@@ -193,8 +198,9 @@ class WeChatPayClient:
             return WeChatPayResult(UNKNOWN, "NETWORK", pay_message(self.env, "NETWORK"))
         if exc.return_code != "SUCCESS":
             # Communication failure (bad signature, appid/mch_id ...): unsigned, not a business answer.
-            _logger.warning("WeChat Pay account %s: return_code %s: %s", self.account.id, exc.return_code,
-                            exc.return_msg)
+            _logger.warning(
+                "WeChat Pay account %s: return_code %s: %s", self.account.id, exc.return_code, exc.return_msg
+            )
             code = "SIGNERROR" if "sign" in (exc.return_msg or "").lower() else "RETURN_FAIL"
             message = pay_message(self.env, code, exc.return_msg)
             return WeChatPayResult(UNKNOWN, code, message)
@@ -203,17 +209,17 @@ class WeChatPayClient:
         if response is not None:
             try:
                 data = xmltodict.parse(response.text).get("xml")
-            except Exception:  # noqa: BLE001 - any parse failure means: not verified
+            except (ExpatError, ValueError, AttributeError):  # not XML: not verified
                 data = None
         if self._verified(pay, data) is None:
-            _logger.warning("WeChat Pay account %s: error %s without a valid signature", self.account.id,
-                            exc.errcode)
+            _logger.warning("WeChat Pay account %s: error %s without a valid signature", self.account.id, exc.errcode)
             return WeChatPayResult(UNKNOWN, exc.errcode or "SIGNATURE", pay_message(self.env, "NETWORK"))
         return WeChatPayResult(ERROR, exc.errcode, pay_message(self.env, exc.errcode, exc.errmsg), dict(data))
 
     # ------------------------------------------------------------------ API
-    def micropay(self, out_trade_no, total_fee, auth_code, body, client_ip, fee_type="CNY", attach=None,
-                 device_info=None):
+    def micropay(
+        self, out_trade_no, total_fee, auth_code, body, client_ip, fee_type="CNY", attach=None, device_info=None
+    ):
         return self._call(
             lambda pay: pay.micropay.create,
             body=body,
@@ -246,15 +252,16 @@ class WeChatPayTransaction(models.Model):
     amount = fields.Monetary(readonly=True, currency_field="currency_id")
     total_fee = fields.Integer("Amount (fen)", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
-    account_id = fields.Many2one("wechat.account", required=True, readonly=True, ondelete="restrict",
-                                 check_company=True)
-    payment_method_id = fields.Many2one("pos.payment.method", readonly=True, ondelete="set null",
-                                        check_company=True)
+    account_id = fields.Many2one(
+        "wechat.account", required=True, readonly=True, ondelete="restrict", check_company=True
+    )
+    payment_method_id = fields.Many2one("pos.payment.method", readonly=True, ondelete="set null", check_company=True)
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
     pos_order_uuid = fields.Char("POS Order UUID", readonly=True, index=True)
     payment_uuid = fields.Char("Payment Line UUID", readonly=True)
-    pos_order_id = fields.Many2one("pos.order", string="POS Order", readonly=True, index="btree_not_null",
-                                   ondelete="set null")
+    pos_order_id = fields.Many2one(
+        "pos.order", string="POS Order", readonly=True, index="btree_not_null", ondelete="set null"
+    )
     openid = fields.Char("Payer OpenID", readonly=True)
     is_subscribe = fields.Boolean("Payer Follows", readonly=True)
     transaction_id = fields.Char("WeChat Transaction ID", readonly=True, index="btree_not_null")
@@ -285,8 +292,11 @@ class WeChatPayTransaction(models.Model):
                 "out_trade_no": self.out_trade_no,
             }
         if self.state in ("failed", "cancelled"):
-            return {"status": "failed", "message": self.message or pay_message(self.env, "PAYERROR"),
-                    "out_trade_no": self.out_trade_no}
+            return {
+                "status": "failed",
+                "message": self.message or pay_message(self.env, "PAYERROR"),
+                "out_trade_no": self.out_trade_no,
+            }
         return {"status": "waiting", "out_trade_no": self.out_trade_no}
 
     def _apply_order_data(self, data):
@@ -311,12 +321,19 @@ class WeChatPayTransaction(models.Model):
             vals = self._apply_order_data(res.data)
             if trade_state == "SUCCESS":
                 if res.data.get("total_fee") and int(res.data["total_fee"]) != self.total_fee:
-                    _logger.error("WeChat Pay %s: paid %s fen, expected %s", self.out_trade_no,
-                                  res.data["total_fee"], self.total_fee)
+                    _logger.error(
+                        "WeChat Pay %s: paid %s fen, expected %s",
+                        self.out_trade_no,
+                        res.data["total_fee"],
+                        self.total_fee,
+                    )
                 vals.update(state="done", err_code=False, message=False)
             elif trade_state in ("PAYERROR", "REVOKED", "CLOSED", "REFUND"):
-                vals.update(state="failed" if trade_state in ("PAYERROR", "REFUND") else "cancelled",
-                            err_code=trade_state, message=pay_message(self.env, trade_state))
+                vals.update(
+                    state="failed" if trade_state in ("PAYERROR", "REFUND") else "cancelled",
+                    err_code=trade_state,
+                    message=pay_message(self.env, trade_state),
+                )
             else:  # USERPAYING, NOTPAY: the customer is still confirming
                 vals.update(state="waiting")
             self.write(vals)
@@ -327,19 +344,28 @@ class WeChatPayTransaction(models.Model):
 
 
 @contextlib.contextmanager
-def transaction_cursor(env):
-    """Where charge attempts are written: ``(env, own)``, on a cursor of their own when ``own``.
+def transaction_cursor(method):
+    """Where the charge attempts of ``method`` (a payment method) are written: ``(env, own)``.
 
     An attempt must be recorded (committed) before WeChat is called and kept
     whatever happens to the caller's transaction, or a retried request would
-    charge the same ``out_trade_no`` again: commit ``env.cr`` when ``own``.
-    The cursor commits on exit.  In tests (one transaction) the caller's
-    cursor is used.
+    charge the same ``out_trade_no`` again: when ``own``, ``env.cr`` is a
+    cursor of its own, to commit before calling WeChat; it commits on exit.
+    When the payment method or the user are not committed yet (tests in one
+    transaction), the caller's cursor is used.
     """
+    env = method.env
     if isinstance(env.cr, TestCursor):
         yield env, False
         return
     with sql_db.db_connect(env.cr.dbname).cursor() as cr:
+        cr.execute(
+            "SELECT 1 FROM pos_payment_method m, res_users u WHERE m.id = %s AND u.id = %s", [method.id, env.uid]
+        )
+        if not cr.rowcount:
+            cr.rollback()
+            yield env, False
+            return
         yield env(cr=cr), True
 
 

@@ -30,14 +30,23 @@ class WeChatQrChannel(models.Model):
     account_id = fields.Many2one("wechat.account", required=True, ondelete="cascade", index=True, check_company=True)
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     channel_type = fields.Selection(
-        [("store", "Store"), ("poster", "Poster / Receipt"), ("staff", "Staff"), ("campaign", "Campaign"),
-         ("member", "Member")],
-        string="Type", required=True, default="store",
+        [
+            ("store", "Store"),
+            ("poster", "Poster / Receipt"),
+            ("staff", "Staff"),
+            ("campaign", "Campaign"),
+            ("member", "Member"),
+        ],
+        string="Type",
+        required=True,
+        default="store",
     )
     pos_config_id = fields.Many2one("pos.config", string="Store (POS)", check_company=True, index=True)
     user_id = fields.Many2one("res.users", string="Staff Member")
     scene = fields.Char(
-        required=True, copy=False, readonly=True,
+        required=True,
+        copy=False,
+        readonly=True,
         default=lambda self: self.env["ir.sequence"].sudo().next_by_code("wechat.qr.channel.scene"),
         help="The QR scene string (1–64 characters) WeChat sends back when someone scans or follows.",
     )
@@ -74,10 +83,14 @@ class WeChatQrChannel(models.Model):
 
     def _compute_counts(self):
         events = self.env["wechat.event"]._read_group(
-            [("channel_id", "in", self.ids), ("event", "in", ("subscribe", "SCAN"))], ["channel_id", "event"], ["__count"]
+            [("channel_id", "in", self.ids), ("event", "in", ("subscribe", "SCAN"))],
+            ["channel_id", "event"],
+            ["__count"],
         )
         counts = {(channel.id, event): count for channel, event, count in events}
-        members = dict(self.env["wechat.member"]._read_group([("channel_id", "in", self.ids)], ["channel_id"], ["__count"]))
+        members = dict(
+            self.env["wechat.member"]._read_group([("channel_id", "in", self.ids)], ["channel_id"], ["__count"])
+        )
         for channel in self:
             follows = counts.get((channel.id, "subscribe"), 0)
             channel.follow_count = follows
@@ -129,7 +142,11 @@ class WeChatQrChannel(models.Model):
         """Demo: two fashion stores with a POS each, bound to the store QR channels."""
         config_model = self.env["pos.config"]
         for xmlid, name, channel_xmlid in (
-            ("wechat_member.demo_pos_shanghai", "莲花服饰 上海店 / Lotus Shanghai", "wechat_member.demo_channel_shanghai"),
+            (
+                "wechat_member.demo_pos_shanghai",
+                "莲花服饰 上海店 / Lotus Shanghai",
+                "wechat_member.demo_channel_shanghai",
+            ),
             ("wechat_member.demo_pos_beijing", "莲花服饰 北京店 / Lotus Beijing", "wechat_member.demo_channel_beijing"),
         ):
             config = self.env.ref(xmlid, raise_if_not_found=False)
@@ -140,8 +157,6 @@ class WeChatQrChannel(models.Model):
                 config = config_model.create(
                     {"name": name, "journal_id": journal.id, "payment_method_ids": payment_method_ids}
                 )
-                self.env["ir.model.data"]._update_xmlids(
-                    [{"xml_id": xmlid, "record": config, "noupdate": True}]
-                )
+                self.env["ir.model.data"]._update_xmlids([{"xml_id": xmlid, "record": config, "noupdate": True}])
             self.env.ref(channel_xmlid).pos_config_id = config
         return True

@@ -12,7 +12,7 @@ import sys
 from odoo import api, sql_db
 from odoo.tests import HttpCase, TransactionCase
 
-TESTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tests")
+TESTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))), "tests")
 
 
 def fakewechat():
@@ -35,6 +35,10 @@ class WeChatFakeMixin:
         super().setUpClass()
         cls.fake = fakewechat().FakeWeChat(token_grace_seconds=300).start()
         cls.addClassCleanup(cls.fake.stop)
+        manager = cls.env.ref("wechat_member.group_wechat_manager")
+        if manager not in cls.env.user.groups_id:  # e.g. the accountant user of the POS test bases
+            cls.env.user.sudo().groups_id = [(4, manager.id)]
+            cls.env.invalidate_all()
         cls.account = cls.env["wechat.account"].create(
             {
                 "name": "Test Store Account",

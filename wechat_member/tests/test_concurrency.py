@@ -14,9 +14,11 @@ class TestParallelDeliveries(TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         with separate_env(cls.registry) as env:
-            cls.account_id = env["wechat.account"].create(
-                {"name": "Parallel", "appid": "wxparallel00000001", "appsecret": "s", "sandbox": True}
-            ).id
+            cls.account_id = (
+                env["wechat.account"]
+                .create({"name": "Parallel", "appid": "wxparallel00000001", "appsecret": "s", "sandbox": True})
+                .id
+            )
 
         def cleanup():
             with separate_env(cls.registry) as env:
@@ -51,14 +53,22 @@ class TestParallelDeliveries(TransactionCase):
 
     def count(self, table, openid):
         with separate_env(self.registry) as env:
-            env.cr.execute(f"SELECT count(*) FROM {table} WHERE account_id = %s AND openid = %s",  # noqa: S608
-                       [self.account_id, openid])
+            env.cr.execute(
+                f"SELECT count(*) FROM {table} WHERE account_id = %s AND openid = %s",  # noqa: S608
+                [self.account_id, openid],
+            )
             return env.cr.fetchone()[0]
 
     def test_same_event_twenty_times_in_parallel(self):
         openid = "oParallelSame0000000000000001"
-        msg = {"ToUserName": "gh", "FromUserName": openid, "CreateTime": str(int(time.time())),
-               "MsgType": "event", "Event": "subscribe", "EventKey": ""}
+        msg = {
+            "ToUserName": "gh",
+            "FromUserName": openid,
+            "CreateTime": str(int(time.time())),
+            "MsgType": "event",
+            "Event": "subscribe",
+            "EventKey": "",
+        }
         self.deliver_in_parallel([dict(msg) for __ in range(20)])
         self.assertEqual(self.count("wechat_event", openid), 1)
         self.assertEqual(self.count("wechat_member", openid), 1)
@@ -66,10 +76,27 @@ class TestParallelDeliveries(TransactionCase):
     def test_different_events_of_a_new_member_in_parallel(self):
         openid = "oParallelMixed000000000000001"
         now = int(time.time())
-        msgs = [{"ToUserName": "gh", "FromUserName": openid, "CreateTime": str(now), "MsgType": "text",
-                 "Content": "积分", "MsgId": str(900000 + i)} for i in range(8)]
-        msgs.append({"ToUserName": "gh", "FromUserName": openid, "CreateTime": str(now), "MsgType": "event",
-                     "Event": "subscribe", "EventKey": ""})
+        msgs = [
+            {
+                "ToUserName": "gh",
+                "FromUserName": openid,
+                "CreateTime": str(now),
+                "MsgType": "text",
+                "Content": "积分",
+                "MsgId": str(900000 + i),
+            }
+            for i in range(8)
+        ]
+        msgs.append(
+            {
+                "ToUserName": "gh",
+                "FromUserName": openid,
+                "CreateTime": str(now),
+                "MsgType": "event",
+                "Event": "subscribe",
+                "EventKey": "",
+            }
+        )
         self.deliver_in_parallel(msgs)
         self.assertEqual(self.count("wechat_event", openid), 9)
         self.assertEqual(self.count("wechat_member", openid), 1, "one member however the events race")

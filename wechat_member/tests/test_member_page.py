@@ -25,16 +25,24 @@ class TestMemberPage(WeChatHttpCase):
         page = self.url_open(f"/wechat/member/{self.account.id}?lang=en")
         csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
         url = f"/wechat/member/{self.account.id}/profile"
-        resp = self.url_open(url, data={"csrf_token": csrf, "phone": "abc", "birthday": "2999-01-01",
-                                        "consent": "1"})
+        resp = self.url_open(url, data={"csrf_token": csrf, "phone": "abc", "birthday": "2999-01-01", "consent": "1"})
         self.assertIn("valid phone", resp.text)
         self.assertIn("valid birthday", resp.text)
         resp = self.url_open(url, data={"csrf_token": csrf, "phone": "13800138000"})
         self.assertIn("Please agree", resp.text)
         partner = self.env["wechat.member"].search([("openid", "=", openid)]).partner_id
         self.assertFalse(partner.phone, "nothing saved without consent")
-        resp = self.url_open(url, data={"csrf_token": csrf, "phone": "+86 138 0013 8000", "birthday": "1988-05-20",
-                                        "gender": "female", "city": "杭州", "consent": "1"})
+        resp = self.url_open(
+            url,
+            data={
+                "csrf_token": csrf,
+                "phone": "+86 138 0013 8000",
+                "birthday": "1988-05-20",
+                "gender": "female",
+                "city": "杭州",
+                "consent": "1",
+            },
+        )
         self.assertEqual(resp.status_code, 200)
         self.assertIn("saved", resp.text)
         partner.invalidate_recordset()

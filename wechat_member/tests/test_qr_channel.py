@@ -1,5 +1,7 @@
 import base64
 
+from psycopg2 import IntegrityError
+
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -22,9 +24,11 @@ class TestQrChannel(WeChatCase):
         call = self.calls_to("/cgi-bin/qrcode/create")[-1]
         self.assertEqual(call["body"]["action_name"], "QR_LIMIT_STR_SCENE")
         self.assertEqual(call["body"]["action_info"]["scene"]["scene_str"], channel.scene)
-        html = self.env["ir.actions.report"]._render_qweb_html(
-            "wechat_member.report_wechat_qr_poster", channel.ids
-        )[0].decode()
+        html = (
+            self.env["ir.actions.report"]
+            ._render_qweb_html("wechat_member.report_wechat_qr_poster", channel.ids)[0]
+            .decode()
+        )
         self.assertIn("关注即会员", html)
         self.assertIn("Follow us = become a member", html)
         self.assertIn("data:image/png;base64", html)
@@ -41,5 +45,5 @@ class TestQrChannel(WeChatCase):
 
     def test_scene_unique_per_account(self):
         self.env["wechat.qr.channel"].create({"name": "A", "account_id": self.account.id, "scene": "dup"})
-        with self.assertRaises(Exception), self.cr.savepoint(), mute_logger("odoo.sql_db"):
+        with self.assertRaises(IntegrityError), self.cr.savepoint(), mute_logger("odoo.sql_db"):
             self.env["wechat.qr.channel"].create({"name": "B", "account_id": self.account.id, "scene": "dup"})

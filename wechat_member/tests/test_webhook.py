@@ -42,17 +42,22 @@ class TestWebhookPlain(WeChatHttpCase):
         self.assertEqual(member.state, "follower")
         self.assertTrue(member.subscribe_date)
         self.assertTrue(member.partner_id.wechat_member_code.startswith("WM"))
-        self.assertFalse(self.env["res.users"].search([("partner_id", "=", member.partner_id.id)]),
-                         "members are contacts, never users")
+        self.assertFalse(
+            self.env["res.users"].search([("partner_id", "=", member.partner_id.id)]),
+            "members are contacts, never users",
+        )
 
     def test_follow_through_store_qr_attributes_channel(self):
+        store = self.env["pos.config"].search([], limit=1) or self.env["pos.config"].create({"name": "Store A"})
         channel = self.env["wechat.qr.channel"].create(
-            {"name": "Store A", "account_id": self.account.id, "scene": "store_a", "welcome_message": "Hi store A"}
+            {"name": "Store A", "account_id": self.account.id, "scene": "store_a", "welcome_message": "Hi store A",
+             "pos_config_id": store.id}
         )
         resp = self.sim.follow(openid="oFollowQr00000000000000000001", scene="store_a")
         self.assertEqual(resp.reply["Content"], "Hi store A")
         member = self.members("oFollowQr00000000000000000001")
         self.assertEqual(member.channel_id, channel)
+        self.assertEqual(member.store_id, store, "members remember their store")
         self.sim.scan("oFollowQr00000000000000000001", "store_a")
         channel.invalidate_recordset()
         self.assertEqual(channel.follow_count, 1)
@@ -94,16 +99,28 @@ class TestWebhookPlain(WeChatHttpCase):
     def test_replayed_event_processed_once(self):
         openid = "oReplay0000000000000000000001"
         now = int(time.time())
-        event = {"ToUserName": "gh_test", "FromUserName": openid, "CreateTime": str(now), "MsgType": "event",
-                 "Event": "subscribe", "EventKey": ""}
+        event = {
+            "ToUserName": "gh_test",
+            "FromUserName": openid,
+            "CreateTime": str(now),
+            "MsgType": "event",
+            "Event": "subscribe",
+            "EventKey": "",
+        }
         for __ in range(3):
             resp = self.sim.post_event(dict(event))
             self.assertEqual(resp.status_code, 200)
         self.assertEqual(len(self.members(openid)), 1)
         events = self.env["wechat.event"].search([("openid", "=", openid)])
         self.assertEqual(len(events), 1)
-        text = {"ToUserName": "gh_test", "FromUserName": openid, "CreateTime": str(now), "MsgType": "text",
-                "Content": "积分", "MsgId": "1234567890123"}
+        text = {
+            "ToUserName": "gh_test",
+            "FromUserName": openid,
+            "CreateTime": str(now),
+            "MsgType": "text",
+            "Content": "积分",
+            "MsgId": "1234567890123",
+        }
         replies = [self.sim.post_event(dict(text)).text for __ in range(3)]
         self.assertIn("<Content>", replies[0])
         self.assertEqual(replies[1:], ["success", "success"])
@@ -113,15 +130,23 @@ class TestWebhookPlain(WeChatHttpCase):
     def test_bad_input_refused_and_nothing_created(self):
         query = signed_query("cbtoken")
         before = self.env["wechat.event"].search_count([])
-        xxe = (b'<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-               b"<xml><ToUserName>gh</ToUserName><FromUserName>&x;</FromUserName><CreateTime>1</CreateTime>"
-               b"<MsgType>text</MsgType><Content>a</Content><MsgId>1</MsgId></xml>")
+        xxe = (
+            b'<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            b"<xml><ToUserName>gh</ToUserName><FromUserName>&x;</FromUserName><CreateTime>1</CreateTime>"
+            b"<MsgType>text</MsgType><Content>a</Content><MsgId>1</MsgId></xml>"
+        )
         self.assertEqual(self.url_open(f"{self.url()}?{query}", data=xxe).status_code, 400)
         self.assertEqual(self.url_open(f"{self.url()}?{query}", data=b"<xml><broken").status_code, 400)
-        self.assertEqual(self.url_open(f"{self.url()}?{query}", data=b"<xml>" + b"a" * 70000 + b"</xml>").status_code, 400)
-        self.assertEqual(self.url_open(f"{self.url()}?{query}", data=b"<xml><MsgType>text</MsgType></xml>").status_code, 400)
         self.assertEqual(
-            self.url_open(f"{self.url()}?{signed_query('wrong')}", data=b"<xml><MsgType>text</MsgType></xml>").status_code,
+            self.url_open(f"{self.url()}?{query}", data=b"<xml>" + b"a" * 70000 + b"</xml>").status_code, 400
+        )
+        self.assertEqual(
+            self.url_open(f"{self.url()}?{query}", data=b"<xml><MsgType>text</MsgType></xml>").status_code, 400
+        )
+        self.assertEqual(
+            self.url_open(
+                f"{self.url()}?{signed_query('wrong')}", data=b"<xml><MsgType>text</MsgType></xml>"
+            ).status_code,
             403,
         )
         self.assertEqual(self.env["wechat.event"].search_count([]), before)

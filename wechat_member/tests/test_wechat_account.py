@@ -1,6 +1,6 @@
 import threading
 
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -108,8 +108,14 @@ class TestTokenStampede(WeChatCase):
         # The account must be committed to be seen by other connections.
         with separate_env(self.registry) as env:
             account = env["wechat.account"].create(
-                {"name": "Stampede", "appid": "wxstampede00000001", "appsecret": "test-secret-0001",
-                 "sandbox": True, "sandbox_url": self.fake.url, "timeout": 5}
+                {
+                    "name": "Stampede",
+                    "appid": "wxstampede00000001",
+                    "appsecret": "test-secret-0001",
+                    "sandbox": True,
+                    "sandbox_url": self.fake.url,
+                    "timeout": 5,
+                }
             )
             account_id = account.id
         self.fake.add_account(appid="wxstampede00000001", secret="test-secret-0001", token="t")
@@ -134,8 +140,25 @@ class TestTokenStampede(WeChatCase):
             self.assertFalse(errors)
             self.assertEqual(len(tokens), 12)
             self.assertEqual(len(set(tokens)), 1, "every worker got the same token")
-            stable = [c for c in self.fake.calls if c["path"].endswith("/stable_token") and c["appid"] == "wxstampede00000001"]
+            stable = [
+                c for c in self.fake.calls if c["path"].endswith("/stable_token") and c["appid"] == "wxstampede00000001"
+            ]
             self.assertEqual(len(stable), 1, "one call to WeChat for twelve workers")
         finally:
             with separate_env(self.registry) as env:
                 env.cr.execute("DELETE FROM wechat_account WHERE id = %s", [account_id])
+
+
+@tagged("post_install", "-at_install")
+class TestSandboxConnection(WeChatCase):
+    def test_demo_connects_sandbox_accounts_to_the_fake(self):
+        self.account.appid = "wxsandboxconnect01"
+        result = self.env["wechat.account"].action_connect_sandbox(self.fake.url, "http://127.0.0.1:8069")
+        mine = [r for r in result if r["appid"] == "wxsandboxconnect01"]
+        self.assertEqual(mine[0]["webhook"], f"http://127.0.0.1:8069/wechat/callback/{self.account.id}")
+        registered = self.fake.accounts["wxsandboxconnect01"]
+        self.assertEqual(registered.webhook_url, mine[0]["webhook"])
+        self.assertEqual(registered.token, "cbtoken")
+        cashier = new_test_user(self.env, "wm_cashier_sb", groups="wechat_member.group_wechat_cashier")
+        with self.assertRaises(UserError):
+            self.env["wechat.account"].with_user(cashier).action_connect_sandbox(self.fake.url)

@@ -24,8 +24,9 @@ class TestWeChatMember(WeChatCase):
     def test_one_partner_members_of_two_accounts(self):
         other = self.env["wechat.account"].create({"name": "Brand B", "appid": "wxbrandb0000000001"})
         member = self.member("oTwoAccounts00000000000000001")
-        member_b, __ = self.env["wechat.member"]._get_or_create(other, "oBrandB00000000000000000001",
-                                                                partner=member.partner_id)
+        member_b, __ = self.env["wechat.member"]._get_or_create(
+            other, "oBrandB00000000000000000001", partner=member.partner_id
+        )
         self.assertEqual(member_b.partner_id, member.partner_id)
         self.assertEqual(member.partner_id.wechat_member_count, 2)
         self.assertEqual(member_b.member_code, member.member_code, "one person, one member code")
@@ -34,8 +35,9 @@ class TestWeChatMember(WeChatCase):
         partner = self.member("oStats00000000000000000000001").partner_id
         now = fields.Datetime.now()
         partners = self.env["res.partner"]
-        partners._wechat_register_purchases([(partner.id, 100.0, now - timedelta(days=200)),
-                                             (partner.id, 300.0, now - timedelta(days=100))])
+        partners._wechat_register_purchases(
+            [(partner.id, 100.0, now - timedelta(days=200)), (partner.id, 300.0, now - timedelta(days=100))]
+        )
         self.assertEqual(partner.wechat_purchase_count, 2)
         self.assertEqual(partner.wechat_purchase_amount, 400.0)
         self.assertEqual(partner.wechat_avg_basket, 200.0)
@@ -95,8 +97,13 @@ class TestWeChatMember(WeChatCase):
             {"name": "Other", "appid": "wxother00000000001", "company_id": company_b.id}
         )
         member_b = self.env["wechat.member"]._get_or_create(account_b, "oOtherCompany000000000000001")[0]
-        cashier = new_test_user(self.env, "wm_cashier_a", groups="wechat_member.group_wechat_cashier",
-                                company_id=self.env.company.id, company_ids=[self.env.company.id])
+        cashier = new_test_user(
+            self.env,
+            "wm_cashier_a",
+            groups="wechat_member.group_wechat_cashier",
+            company_id=self.env.company.id,
+            company_ids=[self.env.company.id],
+        )
         members = self.env["wechat.member"].with_user(cashier).search([])
         self.assertNotIn(member_b, members)
         with self.assertRaises(AccessError):
@@ -104,11 +111,22 @@ class TestWeChatMember(WeChatCase):
 
     def test_fetch_user_info_in_batches(self):
         openids = [self.fake_account.add_follower(unionid=f"u{i}") for i in range(130)]
-        members = self.env["wechat.member"].browse(
-            [self.member(o).id for o in openids]
-        )
+        members = self.env["wechat.member"].browse([self.member(o).id for o in openids])
         members._fetch_user_info()
         self.assertEqual(set(members.mapped("info_state")), {"done"})
         self.assertEqual(members[0].unionid, "u0")
         self.assertEqual(len(self.calls_to("/cgi-bin/user/info/batchget")), 2, "130 members: 2 calls of ≤ 100")
         self.assertEqual(self.fake.violations, [])
+
+    def test_import_followers_in_bulk(self):
+        openids = self.fake_account.add_followers(2500)
+        self.member(openids[0])  # already a member
+        self.account.action_import_followers()
+        followers = set(self.fake_account.follower_openids())  # other tests of the class added some too
+        members = self.env["wechat.member"].search([("account_id", "=", self.account.id)])
+        self.assertTrue(set(openids) <= followers)
+        self.assertEqual(set(members.mapped("openid")), followers)
+        self.assertEqual(len(set(members.partner_id.mapped("wechat_member_code"))), len(members), "one code each")
+        self.assertTrue(all(members.partner_id.mapped("wechat_is_member")))
+        result = self.account.action_import_followers()
+        self.assertIn("0 new", result["params"]["message"])

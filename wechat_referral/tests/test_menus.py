@@ -8,8 +8,11 @@ class TestWeChatMarketingMenus(TransactionCase):
     def visible(self, user):
         menus = self.env["ir.ui.menu"].with_user(user)._visible_menu_ids()
         root = self.env.ref("wechat_member.menu_wechat_root")
-        return {m.get_external_id()[m.id] for m in self.env["ir.ui.menu"].browse(menus) if m.parent_path.startswith(
-            root.parent_path)}
+        return {
+            m.get_external_id()[m.id]
+            for m in self.env["ir.ui.menu"].browse(menus)
+            if m.parent_path.startswith(root.parent_path)
+        }
 
     def test_manager_and_cashier_menus(self):
         manager = new_test_user(self.env, "wm_mgr", groups="wechat_member.group_wechat_manager")

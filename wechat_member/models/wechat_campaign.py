@@ -1,0 +1,402 @@
+import hashlib
+import logging
+import threading
+from datetime import timedelta
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import split_every
+from odoo.tools.misc import hmac as hmac_sign
+
+from .wechat_api import NETWORK_ERROR, WeChatError
+
+_logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 10000  # message/mass/send takes 2 to 10 000 openids
+MONTHLY_MASS_LIMIT = 4  # WeChat: 4 mass messages per follower per month
+TEXT_LIMIT = 600
+# WeChat answers that mean "later": the campaign pauses and the cron resumes it.
+TRANSIENT_ERRORS = (-1, NETWORK_ERROR, 45009, 45011, 45066)
+PAID_STATES = ("paid", "done", "invoiced")
+
+
+class WeChatCampaign(models.Model):
+    """A segmented mass send, within WeChat's rules.
+
+    Preparation freezes the audience as recipients (holdout drawn, members
+    over the monthly quota or the contact budget excluded and counted),
+    then cuts them into chunks of at most 10 000 openids, each with its own
+    ``clientmsgid``: a crash or a retry is answered 45065 by WeChat instead
+    of sending twice.  An audience that is exactly a WeChat tag goes out as
+    one ``sendall`` by tag.
+    """
+
+    _name = "wechat.campaign"
+    _description = "WeChat Campaign"
+    _inherit = ["mail.thread"]
+    _order = "id desc"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, tracking=True)
+    account_id = fields.Many2one("wechat.account", required=True, check_company=True, tracking=True)
+    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    state = fields.Selection(
+        [("draft", "Draft"), ("scheduled", "Scheduled"), ("sending", "Sending"), ("paused", "Paused"),
+         ("done", "Sent"), ("failed", "Failed"), ("cancelled", "Cancelled")],
+        default="draft", required=True, tracking=True, index=True, copy=False,
+    )
+    content_type = fields.Selection(
+        [("text", "Text"), ("news", "Article (news)"), ("image", "Image")],
+        string="Content", default="text", required=True,
+    )
+    text_content = fields.Text("Message", translate=False)
+    media_id = fields.Char("WeChat Media ID", help="The article (news) or image media_id from WeChat's library.")
+    link_url = fields.Char("Link", help="Appended to a text message through a click-tracking link.")
+    audience = fields.Selection(
+        [("segment", "Segment"), ("tag", "WeChat Tag"), ("all", "All Followers")], default="segment", required=True
+    )
+    segment_id = fields.Many2one("wechat.segment", check_company=True)
+    tag_id = fields.Many2one("wechat.tag", string="Tag", check_company=True)
+    schedule_date = fields.Datetime("Send On", help="Leave empty to send now.", copy=False)
+    repeat = fields.Selection([("none", "Once"), ("weekly", "Every week"), ("monthly", "Every month")],
+                              default="none", required=True, help="Recurring campaigns are copied after each send.")
+    holdout_percent = fields.Integer("Holdout (%)", default=0,
+                                     help="Share of the audience not sent, to measure the real uplift.")
+    attribution_days = fields.Integer("Attribution Window (days)", default=7)
+    sent_date = fields.Datetime(readonly=True, copy=False)
+    error = fields.Text(readonly=True, copy=False)
+    chunk_ids = fields.One2many("wechat.campaign.chunk", "campaign_id", readonly=True, copy=False)
+    recipient_ids = fields.One2many("wechat.campaign.recipient", "campaign_id", readonly=True, copy=False)
+    # Audience figures, frozen at preparation.
+    audience_count = fields.Integer(readonly=True, copy=False)
+    excluded_quota_count = fields.Integer("Over Monthly Quota", readonly=True, copy=False)
+    excluded_budget_count = fields.Integer("Over Contact Budget", readonly=True, copy=False)
+    holdout_count = fields.Integer(readonly=True, copy=False)
+    recipient_count = fields.Integer("To Send", readonly=True, copy=False)
+    # WeChat's results (MASSSENDJOBFINISH and mass/get), summed over chunks.
+    total_count = fields.Integer("WeChat Total", compute="_compute_results")
+    filter_count = fields.Integer("WeChat After Filter", compute="_compute_results")
+    sent_count = fields.Integer("Delivered", compute="_compute_results")
+    error_count = fields.Integer("Errors", compute="_compute_results")
+    click_count = fields.Integer("Clicks", readonly=True, copy=False)
+    # Attribution: orders of recipients vs holdout after the send.
+    sent_buyers = fields.Integer(compute="_compute_attribution")
+    sent_revenue = fields.Float(digits="Account", compute="_compute_attribution")
+    holdout_buyers = fields.Integer(compute="_compute_attribution")
+    holdout_revenue = fields.Float(digits="Account", compute="_compute_attribution")
+    sent_purchase_rate = fields.Float("Purchase Rate (sent, %)", compute="_compute_attribution")
+    holdout_purchase_rate = fields.Float("Purchase Rate (holdout, %)", compute="_compute_attribution")
+    incremental_revenue = fields.Float(digits="Account", compute="_compute_attribution")
+
+    @api.constrains("holdout_percent", "attribution_days")
+    def _check_percent(self):
+        for campaign in self:
+            if not 0 <= campaign.holdout_percent <= 50:
+                raise ValidationError(_("The holdout is between 0 and 50 %."))
+            if campaign.attribution_days < 0:
+                raise ValidationError(_("The attribution window cannot be negative."))
+
+    @api.depends("chunk_ids.total_count", "chunk_ids.filter_count", "chunk_ids.sent_count", "chunk_ids.error_count")
+    def _compute_results(self):
+        for campaign in self:
+            chunks = campaign.chunk_ids
+            campaign.total_count = sum(chunks.mapped("total_count"))
+            campaign.filter_count = sum(chunks.mapped("filter_count"))
+            campaign.sent_count = sum(chunks.mapped("sent_count"))
+            campaign.error_count = sum(chunks.mapped("error_count"))
+
+    def _compute_attribution(self):
+        self.env.flush_all()
+        for campaign in self:
+            values = dict.fromkeys(("sent_buyers", "holdout_buyers"), 0)
+            values.update(dict.fromkeys(("sent_revenue", "holdout_revenue"), 0.0))
+            if campaign.sent_date and campaign.recipient_ids:
+                self.env.cr.execute(
+                    """
+                    SELECT r.holdout, count(DISTINCT o.partner_id), COALESCE(sum(o.amount_total), 0)
+                      FROM wechat_campaign_recipient r
+                      JOIN wechat_member m ON m.id = r.member_id
+                      JOIN pos_order o ON o.partner_id = m.partner_id
+                     WHERE r.campaign_id = %s AND o.state IN %s AND o.date_order >= %s AND o.date_order < %s
+                     GROUP BY r.holdout
+                    """,
+                    [campaign.id, PAID_STATES, campaign.sent_date,
+                     campaign.sent_date + timedelta(days=campaign.attribution_days)],
+                )
+                for holdout, buyers, revenue in self.env.cr.fetchall():
+                    key = "holdout" if holdout else "sent"
+                    values[f"{key}_buyers"], values[f"{key}_revenue"] = buyers, revenue
+            sent_size = campaign.recipient_count or 0
+            holdout_size = campaign.holdout_count or 0
+            campaign.update(values)
+            campaign.sent_purchase_rate = 100.0 * values["sent_buyers"] / sent_size if sent_size else 0.0
+            campaign.holdout_purchase_rate = 100.0 * values["holdout_buyers"] / holdout_size if holdout_size else 0.0
+            expected = values["holdout_revenue"] * sent_size / holdout_size if holdout_size else 0.0
+            campaign.incremental_revenue = values["sent_revenue"] - expected if holdout_size else 0.0
+
+    # ------------------------------------------------------------------ content
+    def _click_url(self):
+        self.ensure_one()
+        sig = hmac_sign(self.env(su=True), "wechat-campaign-click", str(self.id))[:16]
+        return f"{self.get_base_url()}/wechat/c/{self.id}/{sig}"
+
+    def _check_click_signature(self, sig):
+        return sig == hmac_sign(self.env(su=True), "wechat-campaign-click", str(self.id))[:16]
+
+    def _message_payload(self):
+        """The ``msgtype`` part of a mass send."""
+        self.ensure_one()
+        if self.content_type == "text":
+            text = self.text_content or ""
+            if self.link_url:
+                text = f"{text}\n{self._click_url()}"
+            return {"msgtype": "text", "text": {"content": text}}
+        if self.content_type == "news":
+            return {"msgtype": "mpnews", "mpnews": {"media_id": self.media_id}, "send_ignore_reprint": 0}
+        return {"msgtype": "image", "image": {"media_id": self.media_id}}
+
+    def _check_content(self):
+        for campaign in self:
+            if campaign.content_type == "text":
+                if not (campaign.text_content or "").strip():
+                    raise UserError(_("The campaign %(name)s has no message.", name=campaign.name))
+                if len(campaign.text_content) > TEXT_LIMIT:
+                    raise UserError(_("A WeChat text message has at most %(limit)s characters.", limit=TEXT_LIMIT))
+            elif not campaign.media_id:
+                raise UserError(_("Articles and images need the WeChat media ID."))
+            if campaign.audience == "segment" and not campaign.segment_id:
+                raise UserError(_("Choose the segment to send to."))
+            if campaign.audience == "tag" and not campaign.tag_id:
+                raise UserError(_("Choose the tag to send to."))
+
+    # ------------------------------------------------------------------ audience
+    def _audience_member_ids(self):
+        self.ensure_one()
+        Member = self.env["wechat.member"]
+        if self.audience == "segment":
+            ids = self.segment_id._member_ids()
+            return Member.browse(ids).filtered(lambda m: m.state == "follower").ids
+        if self.audience == "tag":
+            return self.tag_id.member_ids.filtered(lambda m: m.state == "follower").ids
+        return Member.search([("account_id", "=", self.account_id.id), ("state", "=", "follower")]).ids
+
+    def _prepare(self):
+        """Freeze the audience into recipients and chunks (idempotent: done once)."""
+        self.ensure_one()
+        if self.chunk_ids:
+            return
+        self._check_content()
+        member_ids = self._audience_member_ids()
+        Log = self.env["wechat.message.log"]
+        over_quota = Log._over_monthly_quota(member_ids, MONTHLY_MASS_LIMIT)
+        over_budget = Log._over_budget(self.account_id, set(member_ids) - over_quota)
+        eligible = [m for m in member_ids if m not in over_quota and m not in over_budget]
+        holdout = {m for m in eligible if self._in_holdout(m)} if self.holdout_percent else set()
+        to_send = [m for m in eligible if m not in holdout]
+        by_tag = self.audience == "tag" and not (over_quota or over_budget or holdout)
+        if not to_send:
+            raise UserError(_("Nobody to send to: the audience is empty or everyone is excluded."))
+        if len(to_send) < 2 and not by_tag:
+            raise UserError(_("WeChat sends a mass message to at least 2 followers; this audience has 1."))
+        self.write({
+            "audience_count": len(member_ids),
+            "excluded_quota_count": len(over_quota),
+            "excluded_budget_count": len(over_budget),
+            "holdout_count": len(holdout),
+            "recipient_count": len(to_send),
+        })
+        Chunk = self.env["wechat.campaign.chunk"]
+        chunks = [to_send] if by_tag else list(split_every(CHUNK_SIZE, to_send, list))
+        if not by_tag and len(chunks[-1]) < 2 and len(chunks) > 1:  # WeChat refuses a list of 1
+            chunks[-2:] = [chunks[-2][:-1], [chunks[-2][-1]] + chunks[-1]]
+        for sequence, ids in enumerate(chunks, start=1):
+            chunk = Chunk.create({
+                "campaign_id": self.id, "sequence": sequence, "by_tag": by_tag,
+                "clientmsgid": f"wm{self.env.cr.dbname[:20]}-{self.id}-{sequence}"[:64],
+                "member_count": len(ids),
+            })
+            self._insert_recipients(ids, chunk.id, holdout=False)
+        if holdout:
+            self._insert_recipients(sorted(holdout), None, holdout=True)
+
+    def _in_holdout(self, member_id):
+        digest = hashlib.sha256(f"{self.id}:{member_id}".encode()).digest()
+        return int.from_bytes(digest[:4], "big") % 100 < self.holdout_percent
+
+    def _insert_recipients(self, member_ids, chunk_id, holdout):
+        self.env.flush_all()
+        for batch in split_every(5000, member_ids, list):
+            self.env.cr.execute(
+                """
+                INSERT INTO wechat_campaign_recipient (campaign_id, member_id, chunk_id, holdout, create_uid,
+                                                       write_uid, create_date, write_date)
+                SELECT %s, unnest(%s::int[]), %s, %s, %s, %s, now() at time zone 'UTC', now() at time zone 'UTC'
+                """,
+                [self.id, batch, chunk_id, holdout, self.env.uid, self.env.uid],
+            )
+        self.env["wechat.campaign.recipient"].invalidate_model()
+        self.invalidate_recordset(["recipient_ids"])
+
+    # ------------------------------------------------------------------ sending
+    def action_schedule(self):
+        for campaign in self:
+            campaign._check_content()
+            campaign.state = "scheduled"
+        self.env.ref("wechat_member.ir_cron_wechat_campaigns")._trigger(
+            min(self.mapped(lambda c: c.schedule_date or fields.Datetime.now()))
+        )
+        return True
+
+    def action_send_now(self):
+        self.write({"schedule_date": False})
+        for campaign in self:
+            campaign._send()
+        return True
+
+    def action_cancel(self):
+        self.filtered(lambda c: c.state in ("draft", "scheduled", "paused")).state = "cancelled"
+        return True
+
+    def action_reset_draft(self):
+        self.filtered(lambda c: c.state == "cancelled" and not c.chunk_ids).state = "draft"
+        return True
+
+    def _send(self):
+        """Prepare if needed, then send the pending chunks; pause on WeChat's "later" errors."""
+        self.ensure_one()
+        if self.state not in ("draft", "scheduled", "sending", "paused"):
+            return
+        self._prepare()
+        self.write({"state": "sending", "error": False})
+        for chunk in self.chunk_ids.filtered(lambda c: c.state == "pending").sorted("sequence"):
+            try:
+                chunk._send()
+            except WeChatError as exc:
+                if exc.errcode in TRANSIENT_ERRORS:
+                    self.write({"state": "paused", "error": str(exc)})
+                    self.env.ref("wechat_member.ir_cron_wechat_campaigns")._trigger(
+                        fields.Datetime.now() + timedelta(minutes=5)
+                    )
+                    return
+                chunk.write({"state": "failed", "error": str(exc)})
+            self._commit_progress()
+        failed = self.chunk_ids.filtered(lambda c: c.state == "failed")
+        self.write({
+            "state": "failed" if failed and len(failed) == len(self.chunk_ids) else "done",
+            "sent_date": fields.Datetime.now(),
+            "error": "\n".join(failed.mapped("error")) or False,
+        })
+        if self.repeat != "none":
+            self._schedule_next()
+
+    def _commit_progress(self):
+        """A sent chunk is never sent again: commit it (not in tests, see sms._process_queue)."""
+        if not getattr(threading.current_thread(), "testing", False):
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    def _schedule_next(self):
+        step = relativedelta(weeks=1) if self.repeat == "weekly" else relativedelta(months=1)
+        self.copy({"state": "scheduled", "schedule_date": (self.schedule_date or fields.Datetime.now()) + step,
+                   "name": self.name})
+
+    @api.model
+    def _cron_send(self):
+        now = fields.Datetime.now()
+        campaigns = self.search([
+            "|", "&", ("state", "=", "scheduled"), "|", ("schedule_date", "=", False), ("schedule_date", "<=", now),
+            ("state", "in", ("sending", "paused")),
+        ])
+        for campaign in campaigns:
+            try:
+                campaign._send()
+            except UserError as exc:
+                campaign.write({"state": "failed", "error": str(exc)})
+            campaign._commit_progress()
+        return True
+
+    def action_preview(self):
+        """Send the content to the account's test followers (``mass/preview``)."""
+        self.ensure_one()
+        self._check_content()
+        openids = [o.strip() for o in (self.account_id.preview_openids or "").split(",") if o.strip()]
+        if not openids:
+            raise UserError(_("Set the preview openids on the WeChat account first."))
+        for openid in openids:
+            self.account_id._api().post("message/mass/preview", dict(self._message_payload(), touser=openid))
+        return True
+
+    def action_refresh_results(self):
+        """Ask WeChat for each sent chunk's status (``mass/get``)."""
+        for chunk in self.chunk_ids.filtered("msg_id"):
+            res = chunk.campaign_id.account_id._api().post("message/mass/get", {"msg_id": int(chunk.msg_id)})
+            chunk.wechat_status = res.get("msg_status")
+        return True
+
+
+class WeChatCampaignChunk(models.Model):
+    _name = "wechat.campaign.chunk"
+    _description = "WeChat Campaign Chunk"
+    _order = "campaign_id, sequence"
+
+    campaign_id = fields.Many2one("wechat.campaign", required=True, ondelete="cascade", index=True)
+    sequence = fields.Integer(required=True)
+    state = fields.Selection([("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed")], default="pending",
+                             required=True, index=True)
+    by_tag = fields.Boolean("Sent by Tag")
+    clientmsgid = fields.Char(required=True, index=True)
+    member_count = fields.Integer("Recipients")
+    msg_id = fields.Char("WeChat msg_id", index=True)
+    wechat_status = fields.Char("WeChat Status")
+    total_count = fields.Integer()
+    filter_count = fields.Integer()
+    sent_count = fields.Integer()
+    error_count = fields.Integer()
+    error = fields.Text()
+
+    _sql_constraints = [("clientmsgid_uniq", "UNIQUE(clientmsgid)", "A campaign chunk is sent once.")]
+
+    def _send(self):
+        self.ensure_one()
+        campaign = self.campaign_id
+        payload = dict(campaign._message_payload(), clientmsgid=self.clientmsgid)
+        api_client = campaign.account_id._api()
+        try:
+            if self.by_tag:
+                tag_id = campaign.tag_id._ensure_wechat_tag()
+                res = api_client.post("message/mass/sendall",
+                                      dict(payload, filter={"is_to_all": False, "tag_id": tag_id}))
+            else:
+                openids = self.env["wechat.campaign.recipient"].search([("chunk_id", "=", self.id)]).member_id
+                res = api_client.post("message/mass/send", dict(payload, touser=openids.mapped("openid")))
+        except WeChatError as exc:
+            if exc.errcode != 45065 or not exc.data.get("msg_id"):
+                raise
+            res = exc.data  # already sent with this clientmsgid: WeChat gives back its msg_id
+        self.write({"state": "sent", "msg_id": str(res.get("msg_id")), "error": False})
+        member_ids = self.env["wechat.campaign.recipient"].search([("chunk_id", "=", self.id)]).member_id.ids
+        self.env["wechat.message.log"]._log(campaign.account_id, member_ids, "mass", campaign=campaign)
+
+    def _apply_job_result(self, msg):
+        for key, field in (("TotalCount", "total_count"), ("FilterCount", "filter_count"),
+                           ("SentCount", "sent_count"), ("ErrorCount", "error_count")):
+            try:
+                self[field] = int(msg.get(key) or 0)
+            except ValueError:
+                continue
+        self.wechat_status = msg.get("Status")
+
+
+class WeChatCampaignRecipient(models.Model):
+    _name = "wechat.campaign.recipient"
+    _description = "WeChat Campaign Recipient"
+
+    campaign_id = fields.Many2one("wechat.campaign", required=True, ondelete="cascade", index=True)
+    member_id = fields.Many2one("wechat.member", required=True, ondelete="cascade", index=True)
+    chunk_id = fields.Many2one("wechat.campaign.chunk", ondelete="cascade", index=True)
+    holdout = fields.Boolean(index=True)
+
+    _sql_constraints = [
+        ("campaign_member_uniq", "UNIQUE(campaign_id, member_id)", "A member is in a campaign once."),
+    ]

@@ -1,0 +1,104 @@
+from dateutil.relativedelta import relativedelta
+
+from odoo import fields
+from odoo.exceptions import ValidationError
+from odoo.tests import tagged
+
+from odoo.addons.point_of_sale.tests.common import TestPoSCommon
+
+from .common import WeChatFakeMixin
+
+
+@tagged("post_install", "-at_install")
+class TestSegments(WeChatFakeMixin, TestPoSCommon):
+    """The seed example: men aged 35–45, ≥ 2 purchases this month each ≥ 5 000, bought menswear."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.config = cls.basic_config
+        Category = cls.env["product.category"]
+        cls.menswear = Category.create({"name": "Menswear"})
+        cls.suits = Category.create({"name": "Suits", "parent_id": cls.menswear.id})
+        cls.womenswear = Category.create({"name": "Womenswear"})
+        cls.suit = cls.create_product("Wool suit", cls.suits, 6000.0)
+        cls.shirt = cls.create_product("Shirt", cls.menswear, 3000.0)
+        cls.dress = cls.create_product("Silk dress", cls.womenswear, 6000.0)
+
+    def person(self, name, gender, age):
+        member = self.env["wechat.member"]._get_or_create(self.account, f"o{name:0<27}")[0]
+        birthday = fields.Date.today() - relativedelta(years=age, days=10)
+        member.partner_id.write({"name": name, "wechat_gender": gender, "wechat_birthday": birthday})
+        return member
+
+    def buy(self, member, product, times):
+        orders = [self.create_ui_order_data([(product, 1)], customer=member.partner_id) for __ in range(times)]
+        self.env["pos.order"].sync_from_ui(orders)
+
+    def test_seed_segment(self):
+        self.open_new_session()
+        target = self.person("Target", "male", 40)
+        self.buy(target, self.suit, 2)
+        once = self.person("Once", "male", 40)
+        self.buy(once, self.suit, 1)
+        woman = self.person("Woman", "female", 40)
+        self.buy(woman, self.suit, 2)
+        older = self.person("Older", "male", 50)
+        self.buy(older, self.suit, 2)
+        cheap = self.person("Cheap", "male", 38)
+        self.buy(cheap, self.shirt, 2)
+        dresses = self.person("Dresses", "male", 36)
+        self.buy(dresses, self.dress, 2)
+        segment = self.env["wechat.segment"].create({
+            "name": "Menswear high spenders",
+            "account_id": self.account.id,
+            "domain": "[('gender', '=', 'male')]",
+            "age_min": 35,
+            "age_max": 45,
+            "window_days": 30,
+            "min_orders": 2,
+            "min_order_amount": 5000,
+            "product_categ_ids": [(6, 0, self.menswear.ids)],
+        })
+        self.assertEqual(segment.member_count, 1)
+        self.assertEqual(segment._member_ids(), target.ids)
+        action = segment.action_view_members()
+        self.assertEqual(self.env["wechat.member"].search(action["domain"]), target)
+        # "Add to segment" adds people whatever the filters.
+        segment.extra_member_ids = [(4, once.id)]
+        self.assertEqual(set(segment._member_ids()), {target.id, once.id})
+        campaign_action = segment.action_create_campaign()
+        campaign = self.env["wechat.campaign"].browse(campaign_action["res_id"])
+        self.assertEqual(campaign.segment_id, segment)
+
+    def test_member_filters_and_bad_domain(self):
+        members = [self.person(f"P{i}", "female" if i % 2 else "male", 20 + i) for i in range(6)]
+        members[0].state = "unfollowed"
+        segment = self.env["wechat.segment"].create(
+            {"name": "Men", "account_id": self.account.id, "domain": "[('gender', '=', 'male')]"}
+        )
+        self.assertEqual(segment.member_count, 2, "followers only: P2 and P4")
+        segment.followers_only = False
+        self.assertEqual(segment.member_count, 3)
+        with self.assertRaises(ValidationError):
+            segment.domain = "[('no_such_field', '=', 1)]"
+        with self.assertRaises(ValidationError):
+            segment.write({"age_min": 50, "age_max": 40})
+
+    def test_automatic_tag_after_purchases(self):
+        self.open_new_session()
+        big_spender = self.segment_big = self.env["wechat.segment"].create({
+            "name": "2+ purchases this month, each ≥ 5 000", "account_id": self.account.id,
+            "window_days": 30, "min_orders": 2, "min_order_amount": 5000,
+        })
+        tag = self.env["wechat.tag"].create({"name": "高价值", "account_id": self.account.id})
+        self.env["wechat.tag.rule"].create(
+            {"name": "High value", "segment_id": big_spender.id, "tag_id": tag.id, "remove_unmatched": True}
+        )
+        member = self.person("Buyer", "male", 40)
+        self.buy(member, self.suit, 1)
+        self.assertNotIn(member, tag.member_ids)
+        self.buy(member, self.suit, 1)
+        self.assertIn(member, tag.member_ids, "tagged right after the second big purchase")
+        self.buy(member, self.shirt, 1)
+        self.assertIn(member, tag.member_ids, "a small purchase does not take it back")

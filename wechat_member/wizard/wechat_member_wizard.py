@@ -1,0 +1,89 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..models.wechat_api import WeChatError
+
+
+class WeChatMemberWizard(models.TransientModel):
+    """The Action-menu wizards on members: message, tags, segment."""
+
+    _name = "wechat.member.wizard"
+    _description = "WeChat Member Action"
+
+    action = fields.Selection(
+        [("message", "Send WeChat message"), ("add_tag", "Add tag"), ("remove_tag", "Remove tag"),
+         ("segment", "Add to segment")],
+        required=True, default="message",
+    )
+    member_ids = fields.Many2many("wechat.member", string="Members", required=True)
+    account_id = fields.Many2one("wechat.account", compute="_compute_account_id")
+    message = fields.Text()
+    tag_id = fields.Many2one("wechat.tag", domain="[('account_id', '=', account_id)]")
+    segment_id = fields.Many2one("wechat.segment", domain="[('account_id', '=', account_id)]")
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        if self.env.context.get("active_model") == "wechat.member" and "member_ids" in fields_list:
+            values["member_ids"] = [(6, 0, self.env.context.get("active_ids", []))]
+        return values
+
+    @api.depends("member_ids")
+    def _compute_account_id(self):
+        for wizard in self:
+            wizard.account_id = wizard.member_ids.account_id[:1]
+
+    def action_apply(self):
+        self.ensure_one()
+        if len(self.member_ids.account_id) > 1:
+            raise UserError(_("Choose members of one WeChat account at a time."))
+        return getattr(self, f"_apply_{self.action}")()
+
+    def _notify(self, message, kind="success"):
+        return {"type": "ir.actions.client", "tag": "display_notification",
+                "params": {"type": kind, "message": message, "sticky": kind != "success",
+                           "next": {"type": "ir.actions.act_window_close"}}}
+
+    def _apply_message(self):
+        """Customer-service text: only members who wrote, clicked, scanned or paid in the last 48 h."""
+        if not (self.message or "").strip():
+            raise UserError(_("Write the message first."))
+        reachable = self.member_ids.filtered(lambda m: m.state == "follower" and m.in_service_window)
+        Log = self.env["wechat.message.log"]
+        over = Log._over_budget(self.account_id, reachable.ids)
+        sent, failed = self.env["wechat.member"], []
+        for member in reachable.filtered(lambda m: m.id not in over):
+            try:
+                member.account_id._api().send_text(member.openid, self.message)
+                sent |= member
+            except WeChatError as exc:
+                failed.append(f"{member.display_name}: {exc}")
+        if sent:
+            Log._log(self.account_id, sent.ids, "cs")
+        skipped = len(self.member_ids) - len(sent) - len(failed)
+        message = _("%(sent)s sent, %(skipped)s not reachable now (48 h window, unfollowed or weekly budget).",
+                    sent=len(sent), skipped=skipped)
+        if failed:
+            message += "\n" + "\n".join(failed)
+        return self._notify(message, "warning" if failed or skipped else "success")
+
+    def _apply_add_tag(self):
+        if not self.tag_id:
+            raise UserError(_("Choose a tag."))
+        self.tag_id.member_ids = [(4, m.id) for m in self.member_ids]
+        return self._notify(_("Tag %(tag)s added to %(count)s members; sync to send it to WeChat.",
+                              tag=self.tag_id.name, count=len(self.member_ids)))
+
+    def _apply_remove_tag(self):
+        if not self.tag_id:
+            raise UserError(_("Choose a tag."))
+        self.tag_id.member_ids = [(3, m.id) for m in self.member_ids]
+        return self._notify(_("Tag %(tag)s removed from %(count)s members.", tag=self.tag_id.name,
+                              count=len(self.member_ids)))
+
+    def _apply_segment(self):
+        if not self.segment_id:
+            raise UserError(_("Choose a segment."))
+        self.segment_id.extra_member_ids = [(4, m.id) for m in self.member_ids]
+        return self._notify(_("%(count)s members added to %(segment)s.", count=len(self.member_ids),
+                              segment=self.segment_id.name))
