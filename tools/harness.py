@@ -854,6 +854,28 @@ def cmd_bench(args):
     return 0
 
 
+def cmd_i18n(args):
+    """Export each module's .pot from a scratch database and merge it into zh_CN.po."""
+    db = "wm_i18n"
+    with Session("i18n") as sess:
+        base = sess.odoo.command(sess.python) + base_odoo_args(sess.odoo, sess.pg, db)
+        exists = sess.pg.db_exists(db)
+        subprocess.run(base + ["-u" if exists else "-i", ",".join(MODULES), "--without-demo", "all",
+                               "--stop-after-init", "--log-level", "warn"], env=odoo_env(sess.pg), check=True)
+        for module in MODULES:
+            pot = ROOT / module / "i18n" / f"{module}.pot"
+            pot.parent.mkdir(exist_ok=True)
+            subprocess.run(base + ["--i18n-export", str(pot), "--modules", module, "--stop-after-init",
+                                   "--log-level", "warn"], env=odoo_env(sess.pg), check=True)
+            po = pot.parent / "zh_CN.po"
+            if po.exists() and shutil.which("msgmerge"):
+                subprocess.run(["msgmerge", "--quiet", "--update", "--no-fuzzy-matching", "--backup=none",
+                                str(po), str(pot)], check=True)
+            say(f"{module}: {pot.relative_to(ROOT)} exported, zh_CN.po merged")
+    say("now translate the empty msgstr entries of each zh_CN.po (tests/test_i18n.py checks them)")
+    return 0
+
+
 def connect_sandbox(python, url, fake_url):
     """Point the demo's sandbox accounts at the fake platform we just started."""
     script = (
@@ -889,6 +911,8 @@ def main(argv=None):
     p_bench = sub.add_parser("bench", help="run the benchmarks in bench/ (ratios to a baseline)")
     p_bench.add_argument("names", nargs="*", help="e.g. webhook (bench/bench_webhook.py); default: all")
     p_bench.set_defaults(func=cmd_bench)
+    p_i18n = sub.add_parser("i18n", help="export the .pot files and merge them into zh_CN.po")
+    p_i18n.set_defaults(func=cmd_i18n)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -91,3 +91,17 @@ def separate_env(registry):
     with sql_db.db_connect(registry.db_name).cursor() as cr:
         cr.transaction = api.Transaction(registry)
         yield api.Environment(cr, api.SUPERUSER_ID, {})
+
+
+def untranslated_terms(env, module, lang="zh_CN"):
+    """Terms Odoo would export for ``module`` that its i18n/<lang>.po does not translate."""
+    import polib
+
+    from odoo.modules.module import get_module_path
+    from odoo.tools.translate import TranslationModuleReader
+
+    po = polib.pofile(os.path.join(get_module_path(module), "i18n", f"{lang}.po"))
+    translated = {e.msgid for e in po if e.msgstr.strip() and not e.obsolete}
+    reader = TranslationModuleReader(env.cr, modules=[module])
+    return sorted({source for mod, __, __, __, source, __, __ in reader if mod == module and source
+                   and source not in translated})
