@@ -12,6 +12,17 @@
     "installable": True,
     "depends": ["wechat_member", "pos_loyalty"],
     "data": [
+        "security/ir.model.access.csv",
+        "security/wechat_coupon_security.xml",
+        "data/ir_cron_data.xml",
+        "views/wechat_coupon_campaign_views.xml",
+        "views/wechat_coupon_automation_views.xml",
+        "views/coupon_wallet_templates.xml",
         "views/wechat_coupon_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "wechat_coupon/static/tests/tours/**/*",
+        ],
+    },
 }

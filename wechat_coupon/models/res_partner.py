@@ -7,13 +7,19 @@ class ResPartner(models.Model):
     def _wechat_loyalty_cards(self, program_types):
         self.ensure_one()
         today = fields.Date.context_today(self)
-        return self.env["loyalty.card"].sudo().search(
-            [
-                ("partner_id", "=", self.id),
-                ("program_id.program_type", "in", program_types),
-                ("program_id.active", "=", True),
-                "|", ("expiration_date", "=", False), ("expiration_date", ">=", today),
-            ]
+        return (
+            self.env["loyalty.card"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "=", self.id),
+                    ("program_id.program_type", "in", program_types),
+                    ("program_id.active", "=", True),
+                    "|",
+                    ("expiration_date", "=", False),
+                    ("expiration_date", ">=", today),
+                ]
+            )
         )
 
     def _wechat_points_text(self):
@@ -24,7 +30,7 @@ class ResPartner(models.Model):
             return super()._wechat_points_text()
         lines = []
         for card in cards:
-            points = "%g" % card.points
+            points = f"{card.points:g}"
             lines.append(_("%(program)s: %(points)s points", program=card.program_id.name, points=points))
         return "\n".join([_("Member code: %(code)s", code=self.wechat_member_code or "-")] + lines)
 
@@ -35,9 +41,33 @@ class ResPartner(models.Model):
         )
         if not cards:
             return super()._wechat_coupons_text()
-        lines = [
-            _("%(program)s: %(code)s (until %(date)s)", program=card.program_id.name, code=card.code,
-              date=card.expiration_date or "-")
-            for card in cards
-        ]
-        return "\n".join([_("Your coupons:")] + lines)
+        lines = [_("Your coupons:")]
+        for card in cards:
+            lines.append(
+                _(
+                    "%(program)s: %(code)s (until %(date)s)",
+                    program=card.program_id.name,
+                    code=card.code,
+                    date=card.expiration_date or "-",
+                )
+            )
+        return "\n".join(lines)
+
+    def _wechat_wallet_cards(self, account):
+        """The coupons shown in the member's wallet: valid ones first, then used and expired (recent)."""
+        self.ensure_one()
+        cards = (
+            self.env["loyalty.card"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "=", self.id),
+                    ("program_id.program_type", "in", ["coupons", "promo_code"]),
+                    ("company_id", "in", [False, account.company_id.id]),
+                ],
+                order="id desc",
+                limit=100,
+            )
+        )
+        today = fields.Date.context_today(self)
+        return cards.sorted(lambda c: (c._wechat_status(today) != "valid", c.expiration_date or today, -c.id))

@@ -28,10 +28,14 @@ class TestSelfServiceFromLoyalty(TransactionCase):
         valid = self.env["loyalty.card"].create(
             {"program_id": self.coupons.id, "partner_id": self.partner.id, "points": 1}
         )
-        self.env["loyalty.card"].create({
-            "program_id": self.coupons.id, "partner_id": self.partner.id, "points": 1,
-            "expiration_date": fields.Date.today() - timedelta(days=1),
-        })
+        self.env["loyalty.card"].create(
+            {
+                "program_id": self.coupons.id,
+                "partner_id": self.partner.id,
+                "points": 1,
+                "expiration_date": fields.Date.today() - timedelta(days=1),
+            }
+        )
         self.env["loyalty.card"].create({"program_id": self.coupons.id, "partner_id": self.partner.id, "points": 0})
         text = self.partner._wechat_coupons_text()
         self.assertIn(valid.code, text)

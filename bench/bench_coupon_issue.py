@@ -1,0 +1,115 @@
+"""Issuing coupons to a segment: wechat_coupon vs Odoo's loyalty.generate.wizard vs a raw INSERT.
+
+Run with ``./run bench coupon_issue`` (WM_BENCH_COUPONS, default 100 000).
+The three issue the same number of coupons (one per member, with a
+``loyalty.history`` line each) in one run; ratios are printed.
+Goals: at least 10x faster than the wizard, at most 3x a raw INSERT.
+"""
+
+import os
+import sys
+import time
+import uuid
+
+import psycopg2
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+
+from odoo_client import from_env  # noqa: E402
+
+N = int(os.environ.get("WM_BENCH_COUPONS", "100000"))
+
+
+def timed(fn):
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+def main():
+    odoo = from_env()
+    conn = psycopg2.connect(dbname=os.environ["WM_ODOO_DB"])
+    conn.autocommit = True
+    cr = conn.cursor()
+    tag = uuid.uuid4().hex[:8]
+    appid = "wx" + uuid.uuid4().hex[:16]
+    # Sandbox pointed at a closed port: nothing can leave the machine (no member is in a 48 h window anyway).
+    account_id = odoo.call("wechat.account", "create", {"name": "Bench coupons", "appid": appid, "appsecret": "s",
+                                                        "sandbox": True, "sandbox_url": "http://127.0.0.1:9"})
+    cr.execute("SELECT company_id FROM wechat_account WHERE id = %s", [account_id])
+    company_id = cr.fetchone()[0]
+    cr.execute(
+        """
+        WITH p AS (
+            INSERT INTO res_partner (name, company_id, active, type, autopost_bills, wechat_is_member,
+                                     create_date, write_date)
+            SELECT %(tag)s || '-' || g, %(company)s, true, 'contact', 'ask', true, now(), now()
+              FROM generate_series(1, %(n)s) g
+            RETURNING id
+        )
+        INSERT INTO wechat_member (account_id, company_id, openid, partner_id, state, info_state, activity_state,
+                                   create_date, write_date)
+        SELECT %(account)s, %(company)s, 'oCPN' || p.id, p.id, 'follower', 'done', 'active', now(), now() FROM p
+        """,
+        {"tag": tag, "company": company_id, "n": N, "account": account_id},
+    )
+    cr.execute("SELECT partner_id FROM wechat_member WHERE account_id = %s ORDER BY id", [account_id])
+    partner_ids = [row[0] for row in cr.fetchall()]
+
+    def program(name):
+        return odoo.call("loyalty.program", "create", {"name": f"{name} {tag}", "program_type": "coupons"})
+
+    try:
+        # 1. wechat_coupon: a campaign to all followers of the account.
+        ours_program = program("WeChat")
+        campaign = odoo.call("wechat.coupon.campaign", "create", {
+            "name": f"Bench {tag}", "account_id": account_id, "program_id": ours_program, "audience": "followers"})
+        ours, __ = timed(lambda: odoo.call("wechat.coupon.campaign", "action_issue", [campaign]))
+        cr.execute("SELECT count(*) FROM loyalty_card WHERE program_id = %s", [ours_program])
+        assert cr.fetchone()[0] == N
+
+        # 2. Odoo's wizard: one card per selected customer through the ORM.
+        wizard_program = program("Wizard")
+        wizard = odoo.call("loyalty.generate.wizard", "create", {
+            "program_id": wizard_program, "mode": "selected", "customer_ids": [(6, 0, partner_ids)],
+            "points_granted": 1})
+        slow, __ = timed(lambda: odoo.call("loyalty.generate.wizard", "generate_coupons", [wizard]))
+        cr.execute("SELECT count(*) FROM loyalty_card WHERE program_id = %s", [wizard_program])
+        assert cr.fetchone()[0] == N
+
+        # 3. Raw INSERT of the same rows (cards + history), the floor.
+        raw_program = program("Raw")
+
+        def raw():
+            cr.execute(
+                """
+                WITH c AS (
+                    INSERT INTO loyalty_card (program_id, company_id, partner_id, code, points, create_date,
+                                              write_date)
+                    SELECT %s, %s, p, '044' || substr(md5(random()::text || p), 1, 17), 1, now(), now()
+                      FROM unnest(%s::int[]) p
+                    RETURNING id
+                )
+                INSERT INTO loyalty_history (card_id, company_id, description, issued, used, create_date, write_date)
+                SELECT c.id, %s, 'Gift', 1, 0, now(), now() FROM c
+                """,
+                [raw_program, company_id, partner_ids, company_id],
+            )
+
+        floor, __ = timed(raw)
+        print(f"issuing {N} coupons (one per member, with a history line each):")
+        print(f"  raw INSERT (baseline)      {floor:8.2f} s")
+        print(f"  wechat_coupon campaign     {ours:8.2f} s   {ours / floor:6.2f}x the raw INSERT (goal <= 3x)")
+        print(f"  loyalty.generate.wizard    {slow:8.2f} s   wechat_coupon is {slow / ours:6.1f}x faster "
+              "(goal >= 10x)")
+    finally:
+        cr.execute("DELETE FROM loyalty_history WHERE card_id IN (SELECT id FROM loyalty_card WHERE partner_id = "
+                   "ANY(%s))", [partner_ids])
+        cr.execute("DELETE FROM loyalty_card WHERE partner_id = ANY(%s)", [partner_ids])
+        cr.execute("DELETE FROM wechat_member WHERE account_id = %s", [account_id])
+        conn.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""The coupon wallet, claim and gift pages inside WeChat.
+
+Same OAuth as the member page (``snsapi_base``, openid kept in the
+session): the controller inherits :class:`WeChatMemberPage` and reuses its
+helpers.  Business rules live in the models (``loyalty.card``,
+``wechat.coupon.campaign``); the pages parse, call and render.
+"""
+
+import base64
+import logging
+
+from werkzeug.exceptions import NotFound
+
+from odoo import fields, http
+from odoo.exceptions import UserError
+from odoo.http import request
+
+from odoo.addons.wechat_member.controllers.member_page import WeChatMemberPage
+from odoo.addons.wechat_member.models.wechat_qr_channel import qr_png
+
+_logger = logging.getLogger(__name__)
+
+
+class WeChatCouponPage(WeChatMemberPage):
+    # ------------------------------------------------------------------ member page section
+    def _member_page_sections(self, member):
+        sections = super()._member_page_sections(member)
+        cards = member.partner_id._wechat_wallet_cards(member.account_id)
+        today = fields.Date.context_today(cards)
+        valid = cards.filtered(lambda c: c._wechat_status(today) == "valid")
+        sections.append(
+            (
+                20,
+                "wechat_coupon.member_page_coupons",
+                {"count": len(valid), "url": f"/wechat/coupons/{member.account_id.id}", "cards": valid[:3]},
+            )
+        )
+        return sections
+
+    # ------------------------------------------------------------------ helpers
+    def _coupon_member(self, account, path, lang=None):
+        """``(member, redirect)``: the visitor, or the OAuth redirect to come back to ``path``."""
+        self._set_lang(lang)
+        member = self._current_member(account)
+        if not member:
+            return None, self._login_redirect(account, path)
+        return member, None
+
+    def _card_values(self, card, account, today, with_qr=True):
+        status = card._wechat_status(today)
+        values = {
+            "card": card,
+            "code": card.code,
+            "program": card.program_id.with_context(lang=request.env.lang).name,
+            "status": status,
+            "expiration_date": fields.Date.to_string(card.expiration_date) if card.expiration_date else False,
+            "qr": False,
+            "forward_url": False,
+        }
+        if status == "valid":
+            if with_qr:
+                values["qr"] = "data:image/png;base64," + base64.b64encode(qr_png(card.code, box_size=6)).decode()
+            values["forward_url"] = (
+                f"/wechat/coupons/{account.id}/gift/{card.id}/{card._wechat_forward_token()}"
+            )
+        return values
+
+    def _mark_seen(self, cards):
+        unseen = cards.filtered(lambda c: c.wechat_campaign_id and not c.wechat_claim_date)
+        if unseen:
+            unseen.sudo().write({"wechat_claim_date": fields.Datetime.now()})
+            unseen.wechat_campaign_id._update_statistics()
+
+    # ------------------------------------------------------------------ wallet
+    @http.route("/wechat/coupons/<int:account_id>", type="http", auth="public", methods=["GET"], sitemap=False)
+    def coupon_wallet(self, account_id, lang=None, received=None, **kw):
+        account = self._account(account_id)
+        member, redirect = self._coupon_member(account, f"/wechat/coupons/{account.id}", lang)
+        if redirect:
+            return redirect
+        partner = member.partner_id.with_context(lang=request.env.lang)
+        cards = partner._wechat_wallet_cards(account)
+        self._mark_seen(cards)
+        today = fields.Date.context_today(cards)
+        values = {
+            "account": account,
+            "member": member,
+            "partner": partner,
+            "cards": [self._card_values(card, account, today) for card in cards],
+            "points_text": partner._wechat_points_text(),
+            "received": bool(received),
+            "lang": request.env.lang,
+        }
+        return request.render("wechat_coupon.coupon_wallet", values)
+
+    # ------------------------------------------------------------------ claim page
+    def _campaign(self, account, campaign_id):
+        campaign = request.env["wechat.coupon.campaign"].sudo().browse(campaign_id).exists()
+        if not campaign or campaign.account_id != account or campaign.state != "issued":
+            raise NotFound()
+        return campaign
+
+    def _render_claim(self, account, member, campaign, message=None, claimed=False, status=200):
+        Card = request.env["loyalty.card"].sudo()
+        mine = Card.search([("wechat_campaign_id", "=", campaign.id), ("partner_id", "=", member.partner_id.id)])
+        today = fields.Date.context_today(Card)
+        values = {
+            "account": account,
+            "member": member,
+            "campaign": campaign.with_context(lang=request.env.lang),
+            "program": campaign.program_id.with_context(lang=request.env.lang).name,
+            "cards": [self._card_values(card, account, today) for card in mine],
+            "can_claim": campaign.claim_enabled
+            and not Card.search_count(
+                [("wechat_campaign_id", "=", campaign.id), ("wechat_recipient_id", "=", member.partner_id.id)]
+            ),
+            "sold_out": bool(campaign.claim_limit and campaign.claim_count >= campaign.claim_limit),
+            "message": message,
+            "claimed": claimed,
+            "lang": request.env.lang,
+        }
+        return request.render("wechat_coupon.coupon_claim", values, status=status)
+
+    @http.route("/wechat/coupons/<int:account_id>/claim/<int:campaign_id>", type="http", auth="public",
+                methods=["GET"], sitemap=False)
+    def coupon_claim_page(self, account_id, campaign_id, lang=None, **kw):
+        account = self._account(account_id)
+        campaign = self._campaign(account, campaign_id)
+        member, redirect = self._coupon_member(account, f"/wechat/coupons/{account.id}/claim/{campaign.id}", lang)
+        if redirect:
+            return redirect
+        mine = request.env["loyalty.card"].sudo().search(
+            [("wechat_campaign_id", "=", campaign.id), ("partner_id", "=", member.partner_id.id)]
+        )
+        self._mark_seen(mine)  # opened from the notice: the issued coupon is claimed
+        return self._render_claim(account, member, campaign)
+
+    @http.route("/wechat/coupons/<int:account_id>/claim/<int:campaign_id>", type="http", auth="public",
+                methods=["POST"], sitemap=False)
+    def coupon_claim(self, account_id, campaign_id, **post):
+        account = self._account(account_id)
+        campaign = self._campaign(account, campaign_id)
+        member, redirect = self._coupon_member(account, f"/wechat/coupons/{account.id}/claim/{campaign.id}")
+        if redirect:
+            return redirect
+        try:
+            with request.env.cr.savepoint():
+                campaign._claim(member)
+        except UserError as exc:
+            return self._render_claim(account, member, campaign, message=exc.args[0], status=409)
+        return self._render_claim(account, member, campaign, claimed=True)
+
+    # ------------------------------------------------------------------ forward to a friend
+    def _gift_card(self, account, card_id):
+        card = request.env["loyalty.card"].sudo().browse(card_id).exists()
+        if not card or (card.company_id and card.company_id != account.company_id):
+            raise NotFound()
+        return card
+
+    @http.route("/wechat/coupons/<int:account_id>/gift/<int:card_id>/<string:token>", type="http", auth="public",
+                methods=["GET"], sitemap=False)
+    def coupon_gift_page(self, account_id, card_id, token, lang=None, **kw):
+        account = self._account(account_id)
+        card = self._gift_card(account, card_id)
+        member, redirect = self._coupon_member(account, f"/wechat/coupons/{account.id}/gift/{card.id}/{token}", lang)
+        if redirect:
+            return redirect
+        try:
+            card._wechat_check_forward_token(token)
+        except UserError as exc:
+            return self._render_error(exc.args[0], status=403)
+        today = fields.Date.context_today(card)
+        values = {
+            "account": account,
+            "member": member,
+            "token": token,
+            "mine": card.partner_id == member.partner_id,
+            "giver": card.partner_id.name,
+            "coupon": self._card_values(card, account, today, with_qr=False),
+            "lang": request.env.lang,
+        }
+        return request.render("wechat_coupon.coupon_gift", values)
+
+    @http.route("/wechat/coupons/<int:account_id>/gift/<int:card_id>/<string:token>", type="http", auth="public",
+                methods=["POST"], sitemap=False)
+    def coupon_gift_accept(self, account_id, card_id, token, **post):
+        account = self._account(account_id)
+        card = self._gift_card(account, card_id)
+        member, redirect = self._coupon_member(account, f"/wechat/coupons/{account.id}/gift/{card.id}/{token}")
+        if redirect:
+            return redirect
+        try:
+            with request.env.cr.savepoint():
+                card._wechat_accept_forward(member, token)
+        except UserError as exc:
+            return self._render_error(exc.args[0], status=403)
+        return request.redirect(f"/wechat/coupons/{account.id}?received=1")
+
+    def _render_error(self, message, status=400):
+        return request.render("wechat_member.member_page_error", {"message": message, "lang": request.env.lang},
+                              status=status)
+

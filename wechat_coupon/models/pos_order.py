@@ -1,0 +1,44 @@
+from odoo import models
+from odoo.exceptions import UserError
+
+
+class PosOrder(models.Model):
+    _inherit = "pos.order"
+
+    def validate_coupon_programs(self, point_changes, new_codes):
+        """Refuse used, expired, other company's or unknown coupons, with the card rows locked."""
+        Card = self.env["loyalty.card"]
+        error = Card._wechat_redemption_error(point_changes or {}, self.company_id[:1] or self.env.company)
+        if error:
+            ids = [int(k) for k in (point_changes or {})]
+            cards = Card.sudo().browse(ids).exists()
+            return {
+                "successful": False,
+                "payload": {
+                    "message": error,
+                    "updated_points": {c.id: c.points for c in cards},
+                    "removed_coupons": list(set(ids) - set(cards.ids)),
+                },
+            }
+        return super().validate_coupon_programs(point_changes, new_codes)
+
+    def confirm_coupon_programs(self, coupon_data):
+        """Spend the coupons once: lock the cards, re-check them, then let pos_loyalty deduct the points.
+
+        Two tills confirming one coupon at once: the second waits for the
+        first one's lock and is then refused (already used).
+        """
+        changes = {
+            int(k): v.get("points", 0) for k, v in (coupon_data or {}).items() if int(k) > 0 and isinstance(v, dict)
+        }
+        Card = self.env["loyalty.card"]
+        error = Card._wechat_redemption_error(changes, self.company_id[:1] or self.env.company)
+        if error:
+            raise UserError(error)
+        res = super().confirm_coupon_programs(coupon_data)
+        spent = Card.sudo().browse([k for k, v in changes.items() if v < 0]).exists()
+        wechat_cards = spent.filtered("wechat_origin")
+        if wechat_cards and self:
+            wechat_cards.write({"wechat_redeem_order_id": self[:1].id})
+            wechat_cards.wechat_campaign_id._update_statistics()
+        return res

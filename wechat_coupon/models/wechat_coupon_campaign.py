@@ -1,0 +1,373 @@
+import logging
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from odoo.addons.wechat_member.models.wechat_api import WeChatError
+
+from .loyalty_card import COUPON_PROGRAM_TYPES
+
+_logger = logging.getLogger(__name__)
+
+PAID_STATES = ("paid", "done", "invoiced")
+
+
+class WeChatCouponCampaign(models.Model):
+    """Coupons of an Odoo loyalty program issued to WeChat members.
+
+    "Issue" creates one ``loyalty.card`` per member (``limit_per_member``
+    each) in batched SQL, idempotently, then notifies the members whose
+    48 h customer-service window is open.  A campaign can also be claimed
+    from its claim page while stock lasts.
+    """
+
+    _name = "wechat.coupon.campaign"
+    _description = "WeChat Coupon Campaign"
+    _inherit = ["mail.thread"]
+    _order = "id desc"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, tracking=True, translate=True)
+    account_id = fields.Many2one("wechat.account", string="WeChat Account", required=True, check_company=True,
+                                 tracking=True)
+    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    program_id = fields.Many2one(
+        "loyalty.program",
+        string="Coupon Program",
+        required=True,
+        check_company=True,
+        domain="[('program_type', 'in', ('coupons', 'promo_code'))]",
+        tracking=True,
+    )
+    state = fields.Selection([("draft", "Draft"), ("issued", "Issued")], default="draft", required=True,
+                             tracking=True, copy=False, index=True)
+    audience = fields.Selection(
+        [("members", "Selected Members"), ("followers", "All Followers"), ("category", "Contact Tag"),
+         ("claim", "Claim Page Only")],
+        default="members",
+        required=True,
+    )
+    member_ids = fields.Many2many("wechat.member", string="Members", domain="[('account_id', '=', account_id)]")
+    category_id = fields.Many2one("res.partner.category", string="Contact Tag")
+    expiration_date = fields.Date("Valid Until")
+    limit_per_member = fields.Integer("Coupons per Member", default=1, required=True)
+    points = fields.Float("Coupon Points", default=1.0, required=True,
+                          help="Points put on each coupon (a coupon reward usually costs 1 point).")
+    claim_enabled = fields.Boolean("Claim Page", help="Members can claim a coupon from the campaign's claim page.")
+    claim_limit = fields.Integer("Claim Stock", default=0, help="How many members can claim; 0: no limit.")
+    claim_count = fields.Integer("Claims", readonly=True, copy=False, default=0)
+    issue_date = fields.Datetime("Issued On", readonly=True, copy=False)
+    notice_text = fields.Text(
+        "Notice", translate=True,
+        help="Customer-service text sent to members with an open 48 h window. Empty: a default text. "
+        "{program}, {date} and {url} are replaced.",
+    )
+    card_ids = fields.One2many("loyalty.card", "wechat_campaign_id", string="Coupons", readonly=True)
+    # Results (stored, refreshed with _read_group on issue, claim, redemption and daily).
+    issued_count = fields.Integer("Issued", readonly=True, copy=False, aggregator="sum")
+    claimed_count = fields.Integer("Claimed", readonly=True, copy=False, aggregator="sum")
+    redeemed_count = fields.Integer("Redeemed", readonly=True, copy=False, aggregator="sum")
+    revenue = fields.Float("Revenue", digits="Account", readonly=True, copy=False, aggregator="sum",
+                           help="Total of the paid POS orders that redeemed a coupon of the campaign.")
+    redemption_rate = fields.Float("Redemption Rate (%)", readonly=True, copy=False, aggregator="avg")
+    notified_count = fields.Integer("Notified", readonly=True, copy=False)
+    not_notified_count = fields.Integer("Not Notified", readonly=True, copy=False,
+                                        help="Outside the 48 h window, over the weekly budget or unfollowed: "
+                                        "they see the coupon in their wallet.")
+
+    _sql_constraints = [
+        ("limit_per_member_positive", "CHECK(limit_per_member > 0)", "Give at least one coupon per member."),
+        ("claim_limit_positive", "CHECK(claim_limit >= 0)", "The claim stock cannot be negative."),
+    ]
+
+    @api.constrains("program_id")
+    def _check_program_type(self):
+        for campaign in self:
+            if campaign.program_id.program_type not in COUPON_PROGRAM_TYPES:
+                raise ValidationError(_("Choose a coupon or discount code program."))
+
+    @api.constrains("points")
+    def _check_points(self):
+        for campaign in self:
+            if campaign.points <= 0:
+                raise ValidationError(_("A coupon needs a positive number of points."))
+
+    # ------------------------------------------------------------------ audience
+    def _audience_members(self):
+        self.ensure_one()
+        Member = self.env["wechat.member"].sudo()
+        domain = [("account_id", "=", self.account_id.id)]
+        if self.audience == "members":
+            return self.member_ids.sudo().filtered(lambda m: m.account_id == self.account_id)
+        if self.audience == "followers":
+            return Member.search(domain + [("state", "=", "follower")])
+        if self.audience == "category":
+            if not self.category_id:
+                raise UserError(_("Choose the contact tag of the audience."))
+            return Member.search(domain + [("partner_id.category_id", "in", self.category_id.ids)])
+        return Member
+
+    # ------------------------------------------------------------------ issue
+    def _card_description(self):
+        return _("WeChat campaign %(name)s", name=self.name)
+
+    def action_issue(self):
+        """Issue the coupons to the audience (again: only to members who have none yet)."""
+        results = []
+        for campaign in self:
+            if campaign.expiration_date and campaign.expiration_date < fields.Date.context_today(self):
+                raise UserError(_("The campaign %(name)s has expired.", name=campaign.name))
+            if campaign.program_id.company_id and campaign.program_id.company_id != campaign.company_id:
+                raise UserError(_("The program and the WeChat account belong to different companies."))
+            self.env.flush_all()
+            # One issue of a campaign at a time.
+            self.env.cr.execute("SELECT id FROM wechat_coupon_campaign WHERE id = %s FOR UPDATE", [campaign.id])
+            partner_ids = sorted(set(campaign._audience_members().partner_id.ids))
+            rows = [(pid, seq) for pid in partner_ids for seq in range(1, campaign.limit_per_member + 1)]
+            cards = self.env["loyalty.card"]._wechat_bulk_create(
+                campaign.program_id,
+                rows,
+                points=campaign.points,
+                expiration_date=campaign.expiration_date,
+                description=campaign._card_description(),
+                origin="issue",
+                campaign=campaign,
+            )
+            vals = {"state": "issued"}
+            if not campaign.issue_date:
+                vals["issue_date"] = fields.Datetime.now()
+            campaign.write(vals)
+            notified, not_notified = campaign._send_notices(cards)
+            campaign._update_statistics()
+            campaign.message_post(
+                body=_(
+                    "%(count)s coupons issued; %(notified)s members notified, %(not_notified)s not notified.",
+                    count=len(cards),
+                    notified=notified,
+                    not_notified=not_notified,
+                )
+            )
+            results.append((len(cards), notified, not_notified))
+        issued = sum(r[0] for r in results)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": _(
+                    "%(count)s coupons issued; %(notified)s members notified in WeChat, %(not_notified)s will see "
+                    "them in their wallet.",
+                    count=issued,
+                    notified=sum(r[1] for r in results),
+                    not_notified=sum(r[2] for r in results),
+                ),
+                "sticky": False,
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def action_reset_draft(self):
+        self.filtered(lambda c: not c.card_ids).write({"state": "draft"})
+
+    # ------------------------------------------------------------------ notices
+    def _notice_text(self, partner):
+        self.ensure_one()
+        campaign = self.with_context(lang=partner.lang or self.env.lang)
+        url = campaign.account_id._wechat_coupon_claim_url(campaign)
+        date = fields.Date.to_string(campaign.expiration_date) if campaign.expiration_date else "-"
+        if campaign.notice_text:
+            return campaign.notice_text.replace("{program}", campaign.program_id.name).replace(
+                "{date}", date).replace("{url}", url)
+        return _(
+            "A coupon for you: %(program)s, valid until %(date)s. Open your wallet: %(url)s",
+            program=campaign.program_id.with_context(lang=partner.lang or self.env.lang).name,
+            date=date,
+            url=url,
+        )
+
+    def _send_notices(self, cards):
+        """Tell the holders of the new ``cards`` in WeChat; returns ``(notified, not notified)``.
+
+        Only followers with an open 48 h customer-service window are sent a
+        text (within the account's weekly contact budget); the others are
+        counted as not notified: the coupon waits in their wallet.  One
+        method, so that it can be routed through the campaign machinery later.
+        """
+        self.ensure_one()
+        partners = cards.sudo().partner_id
+        texts = {p.id: self._notice_text(p) for p in partners}
+        notified, not_notified = self._notify_partners(self.account_id, texts)
+        self.write({
+            "notified_count": self.notified_count + notified,
+            "not_notified_count": self.not_notified_count + not_notified,
+        })
+        return notified, not_notified
+
+    @api.model
+    def _notify_partners(self, account, texts):
+        """Send ``{partner id: text}`` as customer-service texts to their members on ``account``.
+
+        Never calls WeChat for a member who does not follow the account or
+        whose 48 h window is closed; respects the weekly contact budget and
+        logs each message sent (kind ``coupon``).  Returns ``(sent, not sent)``.
+        """
+        if not texts:
+            return 0, 0
+        members = self.env["wechat.member"].sudo().search(
+            [("account_id", "=", account.id), ("partner_id", "in", list(texts))]
+        )
+        Log = self.env["wechat.message.log"].sudo()
+        reachable = members.filtered(lambda m: m.state == "follower" and m.in_service_window)
+        over_budget = Log._over_budget(account, reachable.ids)
+        api = account._api() if reachable else None
+        sent = self.env["wechat.member"]
+        done_partners = set()
+        for member in reachable:
+            if member.id in over_budget or member.partner_id.id in done_partners:
+                continue
+            try:
+                api.send_text(member.openid, texts[member.partner_id.id])
+            except WeChatError as exc:
+                _logger.info("WeChat account %s: coupon notice to member %s refused (%s)",
+                             account.id, member.id, exc.errcode)
+                continue
+            sent |= member
+            done_partners.add(member.partner_id.id)
+        if sent:
+            Log._log(account, sent.ids, "coupon")
+        return len(sent), len(texts) - len(sent)
+
+    # ------------------------------------------------------------------ claim
+    def _claim(self, member):
+        """Give ``member`` the campaign's coupons once, while the stock lasts. Returns the cards.
+
+        Concurrency: the stock is one atomic ``UPDATE … WHERE claim_count <
+        claim_limit``, and the (campaign, member, number) unique index refuses
+        a second claim of the same member.
+        """
+        self.ensure_one()
+        campaign = self.sudo()
+        today = fields.Date.context_today(self)
+        if campaign.state != "issued" or not campaign.claim_enabled or member.account_id != campaign.account_id:
+            raise UserError(_("This offer is not available."))
+        if (campaign.expiration_date and campaign.expiration_date < today) or not campaign.program_id.active:
+            raise UserError(_("This offer has ended."))
+        partner = member.partner_id
+        Card = self.env["loyalty.card"].sudo()
+        existing = Card.search([("wechat_campaign_id", "=", campaign.id), ("wechat_recipient_id", "=", partner.id)])
+        if existing:
+            raise UserError(_("You have already claimed this coupon. It is in your wallet."))
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            UPDATE wechat_coupon_campaign SET claim_count = claim_count + 1
+             WHERE id = %s AND (claim_limit = 0 OR claim_count < claim_limit)
+            RETURNING claim_count
+            """,
+            [campaign.id],
+        )
+        if not self.env.cr.fetchone():
+            raise UserError(_("Sorry, all the coupons of this offer have been claimed."))
+        campaign.invalidate_recordset(["claim_count"])
+        rows = [(partner.id, seq) for seq in range(1, campaign.limit_per_member + 1)]
+        cards = Card._wechat_bulk_create(
+            campaign.program_id,
+            rows,
+            points=campaign.points,
+            expiration_date=campaign.expiration_date,
+            description=campaign._card_description(),
+            origin="claim",
+            campaign=campaign,
+            claim_date=fields.Datetime.now(),
+        )
+        if not cards:  # claimed meanwhile by the same member
+            raise UserError(_("You have already claimed this coupon. It is in your wallet."))
+        campaign._update_statistics()
+        return cards
+
+    # ------------------------------------------------------------------ results
+    def _update_statistics(self):
+        """Issued → claimed → redeemed → revenue, with ``_read_group``."""
+        if not self:
+            return
+        self.env.flush_all()
+        Card = self.env["loyalty.card"].sudo().with_context(active_test=False)
+        domain = [("wechat_campaign_id", "in", self.ids)]
+        issued = dict(Card._read_group(domain, ["wechat_campaign_id"], ["__count"]))
+        claimed = dict(Card._read_group(domain + [("wechat_claim_date", "!=", False)], ["wechat_campaign_id"],
+                                        ["__count"]))
+        redeemed = {
+            campaign: (count, order_ids)
+            for campaign, count, order_ids in Card._read_group(
+                domain + [("wechat_redeem_order_id", "!=", False)],
+                ["wechat_campaign_id"],
+                ["__count", "wechat_redeem_order_id:array_agg"],
+            )
+        }
+        Order = self.env["pos.order"].sudo()
+        for campaign in self.sudo():
+            count, order_ids = redeemed.get(campaign, (0, []))
+            revenue = 0.0
+            if order_ids:
+                [(revenue,)] = Order._read_group(
+                    [("id", "in", list(set(order_ids))), ("state", "in", PAID_STATES)], [], ["amount_total:sum"]
+                )
+            issued_count = issued.get(campaign, 0)
+            campaign.write({
+                "issued_count": issued_count,
+                "claimed_count": claimed.get(campaign, 0),
+                "redeemed_count": count,
+                "revenue": revenue or 0.0,
+                "redemption_rate": 100.0 * count / issued_count if issued_count else 0.0,
+            })
+
+    @api.model
+    def _cron_update_statistics(self):
+        self.search([("state", "=", "issued")])._update_statistics()
+
+    def action_refresh_statistics(self):
+        self._update_statistics()
+        return True
+
+    def action_view_cards(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("loyalty.loyalty_card_action")
+        action["domain"] = [("wechat_campaign_id", "=", self.id)]
+        action["context"] = {"create": False}
+        return action
+
+    # ------------------------------------------------------------------ from members (Action menu)
+    @api.model
+    def _check_members(self, members):
+        if not members:
+            raise UserError(_("Select members first."))
+        if len(members.account_id) > 1:
+            raise UserError(_("Choose members of one WeChat account at a time."))
+
+    @api.model
+    def action_create_from_members(self, members):
+        """Action menu of members: a draft campaign for them, opened in its form."""
+        self._check_members(members)
+        account = members.account_id
+        program = self.env["loyalty.program"].search(
+            [("program_type", "in", COUPON_PROGRAM_TYPES), ("company_id", "in", [False, account.company_id.id])],
+            limit=1,
+        )
+        if not program:
+            raise UserError(_("Create a coupon program first (Campaigns > Coupon Programs)."))
+        campaign = self.create(
+            {
+                "name": _("Coupons for %(count)s members", count=len(members)),
+                "account_id": account.id,
+                "program_id": program.id,
+                "audience": "members",
+                "member_ids": [(6, 0, members.ids)],
+            }
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": campaign.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+        }

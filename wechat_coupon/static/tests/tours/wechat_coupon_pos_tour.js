@@ -1,0 +1,27 @@
+import * as PosLoyalty from "@pos_loyalty/../tests/tours/utils/pos_loyalty_util";
+import * as ProductScreen from "@point_of_sale/../tests/tours/utils/product_screen_util";
+import * as Dialog from "@point_of_sale/../tests/tours/utils/dialog_util";
+import * as Chrome from "@point_of_sale/../tests/tours/utils/chrome_util";
+import * as Notification from "@point_of_sale/../tests/tours/utils/generic_components/notification_util";
+import { registry } from "@web/core/registry";
+
+registry.category("web_tour.tours").add("WeChatCouponPosTour", {
+    steps: () =>
+        [
+            Chrome.startPoS(),
+            Dialog.confirm("Open Register"),
+
+            // The member shows the coupon of the wallet: no customer needed, 10% off.
+            ProductScreen.addOrderline("Desk Organizer", "2"),
+            PosLoyalty.orderTotalIs("10.20"),
+            PosLoyalty.enterCode("044WECHATPOS1"),
+            PosLoyalty.orderTotalIs("9.18"),
+            PosLoyalty.finalizeOrder("Cash", "10"),
+
+            // Second use of the same coupon: refused.
+            ProductScreen.addOrderline("Desk Organizer", "1"),
+            PosLoyalty.enterCode("044WECHATPOS1"),
+            Notification.has("already been used"),
+            PosLoyalty.orderTotalIs("5.10"),
+        ].flat(),
+});

@@ -1,0 +1,49 @@
+from odoo import Command
+from odoo.tests import tagged
+
+from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
+
+
+@tagged("post_install", "-at_install")
+class TestWeChatCouponPos(TestPointOfSaleHttpCommon):
+    @classmethod
+    def get_default_groups(cls):
+        # The test user (created by the accounting test base) also manages WeChat.
+        return super().get_default_groups() | cls.env.ref("wechat_member.group_wechat_manager")
+
+    def test_scan_member_coupon_once(self):
+        self.env["loyalty.program"].search([]).write({"active": False})
+        program = self.env["loyalty.program"].create(
+            {
+                "name": "WeChat 10% off",
+                "program_type": "coupons",
+                "trigger": "with_code",
+                "applies_on": "current",
+                "pos_ok": True,
+                "rule_ids": [],
+                "reward_ids": [(0, 0, {"reward_type": "discount", "discount": 10, "discount_mode": "percent",
+                                       "discount_applicability": "order", "required_points": 1})],
+                "pos_config_ids": [Command.link(self.main_pos_config.id)],
+            }
+        )
+        account = self.env["wechat.account"].sudo().create({"name": "POS coupons", "appid": "wxcouponpos0000001"})
+        member = self.env["wechat.member"]._get_or_create(account, "oCouponPos000000000000000001")[0]
+        campaign = self.env["wechat.coupon.campaign"].sudo().create(
+            {"name": "Till", "account_id": account.id, "program_id": program.id, "audience": "members",
+             "member_ids": [Command.set(member.ids)]}
+        )
+        campaign.action_issue()
+        card = campaign.card_ids
+        card.code = "044WECHATPOS1"
+        self.main_pos_config.with_user(self.pos_user).open_ui()
+        self.start_pos_tour("WeChatCouponPosTour", login="pos_user")
+        card.invalidate_recordset()
+        self.assertEqual(card.points, 0, "the coupon is used")
+        order = card.wechat_redeem_order_id
+        self.assertTrue(order)
+        self.assertIn(order.state, ("paid", "done", "invoiced"))
+        self.assertAlmostEqual(order.amount_total, 9.18)
+        self.assertEqual(self.env["pos.order.line"].search_count([("coupon_id", "=", card.id)]), 1)
+        campaign._update_statistics()
+        self.assertEqual(campaign.redeemed_count, 1)
+        self.assertAlmostEqual(campaign.revenue, 9.18)

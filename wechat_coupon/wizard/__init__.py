@@ -1,0 +1,1 @@
+from . import wechat_coupon_issue_wizard
