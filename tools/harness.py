@@ -638,33 +638,20 @@ def run_pytest(python, url, db, pg, odoo, log_path):
     return verdict
 
 
-def serve_command(odoo, python, pg, db, port, workers=2):
-    return (
-        odoo.command(python)
-        + base_odoo_args(odoo, pg, db)
-        + [
-            "--workers",
-            str(workers),
-            "--max-cron-threads",
-            "1",
-            "--http-port",
-            str(port),
-            "--gevent-port",
-            str(free_port()),
-            "--http-interface",
-            "127.0.0.1",
-            "--limit-time-real",
-            "600",
-            "--limit-time-cpu",
-            "300",
-            "--limit-memory-soft",
-            str(2 * 1024**3),
-            "--limit-memory-hard",
-            str(3 * 1024**3),
-            "--log-level",
-            "info",
-        ]
-    )
+def serve_command(odoo, python, pg, db, port, gevent_port, workers=2):
+    options = {
+        "--workers": workers,
+        "--max-cron-threads": 1,
+        "--http-port": port,
+        "--gevent-port": gevent_port,
+        "--http-interface": "127.0.0.1",
+        "--limit-time-real": 600,
+        "--limit-time-cpu": 300,
+        "--limit-memory-soft": 2 * 1024**3,
+        "--limit-memory-hard": 3 * 1024**3,
+        "--log-level": "info",
+    }
+    return odoo.command(python) + base_odoo_args(odoo, pg, db) + [str(x) for kv in options.items() for x in kv]
 
 
 class Session:
@@ -699,9 +686,12 @@ class Session:
 
     def serve(self, db, port, log_name):
         """Odoo with --workers=2 on ``db``, as retailers run it; returns once it answers."""
-        cmd = serve_command(self.odoo, self.python, self.pg, db, port)
+        gevent_port = free_port()
+        cmd = serve_command(self.odoo, self.python, self.pg, db, port, gevent_port)
         proc = self.spawn(cmd, RUNDIR / "logs" / log_name, odoo_env(self.pg))
         wait_http(f"http://127.0.0.1:{port}/web/health", proc)
+        # The gevent worker serves the bus (POS notifications): it must be up too.
+        wait_http(f"http://127.0.0.1:{gevent_port}/web/health", proc, timeout=60)
         return proc
 
     def __exit__(self, *exc):

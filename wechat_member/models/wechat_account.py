@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 from urllib.parse import urlencode
 
+import psycopg2.errors
 import requests
 
 from odoo import _, api, fields, models, sql_db
@@ -194,20 +195,22 @@ class WeChatAccount(models.Model):
 
     # ------------------------------------------------------------------ token manager
     @contextlib.contextmanager
-    def _token_cursor(self):
+    def _token_cursor(self, own=True):
         """A cursor of its own that commits the token whatever the caller does.
 
         A token fetched from WeChat invalidates the previous one: it must be
         saved even if the caller's transaction rolls back.  When this
-        account is not committed yet (tests in one transaction), the
-        caller's cursor is used instead.
+        account is not committed yet (tests in one transaction), or when
+        ``own`` is False, the caller's cursor is used instead.
         """
-        if isinstance(self.env.cr, TestCursor):
+        if not own or isinstance(self.env.cr, TestCursor):
             yield self.env.cr, False
             return
         cr = sql_db.db_connect(self.env.cr.dbname).cursor()
         try:
             cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            # Never wait for ever on a row the caller's own transaction may hold.
+            cr.execute("SET LOCAL lock_timeout = '5s'")
             cr.execute("SELECT 1 FROM wechat_account WHERE id = %s", [self.id])
             if not cr.rowcount:
                 cr.rollback()
@@ -224,11 +227,24 @@ class WeChatAccount(models.Model):
         ``stale``: a token WeChat just rejected; a new one is fetched unless
         another worker already replaced it.  Fifty workers asking at once
         make one call to WeChat: the first takes the row lock and fetches,
-        the others wait on the lock and then read the fresh token.
+        the others wait on the lock and then read the fresh token.  The lock
+        is FOR NO KEY UPDATE: rows inserted by the caller that reference the
+        account (KEY SHARE locks) do not block it.
         """
         self.ensure_one()
-        with self._token_cursor() as (cr, own):
-            cr.execute("SELECT access_token, token_expires_at FROM wechat_account WHERE id = %s FOR UPDATE", [self.id])
+        try:
+            return self._refresh_token(stale, own=True)
+        except psycopg2.errors.LockNotAvailable:
+            # The caller's own transaction holds the account row (it wrote it):
+            # refreshing in another transaction would wait for ever.
+            _logger.info("WeChat account %s: token refreshed in the caller's transaction", self.id)
+            return self._refresh_token(stale, own=False)
+
+    def _refresh_token(self, stale, own):
+        with self._token_cursor(own=own) as (cr, separate):
+            cr.execute(
+                "SELECT access_token, token_expires_at FROM wechat_account WHERE id = %s FOR NO KEY UPDATE", [self.id]
+            )
             token, expires_at = cr.fetchone()
             now = fields.Datetime.now()
             if token and token != stale and expires_at and expires_at > now + timedelta(seconds=TOKEN_MARGIN):
@@ -239,7 +255,7 @@ class WeChatAccount(models.Model):
                 "UPDATE wechat_account SET access_token = %s, token_expires_at = %s WHERE id = %s",
                 [data["access_token"], expires_at, self.id],
             )
-            if not own:
+            if not separate:
                 self.invalidate_recordset(["access_token", "token_expires_at"])
             return data["access_token"]
 

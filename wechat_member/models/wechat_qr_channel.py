@@ -159,4 +159,18 @@ class WeChatQrChannel(models.Model):
                 )
                 self.env["ir.model.data"]._update_xmlids([{"xml_id": xmlid, "record": config, "noupdate": True}])
             self.env.ref(channel_xmlid).pos_config_id = config
+        # The Shanghai store takes WeChat Pay (scan code): paying is joining.
+        shanghai = self.env.ref("wechat_member.demo_pos_shanghai")
+        if not shanghai.payment_method_ids.filtered(lambda m: m.use_payment_terminal == "wechat_pay"):
+            bank = self.env["account.journal"].search(
+                [("type", "=", "bank"), ("company_id", "=", shanghai.company_id.id)], limit=1
+            )
+            wechat_pay = self.env["pos.payment.method"].create({
+                "name": "微信付款码 WeChat Pay",
+                "journal_id": bank.id,
+                "use_payment_terminal": "wechat_pay",
+                "wechat_account_id": self.env.ref("wechat_member.demo_account").id,
+                "company_id": shanghai.company_id.id,
+            })
+            shanghai.payment_method_ids = [(4, wechat_pay.id)]
         return True

@@ -1,4 +1,5 @@
 import threading
+import time
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
@@ -162,3 +163,29 @@ class TestSandboxConnection(WeChatCase):
         cashier = new_test_user(self.env, "wm_cashier_sb", groups="wechat_member.group_wechat_cashier")
         with self.assertRaises(UserError):
             self.env["wechat.account"].with_user(cashier).action_connect_sandbox(self.fake.url)
+
+    def test_refresh_inside_a_transaction_holding_the_account(self):
+        """A caller that referenced or even updated the account row must not wait for ever on itself."""
+        with separate_env(self.registry) as env:
+            account_id = env["wechat.account"].create(
+                {"name": "Busy", "appid": "wxbusyrow000000001", "appsecret": "test-secret-0001",
+                 "sandbox": True, "sandbox_url": self.fake.url, "timeout": 5}
+            ).id
+        self.fake.add_account(appid="wxbusyrow000000001", secret="test-secret-0001", token="t")
+        try:
+            with separate_env(self.registry) as env:
+                account = env["wechat.account"].browse(account_id)
+                env["wechat.tag"].create({"name": "ref", "account_id": account_id})  # KEY SHARE on the account
+                env.flush_all()
+                started = time.time()
+                self.assertTrue(account._get_access_token())
+                self.assertLess(time.time() - started, 3, "a key-share lock does not block the refresh")
+                account.write({"name": "Busy (renamed)"})  # now the caller holds the row itself
+                env.cr.execute("UPDATE wechat_account SET token_expires_at = now() - interval '1 hour' WHERE id = %s",
+                               [account_id])
+                account.invalidate_recordset()
+                self.assertTrue(account._get_access_token(), "refreshed in the caller's own transaction")
+        finally:
+            with separate_env(self.registry) as env:
+                env.cr.execute("DELETE FROM wechat_tag WHERE account_id = %s", [account_id])
+                env.cr.execute("DELETE FROM wechat_account WHERE id = %s", [account_id])
