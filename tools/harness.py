@@ -722,6 +722,10 @@ def cmd_test(args):
         if odoo_v["returncode"] in (0, 1) and odoo_v["summary_found"]:
             port = free_port()
             say(f"2/2 serving {TEST_DB} with --workers=2 on http://127.0.0.1:{port} and running pytest tests/")
+            # Links built by Odoo (OAuth redirects, callbacks) must point at this server, not the
+            # port the tours of step 1 used.
+            pg.psql(f"UPDATE ir_config_parameter SET value = 'http://127.0.0.1:{port}' WHERE key = 'web.base.url'",
+                    db=TEST_DB)
             sess.serve(TEST_DB, port, "odoo-server.log")
             py_v = run_pytest(python, f"http://127.0.0.1:{port}", TEST_DB, pg, odoo, RUNDIR / "logs" / "pytest.log")
             say(

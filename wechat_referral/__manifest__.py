@@ -11,6 +11,16 @@
     "installable": True,
     "depends": ["wechat_member", "loyalty"],
     "data": [
+        "security/ir.model.access.csv",
+        "security/wechat_referral_security.xml",
+        "data/ir_cron_data.xml",
+        "data/wechat_reply_rule_data.xml",
+        "views/wechat_referral_program_views.xml",
+        "views/wechat_referral_views.xml",
+        "views/wechat_referral_funnel_views.xml",
+        "views/wechat_member_views.xml",
+        "views/wechat_qr_channel_views.xml",
+        "views/member_page_templates.xml",
         "views/wechat_referral_menus.xml",
     ],
 }

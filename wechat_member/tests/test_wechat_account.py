@@ -180,10 +180,13 @@ class TestSandboxConnection(WeChatCase):
                 started = time.time()
                 self.assertTrue(account._get_access_token())
                 self.assertLess(time.time() - started, 3, "a key-share lock does not block the refresh")
-                account.write({"name": "Busy (renamed)"})  # now the caller holds the row itself
+            with separate_env(self.registry) as env:  # the token has expired meanwhile
                 env.cr.execute("UPDATE wechat_account SET token_expires_at = now() - interval '1 hour' WHERE id = %s",
                                [account_id])
-                account.invalidate_recordset()
+            with separate_env(self.registry) as env:
+                account = env["wechat.account"].browse(account_id)
+                account.write({"name": "Busy (renamed)"})  # now the caller holds the row itself
+                env.flush_all()
                 self.assertTrue(account._get_access_token(), "refreshed in the caller's own transaction")
         finally:
             with separate_env(self.registry) as env:

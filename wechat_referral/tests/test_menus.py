@@ -6,13 +6,15 @@ class TestWeChatMarketingMenus(TransactionCase):
     """Managers run campaigns from the WeChat Marketing menu; cashiers only see members."""
 
     def visible(self, user):
-        menus = self.env["ir.ui.menu"].with_user(user)._visible_menu_ids()
+        """Menus the user sees under WeChat Marketing: visible themselves and through all their parents."""
+        visible_ids = self.env["ir.ui.menu"].with_user(user)._visible_menu_ids()
         root = self.env.ref("wechat_member.menu_wechat_root")
-        return {
-            m.get_external_id()[m.id]
-            for m in self.env["ir.ui.menu"].browse(menus)
-            if m.parent_path.startswith(root.parent_path)
-        }
+        seen = set()
+        for menu in self.env["ir.ui.menu"].browse(visible_ids):
+            ancestors = [int(i) for i in menu.parent_path.strip("/").split("/")]
+            if ancestors[0] == root.id and all(i in visible_ids for i in ancestors):
+                seen.add(menu.get_external_id()[menu.id])
+        return seen
 
     def test_manager_and_cashier_menus(self):
         manager = new_test_user(self.env, "wm_mgr", groups="wechat_member.group_wechat_manager")

@@ -1,0 +1,455 @@
+import logging
+import re
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+_logger = logging.getLogger(__name__)
+
+STATES = [
+    ("pending", "Pending"),
+    ("review", "To Review"),
+    ("qualified", "Qualified"),
+    ("rewarded", "Rewarded"),
+    ("reversed", "Reversed"),
+    ("rejected", "Rejected"),
+]
+REJECT_REASONS = [
+    ("self", "Self-referral"),
+    ("loop", "Referral loop"),
+    ("existing", "Existing or former member"),
+    ("already_referred", "Already referred"),
+    ("weekly_cap", "Weekly cap reached"),
+    ("manual", "Rejected by a manager"),
+    ("refunded", "Qualifying purchase refunded"),
+    ("expired", "No qualifying purchase in time"),
+]
+# States of a referral that still counts (cap, loop, funnel, leaderboard).
+LIVE_STATES = ("pending", "review", "qualified", "rewarded", "reversed")
+PAID_ORDER_STATES = ("paid", "done", "invoiced")
+
+
+def normalize_phone(phone):
+    """Digits of a phone number without the Chinese country code (``+86 138 0013 8000`` → ``13800138000``)."""
+    digits = re.sub(r"\D", "", phone or "").lstrip("0")
+    if len(digits) > 11 and digits.startswith("86"):
+        digits = digits[2:]
+    return digits if len(digits) >= 6 else ""
+
+
+class WeChatReferral(models.Model):
+    """A friend (referee) attributed to a member (referrer), once per pair.
+
+    State machine: pending (attributed, waiting for the friend's first
+    purchase) → qualified → rewarded (points credited) → reversed (the
+    purchase was refunded within the window, points clawed back); or
+    review (waiting for a manager) and rejected (with a reason).  Every
+    transition runs under a row lock on the referral, so an order synced
+    twice, or processed twice, never pays twice.
+    """
+
+    _name = "wechat.referral"
+    _description = "WeChat Referral"
+    _order = "date desc, id desc"
+    _rec_name = "referee_member_id"
+    _check_company_auto = True
+
+    program_id = fields.Many2one(
+        "wechat.referral.program", required=True, ondelete="restrict", index=True, readonly=True, check_company=True
+    )
+    account_id = fields.Many2one("wechat.account", required=True, ondelete="cascade", index=True, readonly=True)
+    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    referrer_member_id = fields.Many2one(
+        "wechat.member", string="Referrer", required=True, ondelete="restrict", index=True, readonly=True
+    )
+    referee_member_id = fields.Many2one(
+        "wechat.member", string="Friend", required=True, ondelete="restrict", index=True, readonly=True
+    )
+    referrer_partner_id = fields.Many2one(
+        related="referrer_member_id.partner_id", string="Referrer Contact", store=True, index=True
+    )
+    referee_partner_id = fields.Many2one(
+        related="referee_member_id.partner_id", string="Friend Contact", store=True, index=True
+    )
+    channel_id = fields.Many2one("wechat.qr.channel", string="Referral QR", readonly=True, ondelete="set null")
+    store_id = fields.Many2one(related="referrer_member_id.store_id", string="Referrer's Store", store=True)
+    source = fields.Selection([("qr", "QR code"), ("link", "Share link")], default="qr", readonly=True)
+    date = fields.Datetime("Attributed On", required=True, default=fields.Datetime.now, readonly=True, index=True)
+    deadline = fields.Datetime(
+        "Qualify Before", compute="_compute_deadline", store=True,
+        help="The friend's qualifying purchase, and a refund clawing the points back, fall before this date.",
+    )
+    state = fields.Selection(STATES, default="pending", required=True, readonly=True, index=True)
+    reject_reason = fields.Selection(REJECT_REASONS, readonly=True)
+    note = fields.Char(readonly=True)
+    order_id = fields.Many2one("pos.order", string="Qualifying Order", readonly=True, ondelete="set null")
+    refund_order_id = fields.Many2one("pos.order", string="Refund", readonly=True, ondelete="set null")
+    qualified_date = fields.Datetime(readonly=True)
+    rewarded_date = fields.Datetime(readonly=True)
+    reversed_date = fields.Datetime(readonly=True)
+    reviewed_by_id = fields.Many2one("res.users", string="Reviewed By", readonly=True)
+    points = fields.Float("Points Credited", readonly=True, help="Points credited to the referrer.")
+    points_net = fields.Float(
+        "Net Points", compute="_compute_points_net", store=True, help="Points the referrer keeps from this friend."
+    )
+    card_id = fields.Many2one("loyalty.card", string="Referrer's Card", readonly=True, ondelete="set null")
+    history_id = fields.Many2one("loyalty.history", string="Credit", readonly=True, ondelete="set null")
+    reversal_history_id = fields.Many2one("loyalty.history", string="Clawback", readonly=True, ondelete="set null")
+    card_points = fields.Float(related="card_id.points", string="Referrer's Balance")
+    welcome_card_id = fields.Many2one("loyalty.card", string="Welcome Coupon", readonly=True, ondelete="set null")
+
+    _sql_constraints = [
+        (
+            "pair_uniq",
+            "UNIQUE(referrer_member_id, referee_member_id)",
+            "This friend is already attributed to this referrer.",
+        ),
+    ]
+
+    def init(self):
+        # One live referral per friend, whoever the referrer: a friend pays once.
+        self.env.cr.execute(
+            """
+            CREATE UNIQUE INDEX IF NOT EXISTS wechat_referral_live_referee_uniq
+                ON wechat_referral (referee_member_id) WHERE state != 'rejected'
+            """
+        )
+
+    @api.depends("date", "program_id")
+    def _compute_deadline(self):
+        # Frozen at attribution: a later change of the program's window applies to new friends only.
+        for referral in self:
+            days = referral.program_id.qualification_days
+            referral.deadline = referral.date + timedelta(days=days) if referral.date and days else False
+
+    @api.depends("state", "points")
+    def _compute_points_net(self):
+        for referral in self:
+            referral.points_net = referral.points if referral.state == "rewarded" else 0.0
+
+    @api.depends("referrer_member_id", "referee_member_id")
+    def _compute_display_name(self):
+        for referral in self:
+            referral.display_name = _(
+                "%(referrer)s → %(friend)s",
+                referrer=referral.referrer_member_id.display_name or "?",
+                friend=referral.referee_member_id.display_name or "?",
+            )
+
+    # ------------------------------------------------------------------ attribution
+    @api.model
+    def _attribute(self, referrer, referee, new_member, channel=None, source="qr"):
+        """Attribute ``referee`` (a member who just followed or opened a link) to ``referrer``.
+
+        ``new_member``: this follow or visit created the referee (re-follows
+        of existing or former members never count).  Returns the referral,
+        pending or rejected with its reason, or an empty recordset when the
+        account runs no referral program.  Idempotent per (referrer, friend).
+        """
+        referrer, referee = referrer.sudo(), referee.sudo()
+        if not referrer or not referee or referrer.account_id != referee.account_id:
+            return self.browse()
+        program = self.env["wechat.referral.program"]._for_account(referee.account_id)
+        if not program:
+            return self.browse()
+        # Serialise the attributions of one friend (webhook retries, parallel link visits).
+        self.env.cr.execute("SELECT id FROM wechat_member WHERE id = %s FOR UPDATE", [referee.id])
+        Referral = self.sudo()
+        existing = Referral.search(
+            [("referrer_member_id", "=", referrer.id), ("referee_member_id", "=", referee.id)], limit=1
+        )
+        if existing:
+            return existing
+        reason, note = Referral._attribution_fraud(program, referrer, referee, new_member)
+        referral = Referral.create(
+            {
+                "program_id": program.id,
+                "account_id": referee.account_id.id,
+                "referrer_member_id": referrer.id,
+                "referee_member_id": referee.id,
+                "channel_id": channel.id if channel else False,
+                "source": source,
+                "state": "rejected" if reason else "pending",
+                "reject_reason": reason or False,
+                "note": note or False,
+            }
+        )
+        if reason:
+            _logger.info("Referral %s rejected at attribution: %s", referral.id, reason)
+        else:
+            referral._grant_welcome_perk()
+        return referral
+
+    @api.model
+    def _attribution_fraud(self, program, referrer, referee, new_member):
+        """``(reason, note)`` when attributing ``referee`` to ``referrer`` is not allowed, else ``(False, False)``."""
+        reason, note = self._self_referral(referrer, referee)
+        if reason:
+            return reason, note
+        loop = self.search_count(
+            [
+                ("referrer_partner_id", "=", referee.partner_id.id),
+                ("referee_partner_id", "=", referrer.partner_id.id),
+                ("state", "in", LIVE_STATES),
+            ]
+        )
+        if loop:
+            return "loop", _("%(friend)s already referred %(referrer)s.", friend=referee.display_name,
+                             referrer=referrer.display_name)
+        if not new_member:
+            return "existing", _("%(friend)s was already a member (re-follow or earlier visit).",
+                                 friend=referee.display_name)
+        if self.search_count([("referee_member_id", "=", referee.id), ("state", "in", LIVE_STATES)]):
+            return "already_referred", _("%(friend)s is already attributed to another referrer.",
+                                         friend=referee.display_name)
+        if program.weekly_cap:
+            week = self.search_count(
+                [
+                    ("referrer_member_id", "=", referrer.id),
+                    ("state", "in", LIVE_STATES),
+                    ("date", ">", fields.Datetime.now() - timedelta(days=7)),
+                ]
+            )
+            if week >= program.weekly_cap:
+                return "weekly_cap", _("%(referrer)s already brought %(count)s friends in the last 7 days.",
+                                       referrer=referrer.display_name, count=week)
+        return False, False
+
+    @api.model
+    def _self_referral(self, referrer, referee, payer=None):
+        """Same member, same contact, same phone, or the friend's purchase paid by the referrer's WeChat."""
+        if referrer == referee or referrer.partner_id == referee.partner_id:
+            return "self", _("The friend is the referrer's own contact.")
+        phone = normalize_phone(referrer.partner_id.phone)
+        if phone and phone == normalize_phone(referee.partner_id.phone):
+            return "self", _("The friend has the referrer's phone number.")
+        if payer and (payer.partner_id == referrer.partner_id or (
+            payer.account_id == referrer.account_id and payer.openid == referrer.openid
+        ) or (payer.unionid and payer.unionid == referrer.unionid)):
+            return "self", _("The friend's purchase was paid with the referrer's WeChat.")
+        return False, False
+
+    def _grant_welcome_perk(self):
+        """One coupon of the welcome program for the friend, usable on a purchase."""
+        for referral in self:
+            program = referral.program_id.welcome_program_id
+            if not program or referral.welcome_card_id or referral.state == "rejected":
+                continue
+            points = max(program.reward_ids.mapped("required_points") or [1.0])
+            card = (
+                self.env["loyalty.card"]
+                .sudo()
+                .create(
+                    {
+                        "program_id": program.id,
+                        "partner_id": referral.referee_partner_id.id,
+                        "points": points,
+                        # Valid for the qualification window: a perk for the first purchase.
+                        "expiration_date": referral.deadline.date() if referral.deadline else False,
+                    }
+                )
+            )
+            referral.welcome_card_id = card
+
+    # ------------------------------------------------------------------ purchases
+    @api.model
+    def _process_orders(self, orders):
+        """Qualify, reward and claw back from paid POS ``orders`` (idempotent)."""
+        orders = orders.sudo().filtered(lambda o: o.state in PAID_ORDER_STATES)
+        if not orders:
+            return
+        Referral = self.sudo()
+        partners = orders.filtered(lambda o: o.amount_total > 0).partner_id
+        if partners:
+            for referral in Referral.search(
+                [("referee_partner_id", "in", partners.ids), ("state", "=", "pending")], order="id"
+            ):
+                referral._try_qualify()
+        refunded = orders.filtered(lambda o: o.amount_total < 0).lines.refunded_orderline_id.order_id
+        if refunded:
+            for referral in Referral.search(
+                [("order_id", "in", refunded.ids), ("state", "in", ("qualified", "review", "rewarded"))], order="id"
+            ):
+                referral._check_refund()
+
+    def _lock(self):
+        """Lock the row and re-read the state (another transaction may have moved it)."""
+        self.ensure_one()
+        self.env.flush_all()
+        self.env.cr.execute("SELECT id FROM wechat_referral WHERE id = %s FOR UPDATE", [self.id])
+        self.invalidate_recordset()
+        return self
+
+    def _net_amount(self, order):
+        """Amount of ``order`` minus its paid refunds."""
+        refunds = order.lines.refund_orderline_ids.order_id.filtered(lambda o: o.state in PAID_ORDER_STATES)
+        return order.amount_total + sum(refunds.mapped("amount_total")), refunds
+
+    def _qualifying_order(self):
+        """The friend's first paid purchase within the window reaching the minimum (net of refunds)."""
+        self.ensure_one()
+        program = self.program_id
+        orders = self.env["pos.order"].sudo().search(
+            [
+                ("partner_id", "=", self.referee_partner_id.id),
+                ("state", "in", PAID_ORDER_STATES),
+                ("amount_total", ">", 0),
+                ("date_order", ">=", self.date),
+                ("date_order", "<=", self.deadline),
+            ],
+            order="date_order, id",
+        )
+        currency = self.company_id.currency_id
+        for order in orders:
+            net, __ = self._net_amount(order)
+            if currency.compare_amounts(net, program.min_purchase_amount) >= 0 and currency.compare_amounts(net, 0) > 0:
+                return order
+        return orders.browse()
+
+    def _try_qualify(self):
+        self._lock()
+        if self.state != "pending":
+            return False
+        order = self._qualifying_order()
+        if not order:
+            return False
+        now = fields.Datetime.now()
+        reason, note = self._self_referral(self.referrer_member_id, self.referee_member_id,
+                                           payer=order.wechat_payer_member_id)
+        if reason:
+            self.write({"state": "rejected", "reject_reason": reason, "note": note, "order_id": order.id})
+            _logger.info("Referral %s rejected at purchase: %s", self.id, reason)
+            return False
+        self.write({"state": "qualified", "order_id": order.id, "qualified_date": now})
+        if self.program_id.manual_review:
+            self.state = "review"
+            return True
+        self._reward()
+        return True
+
+    def _referrer_card(self):
+        """The referrer's card on the points program, created when missing (once, under a lock)."""
+        self.ensure_one()
+        program = self.program_id.points_program_id
+        partner = self.referrer_partner_id
+        self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", [program.id, partner.id])
+        Card = self.env["loyalty.card"].sudo()
+        card = Card.search([("program_id", "=", program.id), ("partner_id", "=", partner.id)], order="id", limit=1)
+        if not card:
+            card = Card.create({"program_id": program.id, "partner_id": partner.id, "points": 0})
+        return card
+
+    def _move_points(self, card, delta, description):
+        """Add ``delta`` points to ``card`` (under a row lock) with a ``loyalty.history`` line."""
+        self.env.flush_all()
+        self.env.cr.execute("SELECT points FROM loyalty_card WHERE id = %s FOR UPDATE", [card.id])
+        balance = self.env.cr.fetchone()[0] or 0.0
+        card.invalidate_recordset(["points"])
+        history = self.env["loyalty.history"].sudo().create(
+            {
+                "card_id": card.id,
+                "description": description,
+                "issued": delta,
+                "used": 0.0,
+                "order_model": "pos.order",
+                "order_id": (self.refund_order_id if delta < 0 else self.order_id).id or False,
+            }
+        )
+        card.write({"points": balance + delta})
+        return history
+
+    def _reward(self):
+        """Credit the referrer's points: qualified (or approved) → rewarded."""
+        self.ensure_one()
+        if self.state not in ("qualified", "review"):
+            return False
+        rank = self.search_count(
+            [("referrer_member_id", "=", self.referrer_member_id.id), ("state", "=", "rewarded")]
+        ) + 1
+        points = self.program_id._points_for(rank)
+        card = self._referrer_card()
+        history = self._move_points(
+            card,
+            points,
+            _("Referral: %(friend)s's first purchase %(order)s", friend=self.referee_partner_id.name,
+              order=self.order_id.name),
+        )
+        self.write(
+            {
+                "state": "rewarded",
+                "points": points,
+                "card_id": card.id,
+                "history_id": history.id,
+                "rewarded_date": fields.Datetime.now(),
+            }
+        )
+        return True
+
+    def _check_refund(self):
+        """A refund of the qualifying purchase within the window claws the points back."""
+        self._lock()
+        if self.state not in ("qualified", "review", "rewarded") or not self.order_id:
+            return False
+        net, refunds = self._net_amount(self.order_id)
+        currency = self.company_id.currency_id
+        if refunds and currency.compare_amounts(net, self.program_id.min_purchase_amount) >= 0 and (
+            currency.compare_amounts(net, 0) > 0
+        ):
+            return False  # a partial refund that keeps the purchase above the minimum
+        in_window = refunds.filtered(lambda r: r.date_order <= self.deadline).sorted("date_order")
+        if not in_window:
+            return False
+        refund = in_window[-1]
+        now = fields.Datetime.now()
+        if self.state != "rewarded":
+            self.write({"state": "rejected", "reject_reason": "refunded", "refund_order_id": refund.id})
+            return True
+        self.refund_order_id = refund
+        history = self._move_points(
+            self.card_id,
+            -self.points,
+            _("Referral clawback: %(friend)s's purchase %(order)s was refunded", friend=self.referee_partner_id.name,
+              order=self.order_id.name),
+        )
+        self.write({"state": "reversed", "reversal_history_id": history.id, "reversed_date": now})
+        return True
+
+    @api.model
+    def _cron_expire(self, limit=5000):
+        """Pending referrals whose window closed without a qualifying purchase are rejected."""
+        expired = self.search([("state", "=", "pending"), ("deadline", "<", fields.Datetime.now())], limit=limit)
+        expired.write({"state": "rejected", "reject_reason": "expired"})
+        return True
+
+    # ------------------------------------------------------------------ review
+    def action_approve(self):
+        for referral in self:
+            referral._lock()
+            if referral.state != "review":
+                raise UserError(_("Only referrals waiting for review can be approved."))
+            referral.reviewed_by_id = self.env.user
+            referral._reward()
+        return True
+
+    def action_reject(self):
+        for referral in self:
+            referral._lock()
+            if referral.state not in ("pending", "review", "qualified"):
+                raise UserError(_("Only pending or reviewed referrals can be rejected."))
+            referral.write({"state": "rejected", "reject_reason": "manual", "reviewed_by_id": self.env.user.id})
+        return True
+
+    # ------------------------------------------------------------------ member side
+    @api.model
+    def _member_stats(self, member):
+        """``(friends invited, friends rewarded, net points)`` of ``member`` as referrer."""
+        groups = self.sudo()._read_group(
+            [("referrer_member_id", "=", member.id), ("state", "in", LIVE_STATES)],
+            ["state"],
+            ["__count", "points_net:sum"],
+        )
+        invited = sum(count for __, count, __ in groups)
+        rewarded = sum(count for state, count, __ in groups if state == "rewarded")
+        points = sum(points or 0.0 for __, __, points in groups)
+        return invited, rewarded, points

@@ -1,0 +1,89 @@
+from odoo import fields, models, tools
+
+
+class WeChatReferralFunnel(models.Model):
+    """Acquisition funnel (AARRR) per store, channel and period, as a SQL view.
+
+    One row per fact, measures are 0/1 so that any grouping sums them:
+    - a QR event row (``wechat.event`` subscribe/SCAN): *scanned* when it came
+      through a QR channel, *followed* when it is a follow;
+    - a member row (``wechat.member``, dated by the follow or creation, with
+      the channel that brought the member): *member*, *first purchase* (1+
+      paid purchases), *repeat purchase* (2+), *referrer* (brought at least
+      one friend who was not rejected).
+    """
+
+    _name = "wechat.referral.funnel"
+    _description = "WeChat Acquisition Funnel"
+    _auto = False
+    _order = "date desc"
+
+    date = fields.Datetime(readonly=True)
+    account_id = fields.Many2one("wechat.account", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    channel_id = fields.Many2one("wechat.qr.channel", string="Channel", readonly=True)
+    channel_type = fields.Selection(
+        [
+            ("store", "Store"),
+            ("poster", "Poster / Receipt"),
+            ("staff", "Staff"),
+            ("campaign", "Campaign"),
+            ("member", "Member"),
+        ],
+        string="Channel Type",
+        readonly=True,
+    )
+    store_id = fields.Many2one("pos.config", string="Store", readonly=True)
+    scanned = fields.Integer("Scanned", readonly=True, aggregator="sum")
+    followed = fields.Integer("Followed", readonly=True, aggregator="sum")
+    member = fields.Integer("Members", readonly=True, aggregator="sum")
+    first_purchase = fields.Integer("First Purchase", readonly=True, aggregator="sum")
+    repeat_purchase = fields.Integer("Repeat Purchase", readonly=True, aggregator="sum")
+    referrer = fields.Integer("Referred a Friend", readonly=True, aggregator="sum")
+
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(
+            f"""
+            CREATE OR REPLACE VIEW {self._table} AS (
+                SELECT e.id * 2 AS id,
+                       e.create_date AS date,
+                       e.account_id,
+                       a.company_id,
+                       e.channel_id,
+                       c.channel_type,
+                       c.pos_config_id AS store_id,
+                       CASE WHEN e.channel_id IS NOT NULL THEN 1 ELSE 0 END AS scanned,
+                       CASE WHEN e.event = 'subscribe' THEN 1 ELSE 0 END AS followed,
+                       0 AS member,
+                       0 AS first_purchase,
+                       0 AS repeat_purchase,
+                       0 AS referrer
+                  FROM wechat_event e
+                  JOIN wechat_account a ON a.id = e.account_id
+             LEFT JOIN wechat_qr_channel c ON c.id = e.channel_id
+                 WHERE e.event IN ('subscribe', 'SCAN')
+                UNION ALL
+                SELECT m.id * 2 + 1 AS id,
+                       COALESCE(m.subscribe_date, m.create_date) AS date,
+                       m.account_id,
+                       a.company_id,
+                       m.channel_id,
+                       c.channel_type,
+                       c.pos_config_id AS store_id,
+                       0 AS scanned,
+                       0 AS followed,
+                       1 AS member,
+                       CASE WHEN p.wechat_purchase_count >= 1 THEN 1 ELSE 0 END AS first_purchase,
+                       CASE WHEN p.wechat_purchase_count >= 2 THEN 1 ELSE 0 END AS repeat_purchase,
+                       CASE WHEN EXISTS (
+                           SELECT 1 FROM wechat_referral r
+                            WHERE r.referrer_member_id = m.id AND r.state != 'rejected'
+                       ) THEN 1 ELSE 0 END AS referrer
+                  FROM wechat_member m
+                  JOIN wechat_account a ON a.id = m.account_id
+                  JOIN res_partner p ON p.id = m.partner_id
+             LEFT JOIN wechat_qr_channel c ON c.id = m.channel_id
+            )
+            """  # noqa: S608 - the table name is the model's own
+        )
