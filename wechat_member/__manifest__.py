@@ -21,6 +21,7 @@
         "data/ir_sequence_data.xml",
         "data/ir_cron_data.xml",
         "data/wechat_reply_rule_data.xml",
+        "data/barcode_rule_data.xml",
         "report/wechat_qr_channel_reports.xml",
         "views/wechat_account_views.xml",
         "views/wechat_member_views.xml",
@@ -34,6 +35,7 @@
         "views/pos_payment_method_views.xml",
         "views/member_page_templates.xml",
         "views/wechat_member_menus.xml",
+        "views/pos_capture_views.xml",
     ],
     "demo": [
         "demo/wechat_member_demo.xml",
@@ -41,6 +43,10 @@
     "assets": {
         "point_of_sale._assets_pos": [
             "wechat_member/static/src/**/*",
+            ("remove", "wechat_member/static/src/customer_display/**/*"),
+        ],
+        "point_of_sale.customer_display_assets": [
+            "wechat_member/static/src/customer_display/**/*",
         ],
         "web.assets_tests": [
             "wechat_member/static/tests/tours/**/*",

@@ -16,3 +16,4 @@ from . import wechat_pay
 from . import pos_payment_method
 from . import pos_payment
 from . import pos_order
+from . import pos_config

@@ -22,9 +22,25 @@ class PosOrder(models.Model):
         copy=False,
         help="Technical: the order was added to the member purchase statistics (once per order).",
     )
+    wechat_captured = fields.Boolean(
+        "Member Captured",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="The customer of the order was a WeChat member when it was paid (capture rate).",
+    )
+    wechat_capture_rate = fields.Float(
+        "Capture Rate (%)",
+        readonly=True,
+        copy=False,
+        default=0.0,
+        aggregator="avg",
+        help="100 for an order with a member customer, else 0: its average is the share of captured orders.",
+    )
 
     def action_pos_order_paid(self):
         self._wechat_bind_payer()
+        self._wechat_set_captured()
         res = super().action_pos_order_paid()
         self._wechat_count_purchase()
         return res
@@ -91,6 +107,13 @@ class PosOrder(models.Model):
                     account.id,
                 )
                 continue
+            customer = order.partner_id.sudo()
+            if customer.wechat_member_code and not customer.wechat_is_member:
+                # A member the cashier found or created by phone, without WeChat identity yet:
+                # paying with WeChat makes them the WeChat member (when the payer is new).
+                Member._get_or_create(
+                    account, txn.openid, state="follower" if txn.is_subscribe else "payer", partner=customer
+                )
             member, created = Member._get_or_create(
                 account, txn.openid, state="follower" if txn.is_subscribe else "payer"
             )
@@ -135,4 +158,29 @@ class PosOrder(models.Model):
         # The payer and the statistics guard are the server's: never taken from the POS.
         for key in ("wechat_payer_member_id", "wechat_stats_done"):
             order.pop(key, None)
+        for key in ("wechat_captured", "wechat_capture_rate"):
+            order.pop(key, None)
         return super()._process_order(order, existing_order)
+
+    # ------------------------------------------------------------------ capture rate
+    def _wechat_set_captured(self):
+        """Record whether the customer is a WeChat member at payment (once per order, server-side)."""
+        todo = self.filtered(lambda o: not o.wechat_stats_done)
+        captured = todo.filtered(lambda o: o.partner_id.wechat_is_member)
+        if captured:
+            captured.write({"wechat_captured": True, "wechat_capture_rate": 100.0})
+        others = (todo - captured).filtered(lambda o: o.wechat_captured or o.wechat_capture_rate)
+        if others:
+            others.write({"wechat_captured": False, "wechat_capture_rate": 0.0})
+
+    @api.model
+    def sync_from_ui(self, orders):
+        """Also send back the synced orders' member customers: the receipt shows their new statistics."""
+        result = super().sync_from_ui(orders)
+        partner_ids = {o["partner_id"] for o in result.get("pos.order") or [] if o.get("partner_id")}
+        if partner_ids:
+            partners = self.env["res.partner"].browse(partner_ids).filtered("wechat_member_code")
+            config = self.env["pos.order"].browse(result["pos.order"][0]["id"]).config_id
+            if partners and config:
+                result["res.partner"] = partners._wechat_pos_read(config)["res.partner"]
+        return result

@@ -1,4 +1,7 @@
+import re
+
 from odoo import _, api, fields, models
+from odoo.exceptions import AccessDenied, UserError
 
 ACTIVITY_STATES = [
     ("to_activate", "To Activate"),
@@ -229,3 +232,127 @@ class ResPartner(models.Model):
         action["domain"] = [("partner_id", "=", self.id)]
         action["context"] = {"default_partner_id": self.id}
         return action
+
+
+# ---------------------------------------------------------------------- POS binding
+# Cashier binding at the till: find a member by member code or phone (also
+# from a scanned member QR), quick-create a member from a phone number, and
+# the member fields the POS shows (receipt, customer display).
+MEMBER_CODE_RE = re.compile(r"^WM\d{4,}$")
+PHONE_RE = re.compile(r"^\+?[\d\s\-()]{5,20}$")
+POS_FIND_LIMIT = 10
+
+
+class ResPartnerPos(models.Model):
+    _inherit = "res.partner"
+
+    wechat_follower_account_ids = fields.Json(
+        "Followed WeChat Accounts",
+        compute="_compute_wechat_follower_account_ids",
+        compute_sudo=True,
+        help="Technical: ids of the WeChat accounts this contact follows (members in state follower).",
+    )
+
+    @api.depends("wechat_member_ids.state", "wechat_member_ids.account_id")
+    def _compute_wechat_follower_account_ids(self):
+        follows = {}
+        if self.ids:
+            groups = (
+                self.env["wechat.member"]
+                .sudo()
+                ._read_group(
+                    [("partner_id", "in", self.ids), ("state", "=", "follower")], ["partner_id", "account_id"]
+                )
+            )
+            for partner, account in groups:
+                follows.setdefault(partner.id, []).append(account.id)
+        for partner in self:
+            partner.wechat_follower_account_ids = sorted(follows.get(partner.id, []))
+
+    @api.model
+    def _load_pos_data_fields(self, config_id):
+        params = super()._load_pos_data_fields(config_id)
+        params += [
+            "wechat_member_code",
+            "wechat_is_member",
+            "wechat_purchase_count",
+            "wechat_activity_state",
+            "wechat_follower_account_ids",
+        ]
+        return params
+
+    @api.model
+    def _wechat_pos_config(self, config_id):
+        """The POS of a cashier's call, after the access checks."""
+        if not self.env.su and not self.env.user.has_group("point_of_sale.group_pos_user"):
+            raise AccessDenied()
+        config = self.env["pos.config"].browse(int(config_id or 0)).exists()
+        if not config:
+            raise UserError(_("This point of sale does not exist anymore."))
+        config.check_access("read")
+        return config
+
+    @api.model
+    def _wechat_normalize_query(self, query):
+        """``('code', 'WM…')``, ``('phone', '…')`` or ``(None, None)`` for what the cashier typed or scanned."""
+        query = " ".join(str(query or "").split())
+        if MEMBER_CODE_RE.match(query.upper()):
+            return "code", query.upper()
+        if PHONE_RE.match(query) and sum(c.isdigit() for c in query) >= 5:
+            return "phone", query
+        return None, None
+
+    def _wechat_pos_read(self, config):
+        fields_ = self._load_pos_data_fields(config.id)
+        return {"res.partner": self.with_company(config.company_id).read(fields_, load=False)}
+
+    @api.model
+    def wechat_pos_find_member(self, config_id, query):
+        """Contacts of the POS's company whose member code or phone is ``query`` (scanned or typed).
+
+        Returns ``{'res.partner': [records]}`` with the POS fields, members
+        first, or no record.  Contacts of other companies are never returned.
+        """
+        config = self._wechat_pos_config(config_id)
+        kind, value = self._wechat_normalize_query(query)
+        if not kind:
+            return {"res.partner": []}
+        domain = [("company_id", "in", [config.company_id.id, False])]
+        if kind == "code":
+            domain += [("wechat_member_code", "=", value)]
+        else:
+            domain += [("phone_mobile_search", "=", value)]
+        partners = self.sudo().search(domain, order="wechat_is_member desc, id desc", limit=POS_FIND_LIMIT)
+        return self.browse(partners.ids)._wechat_pos_read(config)
+
+    @api.model
+    def wechat_pos_create_member(self, config_id, phone, name=None):
+        """Quick "new member from phone" at the till: the contact with this phone and a member code.
+
+        An existing contact of the company with this phone is reused (given a
+        member code when it has none), never duplicated.  The contact becomes a
+        WeChat member when they pay with WeChat or open the member page.
+        """
+        config = self._wechat_pos_config(config_id)
+        kind, value = self._wechat_normalize_query(phone)
+        if kind != "phone":
+            raise UserError(_("Enter the customer's mobile phone number (digits only) to create a member."))
+        partner = self.sudo().search(
+            [("company_id", "in", [config.company_id.id, False]), ("phone_mobile_search", "=", value)],
+            order="wechat_is_member desc, wechat_member_code, id",
+            limit=1,
+        )
+        partner = self.browse(partner.ids)
+        if not partner:
+            name = " ".join(str(name or "").split())[:128]
+            # Like a member created by a payment: the input is checked, the company is the POS's.
+            partner = self.sudo().with_company(config.company_id).create(
+                {
+                    "name": name or _("Member %(phone)s", phone=value),
+                    "phone": value,
+                    "company_id": config.company_id.id,
+                }
+            )
+            partner = self.browse(partner.ids)
+        partner._wechat_ensure_member_code()
+        return partner._wechat_pos_read(config)

@@ -8,3 +8,4 @@ from . import test_segment
 from . import test_webhook
 from . import test_wechat_account
 from . import test_wechat_member
+from . import test_pos_member
