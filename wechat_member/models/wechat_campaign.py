@@ -1,4 +1,5 @@
 import hashlib
+import json
 import logging
 import threading
 from datetime import timedelta
@@ -282,6 +283,7 @@ class WeChatCampaign(models.Model):
                     return
                 chunk.write({"state": "failed", "error": str(exc)})
             self._commit_progress()
+            chunk._apply_stored_job_result()
         failed = self.chunk_ids.filtered(lambda c: c.state == "failed")
         self.write({
             "state": "failed" if failed and len(failed) == len(self.chunk_ids) else "done",
@@ -303,6 +305,10 @@ class WeChatCampaign(models.Model):
 
     @api.model
     def _cron_send(self):
+        # Results that crossed the sending transaction's commit.
+        self.env["wechat.campaign.chunk"].search(
+            [("state", "=", "sent"), ("wechat_status", "=", False), ("msg_id", "!=", False)]
+        )._apply_stored_job_result()
         now = fields.Datetime.now()
         campaigns = self.search([
             "|", "&", ("state", "=", "scheduled"), "|", ("schedule_date", "=", False), ("schedule_date", "<=", now),
@@ -328,7 +334,8 @@ class WeChatCampaign(models.Model):
         return True
 
     def action_refresh_results(self):
-        """Ask WeChat for each sent chunk's status (``mass/get``)."""
+        """Ask WeChat for each sent chunk's status (``mass/get``); apply job results received meanwhile."""
+        self.chunk_ids._apply_stored_job_result()
         for chunk in self.chunk_ids.filtered("msg_id"):
             res = chunk.campaign_id.account_id._api().post("message/mass/get", {"msg_id": int(chunk.msg_id)})
             chunk.wechat_status = res.get("msg_status")
@@ -377,6 +384,15 @@ class WeChatCampaignChunk(models.Model):
         self.write({"state": "sent", "msg_id": str(res.get("msg_id")), "error": False})
         member_ids = self.env["wechat.campaign.recipient"].search([("chunk_id", "=", self.id)]).member_id.ids
         self.env["wechat.message.log"]._log(campaign.account_id, member_ids, "mass", campaign=campaign)
+
+    def _apply_stored_job_result(self):
+        """Apply a MASSSENDJOBFINISH that arrived before this chunk's msg_id was committed."""
+        for chunk in self.filtered(lambda c: c.msg_id and not c.wechat_status):
+            event = self.env["wechat.event"].search(
+                [("mass_msg_id", "=", chunk.msg_id), ("account_id", "=", chunk.campaign_id.account_id.id)], limit=1
+            )
+            if event:
+                chunk._apply_job_result(json.loads(event.payload or "{}"))
 
     def _apply_job_result(self, msg):
         for key, field in (("TotalCount", "total_count"), ("FilterCount", "filter_count"),

@@ -43,6 +43,8 @@ class WeChatEvent(models.Model):
         index=True,
     )
     error = fields.Char(readonly=True)
+    mass_msg_id = fields.Char("Mass msg_id", readonly=True, index="btree_not_null",
+                              help="The mass send a MASSSENDJOBFINISH event reports on.")
 
     _sql_constraints = [
         ("account_dedupe_uniq", "UNIQUE(account_id, dedupe_key)", "This WeChat event was already received."),
@@ -188,8 +190,14 @@ class WeChatEvent(models.Model):
     _handle_voice = _handle_video = _handle_location = _handle_link = _handle_image
 
     def _handle_masssendjobfinish(self, msg):
-        """WeChat's result of a mass send: the counts go to the campaign chunk."""
-        chunk = self.env["wechat.campaign.chunk"].search([("msg_id", "=", str(msg.get("MsgID") or ""))], limit=1)
+        """WeChat's result of a mass send: the counts go to the campaign chunk.
+
+        The result can arrive before the sending transaction has committed
+        the chunk's msg_id: it is kept (``mass_msg_id``) and the chunk picks
+        it up after its own commit (``_apply_stored_job_result``).
+        """
+        self.mass_msg_id = str(msg.get("MsgID") or "")
+        chunk = self.env["wechat.campaign.chunk"].search([("msg_id", "=", self.mass_msg_id)], limit=1)
         if chunk:
             chunk._apply_job_result(msg)
         return None

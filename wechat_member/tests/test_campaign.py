@@ -258,3 +258,23 @@ class TestTemplateNotices(CampaignCaseMixin, WeChatCase):
         self.fake_account.user(member.openid).subscribe = False
         self.assertFalse(member._send_template_notice("points", {"points": 1}, key="order-2"))
         self.assertEqual(member.state, "unfollowed")
+
+    def test_job_result_arriving_before_the_chunk_is_committed(self):
+        self.account.budget_per_week = 0
+        members = self.followers(2)
+        campaign = self.campaign(members)
+        real_post = WeChatApi.post
+
+        def early_callback(api_client, path, data, **params):
+            res = real_post(api_client, path, data, **params)
+            if path == "message/mass/send":  # WeChat's callback beats our commit
+                self.env["wechat.event"]._receive(self.account, {
+                    "ToUserName": "gh", "FromUserName": "gh", "CreateTime": "1", "MsgType": "event",
+                    "Event": "MASSSENDJOBFINISH", "MsgID": str(res["msg_id"]), "Status": "send success",
+                    "TotalCount": "2", "FilterCount": "2", "SentCount": "2", "ErrorCount": "0"})
+            return res
+
+        with patch.object(WeChatApi, "post", early_callback):
+            campaign.action_send_now()
+        self.assertEqual(campaign.sent_count, 2)
+        self.assertEqual(campaign.chunk_ids.wechat_status, "send success")
