@@ -92,16 +92,25 @@ class WeChatMemberPage(http.Controller):
         path = self._check_state(account, state)
         if not path or not code:
             return self._render_error(_("This link is invalid or has expired. Please open it again from WeChat."))
+        member, __, error = self._oauth_login(account, code)
+        return error or request.redirect(path)
+
+    def _oauth_login(self, account, code):
+        """Exchange the OAuth ``code``; the visitor becomes a member (if new) and is remembered.
+
+        Returns ``(member, created, None)``, or ``(None, False, error page)``.
+        """
         try:
             openid, unionid = account._oauth_openid(code)
         except WeChatError as exc:
             _logger.info("WeChat account %s: OAuth code refused (%s)", account.id, exc.errcode)
-            return self._render_error(_("WeChat could not confirm who you are. Please open the page again."))
+            error = self._render_error(_("WeChat could not confirm who you are. Please open the page again."))
+            return None, False, error
         member, created = request.env["wechat.member"].sudo()._get_or_create(account, openid, state="visitor")
         if unionid and not member.unionid:
             member.unionid = unionid
         request.session[self._session_key(account)] = openid
-        return request.redirect(path)
+        return member, created, None
 
     @http.route("/wechat/member/<int:account_id>", type="http", auth="public", methods=["GET"], sitemap=False)
     def member_page(self, account_id, lang=None, saved=None, **kw):

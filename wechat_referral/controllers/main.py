@@ -93,15 +93,9 @@ class WeChatReferralPage(WeChatMemberPage):
         if not path or not code or not path.startswith(prefix):
             return self._render_error(_("This link is invalid or has expired. Please open it again from WeChat."))
         referrer = request.env["wechat.member"].sudo()._from_referral_token(account, path[len(prefix):])
-        try:
-            openid, unionid = account._oauth_openid(code)
-        except WeChatError as exc:
-            _logger.info("WeChat account %s: OAuth code refused (%s)", account.id, exc.errcode)
-            return self._render_error(_("WeChat could not confirm who you are. Please open the page again."))
-        member, created = request.env["wechat.member"].sudo()._get_or_create(account, openid, state="visitor")
-        if unionid and not member.unionid:
-            member.unionid = unionid
-        request.session[self._session_key(account)] = openid
+        member, created, error = self._oauth_login(account, code)
+        if error:
+            return error
         if referrer and member != referrer:
             request.env["wechat.referral"].sudo()._attribute(referrer, member, new_member=created, source="link")
         return request.redirect(f"/wechat/member/{account.id}")
