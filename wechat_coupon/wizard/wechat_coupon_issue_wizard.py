@@ -6,10 +6,9 @@ class WeChatCouponIssueWizard(models.TransientModel):
     """Action menu of members: issue a coupon now (through a campaign, so it is tracked and idempotent)."""
 
     _name = "wechat.coupon.issue.wizard"
+    _inherit = ["wechat.member.selection.mixin"]
     _description = "Issue WeChat Coupons"
 
-    member_ids = fields.Many2many("wechat.member", string="Members", required=True)
-    account_id = fields.Many2one("wechat.account", compute="_compute_account_id")
     program_id = fields.Many2one(
         "loyalty.program", string="Coupon Program", required=True,
         domain="[('program_type', 'in', ('coupons', 'promo_code'))]",
@@ -17,18 +16,6 @@ class WeChatCouponIssueWizard(models.TransientModel):
     name = fields.Char("Campaign Name")
     expiration_date = fields.Date("Valid Until")
     points = fields.Float("Coupon Points", default=1.0, required=True)
-
-    @api.model
-    def default_get(self, fields_list):
-        values = super().default_get(fields_list)
-        if self.env.context.get("active_model") == "wechat.member" and "member_ids" in fields_list:
-            values["member_ids"] = [(6, 0, self.env.context.get("active_ids", []))]
-        return values
-
-    @api.depends("member_ids")
-    def _compute_account_id(self):
-        for wizard in self:
-            wizard.account_id = wizard.member_ids.account_id[:1]
 
     def action_issue(self):
         self.ensure_one()

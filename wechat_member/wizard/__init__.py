@@ -1,2 +1,3 @@
 from . import base_partner_merge_automatic_wizard
+from . import wechat_member_selection_mixin
 from . import wechat_member_wizard

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import _, fields, models
 from odoo.exceptions import UserError
 
 from ..models.wechat_api import WeChatError
@@ -8,6 +8,7 @@ class WeChatMemberWizard(models.TransientModel):
     """The Action-menu wizards on members: message, tags, segment."""
 
     _name = "wechat.member.wizard"
+    _inherit = ["wechat.member.selection.mixin"]
     _description = "WeChat Member Action"
 
     action = fields.Selection(
@@ -15,23 +16,9 @@ class WeChatMemberWizard(models.TransientModel):
          ("segment", "Add to segment")],
         required=True, default="message",
     )
-    member_ids = fields.Many2many("wechat.member", string="Members", required=True)
-    account_id = fields.Many2one("wechat.account", compute="_compute_account_id")
     message = fields.Text()
     tag_id = fields.Many2one("wechat.tag", domain="[('account_id', '=', account_id)]")
     segment_id = fields.Many2one("wechat.segment", domain="[('account_id', '=', account_id)]")
-
-    @api.model
-    def default_get(self, fields_list):
-        values = super().default_get(fields_list)
-        if self.env.context.get("active_model") == "wechat.member" and "member_ids" in fields_list:
-            values["member_ids"] = [(6, 0, self.env.context.get("active_ids", []))]
-        return values
-
-    @api.depends("member_ids")
-    def _compute_account_id(self):
-        for wizard in self:
-            wizard.account_id = wizard.member_ids.account_id[:1]
 
     def action_apply(self):
         self.ensure_one()
