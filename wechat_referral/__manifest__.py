@@ -23,4 +23,7 @@
         "views/member_page_templates.xml",
         "views/wechat_referral_menus.xml",
     ],
+    "demo": [
+        "demo/wechat_referral_demo.xml",
+    ],
 }

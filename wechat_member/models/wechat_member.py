@@ -235,6 +235,42 @@ class WeChatMember(models.Model):
         self.env["wechat.message.log"].sudo()._log(account, [self.id], "template")
         return True
 
+    def _send_service_text(self, text, kind="cs"):
+        """A customer-service text to each of these members who may get one now; returns those sent to.
+
+        Only followers in their 48 h window, within the account's weekly
+        contact budget; each message sent is logged as ``kind`` (``cs``,
+        ``coupon``).  ``text``: a string, or a function of the member (its
+        language).  WeChat's refusals (window closed meanwhile, over the
+        limit) are logged and skipped, never raised.
+        """
+        Log = self.env["wechat.message.log"].sudo()
+        sent = self.browse()
+        for account in self.account_id:
+            reachable = self.filtered(lambda m, a=account: m.account_id == a and m.state == "follower"
+                                      and m.in_service_window)
+            over_budget = Log._over_budget(account, reachable.ids)
+            reachable = reachable.filtered(lambda m, over=over_budget: m.id not in over)
+            api = account._api() if reachable else None
+            sent_here = self.browse()
+            for member in reachable:
+                content = text(member) if callable(text) else text
+                if not content:
+                    continue
+                try:
+                    api.send_text(member.openid, content)
+                except WeChatError as exc:
+                    _logger.info("WeChat account %s: %s message to member %s refused (%s)",
+                                 account.id, kind, member.id, exc.errcode)
+                    if exc.errcode == 43004:  # unfollowed meanwhile
+                        member.sudo().state = "unfollowed"
+                    continue
+                sent_here |= member
+            if sent_here:
+                Log._log(account, sent_here.ids, kind)
+            sent |= sent_here
+        return sent
+
     # ------------------------------------------------------------------ WeChat profile
     def _fetch_user_info(self):
         """Fetch unionid, subscribe scene and follow state, 100 members a call."""

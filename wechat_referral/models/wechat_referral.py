@@ -2,8 +2,12 @@ import logging
 import re
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import UserError
+
+from odoo.addons.wechat_member.models.wechat_api import WeChatError
+
+from .res_partner import format_points
 
 _logger = logging.getLogger(__name__)
 
@@ -28,6 +32,8 @@ REJECT_REASONS = [
 # States of a referral that still counts (cap, loop, funnel, leaderboard).
 LIVE_STATES = ("pending", "review", "qualified", "rewarded", "reversed")
 PAID_ORDER_STATES = ("paid", "done", "invoiced")
+# Notices sent after the commit: the referrer's points (template notice), the friend's perk (service text).
+NOTICE_EVENTS = ("reward", "clawback", "welcome")
 
 
 def normalize_phone(phone):
@@ -231,7 +237,13 @@ class WeChatReferral(models.Model):
         return False, False
 
     def _grant_welcome_perk(self):
-        """One coupon of the welcome program for the friend, usable on a purchase."""
+        """One coupon of the welcome program for the friend, usable on a purchase.
+
+        The friend is told after the commit (a customer-service text, see
+        ``_send_welcome_notice``) unless the context says the passive reply
+        to their follow already tells them (``wechat_referral_perk_in_reply``).
+        """
+        granted = self.browse()
         for referral in self:
             program = referral.program_id.welcome_program_id
             if not program or referral.welcome_card_id or referral.state == "rejected":
@@ -251,6 +263,9 @@ class WeChatReferral(models.Model):
                 )
             )
             referral.welcome_card_id = card
+            granted |= referral
+        if not self.env.context.get("wechat_referral_perk_in_reply"):
+            granted._notify_after_commit("welcome")
 
     # ------------------------------------------------------------------ purchases
     @api.model
@@ -369,12 +384,12 @@ class WeChatReferral(models.Model):
         ) + 1
         points = self.program_id._points_for(rank)
         card = self._referrer_card()
-        history = self._move_points(
-            card,
-            points,
-            _("Referral: %(friend)s's first purchase %(order)s", friend=self.referee_partner_id.name,
-              order=self.order_id.name),
-        )
+        if self.order_id:
+            description = _("Referral: %(friend)s's first purchase %(order)s", friend=self.referee_partner_id.name,
+                            order=self.order_id.name)
+        else:
+            description = _("Referral: %(friend)s's first purchase", friend=self.referee_partner_id.name)
+        history = self._move_points(card, points, description)
         self.write(
             {
                 "state": "rewarded",
@@ -384,6 +399,7 @@ class WeChatReferral(models.Model):
                 "rewarded_date": fields.Datetime.now(),
             }
         )
+        self._notify_after_commit("reward")
         return True
 
     def _check_refund(self):
@@ -413,6 +429,7 @@ class WeChatReferral(models.Model):
               order=self.order_id.name),
         )
         self.write({"state": "reversed", "reversal_history_id": history.id, "reversed_date": now})
+        self._notify_after_commit("clawback")
         return True
 
     @api.model
@@ -421,6 +438,107 @@ class WeChatReferral(models.Model):
         expired = self.search([("state", "=", "pending"), ("deadline", "<", fields.Datetime.now())], limit=limit)
         expired.write({"state": "rejected", "reject_reason": "expired"})
         return True
+
+    # ------------------------------------------------------------------ WeChat notices
+    def _notify_after_commit(self, event):
+        """Send the ``event`` notice of these referrals once the current transaction commits.
+
+        ``event``: "reward" or "clawback" (the referrer's points, a template
+        notice) or "welcome" (the friend's perk, a service text).  Nothing is
+        sent when the transaction rolls back; the notices are sent on a
+        cursor of their own and a failure is logged, never raised: the sale
+        is saved whatever WeChat answers.  ``wechat_referral_no_notice`` in
+        the context sends nothing (imports, demo data).
+        """
+        assert event in NOTICE_EVENTS, event
+        if not self or self.env.context.get("wechat_referral_no_notice"):
+            return
+        postcommit = self.env.cr.postcommit
+        queue = postcommit.data.setdefault("wechat_referral.notices", [])
+        if not queue:
+            registry = self.env.registry
+
+            @postcommit.add
+            def send_referral_notices():
+                try:
+                    with registry.cursor() as cr:
+                        api.Environment(cr, SUPERUSER_ID, {})["wechat.referral"]._send_notices(queue)
+                except Exception:  # noqa: BLE001 - after the commit: the caller's work is saved, log only
+                    _logger.exception("WeChat referral notices %s could not be sent", queue)
+
+        queue.extend((referral.id, event) for referral in self)
+
+    @api.model
+    def _send_notices(self, notices):
+        """Send ``[(referral id, event)]`` notices, each once; a failure skips that notice (logged)."""
+        for referral_id, event in dict.fromkeys(notices):
+            referral = self.browse(referral_id).exists()
+            if not referral:
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    if event == "welcome":
+                        referral._send_welcome_notice()
+                    else:
+                        referral._send_points_notice(event)
+            except WeChatError as exc:
+                _logger.warning("Referral %s: %s notice not sent, WeChat error %s", referral.id, event, exc.errcode)
+            except Exception:  # noqa: BLE001 - one notice must not stop the others
+                _logger.exception("Referral %s: %s notice not sent", referral.id, event)
+
+    def _send_points_notice(self, event):
+        """The referrer's points notice (template "points"), once per referral and event."""
+        self.ensure_one()
+        if event == "reward":
+            done = self.state in ("rewarded", "reversed") and self.history_id
+        else:
+            done = self.state == "reversed" and self.reversal_history_id
+        member = self.referrer_member_id
+        if not done or not member:
+            return False  # undone after the notice was queued (savepoint rolled back)
+        partner = self.referrer_partner_id
+        referral = self.with_context(lang=partner.lang or self.env.lang)
+        return member._send_template_notice(
+            "points",
+            referral._points_notice_data(event),
+            url=member.account_id._member_page_url(),
+            key=f"referral-{self.id}-{event}",
+        )
+
+    def _points_notice_data(self, event):
+        """Fields of the points notice: points moved, new balance, the friend and why (in the context's language)."""
+        self.ensure_one()
+        delta = self.points if event == "reward" else -self.points
+        if event == "reward":
+            reason = _("Your friend %(friend)s made a first purchase", friend=self.referee_partner_id.name)
+        else:
+            reason = _("The purchase of your friend %(friend)s was refunded", friend=self.referee_partner_id.name)
+        return {
+            "points": ("+" if delta > 0 else "") + format_points(delta),
+            "balance": format_points(self.card_id.points),
+            "friend": self.referee_partner_id.name,
+            "reason": reason,
+        }
+
+    def _send_welcome_notice(self):
+        """Tell the friend about their welcome coupon: a service text, only within the rules.
+
+        Sent only to a follower in their 48 h window and within the
+        account's weekly contact budget (logged as a coupon notice); else
+        the coupon waits on their member page.
+        """
+        self.ensure_one()
+        member = self.referee_member_id
+        if self.state == "rejected" or not self.welcome_card_id or not member:
+            return False
+
+        def text(member):
+            partner = member.partner_id
+            return partner.with_context(
+                lang=partner.lang or self.env.lang, wechat_referral_member_id=member.id
+            )._wechat_referral_welcome_text()
+
+        return bool(member._send_service_text(text, kind="coupon"))
 
     # ------------------------------------------------------------------ review
     def action_approve(self):
@@ -453,3 +571,39 @@ class WeChatReferral(models.Model):
         rewarded = sum(count for state, count, __ in groups if state == "rewarded")
         points = sum(points or 0.0 for __, __, points in groups)
         return invited, rewarded, points
+
+    # ------------------------------------------------------------------ demo
+    @api.model
+    def _demo_referrals(self, program_id):
+        """Demo (``demo/wechat_referral_demo.xml``): one demo member referred three recent followers.
+
+        The friends follow through the referrer's QR when they joined: the
+        first still has to buy, the second waits for review, the third's
+        first purchase earned the referrer points.  No WeChat notice is sent.
+        """
+        program = self.env["wechat.referral.program"].browse(program_id)
+        Member = self.env["wechat.member"].sudo()
+        referrer, *friends = (
+            Member.search([("account_id", "=", program.account_id.id), ("openid", "=", f"oDEMO{i:023d}")])
+            for i in (4, 0, 1, 2)
+        )
+        if not referrer or not all(friends):
+            return True
+        channel = referrer._referral_channel()
+        Referral = self.sudo().with_context(wechat_referral_no_notice=True)
+        for friend, state in zip(friends, ("pending", "review", "rewarded"), strict=True):
+            referral = Referral._attribute(referrer, friend, new_member=True, channel=channel)
+            if referral.state != "pending":
+                continue  # loaded before
+            # Attributed when the friend followed.
+            referral.date = friend.subscribe_date or referral.date
+            if referral.welcome_card_id and referral.deadline:
+                referral.welcome_card_id.expiration_date = referral.deadline.date()
+            if state == "pending":
+                continue
+            referral.write({"state": "qualified", "qualified_date": referral.date})
+            if state == "review":
+                referral.state = "review"
+            else:
+                referral._reward()
+        return True

@@ -6,3 +6,4 @@ from . import test_funnel
 from . import test_member_page
 from . import test_security
 from . import test_concurrency
+from . import test_notices
