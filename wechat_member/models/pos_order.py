@@ -136,15 +136,16 @@ class PosOrder(models.Model):
         if not orders:
             return
         self.env.flush_all()
+        # Marked and locked in one statement: a concurrent sync of the same order waits, then finds it done.
         self.env.cr.execute(
-            "SELECT id FROM pos_order WHERE id = ANY(%s) AND wechat_stats_done IS NOT TRUE FOR UPDATE",
+            "UPDATE pos_order SET wechat_stats_done = TRUE WHERE id = ANY(%s) AND wechat_stats_done IS NOT TRUE"
+            " RETURNING id",
             [orders.ids],
         )
         todo = self.browse([row[0] for row in self.env.cr.fetchall()])
+        todo.invalidate_recordset(["wechat_stats_done"])
         if not todo:
             return
-        self.env.cr.execute("UPDATE pos_order SET wechat_stats_done = TRUE WHERE id = ANY(%s)", [todo.ids])
-        todo.invalidate_recordset(["wechat_stats_done"])
         purchases = []
         for order in todo:
             partner = order.partner_id.sudo()

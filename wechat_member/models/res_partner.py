@@ -2,6 +2,7 @@ import re
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessDenied, UserError
+from odoo.tools import SQL
 
 ACTIVITY_STATES = [
     ("to_activate", "To Activate"),
@@ -10,6 +11,26 @@ ACTIVITY_STATES = [
     ("dormant", "Dormant"),
     ("lost", "Lost"),
 ]
+
+
+
+
+def _activity_state_sql(first, last, count, now):
+    """SQL CASE of the activity state from the purchase columns ``first``, ``last``, ``count``.
+
+    The company periods are the columns ``wechat_new_days``, ``wechat_active_days``
+    and ``wechat_lost_days`` of the row in scope.
+    """
+    first, last, count = (SQL(column) for column in (first, last, count))
+    return SQL(
+        """CASE
+            WHEN %(last)s IS NULL OR COALESCE(%(count)s, 0) <= 0 THEN 'to_activate'
+            WHEN %(first)s >= %(now)s - make_interval(days => wechat_new_days) THEN 'new'
+            WHEN %(last)s >= %(now)s - make_interval(days => wechat_active_days) THEN 'active'
+            WHEN %(last)s >= %(now)s - make_interval(days => wechat_lost_days) THEN 'dormant'
+            ELSE 'lost' END""",
+        first=first, last=last, count=count, now=now,
+    )
 
 
 class ResPartner(models.Model):
@@ -94,11 +115,12 @@ class ResPartner(models.Model):
         """Add paid orders to the statistics, incrementally and atomically.
 
         ``purchases``: list of ``(partner_id, amount, datetime)``; a refund is
-        a negative amount and counts as ``-1`` purchase.  One UPDATE per
-        partner, safe under concurrent orders of the same member (the row is
-        updated in place, never read-modify-written in Python).
+        a negative amount and counts as ``-1`` purchase.  One UPDATE for all
+        the partners sets the totals, the average basket and the activity
+        state: safe under concurrent orders of the same member (the rows are
+        updated in place, never read-modify-written in Python).  Then the
+        automatic tag rules are evaluated for these members.
         """
-        self.env.flush_all()
         totals = {}
         for partner_id, amount, when in purchases:
             count, total, first, last = totals.get(partner_id, (0, 0.0, None, None))
@@ -108,24 +130,50 @@ class ResPartner(models.Model):
                 first = min(first, when) if first else when
                 last = max(last, when) if last else when
             totals[partner_id] = (count, total, first, last)
-        for partner_id, (count, total, first, last) in totals.items():
-            self.env.cr.execute(
-                """
-                UPDATE res_partner
-                   SET wechat_purchase_count = GREATEST(COALESCE(wechat_purchase_count, 0) + %(count)s, 0),
-                       wechat_purchase_amount = COALESCE(wechat_purchase_amount, 0) + %(total)s,
-                       wechat_first_purchase = LEAST(wechat_first_purchase, %(first)s),
-                       wechat_last_purchase = GREATEST(wechat_last_purchase, %(last)s)
-                 WHERE id = %(id)s
-                """,
-                {"count": count, "total": total, "first": first, "last": last, "id": partner_id},
+        self.env.flush_all()
+        ids = list(totals)
+        rows = [totals[pid] for pid in ids]
+        self.env.cr.execute(SQL(
+            """
+            WITH delta AS (
+                SELECT * FROM unnest(%(ids)s::int[], %(counts)s::int[], %(totals)s::float8[],
+                                     %(firsts)s::timestamp[], %(lasts)s::timestamp[])
+                       AS d(id, count, total, first, last)
+            ), new AS (
+                SELECT p.id,
+                       GREATEST(COALESCE(p.wechat_purchase_count, 0) + d.count, 0) AS count,
+                       COALESCE(p.wechat_purchase_amount, 0) + d.total AS amount,
+                       LEAST(p.wechat_first_purchase, d.first) AS first,
+                       GREATEST(p.wechat_last_purchase, d.last) AS last,
+                       c.wechat_new_days, c.wechat_active_days, c.wechat_lost_days
+                  FROM res_partner p
+                  JOIN delta d ON d.id = p.id
+                  JOIN res_company c ON c.id = COALESCE(p.company_id, %(company)s)
             )
-        partners = self.browse(list(totals))
+            UPDATE res_partner p
+               SET wechat_purchase_count = n.count,
+                   wechat_purchase_amount = n.amount,
+                   wechat_first_purchase = n.first,
+                   wechat_last_purchase = n.last,
+                   wechat_avg_basket = CASE WHEN n.count > 0 THEN n.amount / n.count ELSE 0 END,
+                   wechat_activity_state = %(activity)s
+              FROM new n
+             WHERE p.id = n.id
+            """,
+            ids=ids,
+            counts=[r[0] for r in rows],
+            totals=[r[1] for r in rows],
+            firsts=[r[2] for r in rows],
+            lasts=[r[3] for r in rows],
+            company=self.env.company.id,
+            activity=_activity_state_sql("n.first", "n.last", "n.count", fields.Datetime.now()),
+        ))
+        partners = self.browse(ids)
         partners.invalidate_recordset(
-            ["wechat_purchase_count", "wechat_purchase_amount", "wechat_first_purchase", "wechat_last_purchase"]
+            ["wechat_purchase_count", "wechat_purchase_amount", "wechat_first_purchase", "wechat_last_purchase",
+             "wechat_avg_basket", "wechat_activity_state"]
         )
-        partners.modified(["wechat_purchase_count", "wechat_purchase_amount"])
-        partners._wechat_update_activity()
+        partners._wechat_sync_member_activity()
         self.env["wechat.tag.rule"]._apply_to_partners(partners)
         return partners
 
@@ -138,23 +186,27 @@ class ResPartner(models.Model):
         from the partner's company (else the current one).
         """
         self.env.flush_all()
-        where = "p.wechat_is_member" if all_members else "p.id = ANY(%(ids)s)"
-        self.env.cr.execute(
-            f"""
-            UPDATE res_partner p SET wechat_activity_state = CASE
-                WHEN p.wechat_last_purchase IS NULL OR COALESCE(p.wechat_purchase_count, 0) <= 0 THEN 'to_activate'
-                WHEN p.wechat_first_purchase >= %(now)s - make_interval(days => c.wechat_new_days) THEN 'new'
-                WHEN p.wechat_last_purchase >= %(now)s - make_interval(days => c.wechat_active_days) THEN 'active'
-                WHEN p.wechat_last_purchase >= %(now)s - make_interval(days => c.wechat_lost_days) THEN 'dormant'
-                ELSE 'lost' END
+        where = SQL("p.wechat_is_member") if all_members else SQL("p.id = ANY(%s)", self.ids)
+        self.env.cr.execute(SQL(
+            """
+            UPDATE res_partner p SET wechat_activity_state = %(activity)s
               FROM res_company c
-             WHERE c.id = COALESCE(p.company_id, %(company)s) AND {where}
+             WHERE c.id = COALESCE(p.company_id, %(company)s) AND %(where)s
             RETURNING p.id
-            """,  # noqa: S608 - `where` is one of two constants
-            {"ids": self.ids, "now": fields.Datetime.now(), "company": self.env.company.id},
-        )
-        ids = [row[0] for row in self.env.cr.fetchall()]
-        # The members' stored copy follows (group by activity in member reports).
+            """,
+            activity=_activity_state_sql(
+                "p.wechat_first_purchase", "p.wechat_last_purchase", "p.wechat_purchase_count", fields.Datetime.now()
+            ),
+            company=self.env.company.id,
+            where=where,
+        ))
+        partners = self.browse([row[0] for row in self.env.cr.fetchall()])
+        partners.invalidate_recordset(["wechat_activity_state"])
+        partners._wechat_sync_member_activity()
+        return True
+
+    def _wechat_sync_member_activity(self):
+        """The members' stored copy of the activity state follows (group by activity in member reports)."""
         self.env.cr.execute(
             """
             UPDATE wechat_member m SET activity_state = p.wechat_activity_state
@@ -162,11 +214,10 @@ class ResPartner(models.Model):
              WHERE m.partner_id = p.id AND p.id = ANY(%s)
                AND m.activity_state IS DISTINCT FROM p.wechat_activity_state
             """,
-            [ids],
+            [self.ids],
         )
-        self.browse(ids).invalidate_recordset(["wechat_activity_state"])
-        self.env["wechat.member"].invalidate_model(["activity_state"])
-        return True
+        if self.env.cr.rowcount:
+            self.env["wechat.member"].invalidate_model(["activity_state"])
 
     @api.model
     def _cron_wechat_activity(self):

@@ -77,21 +77,31 @@ class WeChatSegment(models.Model):
             domain.append(("birthday", ">", today - relativedelta(years=self.age_max + 1)))
         return domain
 
-    def _member_sql(self):
-        """SQL selecting the ids of the segment's members."""
+    def _member_sql(self, among=None):
+        """SQL selecting the ids of the segment's members.
+
+        ``among``: only these ``wechat.member`` records are considered (an
+        automatic tag rule checking a buyer); the purchases are then read for
+        their contacts only, not aggregated over every customer.
+        """
         self.ensure_one()
-        query = self.env["wechat.member"]._search(self._member_domain())
+        domain = self._member_domain()
+        if among is not None:
+            domain.append(("id", "in", among.ids))
+        query = self.env["wechat.member"]._search(domain)
         members = query.select(SQL.identifier("wechat_member", "id"))
         if self._has_purchase_filter():
             since = fields.Datetime.now() - relativedelta(days=self.window_days)
+            among_partners = SQL("AND o.partner_id = ANY(%s)", among.partner_id.ids) if among is not None else SQL()
             buyers = SQL(
                 """
                 SELECT o.partner_id FROM pos_order o
-                 WHERE o.state IN %s AND o.date_order >= %s AND o.amount_total > 0 AND o.amount_total >= %s
+                 WHERE o.state IN %s AND o.date_order >= %s AND o.amount_total > 0 AND o.amount_total >= %s %s
                  GROUP BY o.partner_id
                 HAVING count(*) >= %s AND sum(o.amount_total) >= %s
                 """,
-                PAID_STATES, since, self.min_order_amount or 0, max(self.min_orders, 1), self.min_total_amount or 0,
+                PAID_STATES, since, self.min_order_amount or 0, among_partners, max(self.min_orders, 1),
+                self.min_total_amount or 0,
             )
             members = SQL(
                 "SELECT m.id FROM wechat_member m WHERE m.id IN (%s) AND m.partner_id IN (%s)", members, buyers
@@ -104,13 +114,14 @@ class WeChatSegment(models.Model):
                       JOIN pos_order_line l ON l.order_id = o.id
                       JOIN product_product p ON p.id = l.product_id
                       JOIN product_template t ON t.id = p.product_tmpl_id
-                     WHERE o.state IN %s AND o.date_order >= %s AND t.categ_id = ANY(%s)
+                     WHERE o.state IN %s AND o.date_order >= %s AND t.categ_id = ANY(%s) %s
                     """,
-                    PAID_STATES, since, categories.ids,
+                    PAID_STATES, since, categories.ids, among_partners,
                 )
                 members = SQL("%s AND m.partner_id IN (%s)", members, bought)
-        if self.extra_member_ids:
-            members = SQL("(%s) UNION (SELECT unnest(%s::int[]))", members, self.extra_member_ids.ids)
+        extra = self.extra_member_ids if among is None else self.extra_member_ids & among
+        if extra:
+            members = SQL("(%s) UNION (SELECT unnest(%s::int[]))", members, extra.ids)
         return members
 
     def _member_ids(self):

@@ -1,5 +1,14 @@
-from odoo import api, fields, models
-from odoo.tools import SQL
+import logging
+from datetime import timedelta
+
+from odoo import Command, api, fields, models
+
+from .wechat_tag import MAX_TAGS_PER_MEMBER
+
+_logger = logging.getLogger(__name__)
+
+# Tags changed by purchases reach WeChat after this delay, in one sync for all of them.
+SYNC_DELAY = timedelta(minutes=1)
 
 
 class WeChatTagRule(models.Model):
@@ -29,23 +38,56 @@ class WeChatTagRule(models.Model):
 
     @api.model
     def _apply_to_partners(self, partners):
-        """Evaluate every active rule for the members of ``partners``; returns the changed tags."""
+        """Evaluate every active rule for the members of ``partners``; returns the changed tags.
+
+        The segment is evaluated for these members only, and the tag is
+        linked from the members' side: concurrent orders of other members
+        never write the same rows.  A member already at WeChat's 20 tags is
+        left out (logged), never failing the sale.  The tag sync runs a
+        little later, once for all the orders of that moment.
+        """
         members = self.env["wechat.member"].sudo().search([("partner_id", "in", partners.ids)])
         changed = self.env["wechat.tag"]
         if not members:
             return changed
-        for rule in self.sudo().search([("account_id", "in", members.account_id.ids)]):
+        rules = self.sudo().search([("account_id", "in", members.account_id.ids)])
+        if not rules:
+            return changed
+        self.env.flush_all()
+        for rule in rules:
+            tag = rule.tag_id
             own = members.filtered(lambda m, r=rule: m.account_id == r.account_id)
-            self.env.flush_all()
-            self.env.cr.execute(
-                SQL("SELECT id FROM (%s) s WHERE id = ANY(%s)", rule.segment_id._member_sql(), own.ids)
-            )
+            tagged = own.filtered(lambda m, t=tag: t in m.tag_ids)
+            # A rule that never takes its tag back has nothing to check for members who have it.
+            candidates = own if rule.remove_unmatched else own - tagged
+            if not candidates:
+                continue
+            self.env.cr.execute(rule.segment_id._member_sql(among=candidates))
             matching = own.browse([row[0] for row in self.env.cr.fetchall()])
-            to_add = matching - rule.tag_id.member_ids
-            to_remove = (own - matching) & rule.tag_id.member_ids if rule.remove_unmatched else own.browse()
+            to_add = matching - tagged
+            full = to_add.filtered(lambda m: len(m.tag_ids) >= MAX_TAGS_PER_MEMBER)
+            if full:
+                _logger.warning("Tag rule %s: members %s already have %s tags, not tagged %s",
+                                rule.id, full.ids, MAX_TAGS_PER_MEMBER, tag.name)
+                to_add -= full
+            to_remove = tagged - matching if rule.remove_unmatched else own.browse()
+            if to_add:
+                to_add.write({"tag_ids": [Command.link(tag.id)]})
+            if to_remove:
+                to_remove.write({"tag_ids": [Command.unlink(tag.id)]})
             if to_add or to_remove:
-                rule.tag_id.member_ids = [(4, m.id) for m in to_add] + [(3, m.id) for m in to_remove]
-                changed |= rule.tag_id
+                changed |= tag
         if changed:
-            self.env.ref("wechat_member.ir_cron_wechat_tag_sync")._trigger()
+            self._trigger_tag_sync()
         return changed
+
+    @api.model
+    def _trigger_tag_sync(self):
+        """Run the tag sync in ``SYNC_DELAY``, unless a run is already planned by then."""
+        cron = self.env.ref("wechat_member.ir_cron_wechat_tag_sync").sudo()
+        at = fields.Datetime.now() + SYNC_DELAY
+        planned = self.env["ir.cron.trigger"].sudo().search_count(
+            [("cron_id", "=", cron.id), ("call_at", ">", fields.Datetime.now()), ("call_at", "<=", at)], limit=1
+        )
+        if not planned:
+            cron._trigger(at)

@@ -1,6 +1,7 @@
 import threading
 import time
 
+from odoo import fields
 from odoo.tests import TransactionCase, tagged
 
 from .common import separate_env
@@ -100,3 +101,42 @@ class TestParallelDeliveries(TransactionCase):
         self.deliver_in_parallel(msgs)
         self.assertEqual(self.count("wechat_event", openid), 9)
         self.assertEqual(self.count("wechat_member", openid), 1, "one member however the events race")
+
+
+@tagged("post_install", "-at_install")
+class TestParallelTagging(TransactionCase):
+    """Two tills tagging two members with the same automatic tag do not wait on each other."""
+
+    def test_rule_tags_members_without_locking_the_tag(self):
+        start = fields.Datetime.now()
+        with separate_env(self.registry) as env:
+            account = env["wechat.account"].create(
+                {"name": "Parallel tags", "appid": "wxparalleltags0001", "appsecret": "s", "sandbox": True}
+            )
+            segment = env["wechat.segment"].create({"name": "All followers", "account_id": account.id})
+            tag = env["wechat.tag"].create({"name": "Regular", "account_id": account.id})
+            env["wechat.tag.rule"].create({"name": "Regular", "segment_id": segment.id, "tag_id": tag.id})
+            members = [env["wechat.member"]._get_or_create(account, f"oParallelTag{i:017d}")[0] for i in range(2)]
+            ids = {"account": account.id, "tag": tag.id, "partners": [m.partner_id.id for m in members]}
+
+        def cleanup():
+            with separate_env(self.registry) as env:
+                env["wechat.member"].search([("account_id", "=", ids["account"])]).unlink()
+                env["wechat.account"].browse(ids["account"]).unlink()
+                env["res.partner"].browse(ids["partners"]).unlink()
+                cron = env.ref("wechat_member.ir_cron_wechat_tag_sync")
+                env["ir.cron.trigger"].search([("cron_id", "=", cron.id), ("call_at", ">", start)]).unlink()
+
+        self.addCleanup(cleanup)
+        with separate_env(self.registry) as first, separate_env(self.registry) as second:
+            # The first till tags its buyer and has not committed yet ...
+            changed = first["wechat.tag.rule"]._apply_to_partners(first["res.partner"].browse(ids["partners"][0]))
+            self.assertEqual(changed.ids, [ids["tag"]])
+            first.flush_all()
+            # ... the second till tags another buyer at once: no row of the first is in its way.
+            second.cr.execute("SET LOCAL lock_timeout = '2s'")
+            changed = second["wechat.tag.rule"]._apply_to_partners(second["res.partner"].browse(ids["partners"][1]))
+            second.flush_all()
+            self.assertEqual(changed.ids, [ids["tag"]])
+        with separate_env(self.registry) as env:
+            self.assertEqual(len(env["wechat.tag"].browse(ids["tag"]).member_ids), 2)

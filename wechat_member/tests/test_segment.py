@@ -102,3 +102,52 @@ class TestSegments(WeChatFakeMixin, TestPoSCommon):
         self.assertIn(member, tag.member_ids, "tagged right after the second big purchase")
         self.buy(member, self.shirt, 1)
         self.assertIn(member, tag.member_ids, "a small purchase does not take it back")
+
+    def test_tag_rule_evaluates_the_buyer_only(self):
+        self.open_new_session()
+        regulars = self.env["wechat.segment"].create(
+            {"name": "2+ purchases", "account_id": self.account.id, "window_days": 30, "min_orders": 2}
+        )
+        first, second = self.person("First", "male", 30), self.person("Second", "female", 30)
+        self.buy(first, self.shirt, 2)
+        self.buy(second, self.shirt, 2)
+        self.assertEqual(set(regulars._member_ids()), {first.id, second.id})
+        self.env.cr.execute(regulars._member_sql(among=first))
+        self.assertEqual([row[0] for row in self.env.cr.fetchall()], first.ids,
+                         "a rule checking one buyer reads that buyer's purchases only")
+        regulars.extra_member_ids = [(4, second.id)]
+        self.env.cr.execute(regulars._member_sql(among=first))
+        self.assertEqual([row[0] for row in self.env.cr.fetchall()], first.ids)
+
+    def test_tag_rule_member_at_the_tag_limit(self):
+        self.open_new_session()
+        regulars = self.env["wechat.segment"].create(
+            {"name": "2+ purchases", "account_id": self.account.id, "window_days": 30, "min_orders": 2}
+        )
+        tag = self.env["wechat.tag"].create({"name": "Regular", "account_id": self.account.id})
+        self.env["wechat.tag.rule"].create({"name": "Regular", "segment_id": regulars.id, "tag_id": tag.id})
+        full, other = self.person("Full", "male", 30), self.person("Other", "female", 30)
+        full.tag_ids = [(6, 0, self.env["wechat.tag"].create(
+            [{"name": f"Tag {i}", "account_id": self.account.id} for i in range(20)]).ids)]
+        with self.assertLogs("odoo.addons.wechat_member.models.wechat_tag_rule", "WARNING"):
+            self.buy(full, self.shirt, 2)
+        self.buy(other, self.shirt, 2)
+        self.assertEqual(tag.member_ids, other, "WeChat's 20 tags: the sale goes through, the tag is left out")
+        self.assertEqual(len(full.tag_ids), 20)
+
+    def test_tag_sync_planned_once_after_purchases(self):
+        self.open_new_session()
+        regulars = self.env["wechat.segment"].create({"name": "Buyers", "account_id": self.account.id,
+                                                      "window_days": 30, "min_orders": 1})
+        tag = self.env["wechat.tag"].create({"name": "Buyer", "account_id": self.account.id})
+        self.env["wechat.tag.rule"].create({"name": "Buyer", "segment_id": regulars.id, "tag_id": tag.id})
+        cron = self.env.ref("wechat_member.ir_cron_wechat_tag_sync")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        Trigger.search([("cron_id", "=", cron.id)]).unlink()
+        start = fields.Datetime.now()
+        for name in ("A", "B", "C"):
+            self.buy(self.person(name, "male", 30), self.shirt, 1)
+        self.assertEqual(len(tag.member_ids), 3)
+        planned = Trigger.search([("cron_id", "=", cron.id)])
+        self.assertEqual(len(planned), 1, "one tag sync for the orders of that minute, not one per order")
+        self.assertGreater(planned.call_at, start)
