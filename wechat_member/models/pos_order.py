@@ -1,6 +1,7 @@
 import logging
 
-from odoo import api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models
+from odoo.tools.misc import formatLang
 
 _logger = logging.getLogger(__name__)
 
@@ -146,6 +147,9 @@ class PosOrder(models.Model):
         todo.invalidate_recordset(["wechat_stats_done"])
         if not todo:
             return
+        todo.filtered(
+            lambda o: o.amount_total > 0 and o.wechat_payer_member_id.account_id.pos_thanks
+        )._wechat_queue_thanks()
         purchases = []
         for order in todo:
             partner = order.partner_id.sudo()
@@ -153,6 +157,54 @@ class PosOrder(models.Model):
                 purchases.append((partner.id, order.amount_total, order.date_order))
         if purchases:
             self.env["res.partner"].sudo()._wechat_register_purchases(purchases)
+
+    # ------------------------------------------------------------------ thanks
+    def _wechat_queue_thanks(self):
+        """Thank these orders' WeChat payers once the sale is committed (never for a sale rolled back)."""
+        if not self:
+            return
+        postcommit = self.env.cr.postcommit
+        queue = postcommit.data.setdefault("wechat_member.pos_thanks", [])
+        if not queue:
+            registry = self.env.registry
+
+            @postcommit.add
+            def send_pos_thanks():
+                try:
+                    with registry.cursor() as cr:
+                        api.Environment(cr, SUPERUSER_ID, {})["pos.order"].browse(queue)._wechat_send_thanks()
+                except Exception:  # noqa: BLE001 - after the commit: the sale is saved, log only
+                    _logger.exception("POS orders %s: WeChat thanks could not be sent", queue)
+
+        queue.extend(self.ids)
+
+    def _wechat_send_thanks(self):
+        """The customer-service thanks to each order's WeChat payer: amount, store and points, in their language.
+
+        ``wechat.member._send_service_text`` keeps to the 48 h window, the
+        follow state and the contact budget, and logs WeChat's refusals.
+        """
+        for order in self.exists():
+            member = order.wechat_payer_member_id
+            partner = member.partner_id
+            if not member or not member.account_id.pos_thanks:
+                continue
+            order = order.with_context(lang=partner.lang or member.account_id.company_id.partner_id.lang)
+            account = member.account_id.with_context(lang=order.env.lang)
+            text = "\n".join(
+                line
+                for line in (
+                    account.pos_thanks_message,
+                    order.env._(
+                        "Paid %(amount)s at %(store)s.",
+                        amount=formatLang(order.env, order.amount_total, currency_obj=order.currency_id),
+                        store=order.config_id.name,
+                    ),
+                    partner.with_context(lang=order.env.lang)._wechat_points_text(),
+                )
+                if line
+            )
+            member.with_context(lang=order.env.lang)._send_service_text(text, kind="cs")
 
     @api.model
     def _process_order(self, order, existing_order):

@@ -96,6 +96,18 @@ class WeChatAccount(models.Model):
         default=lambda self: _('Send "积分" (points), "优惠券" (coupons), "消费" (purchases) or "优惠" (offers).'),
         help="Reply to a message no rule matches. Empty: no reply.",
     )
+    pos_thanks = fields.Boolean(
+        "Thank WeChat Payers",
+        help="After a purchase paid with WeChat Pay at the till, send the payer (when following) a customer-service "
+        "message with the thanks below and their points, within the 48 h window the payment opens and the weekly "
+        "contact budget.",
+    )
+    pos_thanks_message = fields.Text(
+        "Thank-You Message",
+        translate=True,
+        default=lambda self: _("Thank you for your purchase!"),
+        help="First line of the message after a WeChat Pay purchase; the amount, the store and the points follow.",
+    )
     webhook_url = fields.Char("Callback URL", compute="_compute_webhook_url")
     member_ids = fields.One2many("wechat.member", "account_id")
     member_count = fields.Integer(compute="_compute_member_count")

@@ -68,6 +68,20 @@ class WeChatFakeMixin:
     def calls_to(self, suffix):
         return [c for c in self.fake.calls if c["path"].endswith(suffix)]
 
+    def commit(self):
+        """What happens after a real commit: run the post-commit hooks (notices).
+
+        A TransactionCase never commits; in registry test mode the fresh
+        cursor of a hook is a test cursor that sees this transaction.
+        """
+        self.env.flush_all()
+        self.registry.enter_test_mode(self.cr)
+        try:
+            self.env.cr.postcommit.run()
+        finally:
+            self.registry.leave_test_mode()
+        self.env.invalidate_all()
+
 
 class WeChatCase(WeChatFakeMixin, TransactionCase):
     pass

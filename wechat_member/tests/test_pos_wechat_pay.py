@@ -4,6 +4,7 @@ Server side against the fake WeChat platform (``TestPosWeChatPay``), and the
 POS in a browser (``TestPosWeChatPayTour``).
 """
 
+import contextlib
 import time
 import uuid
 from datetime import timedelta
@@ -437,6 +438,80 @@ class TestPosWeChatPay(WeChatFakeMixin, PoSCommonWeChat):
         self.assertEqual(order.state, "paid")
         self.assertEqual(member.partner_id.wechat_purchase_count, 1)
         self.assertFalse(order.wechat_payer_member_id)
+
+
+    # ------------------------------------------------------------------ thanks
+    def _fake_follows(self, openid):
+        """The payer follows the account on WeChat (the fake keeps its users for the whole class)."""
+        user = self.fake_account.user(openid)
+        if user is None:
+            self.fake_account.add_follower(openid)
+        else:
+            user.subscribe = True
+
+    def test_thanks_follower_payer_after_commit(self):
+        self.account.pos_thanks = True
+        self._fake_follows(OPENID_B)
+        order, _data = self._pay_order(self._code(openid=OPENID_B, is_subscribe="Y"), openid=OPENID_B)
+        self.assertEqual(self._member(OPENID_B).state, "follower")
+        self.assertFalse(self.calls_to("/message/custom/send"), "nothing is sent before the sale is committed")
+        self.commit()
+        sent = self.calls_to("/message/custom/send")
+        self.assertEqual(len(sent), 1)
+        self.assertEqual(sent[0]["body"]["touser"], OPENID_B)
+        content = sent[0]["body"]["text"]["content"]
+        self.assertIn("Thank you for your purchase!", content)
+        self.assertIn(self.config.name, content)
+        self.assertIn("100.00", content)
+        self.assertEqual(self.fake.violations, [])
+        # The same order synced again: no second thanks.
+        self._sync(_data)
+        self.commit()
+        self.assertEqual(len(self.calls_to("/message/custom/send")), 1)
+        log = self.env["wechat.message.log"].search([("member_id", "=", self._member(OPENID_B).id)])
+        self.assertEqual(log.mapped("kind"), ["cs"], "counted in the contact budget")
+        self.assertEqual(order.wechat_payer_member_id, self._member(OPENID_B))
+
+    def test_thanks_in_chinese(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.account.pos_thanks = True
+        self.account.with_context(lang="zh_CN").pos_thanks_message = "谢谢光临！"
+        self._fake_follows(OPENID_B)
+        member, _created = self.env["wechat.member"]._get_or_create(self.account, OPENID_B, state="follower")
+        member.partner_id.lang = "zh_CN"
+        self._pay_order(self._code(openid=OPENID_B, is_subscribe="Y"), openid=OPENID_B)
+        self.commit()
+        content = self.calls_to("/message/custom/send")[0]["body"]["text"]["content"]
+        self.assertIn("谢谢光临！", content)
+        self.assertIn(f"已在{self.config.name}支付", content)
+
+    def test_no_thanks_when_off_not_following_or_rolled_back(self):
+        self._fake_follows(OPENID_B)
+        self._pay_order(self._code(openid=OPENID_B, is_subscribe="Y"), openid=OPENID_B)
+        self.commit()
+        self.assertFalse(self.calls_to("/message/custom/send"), "off by default")
+        self.account.pos_thanks = True
+        self._pay_order(self._code(openid=OPENID_A, is_subscribe="N"), openid=OPENID_A)
+        self.commit()
+        self.assertFalse(self.calls_to("/message/custom/send"), "a payer who does not follow cannot get messages")
+        with contextlib.suppress(RuntimeError), self.env.cr.savepoint():
+            self._pay_order(self._code(openid=OPENID_B, is_subscribe="Y"), openid=OPENID_B)
+            self.env.cr.postcommit.clear()  # what a rollback does
+            raise RuntimeError
+        self.commit()
+        self.assertFalse(self.calls_to("/message/custom/send"), "a sale rolled back is not thanked")
+
+    def test_thanks_failure_keeps_the_sale(self):
+        self.account.pos_thanks = True
+        self._fake_follows(OPENID_B)
+        self.fake.inject("/cgi-bin/message/custom/send", reset=True)
+        order, _data = self._pay_order(self._code(openid=OPENID_B, is_subscribe="Y"), openid=OPENID_B)
+        self.commit()
+        self.assertEqual([c["errcode"] for c in self.calls_to("/message/custom/send")], ["reset"], "tried once")
+        self.assertEqual(order.state, "paid")
+        self.assertEqual(order.partner_id.wechat_purchase_count, 1)
+        self.assertFalse(self.env["wechat.message.log"].search([("member_id", "=", order.wechat_payer_member_id.id)]),
+                         "a message that did not go out does not use the contact budget")
 
 
 @tagged("post_install", "-at_install")

@@ -56,20 +56,6 @@ class ReferralProgramMixin:
     def referral(self, referee):
         return self.env["wechat.referral"].search([("referee_member_id", "=", referee.id)], order="id desc", limit=1)
 
-    def commit(self):
-        """What happens after a real commit: run the post-commit hooks (notices).
-
-        A TransactionCase never commits; in registry test mode the fresh
-        cursor of a hook is a test cursor that sees this transaction.
-        """
-        self.env.flush_all()
-        self.registry.enter_test_mode(self.cr)
-        try:
-            self.env.cr.postcommit.run()
-        finally:
-            self.registry.leave_test_mode()
-        self.env.invalidate_all()
-
     def points_card(self, member):
         return self.env["loyalty.card"].search(
             [("program_id", "=", self.points_program.id), ("partner_id", "=", member.partner_id.id)]
