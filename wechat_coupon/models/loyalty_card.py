@@ -1,4 +1,5 @@
 import logging
+import secrets
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
@@ -7,8 +8,10 @@ from odoo.tools.misc import hmac as hmac_sign
 
 _logger = logging.getLogger(__name__)
 
-# Cards inserted per statement by the bulk issue.
-BATCH_SIZE = 10000
+# Cards (and their history lines) inserted per statement by the bulk issue.
+BATCH_SIZE = 50000
+# Statements tried per batch: the rows whose new code was already taken are retried with new codes.
+CODE_ATTEMPTS = 5
 COUPON_PROGRAM_TYPES = ("coupons", "promo_code")
 WECHAT_ORIGINS = [("issue", "Campaign issue"), ("claim", "Claim page"), ("automation", "Automation")]
 
@@ -67,15 +70,29 @@ class LoyaltyCard(models.Model):
 
     # ------------------------------------------------------------------ bulk issue
     @api.model
+    def _wechat_generate_codes(self, count):
+        """``count`` new coupon codes, made in one go for the bulk issue and the forward.
+
+        They start with 044 as Odoo's ``_generate_code`` (pos_loyalty's coupon
+        barcode rule) but carry 64 random bits instead of its 32: at 100 000
+        coupons 32-bit codes collide within a single issue, and a code is
+        what the till accepts.  Override this to change the format.
+        """
+        digits = secrets.token_hex(8 * count)
+        return ["044" + digits[i : i + 16] for i in range(0, 16 * count, 16)]
+
+    @api.model
     def _wechat_bulk_create(self, program, rows, points=1.0, expiration_date=False, description="",
                             origin="issue", campaign=None, automation=None, claim_date=None):
         """Insert one coupon per ``(partner_id, seq)`` of ``rows`` with batched SQL.
 
-        Codes come from ``loyalty.card._generate_code`` as with the ORM; a
-        ``loyalty.history`` line is written for each card.  Rows that already
-        have a coupon of ``campaign`` are skipped (unique index, ``ON CONFLICT
-        DO NOTHING``), so issuing twice is harmless even concurrently.
-        Returns the new cards.
+        One statement per batch inserts the cards and their ``loyalty.history``
+        line (``INSERT … RETURNING`` feeding the history insert), with codes
+        from ``_wechat_generate_codes``.  Rows that already have a coupon of
+        ``campaign`` are skipped (unique index, ``ON CONFLICT DO NOTHING``),
+        so issuing twice is harmless even concurrently; a code that is
+        already taken (or is a program's trigger code) is retried with a new
+        one.  Returns the new cards, their holder in the cache.
         """
         program.ensure_one()
         if not rows:
@@ -96,40 +113,51 @@ class LoyaltyCard(models.Model):
             "claim": claim_date,
             "uid": self.env.uid,
             "now": now,
+            "description": description or _("Gift For Customer"),
         }
-        created = []
+        created_ids, created_partners = [], []
         for start in range(0, len(rows), BATCH_SIZE):
-            pending = list(rows[start : start + BATCH_SIZE])
-            for __ in range(5):  # a code collision is retried with a new code
+            pending = rows[start : start + BATCH_SIZE]
+            for __ in range(CODE_ATTEMPTS):
                 if not pending:
                     break
-                codes = []
-                for __ in pending:
-                    code = self._generate_code()
-                    while code in rule_codes:
-                        code = self._generate_code()
-                    codes.append(code)
+                codes = self._wechat_generate_codes(len(pending))
+                if rule_codes and not rule_codes.isdisjoint(codes):
+                    codes = [code if code not in rule_codes else None for code in codes]
                 self.env.cr.execute(
                     """
-                    INSERT INTO loyalty_card (program_id, company_id, partner_id, points, code, expiration_date,
-                                              active, wechat_campaign_id, wechat_automation_id, wechat_recipient_id,
-                                              wechat_seq, wechat_origin, wechat_claim_date,
-                                              create_uid, write_uid, create_date, write_date)
-                    SELECT %(program)s, %(company)s, t.partner_id, %(points)s, t.code, %(exp)s, TRUE,
-                           %(campaign)s, %(automation)s, t.partner_id, t.seq, %(origin)s, %(claim)s,
-                           %(uid)s, %(uid)s, %(now)s, %(now)s
-                      FROM unnest(%(partners)s::int[], %(seqs)s::int[], %(codes)s::varchar[])
-                           AS t(partner_id, seq, code)
-                    ON CONFLICT DO NOTHING
-                    RETURNING id, partner_id, wechat_seq
+                    WITH card AS (
+                        INSERT INTO loyalty_card (program_id, company_id, partner_id, points, code, expiration_date,
+                                                  active, wechat_campaign_id, wechat_automation_id,
+                                                  wechat_recipient_id, wechat_seq, wechat_origin, wechat_claim_date,
+                                                  create_uid, write_uid, create_date, write_date)
+                        SELECT %(program)s, %(company)s, t.partner_id, %(points)s, t.code, %(exp)s, TRUE,
+                               %(campaign)s, %(automation)s, t.partner_id, t.seq, %(origin)s, %(claim)s,
+                               %(uid)s, %(uid)s, %(now)s, %(now)s
+                          FROM unnest(%(partners)s::int[], %(seqs)s::int[], %(codes)s::varchar[])
+                               AS t(partner_id, seq, code)
+                         WHERE t.code IS NOT NULL
+                        ON CONFLICT DO NOTHING
+                        RETURNING id, partner_id, code
+                    ), history AS (
+                        INSERT INTO loyalty_history (card_id, description, issued, used, create_uid, write_uid,
+                                                     create_date, write_date)
+                        SELECT card.id, %(description)s, %(points)s, 0, %(uid)s, %(uid)s, %(now)s, %(now)s
+                          FROM card
+                    )
+                    SELECT id, partner_id, code FROM card
                     """,
                     dict(params, partners=[r[0] for r in pending], seqs=[r[1] for r in pending], codes=codes),
                 )
                 result = self.env.cr.fetchall()
-                created += [r[0] for r in result]
-                done = {(r[1], r[2]) for r in result}
-                missing = [r for r in pending if (r[0], r[1]) not in done]
-                if missing and campaign:
+                created_ids += [r[0] for r in result]
+                created_partners += [r[1] for r in result]
+                if len(result) == len(pending):
+                    pending = []
+                    break
+                inserted = {r[2] for r in result}
+                missing = [row for row, code in zip(pending, codes, strict=False) if code not in inserted]
+                if campaign:
                     # Already issued (not a code collision): nothing to do for those.
                     self.env.cr.execute(
                         """
@@ -140,24 +168,19 @@ class LoyaltyCard(models.Model):
                     )
                     existing = set(self.env.cr.fetchall())
                     missing = [r for r in missing if (r[0], r[1]) not in existing]
+                if missing:
+                    _logger.info("Bulk coupon issue: %s code(s) already taken, retried with new codes", len(missing))
                 pending = missing
             if pending:
                 raise UserError(_("Could not generate unique coupon codes; please try again."))
-        if created:
-            self.env.cr.execute(
-                """
-                INSERT INTO loyalty_history (card_id, description, issued, used, create_uid, write_uid,
-                                             create_date, write_date)
-                SELECT unnest(%s::int[]), %s, %s, 0, %s, %s, %s, %s
-                """,
-                [created, description or _("Gift For Customer"), points, self.env.uid, self.env.uid, now, now],
-            )
-        # The ORM caches know nothing of these rows.
+        # The ORM caches know nothing of these rows; the holders are known, the callers notify them.
         self.invalidate_model()
         self.env["loyalty.history"].invalidate_model()
         self.env["loyalty.program"].invalidate_model(["coupon_ids", "coupon_count"])
         self.env["res.partner"].invalidate_model(["loyalty_card_count"])
-        return self.browse(created)
+        cards = self.browse(created_ids)
+        self.env.cache.update(cards, self._fields["partner_id"], created_partners)
+        return cards
 
     # ------------------------------------------------------------------ redemption
     def _wechat_redemption_error(self, point_changes, company):
@@ -240,9 +263,9 @@ class LoyaltyCard(models.Model):
         if card.company_id and card.company_id != member.account_id.company_id:
             raise UserError(_("This coupon cannot be used with this WeChat account."))
         previous, old_code = card.partner_id, card.code
-        code = self._generate_code()
+        code = self._wechat_generate_codes(1)[0]
         while self.search_count([("code", "=", code)]):
-            code = self._generate_code()
+            code = self._wechat_generate_codes(1)[0]
         # A new code: screenshots of the old QR code no longer work at the till.
         card.write({"partner_id": friend.id, "code": code, "wechat_claim_date": fields.Datetime.now()})
         self.env["wechat.coupon.transfer"].sudo().create(

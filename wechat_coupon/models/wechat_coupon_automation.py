@@ -186,8 +186,10 @@ class WeChatCouponAutomation(models.Model):
         return automation._default_text(card)
 
     def _notify(self, cards):
-        texts = {card.partner_id.id: self._text(card) for card in cards.sudo() if card.partner_id}
-        sent, __ = self.env["wechat.coupon.campaign"]._notify_partners(self.account_id, texts)
+        by_partner = {card.partner_id.id: card for card in cards.sudo() if card.partner_id}
+        sent, __ = self.env["wechat.coupon.campaign"]._notify_partners(
+            self.account_id, by_partner, lambda partner: self._text(by_partner[partner.id])
+        )
         return sent
 
     def _run_birthday(self):

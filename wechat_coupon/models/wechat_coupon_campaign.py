@@ -2,8 +2,10 @@ import logging
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
 from odoo.addons.wechat_member.models.wechat_api import WeChatError
+from odoo.addons.wechat_member.models.wechat_member import CS_WINDOW
 
 from .loyalty_card import COUPON_PROGRAM_TYPES
 
@@ -93,19 +95,32 @@ class WeChatCouponCampaign(models.Model):
                 raise ValidationError(_("A coupon needs a positive number of points."))
 
     # ------------------------------------------------------------------ audience
-    def _audience_members(self):
+    def _audience_domain(self):
+        """The ``wechat.member`` domain of the audience; ``None`` for the claim page only."""
         self.ensure_one()
-        Member = self.env["wechat.member"].sudo()
         domain = [("account_id", "=", self.account_id.id)]
         if self.audience == "members":
-            return self.member_ids.sudo().filtered(lambda m: m.account_id == self.account_id)
+            return domain + [("id", "in", self.member_ids.ids)]
         if self.audience == "followers":
-            return Member.search(domain + [("state", "=", "follower")])
+            return domain + [("state", "=", "follower")]
         if self.audience == "category":
             if not self.category_id:
                 raise UserError(_("Choose the contact tag of the audience."))
-            return Member.search(domain + [("partner_id.category_id", "in", self.category_id.ids)])
-        return Member
+            return domain + [("partner_id.category_id", "in", self.category_id.ids)]
+        return None
+
+    def _audience_partner_ids(self):
+        """Sorted contacts of the audience, read in SQL: an audience can hold 100 000s of members."""
+        self.ensure_one()
+        domain = self._audience_domain()
+        if domain is None:
+            return []
+        query = self.env["wechat.member"].sudo()._search(domain)
+        self.env.cr.execute(SQL(
+            "SELECT DISTINCT audience.partner_id FROM %s AS audience ORDER BY 1",
+            query.subselect(SQL.identifier(query.table, "partner_id")),
+        ))
+        return [row[0] for row in self.env.cr.fetchall()]
 
     # ------------------------------------------------------------------ issue
     def _card_description(self):
@@ -122,8 +137,8 @@ class WeChatCouponCampaign(models.Model):
             self.env.flush_all()
             # One issue of a campaign at a time.
             self.env.cr.execute("SELECT id FROM wechat_coupon_campaign WHERE id = %s FOR UPDATE", [campaign.id])
-            partner_ids = sorted(set(campaign._audience_members().partner_id.ids))
-            rows = [(pid, seq) for pid in partner_ids for seq in range(1, campaign.limit_per_member + 1)]
+            seqs = range(1, campaign.limit_per_member + 1)
+            rows = [(pid, seq) for pid in campaign._audience_partner_ids() for seq in seqs]
             cards = self.env["loyalty.card"]._wechat_bulk_create(
                 campaign.program_id,
                 rows,
@@ -194,9 +209,8 @@ class WeChatCouponCampaign(models.Model):
         method, so that it can be routed through the campaign machinery later.
         """
         self.ensure_one()
-        partners = cards.sudo().partner_id
-        texts = {p.id: self._notice_text(p) for p in partners}
-        notified, not_notified = self._notify_partners(self.account_id, texts)
+        partner_ids = set(cards.sudo().partner_id.ids)
+        notified, not_notified = self._notify_partners(self.account_id, partner_ids, self._notice_text)
         self.write({
             "notified_count": self.notified_count + notified,
             "not_notified_count": self.not_notified_count + not_notified,
@@ -204,20 +218,26 @@ class WeChatCouponCampaign(models.Model):
         return notified, not_notified
 
     @api.model
-    def _notify_partners(self, account, texts):
-        """Send ``{partner id: text}`` as customer-service texts to their members on ``account``.
+    def _notify_partners(self, account, partner_ids, text):
+        """Send ``text(partner)`` as a customer-service text to the members of ``partner_ids`` on ``account``.
 
         Never calls WeChat for a member who does not follow the account or
         whose 48 h window is closed; respects the weekly contact budget and
-        logs each message sent (kind ``coupon``).  Returns ``(sent, not sent)``.
+        logs each message sent (kind ``coupon``).  Texts are made for the
+        reachable members only: an issue can reach 100 000s of contacts, its
+        window a few.  Returns ``(sent, not sent)``.
         """
-        if not texts:
+        partner_ids = set(partner_ids)
+        if not partner_ids:
             return 0, 0
-        members = self.env["wechat.member"].sudo().search(
-            [("account_id", "=", account.id), ("partner_id", "in", list(texts))]
-        )
+        # The members inside their window first (an indexed few), then those of these contacts.
+        members = self.env["wechat.member"].sudo().search([
+            ("account_id", "=", account.id),
+            ("state", "=", "follower"),
+            ("last_interaction", ">", fields.Datetime.now() - CS_WINDOW),
+        ])
         Log = self.env["wechat.message.log"].sudo()
-        reachable = members.filtered(lambda m: m.state == "follower" and m.in_service_window)
+        reachable = members.filtered(lambda m: m.partner_id.id in partner_ids and m.in_service_window)
         over_budget = Log._over_budget(account, reachable.ids)
         api = account._api() if reachable else None
         sent = self.env["wechat.member"]
@@ -226,7 +246,7 @@ class WeChatCouponCampaign(models.Model):
             if member.id in over_budget or member.partner_id.id in done_partners:
                 continue
             try:
-                api.send_text(member.openid, texts[member.partner_id.id])
+                api.send_text(member.openid, text(member.partner_id))
             except WeChatError as exc:
                 _logger.info("WeChat account %s: coupon notice to member %s refused (%s)",
                              account.id, member.id, exc.errcode)
@@ -235,7 +255,7 @@ class WeChatCouponCampaign(models.Model):
             done_partners.add(member.partner_id.id)
         if sent:
             Log._log(account, sent.ids, "coupon")
-        return len(sent), len(texts) - len(sent)
+        return len(sent), len(partner_ids) - len(sent)
 
     # ------------------------------------------------------------------ claim
     def _claim(self, member):

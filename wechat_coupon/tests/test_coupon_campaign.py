@@ -1,4 +1,5 @@
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import UserError, ValidationError
@@ -69,6 +70,68 @@ class TestCouponCampaign(CouponCase):
         self.assertEqual(set(cards.mapped("points")), {2})
         self.assertEqual(self.env["loyalty.history"].search_count([("card_id", "in", cards.ids)]), 2000)
         self.assertEqual(self.program.coupon_count, 2000)
+
+    def test_bulk_issue_retries_taken_codes(self):
+        """A new code that is already a coupon's, or a program's trigger code, is replaced, never lost."""
+        taken = self.make_campaign(self.make_member())
+        taken.action_issue()
+        taken_code = taken.card_ids.code
+        trigger_code = "044" + "0" * 16
+        self.env["loyalty.program"].create({
+            "name": "Promo", "program_type": "promo_code", "trigger": "with_code",
+            "rule_ids": [(0, 0, {"mode": "with_code", "code": trigger_code})],
+            "reward_ids": [(0, 0, {"reward_type": "discount", "discount": 5, "required_points": 1})],
+        })
+        Card = type(self.env["loyalty.card"])
+        generate = Card._wechat_generate_codes
+        batches = []
+
+        def generate_taken_first(card_model, count):
+            codes = generate(card_model, count)
+            if not batches:
+                codes[0], codes[1] = taken_code, trigger_code
+            batches.append(count)
+            return codes
+
+        members = self.env["wechat.member"].concat(*[self.make_member() for __ in range(4)])
+        campaign = self.make_campaign(members)
+        with patch.object(Card, "_wechat_generate_codes", generate_taken_first):
+            campaign.action_issue()
+        self.assertEqual(batches, [4, 2], "the two rows without a usable code are retried, only them")
+        cards = campaign.card_ids
+        self.assertEqual(cards.partner_id, members.partner_id)
+        self.assertEqual(len(set(cards.mapped("code"))), 4)
+        self.assertFalse({taken_code, trigger_code} & set(cards.mapped("code")))
+        self.assertEqual(taken.card_ids.code, taken_code)
+        self.assertEqual(self.env["loyalty.history"].search_count([("card_id", "in", cards.ids)]), 4)
+        self.assertEqual(campaign.issued_count, 4)
+        for code in cards.mapped("code"):
+            self.assertRegex(code, r"^044[0-9a-f]{16}$", "64 random bits, barcode prefix 044")
+
+        # Codes that stay taken: a clear error after a few tries.
+        late = self.make_campaign(self.make_member())
+        with patch.object(Card, "_wechat_generate_codes", lambda card_model, count: [taken_code] * count), \
+                self.assertRaisesRegex(UserError, "unique coupon codes"):
+            late.action_issue()
+        self.assertFalse(late.card_ids)
+
+    def test_notice_texts_only_for_reachable_members(self):
+        """An issue to 100 000s of members makes texts only for the few inside their 48 h window."""
+        inside = self.make_member(window=True)
+        others = self.make_member() | self.make_member(state="unfollowed")
+        campaign = self.make_campaign(inside | others)
+        Campaign = type(campaign)
+        notice_text = Campaign._notice_text
+        made = []
+
+        def counting_notice_text(record, partner):
+            made.append(partner)
+            return notice_text(record, partner)
+
+        with patch.object(Campaign, "_notice_text", counting_notice_text):
+            campaign.action_issue()
+        self.assertEqual(made, [inside.partner_id])
+        self.assertEqual((campaign.notified_count, campaign.not_notified_count), (1, 2))
 
     def test_audiences(self):
         follower = self.make_member()
