@@ -1,7 +1,9 @@
 import logging
 
-from odoo import SUPERUSER_ID, api, fields, models
+from odoo import api, fields, models
 from odoo.tools.misc import formatLang
+
+from .utils import call_after_commit
 
 _logger = logging.getLogger(__name__)
 
@@ -161,30 +163,17 @@ class PosOrder(models.Model):
     # ------------------------------------------------------------------ thanks
     def _wechat_queue_thanks(self):
         """Thank these orders' WeChat payers once the sale is committed (never for a sale rolled back)."""
-        if not self:
-            return
-        postcommit = self.env.cr.postcommit
-        queue = postcommit.data.setdefault("wechat_member.pos_thanks", [])
-        if not queue:
-            registry = self.env.registry
+        if self:
+            call_after_commit(self.env, "pos.order", "_wechat_send_thanks", self.ids)
 
-            @postcommit.add
-            def send_pos_thanks():
-                try:
-                    with registry.cursor() as cr:
-                        api.Environment(cr, SUPERUSER_ID, {})["pos.order"].browse(queue)._wechat_send_thanks()
-                except Exception:  # noqa: BLE001 - after the commit: the sale is saved, log only
-                    _logger.exception("POS orders %s: WeChat thanks could not be sent", queue)
-
-        queue.extend(self.ids)
-
-    def _wechat_send_thanks(self):
+    @api.model
+    def _wechat_send_thanks(self, order_ids):
         """The customer-service thanks to each order's WeChat payer: amount, store and points, in their language.
 
         ``wechat.member._send_service_text`` keeps to the 48 h window, the
         follow state and the contact budget, and logs WeChat's refusals.
         """
-        for order in self.exists():
+        for order in self.browse(order_ids).exists():
             member = order.wechat_payer_member_id
             partner = member.partner_id
             if not member or not member.account_id.pos_thanks:

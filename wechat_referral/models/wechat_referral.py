@@ -2,9 +2,10 @@ import logging
 import re
 from datetime import timedelta
 
-from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.wechat_member.models.utils import call_after_commit
 from odoo.addons.wechat_member.models.wechat_api import WeChatError
 
 from .res_partner import format_points
@@ -453,20 +454,7 @@ class WeChatReferral(models.Model):
         assert event in NOTICE_EVENTS, event
         if not self or self.env.context.get("wechat_referral_no_notice"):
             return
-        postcommit = self.env.cr.postcommit
-        queue = postcommit.data.setdefault("wechat_referral.notices", [])
-        if not queue:
-            registry = self.env.registry
-
-            @postcommit.add
-            def send_referral_notices():
-                try:
-                    with registry.cursor() as cr:
-                        api.Environment(cr, SUPERUSER_ID, {})["wechat.referral"]._send_notices(queue)
-                except Exception:  # noqa: BLE001 - after the commit: the caller's work is saved, log only
-                    _logger.exception("WeChat referral notices %s could not be sent", queue)
-
-        queue.extend((referral.id, event) for referral in self)
+        call_after_commit(self.env, "wechat.referral", "_send_notices", [(referral.id, event) for referral in self])
 
     @api.model
     def _send_notices(self, notices):
