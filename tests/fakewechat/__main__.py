@@ -14,8 +14,9 @@
 import argparse
 import json
 import os
+import signal
 import sys
-import threading
+import time
 
 import requests
 
@@ -48,10 +49,15 @@ def serve(args):
         load_state(fake, args.state_file)
     fake.start(port=args.port)
     print(f"fakewechat listening on {fake.url}", flush=True)
-    stop = threading.Event()
+    # SIGINT / SIGTERM only raise a flag: an exception thrown into the loop could land
+    # while ``fake.lock`` is being taken and leave it held, hanging the final save.
+    stopping = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda sig, frame: stopping.append(sig))
     saved = None
     try:
-        while not stop.wait(1.0):
+        while not stopping:
+            time.sleep(0.2)
             if args.state_file:
                 with fake.lock:
                     marker = (
@@ -63,8 +69,6 @@ def serve(args):
                 if marker != saved:
                     save_state(fake, args.state_file)
                     saved = marker
-    except KeyboardInterrupt:
-        pass
     finally:
         fake.stop()
         if args.state_file:
