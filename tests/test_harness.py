@@ -70,3 +70,18 @@ def test_real_tour_without_chromium_is_a_failure(tmp_path):
     verdict = harness.analyze_odoo_log(log)
     assert verdict["skipped"], log[-3000:]
     assert verdict["bad"] == 1 and verdict["passed"] == 0
+
+
+def test_demo_database_updated_when_the_modules_change(tmp_path, monkeypatch):
+    """``./run demo`` reuses its database only while the add-ons' files are the ones it was made with."""
+    for module in harness.MODULES:
+        (tmp_path / module / "models").mkdir(parents=True)
+        (tmp_path / module / "models" / "a.py").write_text("x = 1\n")
+    monkeypatch.setattr(harness, "ROOT", tmp_path)
+    first = harness.modules_digest()
+    assert harness.modules_digest() == first
+    (tmp_path / harness.MODULES[0] / "__pycache__").mkdir()
+    (tmp_path / harness.MODULES[0] / "__pycache__" / "a.pyc").write_bytes(b"\0")
+    assert harness.modules_digest() == first, "compiled files do not count"
+    (tmp_path / harness.MODULES[-1] / "models" / "a.py").write_text("x = 2\n")
+    assert harness.modules_digest() != first, "a changed file makes the demo update its database"

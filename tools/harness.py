@@ -752,6 +752,16 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def modules_digest():
+    """A digest of the add-ons' files: the demo database is updated when it changes."""
+    digest = hashlib.sha256()
+    for module in MODULES:
+        for path in sorted((ROOT / module).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def cmd_demo(args):
     # Ctrl-C, and `kill` too, stop everything the demo started (a background
     # job of a non-interactive shell starts with SIGINT ignored).
@@ -762,24 +772,36 @@ def cmd_demo(args):
             odoo, python, pg = sess.odoo, sess.python, sess.pg
             if args.reset:
                 pg.drop_db(DEMO_DB)
-            if not pg.db_exists(DEMO_DB) or pg.psql(
+            stamp = RUNDIR / "demo-modules.sha256"
+            installed = pg.db_exists(DEMO_DB) and pg.psql(
                 "SELECT count(*) FROM ir_module_module WHERE state = 'installed' AND name IN ("
                 + ",".join(f"'{m}'" for m in MODULES)
                 + ")",
                 db=DEMO_DB,
-            ) != str(len(MODULES)):
+            ) == str(len(MODULES))
+            code = modules_digest()
+            if not installed:
                 say(f"installing the demo database {DEMO_DB} (modules, demo data, Chinese; ~2 min)")
+                options = ["-i", ",".join(MODULES), "--load-language", "zh_CN"]
+            elif not stamp.exists() or stamp.read_text() != code:
+                say(f"updating the demo database {DEMO_DB}: the modules changed since it was made (~1 min)")
+                options = ["-u", ",".join(MODULES)]
+            else:
+                say(f"reusing the demo database {DEMO_DB} (./run demo --reset to start over)")
+                options = None
+            if options:
                 res = subprocess.run(
                     odoo.command(python)
                     + base_odoo_args(odoo, pg, DEMO_DB)
-                    + ["-i", ",".join(MODULES), "--load-language", "zh_CN", "--stop-after-init", "--log-level", "warn"],
+                    + options
+                    + ["--stop-after-init", "--log-level", "warn"],
                     env=odoo_env(pg),
                     check=False,
                 )
                 if res.returncode:
-                    raise HarnessError("installing the demo database failed (see the log above)")
-            else:
-                say(f"reusing the demo database {DEMO_DB} (./run demo --reset to start over)")
+                    raise HarnessError(f"{'installing' if options[0] == '-i' else 'updating'} the demo database "
+                                       "failed (see the log above)")
+                stamp.write_text(code)
             fake_port = args.fake_port or free_port()
             fake = sess.spawn(
                 [python, "-m", "fakewechat", "serve", "--port", str(fake_port)],
