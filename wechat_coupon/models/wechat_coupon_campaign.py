@@ -1,15 +1,10 @@
-import logging
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
-from odoo.addons.wechat_member.models.wechat_api import WeChatError
 from odoo.addons.wechat_member.models.wechat_member import CS_WINDOW
 
 from .loyalty_card import COUPON_PROGRAM_TYPES
-
-_logger = logging.getLogger(__name__)
 
 PAID_STATES = ("paid", "done", "invoiced")
 
@@ -137,17 +132,7 @@ class WeChatCouponCampaign(models.Model):
             self.env.flush_all()
             # One issue of a campaign at a time.
             self.env.cr.execute("SELECT id FROM wechat_coupon_campaign WHERE id = %s FOR UPDATE", [campaign.id])
-            seqs = range(1, campaign.limit_per_member + 1)
-            rows = [(pid, seq) for pid in campaign._audience_partner_ids() for seq in seqs]
-            cards = self.env["loyalty.card"]._wechat_bulk_create(
-                campaign.program_id,
-                rows,
-                points=campaign.points,
-                expiration_date=campaign.expiration_date,
-                description=campaign._card_description(),
-                origin="issue",
-                campaign=campaign,
-            )
+            cards = campaign._issue_to(campaign._audience_partner_ids(), "issue")
             vals = {"state": "issued"}
             if not campaign.issue_date:
                 vals["issue_date"] = fields.Datetime.now()
@@ -236,28 +221,33 @@ class WeChatCouponCampaign(models.Model):
             ("state", "=", "follower"),
             ("last_interaction", ">", fields.Datetime.now() - CS_WINDOW),
         ])
-        Log = self.env["wechat.message.log"].sudo()
-        reachable = members.filtered(lambda m: m.partner_id.id in partner_ids and m.in_service_window)
-        over_budget = Log._over_budget(account, reachable.ids)
-        api = account._api() if reachable else None
-        sent = self.env["wechat.member"]
-        done_partners = set()
-        for member in reachable:
-            if member.id in over_budget or member.partner_id.id in done_partners:
-                continue
-            try:
-                api.send_text(member.openid, text(member.partner_id))
-            except WeChatError as exc:
-                _logger.info("WeChat account %s: coupon notice to member %s refused (%s)",
-                             account.id, member.id, exc.errcode)
-                continue
-            sent |= member
-            done_partners.add(member.partner_id.id)
-        if sent:
-            Log._log(account, sent.ids, "coupon")
+        first_of_contact = {}  # one notice per contact
+        for member in members:
+            if member.partner_id.id in partner_ids:
+                first_of_contact.setdefault(member.partner_id.id, member.id)
+        reachable = members.browse(list(first_of_contact.values()))
+        sent = reachable._send_service_text(lambda m: text(m.partner_id), kind="coupon")
         return len(sent), len(partner_ids) - len(sent)
 
     # ------------------------------------------------------------------ claim
+    def _issue_to(self, partner_ids, origin, claim_date=None):
+        """The campaign's coupons (``limit_per_member`` each) for ``partner_ids``, in bulk; returns the new cards.
+
+        Contacts who already have them are skipped (``_wechat_bulk_create``).
+        """
+        self.ensure_one()
+        seqs = range(1, self.limit_per_member + 1)
+        return self.env["loyalty.card"]._wechat_bulk_create(
+            self.program_id,
+            [(partner_id, seq) for partner_id in partner_ids for seq in seqs],
+            points=self.points,
+            expiration_date=self.expiration_date,
+            description=self._card_description(),
+            origin=origin,
+            campaign=self,
+            claim_date=claim_date,
+        )
+
     def _claim(self, member):
         """Give ``member`` the campaign's coupons once, while the stock lasts. Returns the cards.
 
@@ -289,17 +279,7 @@ class WeChatCouponCampaign(models.Model):
         if not self.env.cr.fetchone():
             raise UserError(_("Sorry, all the coupons of this offer have been claimed."))
         campaign.invalidate_recordset(["claim_count"])
-        rows = [(partner.id, seq) for seq in range(1, campaign.limit_per_member + 1)]
-        cards = Card._wechat_bulk_create(
-            campaign.program_id,
-            rows,
-            points=campaign.points,
-            expiration_date=campaign.expiration_date,
-            description=campaign._card_description(),
-            origin="claim",
-            campaign=campaign,
-            claim_date=fields.Datetime.now(),
-        )
+        cards = campaign._issue_to([partner.id], "claim", claim_date=fields.Datetime.now())
         if not cards:  # claimed meanwhile by the same member
             raise UserError(_("You have already claimed this coupon. It is in your wallet."))
         campaign._update_statistics()

@@ -235,14 +235,15 @@ class WeChatMember(models.Model):
         self.env["wechat.message.log"].sudo()._log(account, [self.id], "template")
         return True
 
-    def _send_service_text(self, text, kind="cs"):
+    def _send_service_text(self, text, kind="cs", errors=None):
         """A customer-service text to each of these members who may get one now; returns those sent to.
 
         Only followers in their 48 h window, within the account's weekly
         contact budget; each message sent is logged as ``kind`` (``cs``,
         ``coupon``).  ``text``: a string, or a function of the member (its
-        language).  WeChat's refusals (window closed meanwhile, over the
-        limit) are logged and skipped, never raised.
+        language), called for the reachable members only.  WeChat's refusals
+        (window closed meanwhile, over the limit) are logged and skipped,
+        never raised; ``errors``, a dict, receives ``{member: WeChatError}``.
         """
         Log = self.env["wechat.message.log"].sudo()
         sent = self.browse()
@@ -262,6 +263,8 @@ class WeChatMember(models.Model):
                 except WeChatError as exc:
                     _logger.info("WeChat account %s: %s message to member %s refused (%s)",
                                  account.id, kind, member.id, exc.errcode)
+                    if errors is not None:
+                        errors[member] = exc
                     if exc.errcode == 43004:  # unfollowed meanwhile
                         member.sudo().state = "unfollowed"
                     continue

@@ -1,8 +1,6 @@
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
-from ..models.wechat_api import WeChatError
-
 
 class WeChatMemberWizard(models.TransientModel):
     """The Action-menu wizards on members: message, tags, segment."""
@@ -35,18 +33,9 @@ class WeChatMemberWizard(models.TransientModel):
         """Customer-service text: only members who wrote, clicked, scanned or paid in the last 48 h."""
         if not (self.message or "").strip():
             raise UserError(_("Write the message first."))
-        reachable = self.member_ids.filtered(lambda m: m.state == "follower" and m.in_service_window)
-        Log = self.env["wechat.message.log"]
-        over = Log._over_budget(self.account_id, reachable.ids)
-        sent, failed = self.env["wechat.member"], []
-        for member in reachable.filtered(lambda m: m.id not in over):
-            try:
-                member.account_id._api().send_text(member.openid, self.message)
-                sent |= member
-            except WeChatError as exc:
-                failed.append(f"{member.display_name}: {exc}")
-        if sent:
-            Log._log(self.account_id, sent.ids, "cs")
+        errors = {}
+        sent = self.member_ids._send_service_text(self.message, kind="cs", errors=errors)
+        failed = [f"{member.display_name}: {exc}" for member, exc in errors.items()]
         skipped = len(self.member_ids) - len(sent) - len(failed)
         message = _("%(sent)s sent, %(skipped)s not reachable now (48 h window, unfollowed or weekly budget).",
                     sent=len(sent), skipped=skipped)
