@@ -13,8 +13,6 @@ ACTIVITY_STATES = [
 ]
 
 
-
-
 def _activity_state_sql(first, last, count, now):
     """SQL CASE of the activity state from the purchase columns ``first``, ``last``, ``count``.
 
