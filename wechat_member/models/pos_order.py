@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.tools.misc import formatLang
 
 from .utils import call_after_commit
+from .wechat_segment import PAID_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -34,9 +35,9 @@ class PosOrder(models.Model):
     )
     wechat_capture_rate = fields.Float(
         "Capture Rate (%)",
-        readonly=True,
+        compute="_compute_wechat_capture_rate",
+        store=True,
         copy=False,
-        default=0.0,
         aggregator="avg",
         help="100 for an order with a member customer, else 0: its average is the share of captured orders.",
     )
@@ -111,14 +112,11 @@ class PosOrder(models.Model):
                 )
                 continue
             customer = order.partner_id.sudo()
-            if customer.wechat_member_code and not customer.wechat_is_member:
-                # A member the cashier found or created by phone, without WeChat identity yet:
-                # paying with WeChat makes them the WeChat member (when the payer is new).
-                Member._get_or_create(
-                    account, txn.openid, state="follower" if txn.is_subscribe else "payer", partner=customer
-                )
+            # A member the cashier found or created by phone, without WeChat identity yet:
+            # paying with WeChat makes them the WeChat member (when the payer is new).
+            adopt = customer if customer.wechat_member_code and not customer.wechat_is_member else None
             member, created = Member._get_or_create(
-                account, txn.openid, state="follower" if txn.is_subscribe else "payer"
+                account, txn.openid, state="follower" if txn.is_subscribe else "payer", partner=adopt
             )
             if created:
                 _logger.info("POS order %s: new WeChat member %s from the payment", order.id, member.id)
@@ -135,7 +133,7 @@ class PosOrder(models.Model):
         the same transaction under a row lock: a re-synced order, or this
         method called twice, never counts twice.
         """
-        orders = self.filtered(lambda o: o.state in ("paid", "done", "invoiced") and not o.wechat_stats_done)
+        orders = self.filtered(lambda o: o.state in PAID_STATES and not o.wechat_stats_done)
         if not orders:
             return
         self.env.flush_all()
@@ -205,15 +203,20 @@ class PosOrder(models.Model):
         return super()._process_order(order, existing_order)
 
     # ------------------------------------------------------------------ capture rate
+    @api.depends("wechat_captured")
+    def _compute_wechat_capture_rate(self):
+        for order in self:
+            order.wechat_capture_rate = 100.0 if order.wechat_captured else 0.0
+
     def _wechat_set_captured(self):
         """Record whether the customer is a WeChat member at payment (once per order, server-side)."""
         todo = self.filtered(lambda o: not o.wechat_stats_done)
         captured = todo.filtered(lambda o: o.partner_id.wechat_is_member)
         if captured:
-            captured.write({"wechat_captured": True, "wechat_capture_rate": 100.0})
-        others = (todo - captured).filtered(lambda o: o.wechat_captured or o.wechat_capture_rate)
+            captured.write({"wechat_captured": True})
+        others = (todo - captured).filtered("wechat_captured")
         if others:
-            others.write({"wechat_captured": False, "wechat_capture_rate": 0.0})
+            others.write({"wechat_captured": False})
 
     @api.model
     def sync_from_ui(self, orders):

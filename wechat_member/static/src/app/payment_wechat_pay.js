@@ -92,8 +92,6 @@ export class PaymentWeChatPay extends PaymentInterface {
     _applyDone(line, result) {
         line.transaction_id = result.transaction_id;
         line.card_type = "WeChat Pay";
-        // Remembered on the line for the screens; the server binds the payer from its own record.
-        line.wechatPayer = { openid: result.openid, is_subscribe: result.is_subscribe };
         line.set_receipt_info(_t("WeChat Pay transaction: %s", result.transaction_id));
         return true;
     }

@@ -1,7 +1,6 @@
 import { patch } from "@web/core/utils/patch";
 import { PosStore } from "@point_of_sale/app/store/pos_store";
 import { MEMBER_CODE_RE, phoneDigits } from "@wechat_member/overrides/models/res_partner";
-import { wechatMemberInfo } from "@wechat_member/app/wechat_member_info";
 
 const PHONE_RE = /^\+?[\d\s\-()]{5,20}$/;
 
@@ -53,10 +52,5 @@ patch(PosStore.prototype, {
             (phone || "").trim(),
         ]);
         return (this.models.loadData(data)["res.partner"] || [])[0];
-    },
-
-    /** See wechatMemberInfo(): member code, purchases, level, points and the follow QR. */
-    wechatMemberInfo(partner) {
-        return wechatMemberInfo(this.models, partner);
     },
 });
