@@ -12,6 +12,7 @@ from odoo.tools import split_every
 from odoo.tools.misc import hmac as hmac_sign
 
 from .wechat_api import NETWORK_ERROR, WeChatError
+from .wechat_segment import PAID_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -20,7 +21,6 @@ MONTHLY_MASS_LIMIT = 4  # WeChat: 4 mass messages per follower per month
 TEXT_LIMIT = 600
 # WeChat answers that mean "later": the campaign pauses and the cron resumes it.
 TRANSIENT_ERRORS = (-1, NETWORK_ERROR, 45009, 45011, 45066)
-PAID_STATES = ("paid", "done", "invoiced")
 
 
 class WeChatCampaign(models.Model):
@@ -368,6 +368,7 @@ class WeChatCampaignChunk(models.Model):
         self.ensure_one()
         campaign = self.campaign_id
         payload = dict(campaign._message_payload(), clientmsgid=self.clientmsgid)
+        members = self.env["wechat.campaign.recipient"].search([("chunk_id", "=", self.id)]).member_id
         api_client = campaign.account_id._api()
         try:
             if self.by_tag:
@@ -375,15 +376,13 @@ class WeChatCampaignChunk(models.Model):
                 res = api_client.post("message/mass/sendall",
                                       dict(payload, filter={"is_to_all": False, "tag_id": tag_id}))
             else:
-                openids = self.env["wechat.campaign.recipient"].search([("chunk_id", "=", self.id)]).member_id
-                res = api_client.post("message/mass/send", dict(payload, touser=openids.mapped("openid")))
+                res = api_client.post("message/mass/send", dict(payload, touser=members.mapped("openid")))
         except WeChatError as exc:
             if exc.errcode != 45065 or not exc.data.get("msg_id"):
                 raise
             res = exc.data  # already sent with this clientmsgid: WeChat gives back its msg_id
         self.write({"state": "sent", "msg_id": str(res.get("msg_id")), "error": False})
-        member_ids = self.env["wechat.campaign.recipient"].search([("chunk_id", "=", self.id)]).member_id.ids
-        self.env["wechat.message.log"]._log(campaign.account_id, member_ids, "mass", campaign=campaign)
+        self.env["wechat.message.log"]._log(campaign.account_id, members.ids, "mass", campaign=campaign)
 
     def _apply_stored_job_result(self):
         """Apply a MASSSENDJOBFINISH that arrived before this chunk's msg_id was committed."""

@@ -202,9 +202,6 @@ class WeChatEvent(models.Model):
             chunk._apply_job_result(msg)
         return None
 
-    def _handle_templatesendjobfinish(self, msg):
-        return None
-
     # ------------------------------------------------------------------ retry
     @api.model
     def _cron_retry_failed(self, limit=200):

@@ -6,6 +6,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from .wechat_api import WeChatError
+from .wechat_tag import MAX_TAGS_PER_MEMBER
 
 _logger = logging.getLogger(__name__)
 
@@ -82,9 +83,10 @@ class WeChatMember(models.Model):
     @api.constrains("tag_ids")
     def _check_tag_count(self):
         for member in self:
-            if len(member.tag_ids) > 20:
+            if len(member.tag_ids) > MAX_TAGS_PER_MEMBER:
                 raise ValidationError(
-                    _("%(member)s would have more than 20 tags, WeChat's limit.", member=member.display_name)
+                    _("%(member)s would have more than %(max)s tags, WeChat's limit.", member=member.display_name,
+                      max=MAX_TAGS_PER_MEMBER)
                 )
 
     @api.depends("partner_id.name", "openid")
