@@ -37,7 +37,8 @@ class WeChatReferralPage(WeChatMemberPage):
                 qr_src = "data:image/png;base64," + (image.decode() if isinstance(image, bytes) else image)
         except (WeChatError, UserError) as exc:  # the link still works without the QR code
             _logger.info("WeChat member %s: referral QR not available (%s)", member.id, exc)
-        invited, rewarded, points = request.env["wechat.referral"]._member_stats(member)
+        stats = member.sudo()
+        invited, rewarded, points = stats.referral_count, stats.referral_rewarded_count, stats.referral_points
         welcome = (
             request.env["wechat.referral"]
             .sudo()

@@ -24,7 +24,8 @@ class ResPartner(models.Model):
         program = self.env["wechat.referral.program"]._for_account(member.account_id)
         if not program:
             return _("Inviting friends is not open right now. Stay tuned!")
-        invited, rewarded, points = self.env["wechat.referral"]._member_stats(member)
+        stats = member.sudo()
+        invited, rewarded, points = stats.referral_count, stats.referral_rewarded_count, stats.referral_points
         lines = [
             _(
                 "Invite friends with your link: %(url)s (your invitation QR code is on your member page: "

@@ -7,6 +7,7 @@ from odoo.exceptions import UserError
 
 from odoo.addons.wechat_member.models.utils import call_after_commit
 from odoo.addons.wechat_member.models.wechat_api import WeChatError
+from odoo.addons.wechat_member.models.wechat_segment import PAID_STATES
 
 from .res_partner import format_points
 
@@ -32,7 +33,6 @@ REJECT_REASONS = [
 ]
 # States of a referral that still counts (cap, loop, funnel, leaderboard).
 LIVE_STATES = ("pending", "review", "qualified", "rewarded", "reversed")
-PAID_ORDER_STATES = ("paid", "done", "invoiced")
 # Notices sent after the commit: the referrer's points (template notice), the friend's perk (service text).
 NOTICE_EVENTS = ("reward", "clawback", "welcome")
 
@@ -231,9 +231,8 @@ class WeChatReferral(models.Model):
         phone = normalize_phone(referrer.partner_id.phone)
         if phone and phone == normalize_phone(referee.partner_id.phone):
             return "self", _("The friend has the referrer's phone number.")
-        if payer and (payer.partner_id == referrer.partner_id or (
-            payer.account_id == referrer.account_id and payer.openid == referrer.openid
-        ) or (payer.unionid and payer.unionid == referrer.unionid)):
+        # (A payer with the referrer's openid on the same account is the referrer: same contact.)
+        if payer and (payer.partner_id == referrer.partner_id or (payer.unionid and payer.unionid == referrer.unionid)):
             return "self", _("The friend's purchase was paid with the referrer's WeChat.")
         return False, False
 
@@ -272,7 +271,7 @@ class WeChatReferral(models.Model):
     @api.model
     def _process_orders(self, orders):
         """Qualify, reward and claw back from paid POS ``orders`` (idempotent)."""
-        orders = orders.sudo().filtered(lambda o: o.state in PAID_ORDER_STATES)
+        orders = orders.sudo().filtered(lambda o: o.state in PAID_STATES)
         if not orders:
             return
         Referral = self.sudo()
@@ -299,29 +298,34 @@ class WeChatReferral(models.Model):
 
     def _net_amount(self, order):
         """Amount of ``order`` minus its paid refunds."""
-        refunds = order.lines.refund_orderline_ids.order_id.filtered(lambda o: o.state in PAID_ORDER_STATES)
+        refunds = order.lines.refund_orderline_ids.order_id.filtered(lambda o: o.state in PAID_STATES)
         return order.amount_total + sum(refunds.mapped("amount_total")), refunds
 
     def _qualifying_order(self):
         """The friend's first paid purchase within the window reaching the minimum (net of refunds)."""
         self.ensure_one()
-        program = self.program_id
         orders = self.env["pos.order"].sudo().search(
             [
                 ("partner_id", "=", self.referee_partner_id.id),
-                ("state", "in", PAID_ORDER_STATES),
+                ("state", "in", PAID_STATES),
                 ("amount_total", ">", 0),
                 ("date_order", ">=", self.date),
                 ("date_order", "<=", self.deadline),
             ],
             order="date_order, id",
         )
-        currency = self.company_id.currency_id
         for order in orders:
             net, __ = self._net_amount(order)
-            if currency.compare_amounts(net, program.min_purchase_amount) >= 0 and currency.compare_amounts(net, 0) > 0:
+            if self._net_qualifies(net):
                 return order
         return orders.browse()
+
+    def _net_qualifies(self, net):
+        """A purchase of ``net`` amount (after refunds) reaches the program's minimum."""
+        currency = self.company_id.currency_id
+        return currency.compare_amounts(net, self.program_id.min_purchase_amount) >= 0 and (
+            currency.compare_amounts(net, 0) > 0
+        )
 
     def _try_qualify(self):
         self._lock()
@@ -409,10 +413,7 @@ class WeChatReferral(models.Model):
         if self.state not in ("qualified", "review", "rewarded") or not self.order_id:
             return False
         net, refunds = self._net_amount(self.order_id)
-        currency = self.company_id.currency_id
-        if refunds and currency.compare_amounts(net, self.program_id.min_purchase_amount) >= 0 and (
-            currency.compare_amounts(net, 0) > 0
-        ):
+        if refunds and self._net_qualifies(net):
             return False  # a partial refund that keeps the purchase above the minimum
         in_window = refunds.filtered(lambda r: r.date_order <= self.deadline).sorted("date_order")
         if not in_window:
@@ -548,18 +549,6 @@ class WeChatReferral(models.Model):
 
     # ------------------------------------------------------------------ member side
     @api.model
-    def _member_stats(self, member):
-        """``(friends invited, friends rewarded, net points)`` of ``member`` as referrer."""
-        groups = self.sudo()._read_group(
-            [("referrer_member_id", "=", member.id), ("state", "in", LIVE_STATES)],
-            ["state"],
-            ["__count", "points_net:sum"],
-        )
-        invited = sum(count for __, count, __ in groups)
-        rewarded = sum(count for state, count, __ in groups if state == "rewarded")
-        points = sum(points or 0.0 for __, __, points in groups)
-        return invited, rewarded, points
-
     # ------------------------------------------------------------------ demo
     @api.model
     def _demo_referrals(self, program_id):
