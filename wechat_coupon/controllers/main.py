@@ -7,7 +7,6 @@ helpers.  Business rules live in the models (``loyalty.card``,
 """
 
 import base64
-import logging
 
 from werkzeug.exceptions import NotFound
 
@@ -17,8 +16,6 @@ from odoo.http import request
 
 from odoo.addons.wechat_member.controllers.member_page import WeChatMemberPage
 from odoo.addons.wechat_member.models.wechat_qr_channel import qr_png
-
-_logger = logging.getLogger(__name__)
 
 
 class WeChatCouponPage(WeChatMemberPage):

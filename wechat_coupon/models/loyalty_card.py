@@ -233,10 +233,6 @@ class LoyaltyCard(models.Model):
         message = f"{self.id}:{partner_id}:{code or self.code}"
         return hmac_sign(self.env(su=True), "wechat-coupon-forward", message)[:32]
 
-    def _wechat_forward_url(self, account):
-        self.ensure_one()
-        return f"{account.get_base_url()}/wechat/coupons/{account.id}/gift/{self.id}/{self._wechat_forward_token()}"
-
     def _wechat_check_forward_token(self, token):
         """``True`` if ``token`` is the current link; else raise a clear error (forged or used)."""
         self.ensure_one()

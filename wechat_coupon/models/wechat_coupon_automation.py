@@ -1,12 +1,9 @@
-import logging
 from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from .loyalty_card import COUPON_PROGRAM_TYPES
-
-_logger = logging.getLogger(__name__)
 
 AUTOMATION_TYPES = [
     ("birthday", "Birthday Coupon"),
