@@ -584,7 +584,7 @@ def run_odoo_tests(odoo, python, pg, db, log_path, test_tags, pidfile, install=T
     return verdict
 
 
-def run_pytest(python, url, db, pg, odoo, log_path):
+def run_pytest(python, url, db, pg, odoo, log_path, extra_args=None):
     junit = RUNDIR / "pytest.xml"
     with contextlib.suppress(FileNotFoundError):
         junit.unlink()
@@ -603,7 +603,7 @@ def run_pytest(python, url, db, pg, odoo, log_path):
         python,
         "-m",
         "pytest",
-        str(ROOT / "tests"),
+        *(extra_args.split() if extra_args else [str(ROOT / "tests")]),
         "-q",
         "-p",
         "no:cacheprovider",
@@ -708,7 +708,7 @@ def cmd_test(args):
     with Session("test", browser=True) as sess:
         odoo, python, pg = sess.odoo, sess.python, sess.pg
         pg.drop_db(TEST_DB)
-        tags = ",".join(f"/{m}" for m in MODULES)
+        tags = args.tags or ",".join(f"/{m}" for m in MODULES)
         say(
             f"1/2 installing {', '.join(MODULES)} in a fresh database with --test-enable "
             "(log: .run/logs/odoo-tests.log)"
@@ -719,7 +719,9 @@ def cmd_test(args):
             f"({odoo_v['tests']} run, {len(odoo_v['skipped'])} skipped) in {odoo_v['seconds']:.0f}s"
         )
         py_v = {"tests": 0, "passed": 0, "bad": 0, "skipped": [], "failures": [], "seconds": 0}
-        if odoo_v["returncode"] in (0, 1) and odoo_v["summary_found"]:
+        if args.no_pytest:
+            say("2/2 skipped pytest (--no-pytest)")
+        elif odoo_v["returncode"] in (0, 1) and (odoo_v["summary_found"] or args.tags):
             port = free_port()
             say(f"2/2 serving {TEST_DB} with --workers=2 on http://127.0.0.1:{port} and running pytest tests/")
             # Links built by Odoo (OAuth redirects, callbacks) must point at this server, not the
@@ -727,7 +729,8 @@ def cmd_test(args):
             pg.psql(f"UPDATE ir_config_parameter SET value = 'http://127.0.0.1:{port}' WHERE key = 'web.base.url'",
                     db=TEST_DB)
             sess.serve(TEST_DB, port, "odoo-server.log")
-            py_v = run_pytest(python, f"http://127.0.0.1:{port}", TEST_DB, pg, odoo, RUNDIR / "logs" / "pytest.log")
+            py_v = run_pytest(python, f"http://127.0.0.1:{port}", TEST_DB, pg, odoo, RUNDIR / "logs" / "pytest.log",
+                              args.pytest_args)
             say(
                 f"    pytest: {py_v['passed']} passed, {py_v['bad']} failed "
                 f"({len(py_v['skipped'])} skipped) in {py_v['seconds']:.0f}s"
@@ -930,6 +933,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="./run", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_test = sub.add_parser("test", help="run every test; ends with 'N passed, N failed'")
+    p_test.add_argument("--tags", help="for development: Odoo --test-tags instead of every module's tests")
+    p_test.add_argument("--pytest-args", help="for development: pytest arguments instead of tests/, e.g. "
+                        "'tests/test_fake_messages.py -k window'")
+    p_test.add_argument("--no-pytest", action="store_true", help="for development: the Odoo tests only")
     p_test.set_defaults(func=cmd_test)
     p_demo = sub.add_parser("demo", help="run the demo with the sandbox WeChat platform")
     p_demo.add_argument("--port", type=int, default=8069)
