@@ -14,6 +14,7 @@
     "data": [
         "security/ir.model.access.csv",
         "security/wechat_coupon_security.xml",
+        "data/wechat_notice_kind_data.xml",
         "data/ir_cron_data.xml",
         "views/wechat_coupon_campaign_views.xml",
         "views/wechat_coupon_automation_views.xml",

@@ -13,6 +13,7 @@
     "data": [
         "security/ir.model.access.csv",
         "security/wechat_referral_security.xml",
+        "data/wechat_notice_kind_data.xml",
         "data/ir_cron_data.xml",
         "data/wechat_reply_rule_data.xml",
         "views/wechat_referral_program_views.xml",

@@ -7,3 +7,4 @@ from . import wechat_coupon_automation_log
 from . import wechat_coupon_campaign
 from . import wechat_coupon_transfer
 from . import wechat_account
+from . import wechat_notice

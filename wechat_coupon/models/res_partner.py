@@ -34,6 +34,10 @@ class ResPartner(models.Model):
             lines.append(_("%(program)s: %(points)s points", program=card.program_id.name, points=points))
         return "\n".join([_("Member code: %(code)s", code=self.wechat_member_code or "-")] + lines)
 
+    def _wechat_points_balance(self):
+        self.ensure_one()
+        return sum(self._wechat_loyalty_cards(["loyalty"]).mapped("points"))
+
     def _wechat_coupons_text(self):
         self.ensure_one()
         cards = self._wechat_loyalty_cards(["coupons", "promo_code", "next_order_coupons"]).filtered(

@@ -5,6 +5,9 @@ from odoo.exceptions import ValidationError
 
 from .loyalty_card import COUPON_PROGRAM_TYPES
 
+# The notice kind of each automation: birthday and win-back are marketing, an expiry reminder is transactional.
+NOTICE_KINDS = {"birthday": "birthday", "winback": "winback", "expiry": "coupon_expiring"}
+
 AUTOMATION_TYPES = [
     ("birthday", "Birthday Coupon"),
     ("winback", "Win-back Coupon"),
@@ -183,11 +186,10 @@ class WeChatCouponAutomation(models.Model):
         return automation._default_text(card)
 
     def _notify(self, cards):
-        by_partner = {card.partner_id.id: card for card in cards.sudo() if card.partner_id}
-        sent, __ = self.env["wechat.coupon.campaign"]._notify_partners(
-            self.account_id, by_partner, lambda partner: self._text(by_partner[partner.id])
-        )
-        return sent
+        """A notice of this automation's kind per card's holder (birthday and win-back are marketing)."""
+        notices = self.env["wechat.coupon.campaign"]._notify_cards(
+            self.account_id, NOTICE_KINDS[self.automation_type], cards, extra={"automation_id": self.id})
+        return len(notices.filtered(lambda n: n.state != "none"))
 
     def _run_birthday(self):
         today = fields.Date.context_today(self)
@@ -239,7 +241,7 @@ class WeChatCouponAutomation(models.Model):
         if not new:
             return 0
         new_cards = self.env["loyalty.card"].sudo().browse([card_id for __, __, card_id in new])
-        # One reminder per card: a member with two expiring coupons gets two texts.
+        # One reminder per card: a member with two expiring coupons gets two notices.
         for card in new_cards:
             self._notify(card)
         return len(new)

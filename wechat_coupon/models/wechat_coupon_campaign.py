@@ -2,8 +2,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
-from odoo.addons.wechat_member.models.wechat_member import CS_WINDOW
-
 from .loyalty_card import COUPON_PROGRAM_TYPES
 
 PAID_STATES = ("paid", "done", "invoiced")
@@ -13,8 +11,8 @@ class WeChatCouponCampaign(models.Model):
     """Coupons of an Odoo loyalty program issued to WeChat members.
 
     "Issue" creates one ``loyalty.card`` per member (``limit_per_member``
-    each) in batched SQL, idempotently, then notifies the members whose
-    48 h customer-service window is open.  A campaign can also be claimed
+    each) in batched SQL, idempotently, then notifies the members through
+    the notice router (each by the channel WeChat allows them now).  A campaign can also be claimed
     from its claim page while stock lasts.
     """
 
@@ -188,14 +186,15 @@ class WeChatCouponCampaign(models.Model):
     def _send_notices(self, cards):
         """Tell the holders of the new ``cards`` in WeChat; returns ``(notified, not notified)``.
 
-        Only followers with an open 48 h customer-service window are sent a
-        text (within the account's weekly contact budget); the others are
-        counted as not notified: the coupon waits in their wallet.  One
-        method, so that it can be routed through the campaign machinery later.
+        One "coupon issued" notice per card, through the notice router:
+        whatever channel WeChat allows each member now (template message,
+        subscribe notice, customer service within its quota); a member none
+        reaches is counted as not notified: the coupon waits in the wallet.
         """
         self.ensure_one()
-        partner_ids = set(cards.sudo().partner_id.ids)
-        notified, not_notified = self._notify_partners(self.account_id, partner_ids, self._notice_text)
+        notices = self._notify_cards(self.account_id, "coupon_issued", cards)
+        notified = len(notices.filtered(lambda n: n.state != "none"))
+        not_notified = len(set(cards.sudo().partner_id.ids)) - notified
         self.write({
             "notified_count": self.notified_count + notified,
             "not_notified_count": self.not_notified_count + not_notified,
@@ -203,31 +202,31 @@ class WeChatCouponCampaign(models.Model):
         return notified, not_notified
 
     @api.model
-    def _notify_partners(self, account, partner_ids, text):
-        """Send ``text(partner)`` as a customer-service text to the members of ``partner_ids`` on ``account``.
+    def _notify_cards(self, account, kind, cards, extra=None):
+        """Route a ``kind`` notice about each card to its holder's member on ``account``; returns the notices.
 
-        Never calls WeChat for a member who does not follow the account or
-        whose 48 h window is closed; respects the weekly contact budget and
-        logs each message sent (kind ``coupon``).  Texts are made for the
-        reachable members only: an issue can reach 100 000s of contacts, its
-        window a few.  Returns ``(sent, not sent)``.
+        One notice per contact (their first card), read in SQL: an issue
+        can reach 100 000s of contacts.  Texts and template values are made
+        from the card when the notice is sent, in the member's language.
         """
-        partner_ids = set(partner_ids)
-        if not partner_ids:
-            return 0, 0
-        # The members inside their window first (an indexed few), then those of these contacts.
-        members = self.env["wechat.member"].sudo().search([
-            ("account_id", "=", account.id),
-            ("state", "=", "follower"),
-            ("last_interaction", ">", fields.Datetime.now() - CS_WINDOW),
-        ])
-        first_of_contact = {}  # one notice per contact
-        for member in members:
-            if member.partner_id.id in partner_ids:
-                first_of_contact.setdefault(member.partner_id.id, member.id)
-        reachable = members.browse(list(first_of_contact.values()))
-        sent = reachable._send_service_text(lambda m: text(m.partner_id), kind="coupon")
-        return len(sent), len(partner_ids) - len(sent)
+        if not cards:
+            return self.env["wechat.notice"]
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT ON (m.partner_id) m.id, c.id
+              FROM loyalty_card c JOIN wechat_member m ON m.partner_id = c.partner_id AND m.account_id = %s
+             WHERE c.id = ANY(%s)
+             ORDER BY m.partner_id, (m.state = 'follower') DESC, m.id, c.id
+            """,
+            [account.id, cards.ids],
+        )
+        pairs = self.env.cr.fetchall()
+        members = self.env["wechat.member"].sudo().browse([m for m, __ in pairs])
+        return self.env["wechat.notice"].sudo()._notify(
+            kind, members, {m: dict(extra or {}, card_id=c) for m, c in pairs}, key={m: f"card-{c}" for m, c in pairs},
+            account=account,
+        )
 
     # ------------------------------------------------------------------ claim
     def _issue_to(self, partner_ids, origin, claim_date=None):

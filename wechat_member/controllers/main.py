@@ -24,14 +24,20 @@ MAX_BODY = 64 * 1024
 
 
 def parse_xml(body):
-    """Flat dict of a WeChat XML message; refuses DTDs, entities and malformed XML."""
+    """Dict of a WeChat XML message (nested lists as lists of dicts); refuses DTDs, entities and malformed XML."""
     try:
         root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except Exception as exc:  # defusedxml raises ParseError, DTDForbidden, EntitiesForbidden, ...
         raise ValueError(type(exc).__name__) from exc
     if root.tag != "xml":
         raise ValueError("root element is not <xml>")
-    return {child.tag: (child.text or "") for child in root}
+    msg = {}
+    for child in root:
+        if len(child):  # e.g. SubscribeMsgPopupEvent: a list of <List> items
+            msg[child.tag] = [{field.tag: field.text or "" for field in item} for item in child]
+        else:
+            msg[child.tag] = child.text or ""
+    return msg
 
 
 def render_reply(reply, msg):

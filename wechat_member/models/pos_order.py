@@ -1,9 +1,7 @@
 import logging
 
 from odoo import api, fields, models
-from odoo.tools.misc import formatLang
 
-from .utils import call_after_commit
 from .wechat_segment import PAID_STATES
 
 _logger = logging.getLogger(__name__)
@@ -149,7 +147,7 @@ class PosOrder(models.Model):
             return
         todo.filtered(
             lambda o: o.amount_total > 0 and o.wechat_payer_member_id.account_id.pos_thanks
-        )._wechat_queue_thanks()
+        )._wechat_notify_thanks()
         purchases = []
         for order in todo:
             partner = order.partner_id.sudo()
@@ -159,39 +157,29 @@ class PosOrder(models.Model):
             self.env["res.partner"].sudo()._wechat_register_purchases(purchases)
 
     # ------------------------------------------------------------------ thanks
-    def _wechat_queue_thanks(self):
-        """Thank these orders' WeChat payers once the sale is committed (never for a sale rolled back)."""
-        if self:
-            call_after_commit(self.env, "pos.order", "_wechat_send_thanks", self.ids)
+    def _wechat_notify_thanks(self):
+        """A "POS thanks" notice to each order's WeChat payer, through the notice router.
 
-    @api.model
-    def _wechat_send_thanks(self, order_ids):
-        """The customer-service thanks to each order's WeChat payer: amount, store and points, in their language.
-
-        ``wechat.member._send_service_text`` keeps to the 48 h window, the
-        follow state and the contact budget, and logs WeChat's refusals.
+        A WeChat Pay payment opens no customer-service window (since 2023):
+        the router sends it by template (or subscribe notice) when one is
+        mapped, after the commit (never for a sale rolled back), once per
+        order; the receipt, the customer display and the member page show the
+        thanks in every case.
         """
-        for order in self.browse(order_ids).exists():
+        Notice = self.env["wechat.notice"].sudo()
+        for order in self:
             member = order.wechat_payer_member_id
-            partner = member.partner_id
-            if not member or not member.account_id.pos_thanks:
-                continue
-            order = order.with_context(lang=partner.lang or member.account_id.company_id.partner_id.lang)
-            account = member.account_id.with_context(lang=order.env.lang)
-            text = "\n".join(
-                line
-                for line in (
-                    account.pos_thanks_message,
-                    order.env._(
-                        "Paid %(amount)s at %(store)s.",
-                        amount=formatLang(order.env, order.amount_total, currency_obj=order.currency_id),
-                        store=order.config_id.name,
-                    ),
-                    partner.with_context(lang=order.env.lang)._wechat_points_text(),
-                )
-                if line
-            )
-            member.with_context(lang=order.env.lang)._send_service_text(text, kind="cs")
+            Notice._notify("pos_thanks", member, order._wechat_thanks_values(), key=f"pos-order-{order.id}")
+
+    def _wechat_thanks_values(self):
+        self.ensure_one()
+        return {
+            "amount": self.amount_total,
+            "store": self.config_id.name,
+            "order_ref": self.pos_reference or self.name,
+            "date": fields.Datetime.to_string(self.date_order),
+            "order_id": self.id,
+        }
 
     @api.model
     def _process_order(self, order, existing_order):

@@ -254,6 +254,11 @@ class ResPartner(models.Model):
         self.ensure_one()
         return _("Member code: %(code)s. No points yet.", code=self.wechat_member_code or "-")
 
+    def _wechat_points_balance(self):
+        """The member's points balance; ``wechat_coupon`` reads the loyalty cards."""
+        self.ensure_one()
+        return 0
+
     def _wechat_purchases_text(self):
         self.ensure_one()
         if not self.wechat_purchase_count:

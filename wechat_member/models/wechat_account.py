@@ -7,6 +7,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import psycopg2.errors
+import pytz
 import requests
 
 from odoo import _, api, fields, models, sql_db
@@ -98,9 +99,10 @@ class WeChatAccount(models.Model):
     )
     pos_thanks = fields.Boolean(
         "Thank WeChat Payers",
-        help="After a purchase paid with WeChat Pay at the till, send the payer (when following) a customer-service "
-        "message with the thanks below and their points, within the 48 h window the payment opens and the weekly "
-        "contact budget.",
+        help="After a purchase paid with WeChat Pay at the till, send the payer a \"POS thanks\" notice (amount, "
+        "store, points) through the notice router: by template message when one is mapped (a payment opens no "
+        "customer-service window since 2023). The thanks also show on the receipt, the customer display and the "
+        "member page.",
     )
     pos_thanks_message = fields.Text(
         "Thank-You Message",
@@ -119,8 +121,17 @@ class WeChatAccount(models.Model):
         help="Contact budget: at most this many marketing messages (mass sends, offers, coupon notices) per "
         "member and week, whoever sends them. 0: no limit.",
     )
-    template_points_id = fields.Char("Points Change Template", help="WeChat template id of the points notice.")
-    template_coupon_expiry_id = fields.Char("Coupon Expiry Template", help="WeChat template id of the expiry notice.")
+    notice_template_ids = fields.One2many("wechat.notice.template", "account_id", string="Notice Templates")
+    digest_hour = fields.Integer(
+        "Digest Hour", default=10,
+        help="Hour of the day (the company's time zone) at which the daily digest of marketing notices is sent.")
+    digest_message = fields.Text(
+        "Digest Message", translate=True,
+        default=lambda self: _("News for members today: gifts and coupons are waiting for you. Open your member "
+                               "page to see them."),
+        help="The daily digest's text; a click-tracked link to the member page follows.")
+    digest_holdout_percent = fields.Integer(
+        "Digest Holdout (%)", default=0, help="Share of the digest's members not sent, to measure its real uplift.")
     preview_openids = fields.Char("Preview OpenIDs", help="Comma-separated openids that receive campaign previews.")
     # Activity periods live on the company (shared by its accounts).
     wechat_new_days = fields.Integer(related="company_id.wechat_new_days", readonly=False)
@@ -130,7 +141,24 @@ class WeChatAccount(models.Model):
     _sql_constraints = [
         ("appid_uniq", "UNIQUE(appid)", "This AppID is already used by another WeChat account."),
         ("timeout_positive", "CHECK(timeout > 0)", "The timeout must be positive."),
+        ("digest_hour_range", "CHECK(digest_hour >= 0 AND digest_hour <= 23)", "The digest hour is 0 to 23."),
+        ("digest_holdout_range", "CHECK(digest_holdout_percent >= 0 AND digest_holdout_percent <= 50)",
+         "The digest holdout is between 0 and 50 %."),
     ]
+
+    def _is_digest_hour(self, now=None):
+        """True during the account's digest hour, in the company's time zone."""
+        self.ensure_one()
+        tz = pytz.timezone(self.company_id.partner_id.tz or "Asia/Shanghai")
+        now = now or fields.Datetime.now()
+        return pytz.utc.localize(now).astimezone(tz).hour == self.digest_hour
+
+    def _manager_user(self):
+        """Who gets this account's to-dos: a WeChat Marketing manager of its company, else the administrator."""
+        self.ensure_one()
+        group = self.env.ref("wechat_member.group_wechat_manager")
+        users = group.sudo().users.filtered(lambda u: self.company_id in u.company_ids and not u.share)
+        return users[:1] or self.env.ref("base.user_admin")
 
     @api.depends("sandbox")
     def _compute_webhook_url(self):

@@ -56,8 +56,12 @@ class WeChatCampaign(models.Model):
     media_id = fields.Char("WeChat Media ID", help="The article (news) or image media_id from WeChat's library.")
     link_url = fields.Char("Link", help="Appended to a text message through a click-tracking link.")
     audience = fields.Selection(
-        [("segment", "Segment"), ("tag", "WeChat Tag"), ("all", "All Followers")], default="segment", required=True
+        [("segment", "Segment"), ("tag", "WeChat Tag"), ("all", "All Followers"),
+         ("digest", "Daily digest of notices")], default="segment", required=True,
+        help="Daily digest: the members whose marketing notices no other channel could carry (made by the notice "
+        "router).",
     )
+    notice_ids = fields.One2many("wechat.notice", "campaign_id", string="Notices", readonly=True)
     segment_id = fields.Many2one("wechat.segment", check_company=True)
     tag_id = fields.Many2one("wechat.tag", string="Tag", check_company=True)
     schedule_date = fields.Datetime("Send On", help="Leave empty to send now.", copy=False)
@@ -181,6 +185,8 @@ class WeChatCampaign(models.Model):
             return Member.browse(ids).filtered(lambda m: m.state == "follower").ids
         if self.audience == "tag":
             return self.tag_id.member_ids.filtered(lambda m: m.state == "follower").ids
+        if self.audience == "digest":
+            return sorted(set(self.notice_ids.member_id.filtered(lambda m: m.state == "follower").ids))
         return Member.search([("account_id", "=", self.account_id.id), ("state", "=", "follower")]).ids
 
     def _prepare(self):
@@ -380,9 +386,27 @@ class WeChatCampaignChunk(models.Model):
         except WeChatError as exc:
             if exc.errcode != 45065 or not exc.data.get("msg_id"):
                 raise
-            res = exc.data  # already sent with this clientmsgid: WeChat gives back its msg_id
+            # Already sent with this clientmsgid: WeChat gives back its msg_id, but that alone does not
+            # prove the send reached its recipients: ask WeChat (mass/get) before marking them sent.
+            res = exc.data
+            status = self._confirm_sent(api_client, str(res["msg_id"]))
+            if status not in ("SEND_SUCCESS", "SENDING"):
+                raise WeChatError(45065, _("WeChat reports the earlier send of this chunk as %(status)s.",
+                                           status=status or _("unknown")), self.env) from exc
         self.write({"state": "sent", "msg_id": str(res.get("msg_id")), "error": False})
         self.env["wechat.message.log"]._log(campaign.account_id, members.ids, "mass", campaign=campaign)
+
+    def _confirm_sent(self, api_client, msg_id):
+        """WeChat's status of mass send ``msg_id``: the job-finish event we stored, else ``mass/get``."""
+        event = self.env["wechat.event"].search(
+            [("mass_msg_id", "=", msg_id), ("account_id", "=", self.campaign_id.account_id.id)], limit=1)
+        if event:
+            status = json.loads(event.payload or "{}").get("Status", "")
+            return "SEND_SUCCESS" if status == "send success" else "SEND_FAIL"
+        try:
+            return api_client.post("message/mass/get", {"msg_id": msg_id}).get("msg_status")
+        except WeChatError:
+            return None
 
     def _apply_stored_job_result(self):
         """Apply a MASSSENDJOBFINISH that arrived before this chunk's msg_id was committed."""

@@ -1,7 +1,10 @@
 import json
 import logging
+from datetime import datetime, timezone
 
 from odoo import api, fields, models
+
+from .wechat_member import CS_GRANT_EVENT, CS_GRANT_MESSAGE
 
 _logger = logging.getLogger(__name__)
 
@@ -43,6 +46,8 @@ class WeChatEvent(models.Model):
         index=True,
     )
     error = fields.Char(readonly=True)
+    reply_extra = fields.Text("Notices in the Reply", readonly=True,
+                              help="Notices routed as the passive reply to this event, after the rule's reply.")
     mass_msg_id = fields.Char("Mass msg_id", readonly=True, index="btree_not_null",
                               help="The mass send a MASSSENDJOBFINISH event reports on.")
 
@@ -106,7 +111,8 @@ class WeChatEvent(models.Model):
         if not row:
             return None  # a retry of a delivery we already have
         record = self.sudo().browse(row[0])
-        return record._process(msg)
+        # A live delivery can be answered: notices routed while processing it may go in the passive reply.
+        return record.with_context(wechat_reply_event_id=record.id)._process(msg)
 
     def _process(self, msg):
         """Apply the event; returns the passive reply (dict) or None."""
@@ -115,6 +121,9 @@ class WeChatEvent(models.Model):
         try:
             with self.env.cr.savepoint():
                 reply = handler(msg) if handler else None
+                if self.reply_extra:
+                    text = "\n\n".join(t for t in ((reply or {}).get("content"), self.reply_extra) if t)
+                    reply = {"type": "text", "content": text}
                 self.state = "done"
         except Exception as exc:  # noqa: BLE001 - the event is kept and retried by the cron
             _logger.exception("WeChat event %s (%s) failed", self.id, self.event or self.msg_type)
@@ -123,13 +132,30 @@ class WeChatEvent(models.Model):
         return reply
 
     # ------------------------------------------------------------------ helpers
-    def _member(self, state="follower", touch=True):
-        """The sender's member (events of the platform itself have no member)."""
+    def _member(self, state="follower", touch=True, grant=None):
+        """The sender's member (events of the platform itself have no member).
+
+        ``grant``: the customer-service quota this interaction opens
+        ("message" or "event"), from WeChat's time of the event.
+        """
         member, created = self.env["wechat.member"]._get_or_create(self.account_id, self.openid, state=state)
         self.write({"member_id": member.id, "new_member": created})
         if touch:
-            member._touch()
+            member._touch(when=self._wechat_time(), grant=grant)
         return member, created
+
+    def _wechat_time(self):
+        """WeChat's time of the event (CreateTime), never later than now."""
+        now = fields.Datetime.now()
+        if not self.create_time:
+            return now
+        when = datetime.fromtimestamp(self.create_time, timezone.utc).replace(tzinfo=None)
+        return min(when, now)
+
+    def _add_reply_text(self, text):
+        """Add ``text`` (a routed notice) to the passive reply of this event."""
+        if text:
+            self.reply_extra = "\n".join(t for t in (self.reply_extra, text) if t)
 
     def _text_reply(self, text):
         return {"type": "text", "content": text} if text else None
@@ -142,7 +168,7 @@ class WeChatEvent(models.Model):
     # ------------------------------------------------------------------ handlers
     def _handle_subscribe(self, msg):
         channel = self._channel_from_key(msg.get("EventKey"))
-        member, created = self._member()
+        member, created = self._member(grant=CS_GRANT_EVENT)
         vals = {"state": "follower", "subscribe_date": fields.Datetime.now(), "unsubscribe_date": False}
         if created and channel:
             vals.update(channel_id=channel.id, qr_scene=channel.scene, subscribe_scene="ADD_SCENE_QR_CODE")
@@ -155,7 +181,7 @@ class WeChatEvent(models.Model):
 
     def _handle_scan(self, msg):
         channel = self._channel_from_key(msg.get("EventKey"))
-        member, created = self._member()
+        member, created = self._member(grant=CS_GRANT_EVENT)
         if created and channel:
             member.channel_id = channel
         if channel:
@@ -168,23 +194,29 @@ class WeChatEvent(models.Model):
         return None
 
     def _handle_click(self, msg):
-        member, __ = self._member()
+        member, __ = self._member(grant=CS_GRANT_EVENT)
         rule = self.env["wechat.reply.rule"]._match(self.account_id, click_key=msg.get("EventKey"))
         return rule._reply_for(member) if rule else None
 
     def _handle_view(self, msg):
-        self._member()
+        self._member()  # a VIEW click opens no customer-service quota
         return None
 
+    def _handle_scancode_push(self, msg):
+        self._member(grant=CS_GRANT_EVENT)
+        return None
+
+    _handle_scancode_waitmsg = _handle_scancode_push
+
     def _handle_text(self, msg):
-        member, __ = self._member()
+        member, __ = self._member(grant=CS_GRANT_MESSAGE)
         rule = self.env["wechat.reply.rule"]._match(self.account_id, text=msg.get("Content"))
         if rule:
             return rule._reply_for(member)
         return self._text_reply(self.account_id.default_reply)
 
     def _handle_image(self, msg):
-        self._member()
+        self._member(grant=CS_GRANT_MESSAGE)
         return None
 
     _handle_voice = _handle_video = _handle_location = _handle_link = _handle_image
@@ -200,6 +232,40 @@ class WeChatEvent(models.Model):
         chunk = self.env["wechat.campaign.chunk"].search([("msg_id", "=", self.mass_msg_id)], limit=1)
         if chunk:
             chunk._apply_job_result(msg)
+        return None
+
+    def _handle_subscribe_msg_popup_event(self, msg):
+        """The member accepted (or refused) subscribe notices in WeChat's pop-up: accepts become opt-ins."""
+        member, __ = self._member(state="visitor", touch=False)
+        items = msg.get("SubscribeMsgPopupEvent") or []
+        accepted = [i.get("TemplateId") for i in items if i.get("SubscribeStatusString") == "accept"
+                    and i.get("TemplateId")]
+        if accepted:
+            self.env["wechat.notice.optin"]._record(member, accepted, event=self)
+        return None
+
+    def _handle_subscribe_msg_change_event(self, msg):
+        """The member turned notices off in WeChat's settings: their opt-ins for those templates are gone."""
+        member, __ = self._member(state="visitor", touch=False)
+        items = msg.get("SubscribeMsgChangeEvent") or msg.get("SubscribeMsgPopupEvent") or []
+        rejected = [i.get("TemplateId") for i in items if i.get("SubscribeStatusString") == "reject"]
+        if rejected:
+            self.env["wechat.notice.optin"]._withdraw(member, rejected)
+        return None
+
+    def _handle_subscribe_msg_sent_event(self, msg):
+        return None  # the send result; a failure was already answered synchronously
+
+    def _handle_templatesendjobfinish(self, msg):
+        """WeChat's delivery result of a template message: a failure sends the notice by the next channel."""
+        status = msg.get("Status") or ""
+        if status == "success":
+            return None
+        notice = self.env["wechat.notice"].search(
+            [("account_id", "=", self.account_id.id), ("wechat_msgid", "=", str(msg.get("MsgID") or ""))], limit=1
+        )
+        if notice:
+            notice._delivery_failed(status)
         return None
 
     # ------------------------------------------------------------------ retry

@@ -6,6 +6,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from .wechat_api import WeChatError
+from .wechat_notice import CS_EVENT_LIMIT, CS_EVENT_WINDOW, CS_MESSAGE_LIMIT, CS_MESSAGE_WINDOW
 from .wechat_tag import MAX_TAGS_PER_MEMBER
 
 _logger = logging.getLogger(__name__)
@@ -16,8 +17,10 @@ MEMBER_STATES = [
     ("payer", "Payer, not follower"),
     ("visitor", "Page visitor"),
 ]
-# The 48 h customer-service window opens on these interactions.
-CS_WINDOW = timedelta(hours=48)
+# Interactions that open a customer-service grant (since June 2023): a member's own message
+# (5 within 48 h), a follow, a QR scan or a menu click (3 within 1 minute). VIEW and payments: none.
+CS_GRANT_MESSAGE = "message"
+CS_GRANT_EVENT = "event"
 
 
 class WeChatMember(models.Model):
@@ -44,9 +47,16 @@ class WeChatMember(models.Model):
     state = fields.Selection(MEMBER_STATES, default="follower", required=True, tracking=True, index=True)
     subscribe_date = fields.Datetime("Followed On", readonly=True)
     unsubscribe_date = fields.Datetime("Unfollowed On", readonly=True)
-    last_interaction = fields.Datetime(
-        readonly=True, help="Last message, menu click, scan, follow or payment: opens a 48 h service window."
-    )
+    last_interaction = fields.Datetime(readonly=True, help="Last message, menu click, scan, follow or payment.")
+    # The customer-service quota WeChat grants, kept from the events received (like WeChat does).
+    cs_message_at = fields.Datetime("Last Message", readonly=True, copy=False,
+                                    help="The member's last own message: 5 customer-service messages within 48 h.")
+    cs_message_used = fields.Integer(readonly=True, copy=False)
+    cs_event_at = fields.Datetime("Last Follow/Scan/Click", readonly=True, copy=False,
+                                  help="Follow, QR scan or menu click: 3 customer-service messages within 1 minute.")
+    cs_event_used = fields.Integer(readonly=True, copy=False)
+    notice_ids = fields.One2many("wechat.notice", "member_id", string="Notices", readonly=True)
+    notice_count = fields.Integer(compute="_compute_notice_count")
     subscribe_scene = fields.Char(readonly=True, help="WeChat's subscribe_scene, e.g. ADD_SCENE_QR_CODE.")
     qr_scene = fields.Char("QR Scene", readonly=True)
     channel_id = fields.Many2one(
@@ -74,7 +84,10 @@ class WeChatMember(models.Model):
     purchase_amount = fields.Float(related="partner_id.wechat_purchase_amount")
     last_purchase = fields.Datetime(related="partner_id.wechat_last_purchase")
     activity_state = fields.Selection(related="partner_id.wechat_activity_state", store=True)
-    in_service_window = fields.Boolean(compute="_compute_in_service_window")
+    in_service_window = fields.Boolean(
+        "Customer-Service Quota", compute="_compute_in_service_window",
+        help="WeChat allows a customer-service message to this member now.")
+    cs_quota_text = fields.Char("Customer-Service Quota Left", compute="_compute_in_service_window")
 
     _sql_constraints = [
         ("account_openid_uniq", "UNIQUE(account_id, openid)", "This openid is already a member of this account."),
@@ -94,11 +107,20 @@ class WeChatMember(models.Model):
         for member in self:
             member.display_name = member.partner_id.name or member.openid
 
-    @api.depends("last_interaction")
+    @api.depends("cs_message_at", "cs_message_used", "cs_event_at", "cs_event_used", "state")
     def _compute_in_service_window(self):
-        now = fields.Datetime.now()
         for member in self:
-            member.in_service_window = bool(member.last_interaction and member.last_interaction > now - CS_WINDOW)
+            left, until = member._cs_quota()
+            member.in_service_window = bool(left)
+            member.cs_quota_text = (
+                _("%(count)s until %(date)s", count=left, date=fields.Datetime.to_string(until)) if left else _("none")
+            )
+
+    def _compute_notice_count(self):
+        counts = dict(self.env["wechat.notice"]._read_group([("member_id", "in", self.ids)], ["member_id"],
+                                                            ["__count"]))
+        for member in self:
+            member.notice_count = counts.get(member, 0)
 
     # ------------------------------------------------------------------ identity
     @api.model
@@ -207,74 +229,90 @@ class WeChatMember(models.Model):
         self.invalidate_model()
         return len(new)
 
-    def _touch(self, when=None):
-        """Record an interaction (opens the 48 h customer-service window)."""
-        self.sudo().write({"last_interaction": when or fields.Datetime.now()})
+    def _touch(self, when=None, grant=None):
+        """Record an interaction; ``grant`` ("message" or "event") opens WeChat's customer-service quota.
+
+        ``when`` is WeChat's time of the interaction (the event's
+        CreateTime): a follow received late opens no more than WeChat did.
+        """
+        when = when or fields.Datetime.now()
+        vals = {"last_interaction": when}
+        if grant == CS_GRANT_MESSAGE:
+            vals.update(cs_message_at=when, cs_message_used=0)
+        elif grant == CS_GRANT_EVENT:
+            vals.update(cs_event_at=when, cs_event_used=0)
+        self.sudo().write(vals)
+
+    # ------------------------------------------------------------------ customer-service quota
+    def _cs_quota(self, now=None):
+        """``(messages left, until when)``: the larger of the open grants, not their sum."""
+        self.ensure_one()
+        now = now or fields.Datetime.now()
+        best = (0, None)
+        grants = ((self.cs_message_at, CS_MESSAGE_WINDOW, CS_MESSAGE_LIMIT - self.cs_message_used),
+                  (self.cs_event_at, CS_EVENT_WINDOW, CS_EVENT_LIMIT - self.cs_event_used))
+        for opened, window, left in grants:
+            if opened and opened + window > now and left > best[0]:
+                best = (left, opened + window)
+        return best if self.state == "follower" else (0, None)
+
+    def _cs_quota_left(self):
+        return self._cs_quota()[0]
+
+    def _cs_consume(self):
+        """One customer-service message sent: it counts against every open grant."""
+        self.ensure_one()
+        now = fields.Datetime.now()
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            UPDATE wechat_member
+               SET cs_message_used = cs_message_used + CASE WHEN cs_message_at > %s THEN 1 ELSE 0 END,
+                   cs_event_used = cs_event_used + CASE WHEN cs_event_at > %s THEN 1 ELSE 0 END
+             WHERE id = %s
+            """,
+            [now - CS_MESSAGE_WINDOW, now - CS_EVENT_WINDOW, self.id],
+        )
+        self.invalidate_recordset(["cs_message_used", "cs_event_used"])
+
+    def _cs_close(self):
+        """WeChat says there is no quota (45015/45047): believe it until the member's next interaction."""
+        self.sudo().write({"cs_message_used": CS_MESSAGE_LIMIT, "cs_event_used": CS_EVENT_LIMIT})
+
+    def _take_optin(self, template_id):
+        """Claim one of the member's available opt-ins for ``template_id`` (under a row lock), or None."""
+        self.ensure_one()
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            UPDATE wechat_notice_optin SET state = 'used', used_date = now() at time zone 'UTC'
+             WHERE id = (SELECT id FROM wechat_notice_optin
+                          WHERE member_id = %s AND template_id = %s AND state = 'available'
+                          ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING id
+            """,
+            [self.id, template_id],
+        )
+        row = self.env.cr.fetchone()
+        Optin = self.env["wechat.notice.optin"].sudo()
+        Optin.invalidate_model(["state", "used_date"])
+        return Optin.browse(row[0]) if row else None
 
     # ------------------------------------------------------------------ notices
-    def _send_template_notice(self, kind, data, url=None, key=None):
-        """A transactional template notice (points change, coupon expiry), never marketing.
+    def _send_service_text(self, text, errors=None):
+        """A customer-service text from a manager to each of these members; returns those sent to.
 
-        ``kind``: "points" or "coupon_expiry" (the account's template of that
-        kind); ``key`` makes it idempotent.  Returns True when sent; False when
-        the account has no such template, is not certified, or the member
-        does not follow.
+        Routed as a "service message" notice (customer service only, with the
+        real quota WeChat grants); every attempt is recorded on the member.
+        ``errors``, a dict, receives ``{member: reason}`` for members not reached.
         """
-        self.ensure_one()
-        account = self.account_id
-        template_id = account.template_points_id if kind == "points" else account.template_coupon_expiry_id
-        if not template_id or not account.certified or self.state != "follower":
-            return False
-        payload = {name: {"value": str(value)} for name, value in data.items()}
-        try:
-            account._api().send_template(self.openid, template_id, payload, url=url,
-                                         client_msg_id=f"{kind}-{self.id}-{key}" if key else None)
-        except WeChatError as exc:
-            if exc.errcode == 43004:  # unfollowed meanwhile
-                self.sudo().state = "unfollowed"
-                return False
-            raise
-        self.env["wechat.message.log"].sudo()._log(account, [self.id], "template")
-        return True
-
-    def _send_service_text(self, text, kind="cs", errors=None):
-        """A customer-service text to each of these members who may get one now; returns those sent to.
-
-        Only followers in their 48 h window, within the account's weekly
-        contact budget; each message sent is logged as ``kind`` (``cs``,
-        ``coupon``).  ``text``: a string, or a function of the member (its
-        language), called for the reachable members only.  WeChat's refusals
-        (window closed meanwhile, over the limit) are logged and skipped,
-        never raised; ``errors``, a dict, receives ``{member: WeChatError}``.
-        """
-        Log = self.env["wechat.message.log"].sudo()
-        sent = self.browse()
-        for account in self.account_id:
-            reachable = self.filtered(lambda m, a=account: m.account_id == a and m.state == "follower"
-                                      and m.in_service_window)
-            over_budget = Log._over_budget(account, reachable.ids)
-            reachable = reachable.filtered(lambda m, over=over_budget: m.id not in over)
-            api = account._api() if reachable else None
-            sent_here = self.browse()
-            for member in reachable:
-                content = text(member) if callable(text) else text
-                if not content:
-                    continue
-                try:
-                    api.send_text(member.openid, content)
-                except WeChatError as exc:
-                    _logger.info("WeChat account %s: %s message to member %s refused (%s)",
-                                 account.id, kind, member.id, exc.errcode)
-                    if errors is not None:
-                        errors[member] = exc
-                    if exc.errcode == 43004:  # unfollowed meanwhile
-                        member.sudo().state = "unfollowed"
-                    continue
-                sent_here |= member
-            if sent_here:
-                Log._log(account, sent_here.ids, kind)
-            sent |= sent_here
-        return sent
+        Notice = self.env["wechat.notice"].sudo()
+        notices = Notice._notify("service_message", self, {"text": text}, send=False)
+        notices._send()
+        for notice in notices.filtered(lambda n: n.state != "sent" and n.error_code):
+            if errors is not None:
+                errors[notice.member_id] = notice.reason
+        return notices.filtered(lambda n: n.state == "sent").member_id
 
     # ------------------------------------------------------------------ WeChat profile
     def _fetch_user_info(self):
@@ -315,6 +353,12 @@ class WeChatMember(models.Model):
     def action_fetch_user_info(self):
         self._fetch_user_info()
         return True
+
+    def action_view_notices(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("wechat_member.wechat_notice_action")
+        action["domain"] = [("member_id", "=", self.id)]
+        return action
 
     def action_view_partner(self):
         self.ensure_one()

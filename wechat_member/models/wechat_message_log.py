@@ -9,6 +9,8 @@ MESSAGE_KINDS = [
     ("cs", "Customer-service message"),
     ("template", "Template notice"),
     ("coupon", "Coupon notice"),
+    ("subscribe", "Subscribe notice"),
+    ("notice", "Transactional notice"),
 ]
 
 
@@ -53,7 +55,7 @@ class WeChatMessageLog(models.Model):
         self.env.cr.execute(
             """
             SELECT member_id FROM wechat_message_log
-             WHERE member_id = ANY(%s) AND date >= %s AND kind != 'template'
+             WHERE member_id = ANY(%s) AND date >= %s AND kind NOT IN ('template', 'notice')
              GROUP BY member_id HAVING count(*) >= %s
             """,
             [list(member_ids), fields.Datetime.now() - timedelta(days=7), account.budget_per_week],

@@ -30,14 +30,14 @@ class WeChatMemberWizard(models.TransientModel):
                            "next": {"type": "ir.actions.act_window_close"}}}
 
     def _apply_message(self):
-        """Customer-service text: only members who wrote, clicked, scanned or paid in the last 48 h."""
+        """Customer-service text: only members with WeChat's quota left (their message, a follow, scan or click)."""
         if not (self.message or "").strip():
             raise UserError(_("Write the message first."))
         errors = {}
-        sent = self.member_ids._send_service_text(self.message, kind="cs", errors=errors)
+        sent = self.member_ids._send_service_text(self.message, errors=errors)
         failed = [f"{member.display_name}: {exc}" for member, exc in errors.items()]
         skipped = len(self.member_ids) - len(sent) - len(failed)
-        message = _("%(sent)s sent, %(skipped)s not reachable now (48 h window, unfollowed or weekly budget).",
+        message = _("%(sent)s sent, %(skipped)s not reachable now (no customer-service quota, or unfollowed).",
                     sent=len(sent), skipped=skipped)
         if failed:
             message += "\n" + "\n".join(failed)

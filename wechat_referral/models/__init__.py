@@ -7,3 +7,4 @@ from . import wechat_event
 from . import wechat_reply_rule
 from . import pos_order
 from . import res_partner
+from . import wechat_notice

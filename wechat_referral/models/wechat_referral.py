@@ -5,11 +5,7 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from odoo.addons.wechat_member.models.utils import call_after_commit
-from odoo.addons.wechat_member.models.wechat_api import WeChatError
 from odoo.addons.wechat_member.models.wechat_segment import PAID_STATES
-
-from .res_partner import format_points
 
 _logger = logging.getLogger(__name__)
 
@@ -239,9 +235,8 @@ class WeChatReferral(models.Model):
     def _grant_welcome_perk(self):
         """One coupon of the welcome program for the friend, usable on a purchase.
 
-        The friend is told after the commit (a customer-service text, see
-        ``_send_welcome_notice``) unless the context says the passive reply
-        to their follow already tells them (``wechat_referral_perk_in_reply``).
+        The friend is told through the notice router (``referral_welcome``):
+        in the passive reply to their follow when it is live.
         """
         granted = self.browse()
         for referral in self:
@@ -264,8 +259,7 @@ class WeChatReferral(models.Model):
             )
             referral.welcome_card_id = card
             granted |= referral
-        if not self.env.context.get("wechat_referral_perk_in_reply"):
-            granted._notify_after_commit("welcome")
+        granted._notify_after_commit("welcome")
 
     # ------------------------------------------------------------------ purchases
     @api.model
@@ -443,59 +437,35 @@ class WeChatReferral(models.Model):
 
     # ------------------------------------------------------------------ WeChat notices
     def _notify_after_commit(self, event):
-        """Send the ``event`` notice of these referrals once the current transaction commits.
+        """Route the ``event`` notice of these referrals through the notice router, once each.
 
-        ``event``: "reward" or "clawback" (the referrer's points, a template
-        notice) or "welcome" (the friend's perk, a service text).  Nothing is
-        sent when the transaction rolls back; the notices are sent on a
-        cursor of their own and a failure is logged, never raised: the sale
-        is saved whatever WeChat answers.  ``wechat_referral_no_notice`` in
-        the context sends nothing (imports, demo data).
+        ``event``: "reward" or "clawback" (the referrer's points change, a
+        transactional notice) or "welcome" (the friend's perk, a marketing
+        notice: the passive reply to a live follow, else a channel WeChat
+        allows).  The router records the notice in this transaction and
+        sends it after the commit: nothing goes out for a sale rolled back.
+        ``wechat_referral_no_notice`` in the context sends nothing (imports,
+        demo data).
         """
         assert event in NOTICE_EVENTS, event
         if not self or self.env.context.get("wechat_referral_no_notice"):
             return
-        call_after_commit(self.env, "wechat.referral", "_send_notices", [(referral.id, event) for referral in self])
+        Notice = self.env["wechat.notice"].sudo()
+        for referral in self:
+            if event == "welcome":
+                member = referral.referee_member_id
+                if referral.state == "rejected" or not referral.welcome_card_id or not member:
+                    continue
+                Notice._notify("referral_welcome", member, {"referral_id": referral.id},
+                               key=f"referral-{referral.id}-welcome")
+            elif referral.referrer_member_id:
+                lang = referral.referrer_partner_id.lang or self.env.lang
+                Notice._notify(f"referral_{event}", referral.referrer_member_id,
+                               referral.with_context(lang=lang)._points_notice_values(event),
+                               key=f"referral-{referral.id}-{event}")
 
-    @api.model
-    def _send_notices(self, notices):
-        """Send ``[(referral id, event)]`` notices, each once; a failure skips that notice (logged)."""
-        for referral_id, event in dict.fromkeys(notices):
-            referral = self.browse(referral_id).exists()
-            if not referral:
-                continue
-            try:
-                with self.env.cr.savepoint():
-                    if event == "welcome":
-                        referral._send_welcome_notice()
-                    else:
-                        referral._send_points_notice(event)
-            except WeChatError as exc:
-                _logger.warning("Referral %s: %s notice not sent, WeChat error %s", referral.id, event, exc.errcode)
-            except Exception:  # noqa: BLE001 - one notice must not stop the others
-                _logger.exception("Referral %s: %s notice not sent", referral.id, event)
-
-    def _send_points_notice(self, event):
-        """The referrer's points notice (template "points"), once per referral and event."""
-        self.ensure_one()
-        if event == "reward":
-            done = self.state in ("rewarded", "reversed") and self.history_id
-        else:
-            done = self.state == "reversed" and self.reversal_history_id
-        member = self.referrer_member_id
-        if not done or not member:
-            return False  # undone after the notice was queued (savepoint rolled back)
-        partner = self.referrer_partner_id
-        referral = self.with_context(lang=partner.lang or self.env.lang)
-        return member._send_template_notice(
-            "points",
-            referral._points_notice_data(event),
-            url=member.account_id._member_page_url(),
-            key=f"referral-{self.id}-{event}",
-        )
-
-    def _points_notice_data(self, event):
-        """Fields of the points notice: points moved, new balance, the friend and why (in the context's language)."""
+    def _points_notice_values(self, event):
+        """Values of the referrer's points notice: points moved, new balance, the friend and why."""
         self.ensure_one()
         delta = self.points if event == "reward" else -self.points
         if event == "reward":
@@ -503,31 +473,12 @@ class WeChatReferral(models.Model):
         else:
             reason = _("The purchase of your friend %(friend)s was refunded", friend=self.referee_partner_id.name)
         return {
-            "points": ("+" if delta > 0 else "") + format_points(delta),
-            "balance": format_points(self.card_id.points),
+            "points": delta,
+            "balance": self.card_id.points,
             "friend": self.referee_partner_id.name,
             "reason": reason,
+            "referral_id": self.id,
         }
-
-    def _send_welcome_notice(self):
-        """Tell the friend about their welcome coupon: a service text, only within the rules.
-
-        Sent only to a follower in their 48 h window and within the
-        account's weekly contact budget (logged as a coupon notice); else
-        the coupon waits on their member page.
-        """
-        self.ensure_one()
-        member = self.referee_member_id
-        if self.state == "rejected" or not self.welcome_card_id or not member:
-            return False
-
-        def text(member):
-            partner = member.partner_id
-            return partner.with_context(
-                lang=partner.lang or self.env.lang, wechat_referral_member_id=member.id
-            )._wechat_referral_welcome_text()
-
-        return bool(member._send_service_text(text, kind="coupon"))
 
     # ------------------------------------------------------------------ review
     def action_approve(self):

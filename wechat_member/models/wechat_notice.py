@@ -1,0 +1,508 @@
+import json
+import logging
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+from odoo.tools.misc import formatLang
+
+from .utils import call_after_commit
+from .wechat_api import WeChatError
+from .wechat_notice_kind import CHANNELS
+
+_logger = logging.getLogger(__name__)
+
+# WeChat's customer-service quotas since June 2023 (../shared/DESIGN.md §3): a member's own message
+# opens 5 messages within 48 h; a follow, a QR scan or a menu click opens 3 within 1 minute; a VIEW
+# click and a WeChat Pay payment open nothing.  Several open grants: the larger one counts, not a sum.
+CS_MESSAGE_WINDOW = timedelta(hours=48)
+CS_MESSAGE_LIMIT = 5
+CS_EVENT_WINDOW = timedelta(minutes=1)
+CS_EVENT_LIMIT = 3
+# Notices sent straight after the commit; more wait for the sending cron.
+SEND_NOW_LIMIT = 200
+NOTICE_STATES = [
+    ("queued", "Queued"),
+    ("digest", "In the next digest"),
+    ("sent", "Sent"),
+    ("none", "Not sent"),
+]
+# WeChat errors after which the next channel is tried.
+TEMPLATE_BROKEN = (40037, 47003)
+
+
+class WeChatNotice(models.Model):
+    """One notice to one member, and the channel WeChat allowed for it: the notice router.
+
+    Every message the product sends to a member (mass sends aside, which stay
+    campaigns) is routed here: ``_notify(kind, members, values)`` records
+    one notice per member and picks, in the order the manager set for the
+    kind, the first channel WeChat allows for that member now: a passive
+    reply (answering the member's own message or event), a customer-service
+    message only with real quota left, a template message (transactional
+    kinds, through the account's mapping), a subscribe notice (when the
+    member opted in for that template), or the next daily digest (marketing
+    kinds).  Routing is one SQL statement for any number of members; sending
+    is done after the commit (a few) or by the cron (many).  A channel
+    refused by WeChat falls back to the next one; a notice no channel can
+    carry is kept with the reason.  Nothing is dropped silently.
+    """
+
+    _name = "wechat.notice"
+    _description = "WeChat Notice"
+    _order = "id desc"
+    _rec_name = "kind_id"
+
+    account_id = fields.Many2one("wechat.account", required=True, ondelete="cascade", index=True, readonly=True)
+    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
+    member_id = fields.Many2one("wechat.member", required=True, ondelete="cascade", index=True, readonly=True)
+    partner_id = fields.Many2one("res.partner", index=True, readonly=True, ondelete="cascade")
+    kind_id = fields.Many2one("wechat.notice.kind", string="Kind", required=True, index=True, readonly=True,
+                              ondelete="cascade")
+    category = fields.Selection(related="kind_id.category")
+    key = fields.Char(readonly=True, help="Idempotency key: a notice of this kind and key reaches a member once.")
+    values = fields.Json(readonly=True)
+    state = fields.Selection(NOTICE_STATES, required=True, default="queued", index=True, readonly=True)
+    channel = fields.Selection(CHANNELS, readonly=True)
+    mapping_id = fields.Many2one("wechat.notice.template", string="Template Mapping", readonly=True,
+                                 ondelete="set null")
+    error_code = fields.Integer("WeChat Error", readonly=True)
+    reason = fields.Text(readonly=True)
+    date = fields.Datetime(default=fields.Datetime.now, required=True, readonly=True, index=True)
+    sent_date = fields.Datetime(readonly=True)
+    wechat_msgid = fields.Char("WeChat msgid", readonly=True, index="btree_not_null")
+    campaign_id = fields.Many2one("wechat.campaign", string="Digest", readonly=True, ondelete="set null", index=True)
+
+    def init(self):
+        self.env.cr.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS wechat_notice_key_uniq ON wechat_notice (kind_id, member_id, key) "
+            "WHERE key IS NOT NULL"
+        )
+
+    # ------------------------------------------------------------------ routing
+    @api.model
+    def _notify(self, kind_code, members, values=None, key=None, reply_event=None, send=True, account=None):
+        """Route a notice of kind ``kind_code`` to each of ``members``; returns the new notices.
+
+        ``values``: a dict for all, or ``{member_id: dict}``; JSON values
+        (amount, points, store, coupon name, expiry date as ISO text…), the
+        same values feed the template keywords and the texts.  ``key``: a
+        string for all, or ``{member_id: str}``; a notice with the same kind,
+        member and key is never recorded twice.  ``reply_event``: the
+        ``wechat.event`` being answered: its member gets the notice as the
+        passive reply when the kind allows it (``_reply_text`` of the event).
+        ``account``: all ``members`` belong to it (spares reading theirs).
+        """
+        kind = self.env["wechat.notice.kind"]._get(kind_code)
+        members = members.sudo()
+        if reply_event is None and self.env.context.get("wechat_reply_event_id"):
+            reply_event = self.env["wechat.event"].sudo().browse(self.env.context["wechat_reply_event_id"])
+        if not members or not kind.active:
+            return self.browse()
+        notices = self.browse()
+        groups = [(account, members)] if account else [
+            (a, members.filtered(lambda m, a=a: m.account_id == a)) for a in members.account_id]
+        for group_account, group in groups:
+            notices |= self._route(kind, group_account.sudo(), group, values, key, reply_event)
+        if send:
+            queued = notices.filtered(lambda n: n.state == "queued")
+            if 0 < len(queued) <= SEND_NOW_LIMIT:
+                call_after_commit(self.env, "wechat.notice", "_send_ids", queued.ids)
+            elif queued:
+                self.env.ref("wechat_member.ir_cron_wechat_notice_send")._trigger()
+        return notices
+
+    def _route(self, kind, account, members, values, key, reply_event):
+        channels = kind._channels()
+        mappings = self.env["wechat.notice.template"].sudo().search([
+            ("account_id", "=", account.id), ("kind_id", "=", kind.id), ("state", "=", "ok"),
+        ])
+        by_channel = {m.channel: m for m in mappings}
+        reply_member = reply_event.member_id if reply_event and "reply" in channels else None
+        ids = members.ids
+        vals = [json.dumps(values.get(i, {}) if _per_member(values) else (values or {})) for i in ids]
+        keys = [(key.get(i) if isinstance(key, dict) else key) for i in ids]
+        now = fields.Datetime.now()
+        cases = [self._channel_condition(c, kind, account, by_channel, reply_member, now) for c in channels]
+        cases = [(c, cond) for c, cond in zip(channels, cases) if cond is not None]
+        channel_sql = SQL("CASE %s ELSE NULL END", SQL(" ").join(
+            SQL("WHEN %s THEN %s", cond, channel) for channel, cond in cases
+        )) if cases else SQL("NULL")
+        mapping_sql = SQL("CASE %s ELSE NULL END", SQL(" ").join(
+            SQL("WHEN %s = %s THEN %s", SQL.identifier("route", "channel"), c, m.id) for c, m in by_channel.items()
+        )) if by_channel else SQL("NULL::int")
+        self.env.flush_all()
+        self.env.cr.execute(SQL(
+            """
+            WITH input AS (
+                SELECT t.member_id, t.vals, t.key, t.ord
+                  FROM unnest(%(ids)s::int[], %(vals)s::jsonb[], %(keys)s::varchar[]) WITH ORDINALITY
+                       AS t(member_id, vals, key, ord)
+            ), route AS (
+                SELECT i.*, m.partner_id, %(channel)s AS channel
+                  FROM input i JOIN wechat_member m ON m.id = i.member_id
+            )
+            INSERT INTO wechat_notice (account_id, company_id, member_id, partner_id, kind_id, key, values, state,
+                                       channel, mapping_id, reason, date, create_uid, write_uid, create_date,
+                                       write_date)
+            SELECT %(account)s, %(company)s, route.member_id, route.partner_id, %(kind)s, route.key, route.vals,
+                   CASE WHEN route.channel IS NULL THEN 'none'
+                        WHEN route.channel = 'digest' THEN 'digest'
+                        WHEN route.channel = 'reply' THEN 'sent'
+                        ELSE 'queued' END,
+                   route.channel, %(mapping)s,
+                   CASE WHEN route.channel IS NULL THEN %(none_reason)s END,
+                   %(now)s, %(uid)s, %(uid)s, %(now)s, %(now)s
+              FROM route
+             ORDER BY route.ord
+            ON CONFLICT (kind_id, member_id, key) WHERE key IS NOT NULL DO NOTHING
+            RETURNING id
+            """,
+            ids=ids, vals=vals, keys=keys, channel=channel_sql, account=account.id, company=account.company_id.id,
+            kind=kind.id, mapping=mapping_sql, none_reason=self._none_reason(kind, channels, by_channel), now=now,
+            uid=self.env.uid,
+        ))
+        notices = self.browse([row[0] for row in self.env.cr.fetchall()])
+        replied = notices.filtered(lambda n: n.channel == "reply")
+        if replied:
+            reply_event._add_reply_text("\n".join(replied.mapped(lambda n: n._text())))
+            replied.write({"sent_date": now})
+        return notices
+
+    def _channel_condition(self, channel, kind, account, by_channel, reply_member, now):
+        """The SQL condition (on ``m``, the member) under which ``channel`` can carry the notice now, or None."""
+        follows = SQL("m.state = 'follower'")
+        if channel == "reply":
+            return SQL("m.id = %s", reply_member.id) if reply_member else None
+        if channel == "cs":
+            cond = SQL(
+                "(%s AND ((m.cs_message_at > %s AND m.cs_message_used < %s)"
+                " OR (m.cs_event_at > %s AND m.cs_event_used < %s)))",
+                follows, now - CS_MESSAGE_WINDOW, CS_MESSAGE_LIMIT, now - CS_EVENT_WINDOW, CS_EVENT_LIMIT,
+            )
+            if kind.category == "marketing" and account.budget_per_week:
+                cond = SQL("(%s AND NOT %s)", cond, self._over_budget_sql(account, now))
+            return cond
+        if channel == "template":
+            return follows if "template" in by_channel else None
+        if channel == "subscribe":
+            mapping = by_channel.get("subscribe")
+            if not mapping:
+                return None
+            return SQL(
+                "EXISTS (SELECT 1 FROM wechat_notice_optin o WHERE o.member_id = m.id AND o.template_id = %s"
+                " AND o.state = 'available')",
+                mapping.template_id,
+            )
+        if channel == "digest":
+            return follows
+        return None
+
+    def _over_budget_sql(self, account, now):
+        return SQL(
+            "(SELECT count(*) FROM wechat_message_log l WHERE l.member_id = m.id AND l.date >= %s"
+            " AND l.kind NOT IN ('template', 'notice')) >= %s",
+            now - timedelta(days=7), account.budget_per_week,
+        )
+
+    def _none_reason(self, kind, channels, by_channel):
+        labels = dict(self._fields["channel"]._description_selection(self.env))
+        missing = [labels[c] for c in ("template", "subscribe") if c in channels and c not in by_channel]
+        reason = _("No channel WeChat allows reaches this member now (tried: %(channels)s).",
+                   channels=", ".join(labels[c] for c in channels) or _("none"))
+        if missing:
+            reason += " " + _("Not mapped on this account: %(channels)s.", channels=", ".join(missing))
+        return reason
+
+    @api.model
+    def _reachability(self, kind_code, members):
+        """How many of ``members`` each channel would reach now: ``{channel or 'none': count}``."""
+        kind = self.env["wechat.notice.kind"]._get(kind_code)
+        result = {}
+        now = fields.Datetime.now()
+        for account in members.sudo().account_id:
+            mappings = self.env["wechat.notice.template"].sudo().search([
+                ("account_id", "=", account.id), ("kind_id", "=", kind.id), ("state", "=", "ok"),
+            ])
+            by_channel = {m.channel: m for m in mappings}
+            channels = kind._channels()
+            cases = [(c, self._channel_condition(c, kind, account, by_channel, None, now)) for c in channels]
+            cases = [(c, cond) for c, cond in cases if cond is not None]
+            channel_sql = SQL("CASE %s ELSE 'none' END", SQL(" ").join(
+                SQL("WHEN %s THEN %s", cond, c) for c, cond in cases)) if cases else SQL("'none'")
+            self.env.flush_all()
+            self.env.cr.execute(SQL(
+                "SELECT %s AS channel, count(*) FROM wechat_member m WHERE m.id = ANY(%s) AND m.account_id = %s"
+                " GROUP BY 1", channel_sql, members.ids, account.id,
+            ))
+            for channel, count in self.env.cr.fetchall():
+                result[channel] = result.get(channel, 0) + count
+        return result
+
+    @api.model
+    def _reachability_text(self, kind_code, members):
+        """The reachability as one line for a form: "Template message: 120 · Daily digest: 30 · none: 5"."""
+        counts = self._reachability(kind_code, members)
+        labels = dict(self._fields["channel"]._description_selection(self.env))
+        labels["none"] = _("not reachable")
+        return " · ".join(f"{labels[c]}: {counts[c]}" for c in [*labels] if counts.get(c)) or _("nobody")
+
+    # ------------------------------------------------------------------ sending
+    @api.model
+    def _send_ids(self, ids):
+        self.browse(ids).exists()._send()
+
+    def _send(self):
+        """Send the queued notices, each through its channel, falling back in the kind's order."""
+        if not self:
+            return
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT id FROM wechat_notice WHERE id = ANY(%s) AND state = 'queued' ORDER BY id FOR UPDATE SKIP LOCKED",
+            [self.ids],
+        )
+        todo = self.browse([row[0] for row in self.env.cr.fetchall()])
+        for notice in todo:
+            notice._send_one()
+
+    def _send_one(self):
+        self.ensure_one()
+        channels = self.kind_id._channels()
+        start = channels.index(self.channel) if self.channel in channels else 0
+        errors = []
+        for channel in channels[start:]:
+            outcome = self._try_channel(channel)
+            if outcome is True:
+                return
+            if outcome:
+                errors.append(outcome)
+        self.write({
+            "state": "none",
+            "channel": False,
+            "reason": "\n".join(errors) or self._none_reason(self.kind_id, channels, {}),
+        })
+
+    def _try_channel(self, channel):
+        """Send through ``channel``: True when sent (or handed to the digest), else the reason it could not."""
+        member = self.member_id
+        try:
+            if channel == "cs":
+                return self._try_cs(member)
+            if channel in ("template", "subscribe"):
+                return self._try_mapping(channel, member)
+            if channel == "digest":
+                if member.state != "follower":
+                    return _("Daily digest: the member does not follow the account.")
+                self.write({"state": "digest", "channel": "digest", "reason": False})
+                return True
+        except WeChatError as exc:
+            self.error_code = exc.errcode
+            if exc.errcode == 43004:
+                member.state = "unfollowed"
+            return _("%(channel)s: WeChat error %(code)s (%(message)s).",
+                     channel=dict(CHANNELS)[channel], code=exc.errcode, message=str(exc))
+        return None  # reply: only at routing time
+
+    def _try_cs(self, member):
+        if member.state != "follower" or not member._cs_quota_left():
+            return _("Customer service: no quota left (a member's message opens 5 within 48 h, a follow, scan or "
+                     "menu click 3 within 1 minute).")
+        if self.category == "marketing" and self.env["wechat.message.log"]._over_budget(self.account_id, member.ids):
+            return _("Customer service: the member had the week's marketing messages.")
+        text = self._text()
+        if not text:
+            return _("Customer service: no text for this notice.")
+        try:
+            self.account_id._api().send_text(member.openid, text)
+        except WeChatError as exc:
+            if exc.errcode in (45015, 45047):
+                member._cs_close()
+            raise
+        member._cs_consume()
+        self._mark_sent("cs")
+        return True
+
+    def _try_mapping(self, channel, member):
+        mapping = self.env["wechat.notice.template"].sudo().search([
+            ("account_id", "=", self.account_id.id), ("kind_id", "=", self.kind_id.id), ("channel", "=", channel),
+            ("state", "=", "ok"),
+        ], limit=1)
+        label = dict(CHANNELS)[channel]
+        if not mapping:
+            return _("%(channel)s: no working template mapped for this kind.", channel=label)
+        optin = None
+        if channel == "template" and member.state != "follower":
+            return _("%(channel)s: the member does not follow the account.", channel=label)
+        if channel == "subscribe":
+            optin = member._take_optin(mapping.template_id)
+            if not optin:
+                return _("%(channel)s: the member has not opted in for this notice.", channel=label)
+        values = self._render_values()
+        try:
+            res = mapping._send(member, values, url=values.get("url") or self._url(), key=f"wn{self.id}")
+        except WeChatError as exc:
+            if exc.errcode in TEMPLATE_BROKEN:
+                mapping._mark_broken(exc)
+            elif optin and exc.errcode != 43101:
+                optin.write({"state": "available", "used_date": False, "notice_id": False})  # not consumed
+            raise
+        if optin:
+            optin.notice_id = self
+        self.write({"mapping_id": mapping.id, "wechat_msgid": str((res or {}).get("msgid") or "") or False})
+        self._mark_sent(channel)
+        return True
+
+    def _delivery_failed(self, status):
+        """WeChat could not deliver the template message (``failed:user block``…): try the next channel."""
+        self.ensure_one()
+        channels = self.kind_id._channels()
+        reason = _("Template message not delivered by WeChat: %(status)s.", status=status)
+        following = channels[channels.index(self.channel) + 1:] if self.channel in channels else []
+        if not following:
+            self.write({"state": "none", "reason": reason})
+            return
+        self.write({"state": "queued", "channel": following[0], "reason": reason})
+        self._send_one()
+
+    def _mark_sent(self, channel):
+        self.write({"state": "sent", "channel": channel, "sent_date": fields.Datetime.now(), "reason": False,
+                    "error_code": 0})
+        log_kind = "notice" if self.category == "transactional" else ("cs" if channel == "cs" else "subscribe")
+        self.env["wechat.message.log"]._log(self.account_id, self.member_id.ids, log_kind)
+
+    @api.model
+    def _cron_send(self, limit=5000):
+        """Send queued notices (large routings, and those whose after-commit send did not run)."""
+        notices = self.search([("state", "=", "queued")], limit=limit, order="id")
+        for batch in range(0, len(notices), 100):
+            notices[batch:batch + 100]._send()
+            self._commit_progress()
+        if len(notices) == limit:
+            self.env.ref("wechat_member.ir_cron_wechat_notice_send")._trigger()
+        return True
+
+    def _commit_progress(self):
+        self.env["wechat.campaign"]._commit_progress()
+
+    # ------------------------------------------------------------------ content
+    def _lang(self):
+        partner = self.member_id.partner_id
+        return partner.lang or self.account_id.company_id.partner_id.lang or self.env.lang
+
+    def _render_values(self):
+        """The notice's values for the template keywords (dates back to datetimes)."""
+        values = dict(self.values or {})
+        for name in ("expiry_date", "date"):
+            if isinstance(values.get(name), str):
+                try:
+                    values[name] = fields.Datetime.to_datetime(values[name])
+                except ValueError:
+                    pass
+        values.setdefault("date", self.date)
+        values.setdefault("member_name", self.member_id.partner_id.name)
+        refresh = getattr(self, f"_values_{self.kind_id.code}", None)
+        return refresh(values) if refresh else values
+
+    def _url(self):
+        return (self.values or {}).get("url") or self.account_id._member_page_url()
+
+    def _text(self):
+        """The notice as a text (customer service, passive reply), in the member's language.
+
+        Kinds add their wording with a ``_text_<code>(values)`` method; the
+        default is the ``text`` value.
+        """
+        self.ensure_one()
+        notice = self.with_context(lang=self._lang())
+        method = getattr(notice, f"_text_{self.kind_id.code}", None)
+        values = dict(self.values or {})
+        return method(values) if method else values.get("text", "")
+
+
+    # ------------------------------------------------------------------ kinds of wechat_member
+    def _values_pos_thanks(self, values):
+        """The balance when sent, after the order's points (confirmed after the sync)."""
+        values["balance"] = self.member_id.partner_id._wechat_points_balance()
+        return values
+
+    def _text_pos_thanks(self, values):
+        partner = self.member_id.partner_id
+        amount = formatLang(self.env, values.get("amount") or 0.0, currency_obj=self.account_id.company_id.currency_id)
+        return "\n".join(line for line in (
+            self.account_id.pos_thanks_message,
+            _("Paid %(amount)s at %(store)s.", amount=amount, store=values.get("store") or ""),
+            partner._wechat_points_text(),
+        ) if line)
+
+
+def _per_member(values):
+    return isinstance(values, dict) and values and all(isinstance(k, int) for k in values)
+
+
+class WeChatNoticeDigest(models.AbstractModel):
+    """The daily digest: marketing notices WeChat allows by no other channel, in one mass send per account.
+
+    At the account's digest hour the members with notices waiting are sent
+    one openid-list mass send (a ``wechat.campaign`` of audience "digest": 2
+    to 10 000 openids a call, WeChat's monthly cap of 4, the contact budget
+    and a holdout kept by the campaign machinery); the message links to the
+    member page, which shows each member their own offers.  Each member is
+    in the digest once whatever the number of their notices.
+    """
+
+    _name = "wechat.notice.digest"
+    _description = "WeChat Notice Digest"
+
+    @api.model
+    def _cron_digest(self, force=False):
+        Notice = self.env["wechat.notice"]
+        groups = Notice._read_group([("state", "=", "digest"), ("campaign_id", "=", False)], ["account_id"])
+        for (account,) in groups:
+            if force or account._is_digest_hour():
+                self._send_digest(account)
+        return True
+
+    @api.model
+    def _send_digest(self, account):
+        Notice = self.env["wechat.notice"]
+        notices = Notice.search([("account_id", "=", account.id), ("state", "=", "digest"), ("campaign_id", "=", False)])
+        gone = notices.filtered(lambda n: n.member_id.state != "follower")
+        gone.write({"state": "none", "reason": _("Daily digest: the member no longer follows the account.")})
+        notices -= gone
+        if len(notices.member_id) < 2:
+            # WeChat's openid-list mass send needs 2 followers: wait for the next digest.
+            notices.write({"reason": _("Waiting for the next digest: WeChat sends a mass message to 2 followers "
+                                       "or more.")})
+            return self.env["wechat.campaign"]
+        account = account.with_context(lang=account.company_id.partner_id.lang or self.env.lang)
+        campaign = self.env["wechat.campaign"].sudo().create({
+            "name": _("Daily digest %(date)s", date=fields.Date.context_today(self)),
+            "account_id": account.id,
+            "audience": "digest",
+            "content_type": "text",
+            "text_content": account.digest_message,
+            "link_url": account._member_page_url(),
+            "holdout_percent": account.digest_holdout_percent,
+        })
+        notices.write({"campaign_id": campaign.id})
+        try:
+            campaign._send()
+        except UserError as exc:  # nobody left after the monthly cap and the budget
+            campaign.write({"state": "failed", "error": str(exc)})
+        recipients = self.env["wechat.campaign.recipient"].search([("campaign_id", "=", campaign.id)])
+        sent_members = recipients.filtered(lambda r: not r.holdout and r.chunk_id.state == "sent").member_id
+        holdout = recipients.filtered("holdout").member_id
+        now = fields.Datetime.now()
+        notices.filtered(lambda n: n.member_id in sent_members).write(
+            {"state": "sent", "channel": "digest", "sent_date": now, "reason": False})
+        notices.filtered(lambda n: n.member_id in holdout).write(
+            {"state": "none", "reason": _("Daily digest: in the holdout group, not sent on purpose.")})
+        failed = recipients.filtered(lambda r: not r.holdout and r.chunk_id.state == "failed").member_id
+        notices.filtered(lambda n: n.member_id in failed).write(
+            {"state": "none", "reason": _("Daily digest: WeChat refused the mass send (%(error)s).",
+                                          error=campaign.error or "")})
+        left = notices.filtered(lambda n: n.state == "digest")
+        left.write({"state": "none", "reason": _("Daily digest: the member already had WeChat's 4 mass messages "
+                                                 "this month, or the week's contact budget.")})
+        return campaign
