@@ -221,7 +221,12 @@ class WeChatNotice(models.Model):
         kind = self.env["wechat.notice.kind"]._get(kind_code)
         result = {}
         now = fields.Datetime.now()
-        for account in members.sudo().account_id:
+        if not members:
+            return result
+        # The accounts in SQL: reading ``members.account_id`` would fetch every member through the ORM.
+        self.env.flush_all()
+        self.env.cr.execute("SELECT DISTINCT account_id FROM wechat_member WHERE id = ANY(%s)", [members.ids])
+        for account in self.env["wechat.account"].sudo().browse([row[0] for row in self.env.cr.fetchall()]):
             mappings = self.env["wechat.notice.template"].sudo().search([
                 ("account_id", "=", account.id), ("kind_id", "=", kind.id), ("state", "=", "ok"),
             ])
@@ -241,12 +246,24 @@ class WeChatNotice(models.Model):
         return result
 
     @api.model
-    def _reachability_text(self, kind_code, members):
-        """The reachability as one line for a form: "Template message: 120 · Daily digest: 30 · none: 5"."""
-        counts = self._reachability(kind_code, members)
+    def _reachability_text(self, kind_code, members, counts=None):
+        """The reachability as one line for a form: "Template message 120 · Subscribe notice 3 · not reachable 15".
+
+        Each channel of the kind (a passive reply aside: it answers an event,
+        never a campaign) with its count, zeros included, then those none
+        reaches.  ``counts``: the result of ``_reachability`` when the
+        caller has it already.
+        """
+        if counts is None:
+            counts = self._reachability(kind_code, members)
+        if not any(counts.values()):
+            return _("nobody")
         labels = dict(self._fields["channel"]._description_selection(self.env))
-        labels["none"] = _("not reachable")
-        return " · ".join(f"{labels[c]}: {counts[c]}" for c in [*labels] if counts.get(c)) or _("nobody")
+        channels = [c for c in self.env["wechat.notice.kind"]._get(kind_code)._channels() if c != "reply"]
+        channels += [c for c in counts if c not in channels and c != "none"]  # reached otherwise (a passive reply)
+        parts = [f"{labels[c]} {counts.get(c, 0)}" for c in channels]
+        parts.append(_("not reachable %(count)s", count=counts.get("none", 0)))
+        return " · ".join(parts)
 
     # ------------------------------------------------------------------ sending
     @api.model
