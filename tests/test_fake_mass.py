@@ -143,7 +143,7 @@ def test_clientmsgid_is_remembered_for_24_hours_only(fake, acc, token, clock):
 def _multipart(field="media", filename="a.jpg"):
     boundary = "fakeboundary"
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
         f"Content-Type: image/jpeg\r\n\r\n\xff\xd8\xff\r\n--{boundary}--\r\n"
     ).encode("latin-1")
     return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}

@@ -66,7 +66,7 @@ def _message(fake, acc, body, preview=False):
     if msgtype == "mpnews" and content.get("media_id") not in acc.drafts:
         fake.violation(
             "mass_mpnews_not_draft",
-            "mpnews media_id %r is not a draft (use draft/add)" % (content.get("media_id"),),
+            f"mpnews media_id {content.get('media_id')!r} is not a draft (use draft/add)",
             acc.appid,
         )
         raise WeChatError(40007)

@@ -95,7 +95,10 @@ def bizsend(fake, req):
     optins = [
         o
         for o in acc.subscribe_optins
-        if o["openid"] == touser and o["template_id"] == template_id and o["status"] == "accept" and o["used_by"] is None
+        if o["openid"] == touser
+        and o["template_id"] == template_id
+        and o["status"] == "accept"
+        and o["used_by"] is None
     ]
     if not optins:
         fake.violation(
@@ -120,8 +123,15 @@ def bizsend(fake, req):
 
 def _sent(fake, acc, message):
     with fake.lock:
-        item = {"TemplateId": message["template_id"], "MsgID": message["msgid"], "ErrorCode": 0, "ErrorStatus": "success"}
-        event = _event(fake, acc, message["touser"], "subscribe_msg_sent_event", SubscribeMsgSentEvent={"List": Repeated([item])})
+        item = {
+            "TemplateId": message["template_id"],
+            "MsgID": message["msgid"],
+            "ErrorCode": 0,
+            "ErrorStatus": "success",
+        }
+        event = _event(
+            fake, acc, message["touser"], "subscribe_msg_sent_event", SubscribeMsgSentEvent={"List": Repeated([item])}
+        )
         url = acc.webhook_url
     if url:
         fake.deliver(acc, event, retries=True)

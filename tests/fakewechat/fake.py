@@ -231,7 +231,15 @@ class FakeWeChat:
 
     # -- faults --------------------------------------------------------------
     def inject(
-        self, path_suffix, errcode=None, latency=0.0, timeout=False, reset=False, times=1, errmsg=None, http_status=None,
+        self,
+        path_suffix,
+        errcode=None,
+        latency=0.0,
+        timeout=False,
+        reset=False,
+        times=1,
+        errmsg=None,
+        http_status=None,
         skip=0,
     ):
         """Fault for the next ``times`` calls to ``path_suffix``, after ``skip`` calls that go through."""
@@ -268,9 +276,9 @@ class FakeWeChat:
         with self.lock:
             found = list(self.violations)
         if found:
-            lines = "\n".join("  - %s [%s]: %s" % (v["rule"], v["appid"], v["detail"]) for v in found)
-            raise AssertionError("%sthe fake WeChat logged %d rule violation(s):\n%s" % (
-                (msg + ": ") if msg else "", len(found), lines))
+            lines = "\n".join(f"  - {v['rule']} [{v['appid']}]: {v['detail']}" for v in found)
+            prefix = f"{msg}: " if msg else ""
+            raise AssertionError(f"{prefix}the fake WeChat logged {len(found)} rule violation(s):\n{lines}")
 
     def violation_rules(self):
         with self.lock:

@@ -105,46 +105,49 @@ def _ascii_printable(value):
     return all("\x21" <= c <= "\x7e" for c in value)
 
 
+def _name(value):
+    if any(c.isdigit() for c in value):
+        return False
+    if _CJK_RE.search(value):  # mixed Chinese and letters count as a Chinese name
+        return len(value) <= 10 and all(_CJK_RE.match(c) or c.isalpha() or c in "·• " for c in value)
+    return len(value) <= 20
+
+
+def _car_number(value):
+    if not 2 <= len(value) <= 8:
+        return False
+    inner_ok = all(c.isascii() and c.isalnum() for c in value[1:-1])
+    return inner_ok and all((c.isascii() and c.isalnum()) or _CJK_RE.match(c) for c in (value[0], value[-1]))
+
+
+def _amount(value):
+    match = _AMOUNT.match(value)
+    return match is not None and bool(match.group("cur") or match.group("yuan"))
+
+
+RULES = {
+    "thing": lambda v: len(v) <= 20,
+    "character_string": lambda v: len(v) <= 32 and _ascii_printable(v),
+    "phrase": lambda v: len(v) <= 5 and all(_CJK_RE.match(c) for c in v),
+    "number": lambda v: len(v) <= 32 and re.match(r"^[+-]?\d+(\.\d+)?$", v) is not None,
+    "amount": _amount,
+    "time": lambda v: _period(v, _POINT_TIME),
+    "date": lambda v: _period(v, _POINT_DATE),
+    "letter": lambda v: len(v) <= 32 and re.match(r"^[A-Za-z]+$", v) is not None,
+    "symbol": lambda v: _SYMBOL_RE.match(v) is not None,
+    "name": _name,
+    "phone_number": lambda v: len(v) <= 17 and re.match(r"^[0-9+\-]+$", v) is not None,
+    "car_number": _car_number,
+}
+
+
 def value_ok(kind, value):
     """True when ``value`` (a str) is acceptable for a keyword of type ``kind``."""
     if kind == "const":
         return len(value) <= 20
     if not value:
         return False
-    if kind == "thing":
-        return len(value) <= 20
-    if kind == "character_string":
-        return len(value) <= 32 and _ascii_printable(value)
-    if kind == "phrase":
-        return len(value) <= 5 and all(_CJK_RE.match(c) for c in value)
-    if kind == "number":
-        return len(value) <= 32 and re.match(r"^[+-]?\d+(\.\d+)?$", value) is not None
-    if kind == "amount":
-        match = _AMOUNT.match(value)
-        return match is not None and bool(match.group("cur") or match.group("yuan"))
-    if kind == "time":
-        return _period(value, _POINT_TIME)
-    if kind == "date":
-        return _period(value, _POINT_DATE)
-    if kind == "letter":
-        return len(value) <= 32 and re.match(r"^[A-Za-z]+$", value) is not None
-    if kind == "symbol":
-        return _SYMBOL_RE.match(value) is not None
-    if kind == "name":
-        if any(c.isdigit() for c in value):
-            return False
-        if _CJK_RE.search(value):
-            return len(value) <= 10 and all(_CJK_RE.match(c) or c.isalpha() or c in "·• " for c in value)
-        return len(value) <= 20 and all(c.isalpha() or (not c.isalnum()) for c in value)
-    if kind == "phone_number":
-        return len(value) <= 17 and re.match(r"^[0-9+\-]+$", value) is not None
-    if kind == "car_number":
-        if len(value) > 8 or len(value) < 2:
-            return False
-        inner_ok = all(c.isascii() and c.isalnum() for c in value[1:-1])
-        ends_ok = all((c.isascii() and c.isalnum()) or _CJK_RE.match(c) for c in (value[0], value[-1]))
-        return inner_ok and ends_ok
-    return len(value) <= 20
+    return RULES.get(kind, lambda v: len(v) <= 20)(value)
 
 
 def check_data(data, keywords):
@@ -171,7 +174,7 @@ def normalise_keywords(keywords):
     """``("thing1", ("积分", "number2"), "amount3")`` -> [(label, key), ...]."""
     out = []
     for item in keywords:
-        label, key = (item if isinstance(item, (tuple, list)) else (None, item))
+        label, key = item if isinstance(item, tuple | list) else (None, item)
         kind = keyword_type(key)
         if kind is None:
             raise ValueError(f"bad keyword {key!r}: expected a type and a number, like thing1")

@@ -62,7 +62,15 @@ class Injection:
     """A fault armed with ``fake.inject`` for ``times`` matching calls, after ``skip`` of them went through."""
 
     def __init__(
-        self, path_suffix, errcode=None, errmsg=None, latency=0.0, timeout=False, reset=False, http_status=None, times=1,
+        self,
+        path_suffix,
+        errcode=None,
+        errmsg=None,
+        latency=0.0,
+        timeout=False,
+        reset=False,
+        http_status=None,
+        times=1,
         skip=0,
     ):
         self.path_suffix = "/" + path_suffix.lstrip("/")

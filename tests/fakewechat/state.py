@@ -446,7 +446,9 @@ class FakeAccount:
         return bool(user and user.subscribe)
 
     # -- templates -----------------------------------------------------
-    def add_template(self, template_id, title="Service notice", keywords=("thing1", "amount2", "time3"), category="retail"):
+    def add_template(
+        self, template_id, title="Service notice", keywords=("thing1", "amount2", "time3"), category="retail"
+    ):
         """A template message template from the public library of ``category``; ``keywords`` are
         its data keys (``"thing1"`` or ``("label", "thing1")``), checked by type on send."""
         record = template_record(template_id, title, keywords, category)
