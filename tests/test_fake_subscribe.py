@@ -303,3 +303,100 @@ def test_control_endpoint_and_cli(fake, acc, receiver, capsys):
     assert cli_main(argv) == 0
     assert json.loads(capsys.readouterr().out)["event"]["Event"] == "subscribe_msg_popup_event"
     assert len(acc.unused_optins(openid, "SUB_NEW")) == 1 and len(acc.unused_optins(openid, "SUB_POINTS")) == 1
+
+
+# -- the JS stand-in in a real (headless) browser, when one is installed -------------
+PAGE_HTML = """<!DOCTYPE html><html><head><meta charset="utf-8">
+<script>window.FAKEWECHAT_OPENID = "%(openid)s";</script>
+<script src="%(fake)s/open/js/jweixin-1.6.0.js"></script></head><body>
+<wx-open-subscribe id="btn" template="SUB_POINTS,SUB_COUPON">
+  <script type="text/wxtag-template"><button class="sub">订阅通知</button></script>
+</wx-open-subscribe>
+<pre id="out"></pre>
+<script>
+  var out = document.getElementById("out");
+  function log(s) { out.textContent += s + "\\n"; }
+  var btn = document.getElementById("btn");
+  btn.addEventListener("success", function (e) {
+    log("success " + e.detail.errMsg + " " + e.detail.subscribeDetails);
+  });
+  btn.addEventListener("error", function (e) { log("error " + e.detail.errMsg); });
+  btn.click();  // before wx.config: error
+  wx.error(function (res) { log("wx.error " + res.errMsg); });
+  wx.ready(function () {
+    log("ready " + document.querySelectorAll("#btn span.fakewechat-open-subscribe button.sub").length);
+    wx.checkJsApi({jsApiList: ["checkJsApi", "chooseImage"], success: function (r) {
+      log("check " + JSON.stringify(r.checkResult));
+    }});
+    btn.querySelector("button.sub").click();
+  });
+  wx.config({appId: "%(appid)s", timestamp: "%(ts)s", nonceStr: "%(nonce)s", signature: "%(signature)s",
+             jsApiList: ["checkJsApi"], openTagList: ["wx-open-subscribe"]});
+</script></body></html>"""
+
+
+def _browser():
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.skipif(_browser() is None, reason="no headless chromium")
+@pytest.mark.parametrize("good", [True, False])
+def test_js_stand_in_in_a_headless_browser(fake, acc, token, receiver, good):
+    import re
+    import subprocess
+
+    openid = acc.add_follower()
+    holder = {"html": ""}
+    server = _serve_page_dynamic(holder)
+    try:
+        url = "http://127.0.0.1:%d/member/notices?x=1" % server.server_address[1]
+        nonce, ts = "abcdef123456", "1700000000"
+        signature = jssdk_signature(ticket(fake, token), nonce, ts, url if good else url + "&tampered=1")
+        values = dict(openid=openid, fake=fake.url, appid=acc.appid, ts=ts, nonce=nonce, signature=signature)
+        holder["html"] = PAGE_HTML % values
+        cmd = [_browser(), "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000"]
+        dom = subprocess.run(cmd + ["--dump-dom", url + "#frag"], capture_output=True, text=True, timeout=90).stdout
+    finally:
+        server.shutdown()
+        server.server_close()
+    out = re.search(r'<pre id="out">(.*?)</pre>', dom, re.S).group(1)
+    lines = [line for line in out.splitlines() if line]
+    assert lines[0] == "error subscribe:fail wx.config has not succeeded (fake)"
+    if not good:
+        assert lines[1:] == ["wx.error config:invalid signature"]
+        assert fake.violation_rules() == ["jssdk_bad_signature"]
+        fake.clear_logs()
+        return
+    assert lines[1] == "ready 1"  # the template content is rendered inside the element
+    assert 'check {"checkJsApi":true,"chooseImage":false}' in lines
+    (success,) = (line for line in lines if line.startswith("success "))
+    details = json.loads(success.split(" ", 2)[2].replace("&quot;", '"'))
+    assert {k: json.loads(v)["status"] for k, v in details.items()} == {"SUB_POINTS": "accept", "SUB_COUPON": "accept"}
+    assert len(acc.unused_optins(openid, "SUB_POINTS")) == 1
+    assert fake.wait_idle(5)
+    assert events(receiver, "subscribe_msg_popup_event")[0]["FromUserName"] == openid
+    assert bizsend(fake, token, openid)["errcode"] == 0
+
+
+def _serve_page_dynamic(holder):
+    """A page server on another origin than the fake (so CORS is exercised); serves holder["html"]."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Page(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            body = holder["html"].encode("utf-8")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

@@ -104,14 +104,23 @@
 
   class OpenSubscribe extends HTMLElement {
     connectedCallback() {
-      if (this._fakeRendered) return;
-      this._fakeRendered = true;
+      if (this._fakeConnected) return;
+      this._fakeConnected = true;
+      this.addEventListener("click", this._fakeClick.bind(this));
+      // while the page is parsing, the element's children (its template) are not there yet
+      if (document.readyState === "loading") {
+        document.addEventListener("DOMContentLoaded", this._fakeRender.bind(this));
+      } else {
+        this._fakeRender();
+      }
+    }
+
+    _fakeRender() {
       var tpl = this.querySelector('script[type="text/wxtag-template"]:not([slot="style"])');
       var holder = document.createElement("span");
       holder.className = "fakewechat-open-subscribe";
       holder.innerHTML = tpl ? tpl.textContent : '<button type="button">订阅通知</button>';
       this.appendChild(holder);
-      this.addEventListener("click", this._fakeClick.bind(this));
     }
 
     _fakeEmit(type, detail) {
