@@ -303,20 +303,7 @@ def _pay(fake, acc, openid, out_trade_no):
 
 
 @pytest.mark.fake_violations_expected
-def test_cs_after_payment_unlimited_for_48_hours_then_unfollow(fake, acc, token, sim, clock):
-    """The service-account doc: 支付成功 | 无限制 | 48小时."""
-    openid = acc.add_follower()
-    _pay(fake, acc, openid, "T1")
-    assert acc.user(openid).cs_quota(fake.now()) == (None, 48 * 3600)
-    assert [cs(fake, token, openid)["errcode"] for _ in range(8)] == [0] * 8
-    sim.unfollow(openid)
-    assert cs(fake, token, openid)["errcode"] == 45015
-    assert fake.violation_rules() == ["cs_outside_window"]
-
-
-@pytest.mark.fake_violations_expected
-def test_cs_payment_opens_nothing_when_turned_off(fake, acc, token):
-    acc.cs_payment_grant = False  # the DESIGN.md reading: the payment allowance is gone
+def test_cs_payment_opens_nothing(fake, acc, token):
     openid = acc.add_follower()
     _pay(fake, acc, openid, "T1")
     assert acc.user(openid).cs_grants == []

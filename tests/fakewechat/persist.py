@@ -44,7 +44,6 @@ def dump_state(fake):
                     "subscribe_optins": acc.subscribe_optins,
                     "drafts": acc.drafts,
                     "media": acc.media,
-                    "cs_payment_grant": acc.cs_payment_grant,
                     "menu": acc.menu,
                     "qrcodes": [qr.to_dict() for qr in acc.qrcodes.values()],
                     "current_tokens": {s: (t.token if t else None) for s, t in acc.current_tokens.items()},
@@ -91,7 +90,6 @@ def load_state(fake, path):
             acc.subscribe_optins = list(item.get("subscribe_optins") or [])
             acc.drafts = dict(item.get("drafts") or {})
             acc.media = dict(item.get("media") or {})
-            acc.cs_payment_grant = item.get("cs_payment_grant", True)
             acc.menu = item.get("menu")
             for q in item.get("qrcodes", []):
                 qr = QrTicket.from_dict(q)

@@ -9,10 +9,10 @@ Real-platform rules mimicked (enforced by the api_* modules on this data):
 - a follower receives at most 4 mass messages per calendar month;
 - customer-service (CS) quota, per member and per trigger (``CS_GRANTS``): the
   user's own message opens 5 messages within 48 h; a follow, a QR scan, a menu
-  CLICK or scancode event opens 3 within 60 s; a VIEW event opens nothing; a
-  WeChat Pay payment opens an unlimited 48 h grant (the service-account doc
-  https://developers.weixin.qq.com/doc/offiaccount/Customer_Service/Customer_Service_Messages.html
-  lists 支付成功 | 无限制 | 48小时; ``acc.cs_payment_grant = False`` turns it off).
+  CLICK or scancode event opens 3 within 60 s; a VIEW event and a WeChat Pay
+  payment open nothing (the 2023 rules; the API reference of sendCustomMessage
+  lists these four scenes only — an older guide page still lists 支付成功 |
+  无限制 | 48小时, which the product must not rely on).
   Open grants do not add up: a send needs one open grant with room, and counts
   against every open grant; a new trigger of a kind replaces that kind's grant.
 All mutation happens under the owning FakeWeChat's single lock.
@@ -29,9 +29,8 @@ CS_GRANTS = {
     "follow": (60, 3),
     "scan": (60, 3),
     "click": (60, 3),
-    "payment": (48 * 3600, None),
 }
-CS_NO_GRANT = ("view",)  # accepted by open_cs_window, opens nothing
+CS_NO_GRANT = ("view", "payment")  # accepted by open_cs_window, open nothing
 
 OPENID_ALPHABET = string.ascii_letters + string.digits + "-_"
 SYSTEM_TAGS = {0: "未分组", 1: "黑名单", 2: "星标组"}
@@ -272,8 +271,6 @@ class FakeAccount:
     ``stable_force_daily_limit`` (20), ``permanent_qr_limit`` (100000),
     ``mass_fail_openids`` (set of openids counted in ErrorCount),
     ``certified`` (template messages and subscribe notices need it),
-    ``cs_payment_grant`` (True: a payment opens an unlimited 48 h CS grant, as the
-    service-account doc says; False: payments open nothing),
     ``template_fail_next`` (the next n template messages end ``failed: system failed``;
     see ``fake.template_fail_next``).
 
@@ -347,7 +344,6 @@ class FakeAccount:
         self.template_fail_next = 0
         self.template_refused = []  # 43101 answers (user.block_notices): {touser, template_id, t}
         self.cs_messages = []
-        self.cs_payment_grant = True
         # subscribe notices (订阅通知)
         self.subscribe_templates = {}
         self.subscribe_optins = []

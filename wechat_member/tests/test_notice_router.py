@@ -107,8 +107,9 @@ class TestNoticeRouter(WeChatCase):
         Mapping = self.env["wechat.notice.template"]
 
         def mapping(lines, **values):
-            return Mapping.create(dict({"account_id": self.account.id, "kind_id": kind.id, "template_id": "T",
-                                        "line_ids": [(0, 0, line) for line in lines]}, **values))
+            with self.env.cr.savepoint():
+                return Mapping.create(dict({"account_id": self.account.id, "kind_id": kind.id, "template_id": "T",
+                                            "line_ids": [(0, 0, line) for line in lines]}, **values))
 
         with self.assertRaisesRegex(ValidationError, "not a keyword"):
             mapping([{"keyword": "points", "value_key": "points"}])

@@ -102,7 +102,7 @@ class TestWebhookPlain(WeChatHttpCase):
         openid = "oReplay0000000000000000000001"
         now = int(time.time())
         event = {
-            "ToUserName": "gh_test",
+            "ToUserName": self.fake_account.original_id,
             "FromUserName": openid,
             "CreateTime": str(now),
             "MsgType": "event",
@@ -116,7 +116,7 @@ class TestWebhookPlain(WeChatHttpCase):
         events = self.env["wechat.event"].search([("openid", "=", openid)])
         self.assertEqual(len(events), 1)
         text = {
-            "ToUserName": "gh_test",
+            "ToUserName": self.fake_account.original_id,
             "FromUserName": openid,
             "CreateTime": str(now),
             "MsgType": "text",
