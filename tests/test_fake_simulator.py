@@ -106,6 +106,7 @@ def test_encrypted_modes_roundtrip_with_wechatpy(fake_wechat, make_webhook_recei
     assert fake_wechat.violations == []
 
 
+@pytest.mark.fake_violations_expected
 def test_plain_reply_in_safe_mode_is_a_violation(fake_wechat, make_webhook_receiver):
     receiver = make_webhook_receiver(reply=lambda e: WebhookReceiver.text_reply(e, "oops"), **AES)
     receiver.crypto.encrypt_message = lambda reply, nonce, timestamp: reply
@@ -115,6 +116,7 @@ def test_plain_reply_in_safe_mode_is_a_violation(fake_wechat, make_webhook_recei
     assert fake_wechat.violation_rules() == ["bad_passive_reply"]
 
 
+@pytest.mark.fake_violations_expected
 def test_bad_reply_addressing_is_a_violation(fake_wechat, make_webhook_receiver):
     receiver = make_webhook_receiver(
         reply=lambda e: "<xml><ToUserName>someone</ToUserName><FromUserName>{}</FromUserName>"
@@ -255,3 +257,58 @@ def test_cli_serve_drive_and_persist(tmp_path, receiver):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(10)
+
+
+def test_user_messages_and_scancode_events(fake_wechat, acc, sim, receiver):
+    openid = sim.follow().openid
+    sim.image(openid)
+    sim.location(openid, label="天河店")
+    sim.message(openid, "link", Title="Shared", Url="http://example.com/a")
+    sim.scancode(openid, "SCAN_PAY", "https://example.com/qr", waitmsg=True)
+    image, location, link, scancode = receiver.unique[1:]
+    assert image["MsgType"] == "image" and image["PicUrl"] and image["MediaId"] and image["MsgId"]
+    assert location["MsgType"] == "location" and location["Label"] == "天河店" and location["Location_X"]
+    assert link["MsgType"] == "link" and link["Url"] == "http://example.com/a"
+    assert scancode["Event"] == "scancode_waitmsg" and scancode["EventKey"] == "SCAN_PAY"
+    assert scancode["ScanCodeInfo"] == {"ScanType": "qrcode", "ScanResult": "https://example.com/qr"}
+    kinds = {g["kind"] for g in acc.user(openid).open_grants(fake_wechat.now())}
+    assert kinds == {"follow", "message", "click"}
+    with pytest.raises(ValueError):
+        sim.message(openid, "sticker")
+
+
+def test_violations_fail_the_test_unless_expected(tmp_path):
+    """The pytest plugin fails a test whose fake logged violations, unless it opted out."""
+    (tmp_path / "conftest.py").write_text(
+        f"import sys\nsys.path.insert(0, {TESTS_DIR!r})\npytest_plugins = ['fakewechat.pytest_plugin']\n"
+    )
+    (tmp_path / "test_inner.py").write_text(
+        "import pytest\n\n"
+        "def test_unexpected(fake_wechat):\n"
+        "    fake_wechat.violation('some_rule', 'broken on purpose', 'wx1')\n\n"
+        "@pytest.mark.fake_violations_expected\n"
+        "def test_marked(fake_wechat):\n"
+        "    fake_wechat.violation('some_rule', 'expected', 'wx1')\n\n"
+        "def test_method(fake_wechat):\n"
+        "    fake_wechat.expect_violations()\n"
+        "    fake_wechat.violation('some_rule', 'expected', 'wx1')\n\n"
+        "def test_cleared(fake_wechat):\n"
+        "    fake_wechat.violation('some_rule', 'checked then cleared', 'wx1')\n"
+        "    fake_wechat.clear_logs()\n\n"
+        "def test_assert_no_violations(fake_wechat):\n"
+        "    fake_wechat.assert_no_violations()\n"
+        "    fake_wechat.violation('some_rule', 'listed', 'wx1')\n"
+        "    with pytest.raises(AssertionError, match='some_rule'):\n"
+        "        fake_wechat.assert_no_violations()\n"
+        "    fake_wechat.clear_logs()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=str(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "5 passed, 1 error" in out.stdout, out.stdout  # test_unexpected passes, then errors at teardown
+    assert "ERROR test_inner.py::test_unexpected" in out.stdout
+    assert "some_rule [wx1]: broken on purpose" in out.stdout

@@ -10,7 +10,8 @@ Real-platform rules mimicked:
 - an auth code is 18 digits starting with 10-15 (else ``AUTH_CODE_INVALID``) and
   can be used once (then ``AUTHCODEEXPIRE``);
 - the payment answer carries ``openid`` and ``is_subscribe`` (Y when the payer
-  follows the appid's account);
+  follows the appid's account); a payment opens no customer-service grant (the
+  2023 rules);
 - ``USERPAYING``: the payer is typing a password; the merchant polls
   ``orderquery``; an order still unpaid after 45 s is revoked by WeChat itself;
 - ``SYSTEMERROR``/``BANKERROR``: outcome unknown to the merchant, who must query
@@ -218,9 +219,6 @@ def _mark_paid(fake, acc, order):
     now = fake.now()
     order.state = "SUCCESS"
     order.time_end = beijing_compact(now)
-    user = acc.users.get(order.openid)
-    if user is not None and user.subscribe:
-        user.open_cs_window(now, "payment")
 
 
 def _payer(fake, acc, code, script):

@@ -1,5 +1,3 @@
-from odoo import fields
-
 from odoo.addons.wechat_member.tests.common import WeChatCase, WeChatHttpCase
 
 
@@ -30,7 +28,8 @@ class CouponMixin:
 
     @classmethod
     def make_member(cls, state="follower", window=False, openid=None):
-        """A member on the sandbox account and the fake platform (window: 48 h window open)."""
+        """A member on the sandbox account and the fake platform (window: the member just wrote to the account,
+        which opens WeChat's customer-service quota of 5 messages within 48 h)."""
         cls.counter += 1
         openid = openid or f"oCoupon{cls.counter:021d}"
         if state == "follower":
@@ -41,7 +40,7 @@ class CouponMixin:
         if window:
             with cls.fake.lock:
                 cls.fake_account.users[openid].open_cs_window(cls.fake.now(), "message")
-            member.last_interaction = fields.Datetime.now()
+            member._touch(grant="message")
         return member
 
     def make_campaign(self, members=None, **vals):

@@ -25,6 +25,7 @@ class TestCouponAutomation(CouponCase):
         before = len(self.fake.calls_to("/message/custom/send"))
         automation._cron_birthday()
         automation._cron_birthday()
+        self.commit()  # notices are sent once the transaction commits
         cards = self.env["loyalty.card"].search([("wechat_automation_id", "=", automation.id)])
         self.assertEqual(cards.partner_id, member.partner_id)
         self.assertEqual(len(cards), 1, "a second run the same day gives nothing")
@@ -47,10 +48,14 @@ class TestCouponAutomation(CouponCase):
         before = len(self.fake.calls_to("/message/custom/send"))
         automation._cron_winback()
         automation._cron_winback()
+        self.commit()
         cards = self.env["loyalty.card"].search([("wechat_automation_id", "=", automation.id)])
         self.assertEqual(cards.partner_id, dormant.partner_id)
         self.assertEqual(len(cards), 1)
-        self.assertEqual(len(self.fake.calls_to("/message/custom/send")), before, "outside the window: no text")
+        self.assertEqual(len(self.fake.calls_to("/message/custom/send")), before, "no quota: no customer service")
+        notice = self.env["wechat.notice"].search([("member_id", "=", dormant.id)])
+        self.assertEqual((notice.kind_id.code, notice.state), ("winback", "digest"),
+                         "a marketing notice nobody else can carry waits for the daily digest")
 
     def test_expiry_reminder_once_per_coupon(self):
         automation = self.automation("expiry", program_id=False, days=3)
@@ -60,9 +65,11 @@ class TestCouponAutomation(CouponCase):
         soon.action_issue()
         later = self.make_campaign(member, name="Later", expiration_date=fields.Date.today() + timedelta(days=20))
         later.action_issue()
+        self.commit()
         before = len(self.fake.calls_to("/message/custom/send"))
         automation._cron_expiry_reminder()
         automation._cron_expiry_reminder()
+        self.commit()
         sends = self.fake.calls_to("/message/custom/send")[before:]
         self.assertEqual(len(sends), 1)
         expiry = fields.Date.to_string(fields.Date.today() + timedelta(days=3))

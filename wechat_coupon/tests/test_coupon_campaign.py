@@ -116,7 +116,7 @@ class TestCouponCampaign(CouponCase):
         self.assertFalse(late.card_ids)
 
     def test_notice_texts_only_for_reachable_members(self):
-        """An issue to 100 000s of members makes texts only for the few inside their 48 h window."""
+        """An issue to 100 000s of members makes texts only for the few with customer-service quota."""
         inside = self.make_member(window=True)
         others = self.make_member() | self.make_member(state="unfollowed")
         campaign = self.make_campaign(inside | others)
@@ -130,6 +130,7 @@ class TestCouponCampaign(CouponCase):
 
         with patch.object(Campaign, "_notice_text", counting_notice_text):
             campaign.action_issue()
+            self.commit()
         self.assertEqual(made, [inside.partner_id])
         self.assertEqual((campaign.notified_count, campaign.not_notified_count), (1, 2))
 
@@ -152,8 +153,10 @@ class TestCouponCampaign(CouponCase):
         gone = self.make_member(state="unfollowed", window=True)
         campaign = self.make_campaign(inside | outside | gone)
         campaign.action_issue()
+        self.assertFalse(self.fake.calls_to("/message/custom/send"), "sent once the issue is committed")
+        self.commit()
         sends = self.fake.calls_to("/message/custom/send")
-        self.assertEqual(len(sends), 1, "only the follower with an open window is sent a text")
+        self.assertEqual(len(sends), 1, "only the follower with customer-service quota is sent a text")
         self.assertEqual(sends[0]["body"]["touser"], inside.openid)
         self.assertIn(f"/wechat/coupons/{self.account.id}/claim/{campaign.id}", sends[0]["body"]["text"]["content"])
         self.assertEqual(campaign.notified_count, 1)
@@ -161,7 +164,23 @@ class TestCouponCampaign(CouponCase):
         self.assertEqual(self.fake.violations, [])
         # Issuing again notifies nobody (no new coupon).
         campaign.action_issue()
+        self.commit()
         self.assertEqual(len(self.fake.calls_to("/message/custom/send")), 1)
+        notices = self.env["wechat.notice"].search([("kind_id.code", "=", "coupon_issued")])
+        self.assertEqual(sorted(notices.mapped("state")), ["none", "none", "sent"], "every notice recorded")
+
+    def test_notice_by_template_for_members_without_quota(self):
+        self.map_template("coupon_issued", "TPL_COUPON", {
+            "thing1": "coupon_name", "character_string2": "coupon_code", "time3": "expiry_date"})
+        member = self.make_member()
+        campaign = self.make_campaign(member, expiration_date=fields.Date.today() + timedelta(days=30))
+        campaign.action_issue()
+        self.commit()
+        self.assertFalse(self.fake.calls_to("/message/custom/send"))
+        data = self.fake_account.template_messages[-1]["data"]
+        self.assertEqual(data["character_string2"]["value"], campaign.card_ids.code)
+        self.assertEqual(data["thing1"]["value"], "WeChat 10% off")
+        self.assertEqual(campaign.notified_count, 1)
 
     def test_program_type_checked(self):
         loyalty = self.env["loyalty.program"].create({"name": "Points", "program_type": "loyalty"})

@@ -216,7 +216,7 @@ class WeChatCampaign(models.Model):
             return {"msgtype": "text", "text": {"content": text}}
         if self.content_type == "news":
             return {"msgtype": "mpnews", "mpnews": {"media_id": self.media_id}, "send_ignore_reprint": 0}
-        return {"msgtype": "image", "image": {"media_id": self.media_id}}
+        return {"msgtype": "image", "images": {"media_ids": [self.media_id]}}
 
     def _check_content(self):
         for campaign in self:

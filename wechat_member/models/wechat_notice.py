@@ -465,6 +465,12 @@ class WeChatNotice(models.Model):
         values["balance"] = self.member_id.partner_id._wechat_points_balance()
         return values
 
+    def _text_points_change(self, values):
+        points = values.get("points") or 0
+        return _("%(sign)s%(points)s points: %(reason)s. Balance: %(balance)s points.",
+                 sign="+" if points > 0 else "", points=f"{points:g}", reason=values.get("reason") or "",
+                 balance=f"{values.get('balance') or 0:g}")
+
     def _text_pos_thanks(self, values):
         partner = self.member_id.partner_id
         amount = formatLang(self.env, values.get("amount") or 0.0, currency_obj=self.account_id.company_id.currency_id)

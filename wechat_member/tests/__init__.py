@@ -10,3 +10,4 @@ from . import test_webhook
 from . import test_wechat_account
 from . import test_wechat_member
 from . import test_pos_member
+from . import test_notice_router

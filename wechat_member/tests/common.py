@@ -35,6 +35,8 @@ class WeChatFakeMixin:
         super().setUpClass()
         cls.fake = fakewechat().FakeWeChat(token_grace_seconds=300).start()
         cls.addClassCleanup(cls.fake.stop)
+        # Every test class ends with WeChat's rules kept: the fake's violation log is empty.
+        cls.addClassCleanup(cls.fake.assert_no_violations)
         manager = cls.env.ref("wechat_member.group_wechat_manager")
         if manager not in cls.env.user.groups_id:  # e.g. the accountant user of the POS test bases
             cls.env.user.sudo().groups_id = [(4, manager.id)]
@@ -64,6 +66,37 @@ class WeChatFakeMixin:
             mch_id="1900000109",
             mch_key="k" * 32,
         )
+
+    def map_template(self, kind_code, template_id, keywords, channel="template", account=None):
+        """A notice mapping on the account and the same template on the fake, with ``keywords``.
+
+        ``keywords``: ``{"thing1": "store", "amount2": "amount", "phrase3": ("fixed", "已支付")}``.
+        """
+        account = account or self.account
+        fake_account = self.fake.account(account.appid)
+        if channel == "subscribe":
+            fake_account.add_subscribe_template(template_id, title=kind_code, keywords=tuple(keywords))
+        else:
+            fake_account.add_template(template_id, title=kind_code, keywords=tuple(keywords))
+        lines = []
+        for keyword, value in keywords.items():
+            value_key, fixed = value if isinstance(value, tuple) else (value, False)
+            lines.append((0, 0, {"keyword": keyword, "value_key": value_key, "fixed_value": fixed}))
+        return self.env["wechat.notice.template"].create({
+            "account_id": account.id,
+            "kind_id": self.env["wechat.notice.kind"]._get(kind_code).id,
+            "channel": channel,
+            "template_id": template_id,
+            "line_ids": lines,
+        })
+
+    def notices(self, kind_code=None, member=None):
+        domain = [("account_id", "=", self.account.id)]
+        if kind_code:
+            domain.append(("kind_id.code", "=", kind_code))
+        if member:
+            domain.append(("member_id", "in", member.ids))
+        return self.env["wechat.notice"].search(domain, order="id")
 
     def calls_to(self, suffix):
         return [c for c in self.fake.calls if c["path"].endswith(suffix)]

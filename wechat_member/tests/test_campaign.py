@@ -241,24 +241,7 @@ class TestCampaignCallbacks(CampaignCaseMixin, WeChatHttpCase):
 
 
 @tagged("post_install", "-at_install")
-class TestTemplateNotices(CampaignCaseMixin, WeChatCase):
-    def test_points_notice_idempotent_and_not_marketing(self):
-        member = self.followers(1)
-        self.fake_account.add_template("TPL_POINTS")
-        self.assertFalse(member._send_template_notice("points", {"points": 120}), "no template configured")
-        self.account.template_points_id = "TPL_POINTS"
-        self.assertTrue(member._send_template_notice("points", {"points": 120}, key="order-1"))
-        self.assertTrue(member._send_template_notice("points", {"points": 120}, key="order-1"))
-        sent = [m for m in self.fake_account.template_messages if m["touser"] == member.openid]
-        self.assertEqual(len(sent), 1, "the same key is sent once")
-        self.assertEqual(sent[0]["data"], {"points": {"value": "120"}})
-        self.account.budget_per_week = 1
-        self.assertFalse(self.env["wechat.message.log"]._over_budget(self.account, member.ids),
-                         "service notices do not use the marketing budget")
-        self.fake_account.user(member.openid).subscribe = False
-        self.assertFalse(member._send_template_notice("points", {"points": 1}, key="order-2"))
-        self.assertEqual(member.state, "unfollowed")
-
+class TestMassJobResults(CampaignCaseMixin, WeChatCase):
     def test_job_result_arriving_before_the_chunk_is_committed(self):
         self.account.budget_per_week = 0
         members = self.followers(2)

@@ -321,7 +321,7 @@ class TestPosWeChatPay(WeChatFakeMixin, PoSCommonWeChat):
         member = self._member()
         self.assertEqual(len(member), 1)
         self.assertEqual(member.state, "payer")
-        self.assertTrue(member.in_service_window)
+        self.assertFalse(member.in_service_window, "a WeChat Pay payment opens no customer-service quota")
         self.assertEqual(order1.state, "paid")
         self.assertEqual(order1.partner_id, member.partner_id)
         self.assertEqual(order1.wechat_payer_member_id, member)
@@ -382,7 +382,7 @@ class TestPosWeChatPay(WeChatFakeMixin, PoSCommonWeChat):
         member = self._member()
         self.assertEqual(order.partner_id, self.customer)
         self.assertEqual(order.wechat_payer_member_id, member)
-        self.assertTrue(member.in_service_window)
+        self.assertFalse(member.in_service_window, "a WeChat Pay payment opens no customer-service quota")
         # The customer is no member: no member statistics move.
         self.assertEqual(member.partner_id.wechat_purchase_count, 0)
         self.assertEqual(self.customer.wechat_purchase_count, 0)
@@ -449,67 +449,95 @@ class TestPosWeChatPay(WeChatFakeMixin, PoSCommonWeChat):
         else:
             user.subscribe = True
 
-    def test_thanks_follower_payer_after_commit(self):
+    def _map_thanks(self):
+        return self.map_template("pos_thanks", "TPL_THANKS", {
+            "thing1": "store", "amount2": "amount", "character_string3": "order_ref", "time4": "date",
+            "phrase5": ("fixed", "已支付"),
+        })
+
+    def test_thanks_by_template_after_commit_never_customer_service(self):
         self.account.pos_thanks = True
+        self._map_thanks()
         self._fake_follows(OPENID_B)
         order, _data = self._pay_order(self._code(openid=OPENID_B, is_subscribe="Y"), openid=OPENID_B)
         self.assertEqual(self._member(OPENID_B).state, "follower")
-        self.assertFalse(self.calls_to("/message/custom/send"), "nothing is sent before the sale is committed")
+        self.assertFalse(self.calls_to("/message/template/send"), "nothing is sent before the sale is committed")
         self.commit()
-        sent = self.calls_to("/message/custom/send")
+        self.assertFalse(self.calls_to("/message/custom/send"), "a WeChat Pay payment opens no customer-service window")
+        sent = [m for m in self.fake_account.template_messages if m["touser"] == OPENID_B]
         self.assertEqual(len(sent), 1)
-        self.assertEqual(sent[0]["body"]["touser"], OPENID_B)
-        content = sent[0]["body"]["text"]["content"]
-        self.assertIn("Thank you for your purchase!", content)
-        self.assertIn(self.config.name, content)
-        self.assertIn("100.00", content)
-        self.assertEqual(self.fake.violations, [])
+        data = sent[0]["data"]
+        self.assertEqual(set(data), {"thing1", "amount2", "character_string3", "time4", "phrase5"},
+                         "exactly the template's keywords")
+        self.assertEqual(data["thing1"]["value"], self.config.name[:20])
+        self.assertIn("100.00", data["amount2"]["value"])
+        self.assertEqual(data["phrase5"]["value"], "已支付")
+        notice = self.notices("pos_thanks", self._member(OPENID_B))
+        self.assertEqual((notice.state, notice.channel), ("sent", "template"))
         # The same order synced again: no second thanks.
         self._sync(_data)
         self.commit()
-        self.assertEqual(len(self.calls_to("/message/custom/send")), 1)
+        self.assertEqual(len(self.calls_to("/message/template/send")), 1)
         log = self.env["wechat.message.log"].search([("member_id", "=", self._member(OPENID_B).id)])
-        self.assertEqual(log.mapped("kind"), ["cs"], "counted in the contact budget")
+        self.assertEqual(log.mapped("kind"), ["notice"], "a transactional notice: not in the marketing budget")
         self.assertEqual(order.wechat_payer_member_id, self._member(OPENID_B))
+
+    def test_thanks_without_template_recorded_not_sent(self):
+        """A payer who just wrote to the account still gets no customer-service thanks: the kind forbids it."""
+        self.account.pos_thanks = True
+        self._fake_follows(OPENID_B)
+        member, _created = self.env["wechat.member"]._get_or_create(self.account, OPENID_B, state="follower")
+        member._touch(grant="message")
+        self.fake_account.user(OPENID_B).open_cs_window(self.fake.now(), "message")
+        self._pay_order(self._code(openid=OPENID_B, is_subscribe="Y"), openid=OPENID_B)
+        self.commit()
+        self.assertFalse(self.calls_to("/message/custom/send"))
+        notice = self.notices("pos_thanks", member)
+        self.assertEqual(notice.state, "none")
+        self.assertIn("Template message", notice.reason, "the reason says which channel was missing")
 
     def test_thanks_in_chinese(self):
         self.env["res.lang"]._activate_lang("zh_CN")
         self.account.pos_thanks = True
-        self.account.with_context(lang="zh_CN").pos_thanks_message = "谢谢光临！"
+        self._map_thanks()
         self._fake_follows(OPENID_B)
         member, _created = self.env["wechat.member"]._get_or_create(self.account, OPENID_B, state="follower")
         member.partner_id.lang = "zh_CN"
         self._pay_order(self._code(openid=OPENID_B, is_subscribe="Y"), openid=OPENID_B)
         self.commit()
-        content = self.calls_to("/message/custom/send")[0]["body"]["text"]["content"]
-        self.assertIn("谢谢光临！", content)
-        self.assertIn(f"已在{self.config.name}支付", content)
+        notice = self.notices("pos_thanks", member)
+        self.assertIn(f"已在{self.config.name}支付", notice._text(), "the thanks text in the member's language")
 
     def test_no_thanks_when_off_not_following_or_rolled_back(self):
+        self._map_thanks()
         self._fake_follows(OPENID_B)
         self._pay_order(self._code(openid=OPENID_B, is_subscribe="Y"), openid=OPENID_B)
         self.commit()
-        self.assertFalse(self.calls_to("/message/custom/send"), "off by default")
+        self.assertFalse(self.calls_to("/message/template/send"), "off by default")
         self.account.pos_thanks = True
         self._pay_order(self._code(openid=OPENID_A, is_subscribe="N"), openid=OPENID_A)
         self.commit()
-        self.assertFalse(self.calls_to("/message/custom/send"), "a payer who does not follow cannot get messages")
+        self.assertFalse(self.calls_to("/message/template/send"), "a payer who does not follow gets no template")
         with contextlib.suppress(RuntimeError), self.env.cr.savepoint():
             self._pay_order(self._code(openid=OPENID_B, is_subscribe="Y"), openid=OPENID_B)
             self.env.cr.postcommit.clear()  # what a rollback does
             raise RuntimeError
         self.commit()
-        self.assertFalse(self.calls_to("/message/custom/send"), "a sale rolled back is not thanked")
+        self.assertFalse(self.calls_to("/message/template/send"), "a sale rolled back is not thanked")
 
     def test_thanks_failure_keeps_the_sale(self):
         self.account.pos_thanks = True
+        self._map_thanks()
         self._fake_follows(OPENID_B)
-        self.fake.inject("/cgi-bin/message/custom/send", reset=True)
+        self.fake.inject("/cgi-bin/message/template/send", reset=True)
         order, _data = self._pay_order(self._code(openid=OPENID_B, is_subscribe="Y"), openid=OPENID_B)
         self.commit()
-        self.assertEqual([c["errcode"] for c in self.calls_to("/message/custom/send")], ["reset"], "tried once")
+        self.assertEqual([c["errcode"] for c in self.calls_to("/message/template/send")], ["reset"], "tried once")
         self.assertEqual(order.state, "paid")
         self.assertEqual(order.partner_id.wechat_purchase_count, 1)
+        notice = self.notices("pos_thanks", order.wechat_payer_member_id)
+        self.assertEqual(notice.state, "none", "recorded with the reason, never dropped silently")
+        self.assertTrue(notice.reason)
         self.assertFalse(self.env["wechat.message.log"].search([("member_id", "=", order.wechat_payer_member_id.id)]),
                          "a message that did not go out does not use the contact budget")
 

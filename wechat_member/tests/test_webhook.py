@@ -80,7 +80,9 @@ class TestWebhookPlain(WeChatHttpCase):
         self.assertIn("积分", resp.reply["Content"], "unknown words get the default help")
         resp = self.sim.click(openid, "MY_POINTS")
         self.assertIn(member.partner_id.wechat_member_code, resp.reply["Content"])
+        member.invalidate_recordset()
         self.assertTrue(member.in_service_window)
+        self.assertEqual(member._cs_quota()[0], 5, "the member's own messages opened 5, larger than the click's 3")
 
     def test_unfollow_keeps_member(self):
         openid = "oUnfollow00000000000000000001"
@@ -100,7 +102,7 @@ class TestWebhookPlain(WeChatHttpCase):
         openid = "oReplay0000000000000000000001"
         now = int(time.time())
         event = {
-            "ToUserName": "gh_test",
+            "ToUserName": self.fake_account.original_id,
             "FromUserName": openid,
             "CreateTime": str(now),
             "MsgType": "event",
@@ -114,7 +116,7 @@ class TestWebhookPlain(WeChatHttpCase):
         events = self.env["wechat.event"].search([("openid", "=", openid)])
         self.assertEqual(len(events), 1)
         text = {
-            "ToUserName": "gh_test",
+            "ToUserName": self.fake_account.original_id,
             "FromUserName": openid,
             "CreateTime": str(now),
             "MsgType": "text",

@@ -1,11 +1,11 @@
+from datetime import timedelta
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .common import ReferralPosCase
-
-LOGGER = "odoo.addons.wechat_referral.models.wechat_referral"
 
 
 class Rollback(Exception):
@@ -22,11 +22,17 @@ class TestReferralNotices(ReferralPosCase):
         self.fake.clear_logs()
         self.addCleanup(self.fake.injections.clear)
         self.openid_a, self.openid_b, self.openid_c = (self.fake_account.add_follower() for __ in range(3))
-        self.fake_account.add_template("TPL_POINTS")
-        self.account.template_points_id = "TPL_POINTS"
+        keywords = {"number1": "points", "number2": "balance", "thing3": "friend", "thing4": "reason"}
+        self.map_template("referral_reward", "TPL_REWARD", keywords)
+        self.map_template("referral_clawback", "TPL_CLAWBACK", keywords)
         self.follow(self.openid_a)
         self.a = self.member(self.openid_a)
+        self.quota_gone(self.a)
         self.channel = self.a._referral_channel()
+
+    def quota_gone(self, member):
+        """The minute of customer-service quota that the follow opened is over."""
+        member.write({"cs_event_at": fields.Datetime.now() - timedelta(minutes=2)})
 
     def friend(self):
         self.follow(self.openid_b, scene=self.channel.scene)
@@ -34,11 +40,14 @@ class TestReferralNotices(ReferralPosCase):
         b.partner_id.name = "Li Na"
         return b
 
-    def notices(self):
+    def sent_to_a(self):
         return [m for m in self.fake_account.template_messages if m["touser"] == self.openid_a]
 
     def texts(self, openid):
         return [m["text"]["content"] for m in self.fake_account.cs_messages if m["touser"] == openid]
+
+    def data(self, message):
+        return {name: value["value"] for name, value in message["data"].items()}
 
     def test_reward_notice_after_commit_once(self):
         b = self.friend()
@@ -47,26 +56,26 @@ class TestReferralNotices(ReferralPosCase):
         self.assertEqual(referral.state, "rewarded")
         self.assertFalse(self.calls_to("/message/template/send"), "nothing is sent before the commit")
         self.commit()
-        [notice] = self.notices()
-        self.assertEqual(notice["template_id"], "TPL_POINTS")
-        self.assertEqual(notice["client_msg_id"], f"points-{self.a.id}-referral-{referral.id}-reward")
-        self.assertEqual(notice["url"], self.account._member_page_url())
-        data_sent = {name: value["value"] for name, value in notice["data"].items()}
-        self.assertEqual(data_sent["points"], "+100")
-        self.assertEqual(data_sent["balance"], "100")
-        self.assertEqual(data_sent["friend"], "Li Na")
-        self.assertIn("Li Na", data_sent["reason"])
+        [message] = self.sent_to_a()
+        self.assertEqual(message["template_id"], "TPL_REWARD")
+        notice = self.notices("referral_reward", self.a)
+        self.assertEqual((notice.state, notice.channel), ("sent", "template"))
+        self.assertEqual(message["client_msg_id"], f"wn{notice.id}")
+        self.assertEqual(message["url"], self.account._member_page_url())
+        self.assertEqual(self.data(message), {"number1": "100", "number2": "100", "thing3": "Li Na",
+                                              "thing4": self.data(message)["thing4"]})
+        self.assertIn("Li Na", self.data(message)["thing4"])
         self.assertEqual(self.env["wechat.message.log"].search_count(
-            [("member_id", "=", self.a.id), ("kind", "=", "template")]), 1)
+            [("member_id", "=", self.a.id), ("kind", "=", "notice")]), 1, "transactional: not in the budget")
 
         # The order synced and processed again: no second reward, no second notice.
         self.env["pos.order"].sync_from_ui([data])
         self.env["wechat.referral"]._process_orders(order)
         self.commit()
         self.assertEqual(len(self.calls_to("/message/template/send")), 1)
-        # Even a replayed hook sends the same client_msg_id: WeChat delivers it once.
-        self.env["wechat.referral"]._send_notices([(referral.id, "reward")])
-        self.assertEqual(len(self.notices()), 1)
+        referral._notify_after_commit("reward")
+        self.commit()
+        self.assertEqual(len(self.sent_to_a()), 1, "the same referral and event are notified once")
 
     def test_rollback_sends_nothing(self):
         b = self.friend()
@@ -78,6 +87,7 @@ class TestReferralNotices(ReferralPosCase):
         self.assertEqual(self.referral(b).state, "pending")
         self.commit()
         self.assertFalse(self.calls_to("/message/template/send"), "a reward rolled back is never announced")
+        self.assertFalse(self.notices("referral_reward"))
 
     def test_clawback_notice(self):
         b = self.friend()
@@ -86,15 +96,14 @@ class TestReferralNotices(ReferralPosCase):
         self.refund(order)
         referral = self.referral(b)
         self.assertEqual(referral.state, "reversed")
-        self.assertEqual(len(self.notices()), 1, "not before the commit")
+        self.assertEqual(len(self.sent_to_a()), 1, "not before the commit")
         self.commit()
-        reward, clawback = self.notices()
-        self.assertEqual(clawback["client_msg_id"], f"points-{self.a.id}-referral-{referral.id}-clawback")
-        data_sent = {name: value["value"] for name, value in clawback["data"].items()}
-        self.assertEqual(data_sent["points"], "-100")
-        self.assertEqual(data_sent["balance"], "0")
-        self.assertEqual(data_sent["friend"], "Li Na")
-        self.assertIn("refunded", data_sent["reason"])
+        reward, clawback = self.sent_to_a()
+        self.assertEqual(clawback["template_id"], "TPL_CLAWBACK")
+        data_sent = self.data(clawback)
+        self.assertEqual(data_sent["number1"], "-100")
+        self.assertEqual(data_sent["number2"], "0")
+        self.assertIn("refunded", data_sent["thing4"])
 
     def test_notice_in_the_referrer_language(self):
         self.env["res.lang"]._activate_lang("zh_CN")
@@ -102,12 +111,11 @@ class TestReferralNotices(ReferralPosCase):
         b = self.friend()
         self.buy(b)
         self.commit()
-        [notice] = self.notices()
-        self.assertIn("Li Na", notice["data"]["reason"]["value"])
-        self.assertIn("好友", notice["data"]["reason"]["value"])
+        [message] = self.sent_to_a()
+        self.assertIn("好友", message["data"]["thing4"]["value"])
 
-    def test_no_template_nothing_sent(self):
-        self.account.template_points_id = False
+    def test_no_template_recorded_with_the_reason(self):
+        self.env["wechat.notice.template"].search([]).unlink()
         b = self.friend()
         order, __ = self.buy(b)
         self.commit()
@@ -115,6 +123,9 @@ class TestReferralNotices(ReferralPosCase):
         self.commit()
         self.assertEqual(self.referral(b).state, "reversed")
         self.assertFalse(self.calls_to("/message/template/send"))
+        notices = self.notices(member=self.a)
+        self.assertEqual(notices.mapped("state"), ["none", "none"])
+        self.assertIn("Not mapped", notices[0].reason)
 
     def test_unfollowed_referrer_gets_nothing(self):
         b = self.friend()
@@ -124,31 +135,22 @@ class TestReferralNotices(ReferralPosCase):
         self.commit()
         self.assertEqual(self.referral(b).state, "rewarded")
         self.assertFalse(self.calls_to("/message/template/send"))
+        self.assertEqual(self.notices("referral_reward", self.a).state, "none")
 
     def test_failing_send_keeps_the_sale(self):
         b = self.friend()
         self.fake.inject("/message/template/send", errcode=-1)
-        order, __ = self.buy(b)
-        with self.assertLogs(LOGGER, "WARNING") as logs:
-            self.commit()
-        self.assertIn("WeChat error -1", logs.output[0])
+        self.buy(b)
+        self.commit()
         referral = self.referral(b)
         self.assertEqual(referral.state, "rewarded")
         self.assertEqual(self.points_card(self.a).points, 100)
-        # WeChat unreachable, then a bug in a notice: logged, never raised, the other notices still go.
-        self.fake.inject("/message/template/send", reset=True)
-        self.refund(order)
-        with self.assertLogs(LOGGER, "WARNING"):
-            self.commit()
-        self.assertEqual(self.referral(b).state, "reversed")
-        Referral = self.registry["wechat.referral"]
-        with patch.object(Referral, "_points_notice_data", side_effect=RuntimeError("boom")), \
-                mute_logger(LOGGER):
-            self.env["wechat.referral"]._send_notices([(referral.id, "reward"), (referral.id, "clawback")])
-        with patch.object(Referral, "_send_notices", side_effect=RuntimeError("database gone")), \
+        notice = self.notices("referral_reward", self.a)
+        self.assertEqual((notice.state, notice.error_code), ("none", -1), "kept with WeChat's error")
+        with patch.object(type(self.env["wechat.notice"]), "_send", side_effect=RuntimeError("database gone")), \
                 mute_logger("odoo.addons.wechat_member.models.utils"):
-            referral._notify_after_commit("reward")
-            self.commit()  # the hook itself never raises after the commit
+            referral._notify_after_commit("clawback")
+            self.commit()  # the after-commit send never raises
 
     # ------------------------------------------------------------------ the friend's welcome perk
     def test_welcome_perk_in_the_follow_reply(self):
@@ -158,10 +160,11 @@ class TestReferralNotices(ReferralPosCase):
         self.assertIn(referral.welcome_card_id.code, self.last_reply["content"], "told in the passive reply")
         self.commit()
         self.assertFalse(self.calls_to("/message/custom/send"), "no service message on top of the reply")
+        notice = self.notices("referral_welcome", b)
+        self.assertEqual((notice.state, notice.channel), ("sent", "reply"))
 
-    def test_welcome_perk_service_message_when_no_reply(self):
-        """A follow processed late (retried by the cron) has nobody to reply to: a service message tells."""
-        self.fake_account.user(self.openid_b).open_cs_window(self.fake.now(), "follow")
+    def test_welcome_perk_of_a_late_follow_waits_for_the_digest(self):
+        """A follow processed late (retried by the cron) has nobody to reply to, and opened no quota now."""
         Referral = self.registry["wechat.referral"]
         with patch.object(Referral, "_attribute", side_effect=RuntimeError("db hiccup")), \
                 mute_logger("odoo.addons.wechat_member.models.wechat_event"):
@@ -176,30 +179,27 @@ class TestReferralNotices(ReferralPosCase):
         b = self.member(self.openid_b)
         referral = self.referral(b)
         self.assertTrue(referral.welcome_card_id)
-        self.assertFalse(self.texts(self.openid_b), "not before the commit")
         self.commit()
-        [text] = self.texts(self.openid_b)
-        self.assertIn(referral.welcome_card_id.code, text)
-        self.assertEqual(self.env["wechat.message.log"].search_count(
-            [("member_id", "=", b.id), ("kind", "=", "coupon")]), 1, "a coupon notice: counts in the budget")
-        self.assertEqual(self.fake.violations, [])
+        self.assertFalse(self.texts(self.openid_b), "a follow older than a minute opens no customer service")
+        notice = self.notices("referral_welcome", b)
+        self.assertEqual(notice.state, "digest")
 
     def test_welcome_perk_service_message_within_the_rules(self):
         Referral, Member = self.env["wechat.referral"], self.env["wechat.member"]
-        # B never wrote: outside the 48 h window nothing is sent, the coupon waits on the member page.
-        b, __ = Member._get_or_create(self.account, self.openid_b)
-        self.assertTrue(Referral._attribute(self.a, b, new_member=True, channel=self.channel).welcome_card_id)
-        # C wrote, but already had this week's marketing message.
+        # C wrote, but already had this week's marketing message: the digest, not customer service.
         c, __ = Member._get_or_create(self.account, self.openid_c)
-        c._touch()
+        c._touch(grant="message")
         self.fake_account.user(self.openid_c).open_cs_window(self.fake.now(), "message")
         self.account.budget_per_week = 1
         self.env["wechat.message.log"]._log(self.account, c.ids, "mass")
         self.assertTrue(Referral._attribute(self.a, c, new_member=True, channel=self.channel).welcome_card_id)
         self.commit()
         self.assertFalse(self.calls_to("/message/custom/send"))
-        self.assertEqual(self.fake.violations, [])
-        # Without the budget's limit, C is told.
+        self.assertEqual(self.notices("referral_welcome", c).state, "digest")
+        # Without the budget's limit, a new perk goes by customer service: C wrote a minute ago.
         self.account.budget_per_week = 0
-        self.env["wechat.referral"]._send_notices([(self.referral(c).id, "welcome")])
+        notice = self.env["wechat.notice"]._notify("referral_welcome", c, {"referral_id": self.referral(c).id},
+                                                   key="again", send=False)
+        notice._send()
         self.assertEqual(len(self.texts(self.openid_c)), 1)
+        self.assertIn(self.referral(c).welcome_card_id.code, self.texts(self.openid_c)[0])
