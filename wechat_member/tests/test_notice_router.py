@@ -31,6 +31,11 @@ class TestNoticeRouter(WeChatCase):
         member._touch(when=when, grant="message" if kind == "message" else "event")
         self.fake_account.user(member.openid).open_cs_window(self.fake.now() - seconds_ago, kind)
 
+    def optin(self, member, template_id):
+        """The member accepted a subscribe notice (WeChat's side and the opt-in its event records)."""
+        self.fake.subscribe_accept(self.appid, member.openid, [template_id])
+        self.env["wechat.notice.optin"]._record(member, [template_id])
+
     def points(self, member, key, **values):
         values = dict({"points": 10, "balance": 110, "reason": "Purchase"}, **values)
         notices = self.Notice._notify("points_change", member, values, key=key, send=False)
@@ -133,7 +138,7 @@ class TestNoticeRouter(WeChatCase):
         self.map_template("points_change", "SUB_POINTS", {"thing1": "reason", "number2": "points"},
                           channel="subscribe")
         member = self.follower()
-        self.env["wechat.notice.optin"]._record(member, ["SUB_POINTS"])
+        self.optin(member, "SUB_POINTS")
         self.fake_account.delete_template("TPL_POINTS")
         notice = self.points(member, "k1")
         self.assertEqual((notice.state, notice.channel), ("sent", "subscribe"), "fell back to the next channel")
@@ -204,8 +209,7 @@ class TestNoticeRouter(WeChatCase):
         self.map_template("points_change", "SUB_POINTS", {"thing1": "reason", "number2": "points"},
                           channel="subscribe")
         member = self.follower()
-        self.env["wechat.notice.optin"]._record(member, ["SUB_POINTS"])
-        self.fake.subscribe_accept(self.appid, member.openid, ["SUB_POINTS"])
+        self.optin(member, "SUB_POINTS")
         notice = self.points(member, "k1")
         self.assertEqual(notice.channel, "template")
         self.env["wechat.event"]._receive(self.account, {
