@@ -72,7 +72,6 @@ class WeChatFakeMixin:
         # Each test keeps WeChat's rules: its violations fail it (a test that breaks a rule on purpose
         # checks the violation, then calls self.fake.clear_logs()).
         self.addCleanup(self.fake.assert_no_violations)
-        self._calls_start = len(self.fake.calls)
 
     def map_template(self, kind_code, template_id, keywords, channel="template", account=None):
         """A notice mapping on the account and the same template on the fake, with ``keywords``.
@@ -106,9 +105,7 @@ class WeChatFakeMixin:
         return self.env["wechat.notice"].search(domain, order="id")
 
     def calls_to(self, suffix):
-        """The calls to the fake ending in ``suffix`` made since this test started."""
-        start = min(getattr(self, "_calls_start", 0), len(self.fake.calls))
-        return [c for c in self.fake.calls[start:] if c["path"].endswith(suffix)]
+        return [c for c in self.fake.calls if c["path"].endswith(suffix)]
 
     def commit(self):
         """What happens after a real commit: run the post-commit hooks (notices).
