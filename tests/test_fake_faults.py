@@ -111,6 +111,7 @@ def test_inject_through_control_endpoint(fake_wechat, fake_account, token):
     assert api_get(fake_wechat, "/cgi-bin/tags/get", token)["errcode"] == 45011
 
 
+@pytest.mark.fake_violations_expected
 def test_protocol_errors(fake_wechat, fake_account, token):
     assert api_get(fake_wechat, "/cgi-bin/tags/create", token)["errcode"] == 43002
     with session() as s:

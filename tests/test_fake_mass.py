@@ -1,10 +1,11 @@
-"""Mass-send rules: audiences, 4 per follower per month, clientmsgid (45065/6/7),
-24 h content dedupe, quota, rate, async MASSSENDJOBFINISH; via requests and wechatpy."""
+"""Mass-send rules: audiences, 4 per follower per month, clientmsgid (45065/6/7,
+remembered 24 h), 24 h content dedupe, quota, rate, mpnews from drafts, images,
+media upload, async MASSSENDJOBFINISH and mass/get statuses; via requests and wechatpy."""
 
 import pytest
 from fakewechat import FakeClock
 from fakewechat.pytest_plugin import DEFAULT_ACCOUNT
-from fakewechat.testing import api_post, fetch_token, make_client
+from fakewechat.testing import api_post, fetch_token, make_client, session
 from wechatpy.exceptions import WeChatClientException
 
 
@@ -42,7 +43,8 @@ def sendall(fake, token, content, tag_id=None, clientmsgid=None):
 
 
 def send(fake, token, openids, content, **extra):
-    body = dict({"touser": openids, "msgtype": "text", "text": {"content": content}}, **extra)
+    body = {"touser": openids, "msgtype": "text", "text": {"content": content}} if content is not None else {}
+    body = dict(body, touser=openids, **extra)
     return api_post(fake, "/cgi-bin/message/mass/send", body, token)
 
 
@@ -74,7 +76,7 @@ def test_sendall_by_tag_and_mpnews(fake, acc, token):
     body = {
         "filter": {"is_to_all": False, "tag_id": tag_id},
         "msgtype": "mpnews",
-        "mpnews": {"media_id": "MEDIA"},
+        "mpnews": {"media_id": acc.add_draft()},
         "send_ignore_reprint": 0,
     }
     res = api_post(fake, "/cgi-bin/message/mass/sendall", body, token)
@@ -84,6 +86,7 @@ def test_sendall_by_tag_and_mpnews(fake, acc, token):
     assert sendall(fake, token, "x", tag_id=999)["errcode"] == 45159
 
 
+@pytest.mark.fake_violations_expected
 def test_send_list_size_rules(fake, acc, token):
     openids = acc.add_followers(3)
     assert send(fake, token, openids[:1], "one")["errcode"] == 40130
@@ -125,6 +128,74 @@ def test_clientmsgid_dedupe(fake, acc, token, clock):
     assert fake.violations == []
 
 
+def test_clientmsgid_is_remembered_for_24_hours_only(fake, acc, token, clock):
+    openids = acc.add_followers(2)
+    first = sendall(fake, token, "monthly", clientmsgid="chunk-1")
+    clock.advance(86399)
+    token = fetch_token(fake, acc)
+    assert sendall(fake, token, "monthly", clientmsgid="chunk-1")["errcode"] == 45065
+    clock.advance(2)  # 24 h after the first send: forgotten
+    again = sendall(fake, token, "monthly", clientmsgid="chunk-1")
+    assert again["errcode"] == 0 and again["msg_id"] != first["msg_id"]
+    assert all(acc.received[o] == [first["msg_id"], again["msg_id"]] for o in openids)
+
+
+def _multipart(field="media", filename="a.jpg"):
+    boundary = "fakeboundary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+        f"Content-Type: image/jpeg\r\n\r\n\xff\xd8\xff\r\n--{boundary}--\r\n"
+    ).encode("latin-1")
+    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def _upload(fake, token, path, media_type, field="media"):
+    body, headers = _multipart(field)
+    with session() as s:
+        url = fake.url + path
+        return s.post(url, params={"access_token": token, "type": media_type}, data=body, headers=headers).json()
+
+
+def test_media_upload_draft_and_mpnews(fake, acc, token):
+    openids = acc.add_followers(2)
+    assert _upload(fake, token, "/cgi-bin/material/add_material", "image", field="file")["errcode"] == 41005
+    assert _upload(fake, token, "/cgi-bin/material/add_material", "gif")["errcode"] == 40004
+    thumb = _upload(fake, token, "/cgi-bin/material/add_material", "image")
+    assert thumb["media_id"] and thumb["url"]
+    temp = _upload(fake, token, "/cgi-bin/media/upload", "image")
+    assert temp["type"] == "image" and temp["media_id"] in acc.media
+    article = {"title": "Spring offers", "content": "<p>new season</p>", "thumb_media_id": temp["media_id"]}
+    assert api_post(fake, "/cgi-bin/draft/add", {"articles": [article]}, token)["errcode"] == 40007  # not permanent
+    assert api_post(fake, "/cgi-bin/draft/add", {"articles": []}, token)["errcode"] == 44003
+    article["thumb_media_id"] = thumb["media_id"]
+    draft = api_post(fake, "/cgi-bin/draft/add", {"articles": [article]}, token)
+    assert draft["media_id"] in acc.drafts
+    res = send(fake, token, openids, None, msgtype="mpnews", mpnews={"media_id": draft["media_id"]})
+    assert res["errcode"] == 0 and res["msg_data_id"]
+    assert fake.violations == []
+
+
+@pytest.mark.fake_violations_expected
+def test_mpnews_needs_a_draft_media_id(fake, acc, token):
+    openids = acc.add_followers(2)
+    image = acc.add_media("image")
+    res = send(fake, token, openids, None, msgtype="mpnews", mpnews={"media_id": image})
+    assert res["errcode"] == 40007
+    assert fake.violation_rules() == ["mass_mpnews_not_draft"]
+    assert not any(acc.received[o] for o in openids)
+
+
+def test_images_mass_send(fake, acc, token):
+    openids = acc.add_followers(2)
+    image = acc.add_media("image")
+    assert send(fake, token, openids, None, msgtype="image", image={"media_id": image})["errcode"] == 44004
+    assert send(fake, token, openids, None, msgtype="image", images={"media_ids": []})["errcode"] == 44004
+    assert send(fake, token, openids, None, msgtype="image", images={"media_ids": ["nope"]})["errcode"] == 40007
+    res = send(fake, token, openids, None, msgtype="image", images={"media_ids": [image], "recommend": "new"})
+    assert res["errcode"] == 0 and acc.mass_jobs[res["msg_id"]].content["media_ids"] == [image]
+    assert fake.violations == []
+
+
 def test_identical_content_deduped_for_24h_without_clientmsgid(fake, acc, token, clock):
     openids = acc.add_followers(2)
     first = send(fake, token, openids, "same text")
@@ -138,6 +209,7 @@ def test_identical_content_deduped_for_24h_without_clientmsgid(fake, acc, token,
     assert len(acc.received[openids[0]]) == 3
 
 
+@pytest.mark.fake_violations_expected
 def test_quota_and_rate_limits(fake, acc, token, clock):
     acc.add_followers(2)
     acc.mass_quota_remaining = 1
@@ -166,6 +238,23 @@ def test_error_count_and_delete(fake, acc, token, receiver):
     assert api_post(fake, "/cgi-bin/message/mass/get", {"msg_id": 1}, token)["errcode"] == 40007
 
 
+def test_mass_get_statuses(fake, acc, token, receiver):
+    openids = acc.add_followers(2)
+    fake.async_delay = 0.5  # the job stays SENDING until the finish event
+    ok = sendall(fake, token, "hello")
+    assert api_post(fake, "/cgi-bin/message/mass/get", {"msg_id": ok["msg_id"]}, token)["msg_status"] == "SENDING"
+    acc.mass_fail_openids.update(openids)
+    failed = sendall(fake, token, "everyone fails")
+    assert fake.wait_idle(5)
+    get = {
+        m: api_post(fake, "/cgi-bin/message/mass/get", {"msg_id": m}, token)["msg_status"]
+        for m in (ok["msg_id"], failed["msg_id"])
+    }
+    assert get == {ok["msg_id"]: "SEND_SUCCESS", failed["msg_id"]: "SEND_FAIL"}
+    statuses = {int(e["MsgID"]): e["Status"] for e in finished_events(receiver)}
+    assert statuses == {ok["msg_id"]: "send success", failed["msg_id"]: "send fail"}
+
+
 def test_preview(fake, acc, token):
     openid = acc.add_follower()
     body = {"touser": openid, "msgtype": "text", "text": {"content": "preview"}}
@@ -191,6 +280,7 @@ def test_job_finish_event_in_safe_mode(make_fake_wechat, make_webhook_receiver):
     assert receiver.rejected == []
 
 
+@pytest.mark.fake_violations_expected
 def test_mass_through_wechatpy(fake, acc, token):
     client = make_client(fake, acc, token)
     openids = acc.add_followers(3)

@@ -129,6 +129,7 @@ def test_reverse_with_recall_and_refund_of_paid_order(fake, acc, pay, clock):
     assert fake.violations == []
 
 
+@pytest.mark.fake_violations_expected
 def test_reverse_too_early_is_a_violation(fake, acc, pay, clock):
     code = fake.pay_script(fake.auth_code(), "USERPAYING_FOREVER")
     error_of(micropay, pay, code)
@@ -137,6 +138,7 @@ def test_reverse_too_early_is_a_violation(fake, acc, pay, clock):
     assert fake.violation_rules() == ["reverse_too_early"]
 
 
+@pytest.mark.fake_violations_expected
 def test_systemerror_charged_then_query_and_never_recharge(fake, acc, pay):
     code = fake.pay_script(fake.auth_code(), "SYSTEMERROR")
     assert error_of(micropay, pay, code) == "SYSTEMERROR"

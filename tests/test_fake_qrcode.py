@@ -42,6 +42,7 @@ def test_temporary_qr_defaults_and_shape(fake_wechat, fake_account, token):
     assert fake_wechat.violations == []
 
 
+@pytest.mark.fake_violations_expected
 def test_temporary_expire_is_capped_at_30_days(fake_wechat, fake_account, token):
     data = qr(fake_wechat, token, "QR_SCENE", 1, expire=2592001)
     assert data["expire_seconds"] == 2592000
@@ -60,6 +61,7 @@ def test_permanent_qr_rules(fake_wechat, fake_account, token):
     assert qr(fake_wechat, token, "QR_BOGUS", 1)["errcode"] == 40052
 
 
+@pytest.mark.fake_violations_expected
 def test_permanent_count_limit(fake_wechat, fake_account, token):
     fake_account.permanent_qr_limit = 2
     qr(fake_wechat, token, "QR_LIMIT_SCENE", 1)

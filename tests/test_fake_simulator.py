@@ -106,6 +106,7 @@ def test_encrypted_modes_roundtrip_with_wechatpy(fake_wechat, make_webhook_recei
     assert fake_wechat.violations == []
 
 
+@pytest.mark.fake_violations_expected
 def test_plain_reply_in_safe_mode_is_a_violation(fake_wechat, make_webhook_receiver):
     receiver = make_webhook_receiver(reply=lambda e: WebhookReceiver.text_reply(e, "oops"), **AES)
     receiver.crypto.encrypt_message = lambda reply, nonce, timestamp: reply
@@ -115,6 +116,7 @@ def test_plain_reply_in_safe_mode_is_a_violation(fake_wechat, make_webhook_recei
     assert fake_wechat.violation_rules() == ["bad_passive_reply"]
 
 
+@pytest.mark.fake_violations_expected
 def test_bad_reply_addressing_is_a_violation(fake_wechat, make_webhook_receiver):
     receiver = make_webhook_receiver(
         reply=lambda e: "<xml><ToUserName>someone</ToUserName><FromUserName>{}</FromUserName>"

@@ -62,6 +62,7 @@ def test_at_most_100_tags(fake_wechat, fake_account, token):
     assert create(fake_wechat, token, "one too many")["errcode"] == 45056
 
 
+@pytest.mark.fake_violations_expected
 def test_batch_tagging_limit_50_with_violation(fake_wechat, fake_account, token):
     openids = fake_account.add_followers(51)
     tag_id = create(fake_wechat, token, "VIP")["tag"]["id"]
@@ -105,6 +106,7 @@ def test_untag_delete_and_tag_members_paging(fake_wechat, fake_account, token):
     assert post(fake_wechat, "tags/getidlist", {"openid": "o" * 28}, token)["errcode"] == 40003
 
 
+@pytest.mark.fake_violations_expected
 def test_tags_through_wechatpy(fake_wechat, fake_account, token):
     client = make_client(fake_wechat, fake_account, token)
     openids = fake_account.add_followers(120)

@@ -58,6 +58,7 @@ def test_missing_and_unknown_token(fake, acc):
     assert fake.violations == []
 
 
+@pytest.mark.fake_violations_expected
 def test_previous_token_valid_for_grace_then_40001_with_violation(fake, acc, clock):
     old = fetch_token(fake, acc)
     new = fetch_token(fake, acc)
@@ -72,6 +73,7 @@ def test_previous_token_valid_for_grace_then_40001_with_violation(fake, acc, clo
     assert tags_errcode(fake, new) == 0
 
 
+@pytest.mark.fake_violations_expected
 def test_grace_is_configurable(make_fake_wechat, clock):
     fake = make_fake_wechat(clock=clock, token_grace_seconds=10)
     acc = fake.add_account(**DEFAULT_ACCOUNT)
@@ -90,6 +92,7 @@ def test_expired_token_answers_42001(fake, acc, clock):
     assert fake.violations == []
 
 
+@pytest.mark.fake_violations_expected
 def test_token_daily_limit(fake, acc, clock):
     acc.token_daily_limit = 3
     for _ in range(3):
@@ -125,6 +128,7 @@ def test_stable_and_classic_tokens_are_independent(fake, acc):
     assert tags_errcode(fake, st) == 0 and tags_errcode(fake, classic) == 0
 
 
+@pytest.mark.fake_violations_expected
 def test_stable_force_refresh_limit_and_invalidation(fake, acc, clock):
     acc.stable_force_daily_limit = 20
     tokens = [stable(fake, acc, force=True)["access_token"] for _ in range(20)]
@@ -156,6 +160,7 @@ def test_wechatpy_fetch_access_token_through_adapter(fake, acc):
     assert client.tag.get() == [{"id": 2, "name": "星标组", "count": 0}]
 
 
+@pytest.mark.fake_violations_expected
 def test_wechatpy_stale_token_raises_once_without_refetch(fake, acc, clock):
     client = make_client(fake, acc)
     fetch_token(fake, acc)  # another worker renewed the token
@@ -168,6 +173,7 @@ def test_wechatpy_stale_token_raises_once_without_refetch(fake, acc, clock):
     assert fake.violation_rules() == ["stale_token"]
 
 
+@pytest.mark.fake_violations_expected
 def test_wechatpy_auto_retry_refetches_tokens(fake, acc, clock):
     """The pitfall the design warns about: auto_retry=True silently renews the token."""
     client = WeChatClient(acc.appid, acc.secret, access_token=fetch_token(fake, acc), timeout=5)

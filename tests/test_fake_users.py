@@ -88,6 +88,7 @@ def test_unknown_openid_40003(fake_wechat, fake_account, token):
     assert err.value.errcode == 40003
 
 
+@pytest.mark.fake_violations_expected
 def test_batchget_at_most_100(fake_wechat, fake_account, token):
     openids = fake_account.add_followers(101)
     ok = api_post(

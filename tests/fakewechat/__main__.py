@@ -6,6 +6,7 @@
     python -m fakewechat follow  --url http://127.0.0.1:8123 --appid wx... [--openid O] [--scene 42 | --ticket T]
     python -m fakewechat scan|unfollow|click|view|text|oauth|verify --url ... --appid ... --openid O \\
         [--scene S] [--key K] [--content C] [--target-url U]
+    python -m fakewechat subscribe --url ... --appid ... --openid O --template T1 [--template T2] [--status reject]
     python -m fakewechat pay-script --url ... [--auth-code C] --outcome USERPAYING --n 2
     python -m fakewechat state|calls|violations --url ... [--appid A]
     python -m fakewechat clock --url ... --advance 3600
@@ -98,6 +99,14 @@ def main(argv=None):
     p.add_argument("--mch-key")
     p.add_argument("--followers", type=int, default=0)
     p.add_argument("--template", action="append", default=[])
+    p.add_argument("--subscribe-template", action="append", default=[])
+
+    p = sub.add_parser("subscribe", help="a user answers a subscribe-notice popup (accept by default)")
+    p.add_argument("--url", required=True)
+    p.add_argument("--appid", required=True)
+    p.add_argument("--openid", required=True)
+    p.add_argument("--template", action="append", required=True)
+    p.add_argument("--status", choices=("accept", "reject"), default="accept")
 
     for action in SIMULATE_ACTIONS:
         p = sub.add_parser(action, help=f"simulate a user: {action}")
@@ -145,7 +154,11 @@ def main(argv=None):
                 body[key] = value
         body["followers"] = args.followers
         body["templates"] = args.template
+        body["subscribe_templates"] = args.subscribe_template
         return _call("POST", args.url, "/_fake/accounts", json=body)
+    if args.command == "subscribe":
+        body = {"appid": args.appid, "openid": args.openid, "templates": args.template, "status": args.status}
+        return _call("POST", args.url, "/_fake/subscribe", json=body)
     if args.command in SIMULATE_ACTIONS:
         body = {
             "appid": args.appid,

@@ -12,15 +12,22 @@ Real-platform rules mimicked:
   in the job result ``TotalCount`` = followers in the audience, ``FilterCount`` =
   those left after filtering (ready to send, real WeChat semantics:
   FilterCount ~= SentCount + ErrorCount);
-- ``clientmsgid``: same id again -> 45065 with the existing ``msg_id``; again
-  within ``acc.clientmsgid_retry_seconds`` (1 s) of the previous attempt -> 45066;
-  longer than 64 bytes -> 45067;
+- ``clientmsgid`` is remembered for 24 h: the same id again -> 45065 with the
+  existing ``msg_id``; again within ``acc.clientmsgid_retry_seconds`` (1 s) of the
+  previous attempt -> 45066; longer than 64 bytes -> 45067; 24 h after the first
+  send the id is forgotten (a new send);
+- ``mpnews`` takes the media_id of a draft (``draft/add``, api_media.py); any
+  other media_id -> 40007, violation ``mass_mpnews_not_draft``; images go as
+  ``msgtype image`` with ``{"images": {"media_ids": [...]}}`` (missing or empty
+  list 44004, a media_id never uploaded 40007);
 - without clientmsgid, identical content to the same audience within 24 h is
   deduplicated (success with the old msg_id, nobody counted twice);
 - 45028 when the account has no quota left (``acc.mass_quota_remaining``,
   violation ``mass_quota``); about 60 calls a minute (``acc.mass_rate_per_minute``,
   45011 beyond, violation ``rate_limit``);
-- the result is pushed asynchronously as a signed ``MASSSENDJOBFINISH`` event.
+- the result is pushed asynchronously as a signed ``MASSSENDJOBFINISH`` event
+  (Status ``send success``, or ``send fail`` when every recipient failed);
+  ``mass/get`` answers ``msg_status`` SENDING, SEND_SUCCESS, SEND_FAIL or DELETE.
 """
 
 import hashlib
@@ -33,18 +40,36 @@ from .state import VISIBLE_SYSTEM_TAGS, MassJob
 
 MONTHLY_LIMIT = 4
 MSGTYPES = ("text", "mpnews", "image", "voice", "mpvideo", "wxcard", "music")
+PAYLOAD_KEYS = {"image": "images"}  # mass image messages carry {"images": {"media_ids": [...]}}
 DEDUPE_SECONDS = 86400
+CLIENTMSGID_SECONDS = 86400
 
 
-def _message(body):
+def _message(fake, acc, body, preview=False):
     msgtype = body.get("msgtype")
     if msgtype not in MSGTYPES:
         raise WeChatError(40008)
-    content = body.get(msgtype)
+    key = PAYLOAD_KEYS.get(msgtype, msgtype)
+    content = body.get(key)
+    if preview and msgtype == "image" and content is None and isinstance(body.get("image"), dict):
+        content = {"media_ids": [body["image"].get("media_id")]}  # preview also takes image.media_id
     if not isinstance(content, dict) or not content:
-        raise WeChatError(44004 if msgtype == "text" else 44003)
+        raise WeChatError(44004 if msgtype in ("text", "image") else 44003)
     if msgtype == "text" and not content.get("content"):
         raise WeChatError(44004)
+    if msgtype == "image":
+        media_ids = content.get("media_ids")
+        if not isinstance(media_ids, list) or not media_ids:
+            raise WeChatError(44004)
+        if any(m not in acc.media for m in media_ids):
+            raise WeChatError(40007)
+    if msgtype == "mpnews" and content.get("media_id") not in acc.drafts:
+        fake.violation(
+            "mass_mpnews_not_draft",
+            f"mpnews media_id {content.get('media_id')!r} is not a draft (use draft/add)",
+            acc.appid,
+        )
+        raise WeChatError(40007)
     return msgtype, content
 
 
@@ -68,8 +93,11 @@ def _clientmsgid(fake, acc, body):
     if len(cid.encode("utf-8")) > 64:
         raise WeChatError(45067)
     record = acc.clientmsgids.get(cid)
+    now = fake.now()
+    if record is not None and now - record["created"] >= CLIENTMSGID_SECONDS:
+        del acc.clientmsgids[cid]  # remembered for 24 h only
+        record = None
     if record is not None:
-        now = fake.now()
         last, record["last_attempt"] = record["last_attempt"], now
         if now - last < acc.clientmsgid_retry_seconds:
             raise WeChatError(45066)
@@ -85,7 +113,7 @@ def _answer(job):
 
 
 def _submit(fake, acc, kind, body, audience, audience_key):
-    msgtype, content = _message(body)
+    msgtype, content = _message(fake, acc, body)
     cid = _clientmsgid(fake, acc, body)
     if acc.mass_quota_remaining is not None and acc.mass_quota_remaining <= 0:
         fake.violation("mass_quota", "mass send with no quota left", acc.appid)
@@ -104,7 +132,7 @@ def _submit(fake, acc, kind, body, audience, audience_key):
     if acc.mass_quota_remaining is not None:
         acc.mass_quota_remaining -= 1
     if cid is not None:
-        acc.clientmsgids[cid] = {"msg_id": job.msg_id, "last_attempt": now}
+        acc.clientmsgids[cid] = {"msg_id": job.msg_id, "last_attempt": now, "created": now}
     else:
         acc.content_dedupe[dedupe_key] = (job.msg_id, now)
     acc.mass_jobs[job.msg_id] = job
@@ -181,7 +209,7 @@ def preview(fake, req):
     acc = authenticate(fake, req)
     body = req.json()
     _rate(fake, acc)
-    msgtype, content = _message(body)
+    msgtype, content = _message(fake, acc, body, preview=True)
     touser, towxname = body.get("touser"), body.get("towxname")
     if touser:
         user = acc.users.get(touser) if isinstance(touser, str) else None
@@ -232,7 +260,7 @@ def finish_job(fake, acc, job):
     """Background: mark the job done and push MASSSENDJOBFINISH to the webhook."""
     with fake.lock:
         if job.status == "SENDING":
-            job.status = "SEND_SUCCESS"
+            job.status = "SEND_FAIL" if job.error_count and not job.sent_count else "SEND_SUCCESS"
         event = {
             "ToUserName": acc.original_id,
             "FromUserName": "mphelper",
@@ -240,7 +268,7 @@ def finish_job(fake, acc, job):
             "MsgType": "event",
             "Event": "MASSSENDJOBFINISH",
             "MsgID": job.msg_id,
-            "Status": "send success",
+            "Status": "send fail" if job.status == "SEND_FAIL" else "send success",
             "TotalCount": job.total_count,
             "FilterCount": job.filter_count,
             "SentCount": job.sent_count,

@@ -4,13 +4,24 @@
 
 Real-platform rules mimicked:
 - template messages need a certified service account (48001), a template the
-  account added (40037) and a following user (43004); ``client_msg_id`` makes
-  the send idempotent for the same openid for 10 minutes; the result arrives as a
-  signed ``TEMPLATESENDJOBFINISH`` event (Status ``success``);
-- customer-service messages only within 48 h after the user's last message,
-  menu click, follow, scan or payment (45015 otherwise: violation
-  ``cs_outside_window``), at most 5 per window (45047: violation
-  ``cs_over_limit``), and after a follow/scan at most 3 a minute (45047);
+  account has (40037; ``acc.delete_template`` simulates one deleted on WeChat)
+  and a following user (43004); ``data`` must hold exactly the template's
+  keywords within their type limits, no ``first``/``remark`` (47003, violation
+  ``template_data_invalid``; rules in keywords.py); a user who refused the
+  account's notices (``user.block_notices``) -> 43101 (the user's choice, not a
+  client fault: recorded in ``acc.template_refused``, no violation);
+  ``client_msg_id`` makes the send idempotent for the same openid for 10 minutes;
+  the result arrives as a signed ``TEMPLATESENDJOBFINISH`` event with Status
+  ``success``, ``failed:user block`` (the user blocked notices between send and
+  delivery) or ``failed: system failed`` (``fake.template_fail_next``);
+- customer-service messages need an open CS grant (state.py ``CS_GRANTS``: the
+  user's message -> 5 in 48 h; follow / scan / CLICK / scancode -> 3 in 60 s;
+  VIEW -> nothing; payment -> unlimited for 48 h); grants do not add up: the
+  quota is the largest open one and a send counts against every open grant.
+  No open grant (or the user unfollowed) -> 45015, violation
+  ``cs_outside_window``; open grants all used up -> 45047, violation
+  ``cs_over_limit``
+  (https://developers.weixin.qq.com/doc/offiaccount/Customer_Service/Customer_Service_Messages.html);
 - a menu has 1-3 buttons with at most 5 sub-buttons each (40016/40017);
   ``menu/get`` without a menu answers 46003.
 """
@@ -19,10 +30,8 @@ import copy
 
 from .api_token import authenticate
 from .errors import WeChatError
+from .keywords import PUBLIC_FIELDS, check_data
 
-CS_WINDOW = 48 * 3600
-CS_PER_WINDOW = 5
-CS_PER_MINUTE_AFTER_FOLLOW = 3
 CS_MSGTYPES = (
     "text",
     "image",
@@ -37,6 +46,7 @@ CS_MSGTYPES = (
     "miniprogrampage",
 )
 TEMPLATE_DEDUPE_SECONDS = 600
+LEGACY_TEMPLATE_KEYS = ("first", "remark")
 
 
 def _follower(acc, openid):
@@ -46,53 +56,80 @@ def _follower(acc, openid):
     return user
 
 
+def checked_data(fake, acc, template, data, what="template message"):
+    """The template ``data`` after the keyword rules (47003 + violation ``template_data_invalid``)."""
+    legacy = [k for k in LEGACY_TEMPLATE_KEYS if isinstance(data, dict) and k in data]
+    try:
+        if legacy:
+            raise WeChatError(47003, f"argument invalid! data.{legacy[0]} invalid (retired since 2023-05)")
+        return check_data(data, template["keywords"])
+    except WeChatError as exc:
+        fake.violation("template_data_invalid", f"{what} {template['template_id']}: {exc.errmsg}", acc.appid)
+        raise
+
+
 def template_send(fake, req):
     acc = authenticate(fake, req)
     body = req.json()
     if not acc.certified:
         raise WeChatError(48001)
     template_id = body.get("template_id")
-    if template_id not in acc.templates:
+    template = acc.templates.get(template_id)
+    if template is None:
         raise WeChatError(40037)
     touser = body.get("touser")
     user = _follower(acc, touser)
     if not user.subscribe:
         raise WeChatError(43004)
+    data = checked_data(fake, acc, template, body.get("data"))
     now = fake.now()
     cmid = body.get("client_msg_id")
     if cmid:
         previous = acc.template_dedupe.get((touser, cmid))
         if previous is not None and now - previous[1] < TEMPLATE_DEDUPE_SECONDS:
             return {"errcode": 0, "errmsg": "ok", "msgid": previous[0]}
+    if user.block_notices:
+        acc.template_refused.append({"touser": touser, "template_id": template_id, "t": now})
+        raise WeChatError(43101)
     msgid = fake.next_id("template")
-    acc.template_messages.append(
-        {
-            "msgid": msgid,
-            "touser": touser,
-            "template_id": template_id,
-            "url": body.get("url"),
-            "data": body.get("data"),
-            "miniprogram": body.get("miniprogram"),
-            "client_msg_id": cmid,
-            "t": now,
-        }
-    )
+    fail = acc.template_fail_next > 0
+    if fail:
+        acc.template_fail_next -= 1
+    message = {
+        "msgid": msgid,
+        "touser": touser,
+        "template_id": template_id,
+        "url": body.get("url"),
+        "data": data,
+        "miniprogram": body.get("miniprogram"),
+        "client_msg_id": cmid,
+        "t": now,
+        "status": None,  # set on delivery: success | failed:user block | failed: system failed
+    }
+    acc.template_messages.append(message)
     if cmid:
         acc.template_dedupe[(touser, cmid)] = (msgid, now)
-    fake.schedule(fake.async_delay, _template_finished, fake, acc, touser, msgid)
+    fake.schedule(fake.async_delay, _template_finished, fake, acc, user, message, fail)
     return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
 
-def _template_finished(fake, acc, openid, msgid):
+def _template_finished(fake, acc, user, message, fail):
     with fake.lock:
+        if fail:
+            status = "failed: system failed"
+        elif user.block_notices:
+            status = "failed:user block"
+        else:
+            status = "success"
+        message["status"] = status
         event = {
             "ToUserName": acc.original_id,
-            "FromUserName": openid,
+            "FromUserName": message["touser"],
             "CreateTime": int(fake.now()),
             "MsgType": "event",
             "Event": "TEMPLATESENDJOBFINISH",
-            "MsgID": msgid,
-            "Status": "success",
+            "MsgID": message["msgid"],
+            "Status": status,
         }
         url = acc.webhook_url
     if url:
@@ -112,26 +149,16 @@ def custom_send(fake, req):
     touser = body.get("touser")
     user = _follower(acc, touser)
     now = fake.now()
-    if not user.subscribe or user.cs_open_t is None or now - user.cs_open_t > CS_WINDOW:
-        fake.violation("cs_outside_window", f"custom message to {touser} outside the 48 h window", acc.appid)
+    grants = user.open_grants(now) if user.subscribe else []
+    if not grants:
+        fake.violation("cs_outside_window", f"custom message to {touser} with no open CS grant", acc.appid)
         raise WeChatError(45015)
-    if user.cs_count >= CS_PER_WINDOW:
-        fake.violation(
-            "cs_over_limit", "more than %d custom messages to %s in one window" % (CS_PER_WINDOW, touser), acc.appid
-        )
+    if not any(g["limit"] is None or g["used"] < g["limit"] for g in grants):
+        used = ", ".join("%s %d/%d" % (g["kind"], g["used"], g["limit"]) for g in grants)
+        fake.violation("cs_over_limit", f"custom message to {touser} beyond its CS quota ({used})", acc.appid)
         raise WeChatError(45047)
-    if user.cs_kind in ("follow", "scan"):
-        recent = [t for t in user.cs_times if now - t < 60]
-        if len(recent) >= CS_PER_MINUTE_AFTER_FOLLOW:
-            fake.violation(
-                "cs_over_limit",
-                "more than %d custom messages a minute to %s after %s"
-                % (CS_PER_MINUTE_AFTER_FOLLOW, touser, user.cs_kind),
-                acc.appid,
-            )
-            raise WeChatError(45047)
-    user.cs_count += 1
-    user.cs_times.append(now)
+    for grant in grants:
+        grant["used"] += 1
     acc.cs_messages.append({"touser": touser, "msgtype": msgtype, msgtype: body[msgtype], "t": now})
     return {"errcode": 0, "errmsg": "ok"}
 
@@ -164,7 +191,7 @@ def menu_delete(fake, req):
 
 def template_list(fake, req):
     acc = authenticate(fake, req)
-    return {"template_list": [dict(t) for t in acc.templates.values()]}
+    return {"template_list": [{k: t[k] for k in PUBLIC_FIELDS} for t in acc.templates.values()]}
 
 
 ROUTES = [

@@ -2,14 +2,17 @@
 black-box tests that cannot reach the Python object.  Not part of WeChat.
 
 - ``POST /_fake/accounts``      add (or update) an account: add_account() arguments,
-                                plus ``followers: n`` and ``templates: [...]``
+                                plus ``followers: n``, ``templates: [...]`` and ``subscribe_templates: [...]``
 - ``POST /_fake/followers``     {appid, n} or {appid, openid, unionid, ...}
 - ``POST /_fake/simulate``      {appid, action: follow|scan|unfollow|click|view|text|oauth|verify,
                                 openid, scene, ticket, key, content, url}
 - ``POST /_fake/pay_script``    {auth_code (generated when absent), outcome, openid, is_subscribe, recall}
 - ``POST /_fake/inject``        fake.inject() arguments
 - ``POST /_fake/browser_user``  {appid, openid}
-- ``POST /_fake/templates``     {appid, template_id}
+- ``POST /_fake/templates``     {appid, template_id, title, keywords, category}
+- ``POST /_fake/subscribe_templates`` {appid, template_id, title, keywords}
+- ``POST /_fake/subscribe``     {appid, openid, templates: [ids] or "id1,id2", status: accept|reject}
+                                (the user answers a subscribe-notice popup: fake.subscribe_accept)
 - ``GET|POST /_fake/clock``     {advance: seconds} -> {now}
 - ``GET /_fake/calls|violations|deliveries|state?appid=``, ``POST /_fake/clear``
 """
@@ -71,6 +74,8 @@ def accounts(fake, req, body):
                 setattr(acc, key, value)
         for template_id in body.get("templates") or ():
             acc.add_template(template_id)
+        for template_id in body.get("subscribe_templates") or ():
+            acc.add_subscribe_template(template_id)
         if body.get("followers"):
             acc.add_followers(int(body["followers"]))
     return acc.summary()
@@ -142,9 +147,26 @@ def browser_user(fake, req, body):
     return {"appid": body["appid"], "openid": body["openid"]}
 
 
+def _template_kwargs(body, *names):
+    return {k: (tuple(body[k]) if k == "keywords" else body[k]) for k in names if body.get(k)}
+
+
 @control
 def templates(fake, req, body):
-    return {"template_id": fake.account(body["appid"]).add_template(body["template_id"])}
+    kwargs = _template_kwargs(body, "title", "keywords", "category")
+    return {"template_id": fake.account(body["appid"]).add_template(body["template_id"], **kwargs)}
+
+
+@control
+def subscribe_templates(fake, req, body):
+    kwargs = _template_kwargs(body, "title", "keywords")
+    return {"template_id": fake.account(body["appid"]).add_subscribe_template(body["template_id"], **kwargs)}
+
+
+@control
+def subscribe(fake, req, body):
+    result = fake.subscribe_accept(body["appid"], body["openid"], body["templates"], body.get("status", "accept"))
+    return result.as_dict()
 
 
 @control
@@ -210,6 +232,8 @@ ROUTES = [
     ("POST", "/_fake/inject", inject),
     ("POST", "/_fake/browser_user", browser_user),
     ("POST", "/_fake/templates", templates),
+    ("POST", "/_fake/subscribe_templates", subscribe_templates),
+    ("POST", "/_fake/subscribe", subscribe),
     ("GET", "/_fake/clock", clock),
     ("POST", "/_fake/clock", clock),
     ("GET", "/_fake/calls", calls),

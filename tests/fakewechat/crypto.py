@@ -5,6 +5,7 @@ Real-platform rules mimicked:
 - safe mode ``msg_signature`` = sha1 of sorted [token, timestamp, nonce, Encrypt];
   ``Encrypt`` = base64(AES-256-CBC(random16 + len + xml + appid)) with the
   43-char EncodingAESKey (wechatpy's PrpCrypto does exactly this);
+- JS-SDK ``wx.config`` signature = sha1("jsapi_ticket=…&noncestr=…&timestamp=…&url=…");
 - WeChat Pay v2 ``sign`` = upper(md5("k1=v1&k2=v2...&key=KEY")) over non-empty
   values sorted by key (or HMAC-SHA256 when ``sign_type`` says so).
 """
@@ -19,6 +20,13 @@ from wechatpy.pay.utils import calculate_signature, calculate_signature_hmac
 def sha1_signature(*parts):
     data = sorted(str(p) for p in parts)
     return hashlib.sha1("".join(data).encode("utf-8")).hexdigest()
+
+
+def jssdk_signature(ticket, noncestr, timestamp, url):
+    """JS-SDK ``wx.config`` signature: sha1 of ``jsapi_ticket=T&noncestr=N&timestamp=TS&url=URL``
+    (keys in ASCII order, raw values, URL without its #fragment)."""
+    raw = f"jsapi_ticket={ticket}&noncestr={noncestr}&timestamp={timestamp}&url={url}"
+    return hashlib.sha1(raw.encode("utf-8")).hexdigest()
 
 
 def callback_signature(token, timestamp, nonce):

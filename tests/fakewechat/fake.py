@@ -11,6 +11,7 @@ import threading
 import time
 import traceback
 
+from .api_subscribe import record_change, record_choice
 from .pay import PayState, make_script
 from .server import Injection, make_server
 from .simulator import FollowerSimulator
@@ -21,6 +22,7 @@ _ID_STARTS = {
     "mass": 1000000001,
     "msg_data": 2247483001,
     "template": 200228001,
+    "subscribe": 1700827132819554304,
     "user_msg": 23500000000000001,
     "txn": 1,
     "refund": 1,
@@ -65,12 +67,15 @@ class FakeWeChat:
         self.oauth_tokens = {}
         self.oauth_refresh = {}
         self.browser_users = {}
+        self.jsapi_tickets = {}  # ticket -> {appid, issued_at, expires_at}
+        self.jssdk_sessions = {}  # session id -> a good wx.config (appid, openid, url, openTagList, ...)
         self.payments = PayState()
         self.injections = []
         self.calls = []
         self.violations = []
         self.deliveries = []
         self.errors = []  # tracebacks of bugs inside the fake itself
+        self.violations_expected = False  # see expect_violations()
         self._server = None
         self._thread = None
         self._stop_event = threading.Event()
@@ -179,6 +184,33 @@ class FakeWeChat:
             self.account(appid).ensure_user(openid)
             self.browser_users[appid] = openid
 
+    def subscribe_accept(self, appid, openid, template_ids, status="accept", scene=1):
+        """The user answers a subscribe-notice popup (as the ``wx-open-subscribe`` open tag does):
+        one accept (or reject) per template is recorded, each accept allows one ``bizsend``;
+        ``subscribe_msg_popup_event`` is pushed to the webhook.  Returns the WebhookResult."""
+        if isinstance(template_ids, str):
+            template_ids = template_ids.split(",")
+        with self.lock:
+            acc = self.account(appid)
+            event = record_choice(self, acc, openid, [t.strip() for t in template_ids], status, scene)
+        return self.deliver(acc, event)
+
+    def subscribe_change(self, appid, openid, template_ids):
+        """The user turns notices off in the 服务通知 settings: unused accepts are void and
+        ``subscribe_msg_change_event`` (reject) is pushed.  Returns the WebhookResult."""
+        if isinstance(template_ids, str):
+            template_ids = template_ids.split(",")
+        with self.lock:
+            acc = self.account(appid)
+            event = record_change(self, acc, openid, list(template_ids))
+        return self.deliver(acc, event)
+
+    def template_fail_next(self, appid, n=1):
+        """The next ``n`` template messages of ``appid`` are accepted but end
+        ``TEMPLATESENDJOBFINISH`` Status ``failed: system failed``."""
+        with self.lock:
+            self.account(appid).template_fail_next += int(n)
+
     def pay_script(self, auth_code, outcome="SUCCESS", openid=None, is_subscribe=None, recall=0):
         script = make_script(outcome, openid, is_subscribe, recall)
         with self.lock:
@@ -199,7 +231,15 @@ class FakeWeChat:
 
     # -- faults --------------------------------------------------------------
     def inject(
-        self, path_suffix, errcode=None, latency=0.0, timeout=False, reset=False, times=1, errmsg=None, http_status=None,
+        self,
+        path_suffix,
+        errcode=None,
+        latency=0.0,
+        timeout=False,
+        reset=False,
+        times=1,
+        errmsg=None,
+        http_status=None,
         skip=0,
     ):
         """Fault for the next ``times`` calls to ``path_suffix``, after ``skip`` calls that go through."""
@@ -226,6 +266,19 @@ class FakeWeChat:
     def violation(self, rule, detail, appid=None):
         with self.lock:
             self.violations.append({"rule": rule, "detail": detail, "appid": appid, "t": self.now()})
+
+    def expect_violations(self):
+        """This test breaks rules on purpose: the pytest fixtures will not fail it for violations."""
+        self.violations_expected = True
+
+    def assert_no_violations(self, msg=None):
+        """Raise AssertionError listing the rule violations logged so far (if any)."""
+        with self.lock:
+            found = list(self.violations)
+        if found:
+            lines = "\n".join(f"  - {v['rule']} [{v['appid']}]: {v['detail']}" for v in found)
+            prefix = f"{msg}: " if msg else ""
+            raise AssertionError(f"{prefix}the fake WeChat logged {len(found)} rule violation(s):\n{lines}")
 
     def violation_rules(self):
         with self.lock:

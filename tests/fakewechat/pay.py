@@ -10,7 +10,9 @@ Real-platform rules mimicked:
 - an auth code is 18 digits starting with 10-15 (else ``AUTH_CODE_INVALID``) and
   can be used once (then ``AUTHCODEEXPIRE``);
 - the payment answer carries ``openid`` and ``is_subscribe`` (Y when the payer
-  follows the appid's account);
+  follows the appid's account); a payment by a follower opens an unlimited 48 h
+  customer-service grant (支付成功 | 无限制 | 48小时 in the service-account
+  customer-service doc; ``acc.cs_payment_grant = False`` turns it off);
 - ``USERPAYING``: the payer is typing a password; the merchant polls
   ``orderquery``; an order still unpaid after 45 s is revoked by WeChat itself;
 - ``SYSTEMERROR``/``BANKERROR``: outcome unknown to the merchant, who must query
@@ -219,7 +221,7 @@ def _mark_paid(fake, acc, order):
     order.state = "SUCCESS"
     order.time_end = beijing_compact(now)
     user = acc.users.get(order.openid)
-    if user is not None and user.subscribe:
+    if user is not None and user.subscribe and acc.cs_payment_grant:
         user.open_cs_window(now, "payment")
 
 

@@ -9,6 +9,12 @@
 - ``make_fake_wechat``: factory ``make_fake_wechat(**FakeWeChat kwargs)``, started and
   stopped for you (e.g. ``clock=FakeClock()``);
 - ``make_webhook_receiver``: factory for a product-like webhook (see receiver.py).
+
+The rule-violation log is asserted empty: a test whose fake logged violations
+fails at teardown, listing them.  A test that breaks rules on purpose (to check
+the fake records them) opts out with ``@pytest.mark.fake_violations_expected``
+or by calling ``fake.expect_violations()``; ``fake.clear_logs()`` after checking
+the expected ones works too.
 """
 
 import pytest
@@ -29,8 +35,17 @@ DEFAULT_ACCOUNT = dict(
 )
 
 
+VIOLATIONS_MARKER = "fake_violations_expected"
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", f"{VIOLATIONS_MARKER}: the test breaks fake WeChat rules on purpose (no teardown check)"
+    )
+
+
 @pytest.fixture
-def make_fake_wechat():
+def make_fake_wechat(request):
     fakes = []
 
     def factory(**kwargs):
@@ -41,6 +56,13 @@ def make_fake_wechat():
     yield factory
     for fake in fakes:
         fake.stop()
+    if request.node.get_closest_marker(VIOLATIONS_MARKER) is None:
+        for fake in fakes:
+            if not fake.violations_expected and fake.violations:
+                try:
+                    fake.assert_no_violations()
+                except AssertionError as exc:
+                    pytest.fail(f"{exc}\n(mark the test @pytest.mark.{VIOLATIONS_MARKER} if it is on purpose)")
 
 
 @pytest.fixture

@@ -13,7 +13,20 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import api_mass, api_messages, api_qrcode, api_tags, api_token, api_users, control, oauth, pay
+from . import (
+    api_jssdk,
+    api_mass,
+    api_media,
+    api_messages,
+    api_qrcode,
+    api_subscribe,
+    api_tags,
+    api_token,
+    api_users,
+    control,
+    oauth,
+    pay,
+)
 from .errors import WeChatError
 from .web import Reply, Request, json_reply
 
@@ -23,7 +36,20 @@ PAY_PREFIXES = ("/pay/", "/secapi/", "/tools/")
 
 def _build_routes():
     routes = {}
-    for module in (api_token, api_users, api_tags, api_qrcode, api_mass, api_messages, oauth, pay, control):
+    for module in (
+        api_token,
+        api_users,
+        api_tags,
+        api_qrcode,
+        api_mass,
+        api_media,
+        api_messages,
+        api_subscribe,
+        api_jssdk,
+        oauth,
+        pay,
+        control,
+    ):
         for method, path, fn in module.ROUTES:
             routes.setdefault(path, {})[method] = fn
     return routes
@@ -36,7 +62,15 @@ class Injection:
     """A fault armed with ``fake.inject`` for ``times`` matching calls, after ``skip`` of them went through."""
 
     def __init__(
-        self, path_suffix, errcode=None, errmsg=None, latency=0.0, timeout=False, reset=False, http_status=None, times=1,
+        self,
+        path_suffix,
+        errcode=None,
+        errmsg=None,
+        latency=0.0,
+        timeout=False,
+        reset=False,
+        http_status=None,
+        times=1,
         skip=0,
     ):
         self.path_suffix = "/" + path_suffix.lstrip("/")
@@ -122,7 +156,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         self._handle()
 
-    do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
+    do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
     def log_message(self, fmt, *args):
         pass

@@ -7,8 +7,13 @@ Real-platform rules mimicked:
   ``qr_scene``/``qr_scene_str`` the scene; a follower scanning again sends
   ``SCAN`` with ``EventKey <scene>``; a non-follower scanning is shown the follow
   page, so it becomes a ``subscribe``;
-- ``unsubscribe``, menu ``CLICK``/``VIEW``, ``text`` messages with a ``MsgId``;
-- follow, scan, click and messages open the 48 h customer-service window;
+- ``unsubscribe``, menu ``CLICK``/``VIEW``/``scancode_push``/``scancode_waitmsg``,
+  user messages (text, image, voice, video, location, link) with a ``MsgId``;
+- customer-service grants (state.py ``CS_GRANTS``): a user message opens 5 in
+  48 h; a follow, a scan, a CLICK or a scancode event opens 3 in 60 s; VIEW
+  opens nothing; unfollowing closes them all;
+- a subscribe-notice popup answered on an H5 page (``subscribe``) pushes
+  ``subscribe_msg_popup_event`` (see api_subscribe.py);
 - OAuth: the in-app browser follows the product's redirect to
   ``open.weixin.qq.com/connect/oauth2/authorize`` (served by the fake) and back.
 """
@@ -25,6 +30,14 @@ from .webhook import deliver
 from .xmlutil import parse_xml
 
 WECHAT_HOSTS = ("open.weixin.qq.com", "api.weixin.qq.com", "mp.weixin.qq.com")
+USER_MSGTYPES = {
+    "text": {"Content": "hello"},
+    "image": {"PicUrl": "http://mmbiz.qpic.cn/fake.jpg", "MediaId": "fake-image-media"},
+    "voice": {"MediaId": "fake-voice-media", "Format": "amr"},
+    "video": {"MediaId": "fake-video-media", "ThumbMediaId": "fake-thumb-media"},
+    "location": {"Location_X": "23.134521", "Location_Y": "113.358803", "Scale": "20", "Label": "广州市"},
+    "link": {"Title": "A link", "Description": "shared by the user", "Url": "http://example.com/"},
+}
 BROWSER_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.40(0x18002831) NetType/WIFI Language/zh_CN"
@@ -123,7 +136,7 @@ class FollowerSimulator:
         with self.fake.lock:
             user = self._follower(openid)
             user.subscribe = False
-            user.cs_open_t = None
+            user.close_cs_grants()
             event = self._event(openid, "event", Event="unsubscribe")
         return self.post_event(event, **post)
 
@@ -139,11 +152,42 @@ class FollowerSimulator:
             event = self._event(openid, "event", Event="VIEW", EventKey=url)
         return self.post_event(event, **post)
 
-    def text(self, openid, content, msg_id=None, **post):
+    def scancode(self, openid, key, result, waitmsg=False, **post):
+        """A ``scancode_push`` (or ``scancode_waitmsg``) menu event: opens 3 CS messages in 60 s."""
+        with self.fake.lock:
+            self._follower(openid).open_cs_window(self.fake.now(), "click")
+            event = self._event(
+                openid,
+                "event",
+                Event="scancode_waitmsg" if waitmsg else "scancode_push",
+                EventKey=key,
+                ScanCodeInfo={"ScanType": "qrcode", "ScanResult": result},
+            )
+        return self.post_event(event, **post)
+
+    def message(self, openid, msgtype="text", msg_id=None, post=None, **fields):
+        """The user sends a message (``text``, ``image``, ``voice``, ``video``, ``location``,
+        ``link``; ``fields`` are its XML fields): opens 5 CS messages in 48 h."""
+        if msgtype not in USER_MSGTYPES:
+            raise ValueError(f"unknown user message type {msgtype!r}")
         with self.fake.lock:
             self._follower(openid).open_cs_window(self.fake.now(), "message")
-            event = self._event(openid, "text", Content=content, MsgId=msg_id or self.fake.next_id("user_msg"))
-        return self.post_event(event, **post)
+            values = dict(USER_MSGTYPES[msgtype], **fields)
+            event = self._event(openid, msgtype, **values, MsgId=msg_id or self.fake.next_id("user_msg"))
+        return self.post_event(event, **(post or {}))
+
+    def text(self, openid, content, msg_id=None, **post):
+        return self.message(openid, "text", msg_id=msg_id, post=post, Content=content)
+
+    def image(self, openid, **post):
+        return self.message(openid, "image", post=post)
+
+    def location(self, openid, x=23.134521, y=113.358803, label="广州市天河区", **post):
+        return self.message(openid, "location", post=post, Location_X=str(x), Location_Y=str(y), Label=label)
+
+    def subscribe(self, openid, template_ids, status="accept"):
+        """Answer a subscribe-notice popup on an H5 page (``fake.subscribe_accept``)."""
+        return self.fake.subscribe_accept(self.appid, openid, template_ids, status)
 
     # -- raw events ------------------------------------------------------------
     def post_event(self, event, retries_on_slow=True, repeat=1, parallel=False):

@@ -7,13 +7,31 @@ Real-platform rules mimicked (enforced by the api_* modules on this data):
 - tag ids 0/1/2 are system tags, user tags start at 100; 100 tags per account,
   20 tags per user;
 - a follower receives at most 4 mass messages per calendar month;
-- customer-service messages are allowed for 48 h after the user's last
-  message / click / follow / scan / payment.
+- customer-service (CS) quota, per member and per trigger (``CS_GRANTS``): the
+  user's own message opens 5 messages within 48 h; a follow, a QR scan, a menu
+  CLICK or scancode event opens 3 within 60 s; a VIEW event opens nothing; a
+  WeChat Pay payment opens an unlimited 48 h grant (the service-account doc
+  https://developers.weixin.qq.com/doc/offiaccount/Customer_Service/Customer_Service_Messages.html
+  lists 支付成功 | 无限制 | 48小时; ``acc.cs_payment_grant = False`` turns it off).
+  Open grants do not add up: a send needs one open grant with room, and counts
+  against every open grant; a new trigger of a kind replaces that kind's grant.
 All mutation happens under the owning FakeWeChat's single lock.
 """
 
 import collections
 import string
+
+from .keywords import template_record
+
+# kind -> (window seconds, messages; None = no count limit)
+CS_GRANTS = {
+    "message": (48 * 3600, 5),
+    "follow": (60, 3),
+    "scan": (60, 3),
+    "click": (60, 3),
+    "payment": (48 * 3600, None),
+}
+CS_NO_GRANT = ("view",)  # accepted by open_cs_window, opens nothing
 
 OPENID_ALPHABET = string.ascii_letters + string.digits + "-_"
 SYSTEM_TAGS = {0: "未分组", 1: "黑名单", 2: "星标组"}
@@ -36,10 +54,8 @@ class User:
         "tagids",
         "mass_month",
         "mass_month_count",
-        "cs_open_t",
-        "cs_kind",
-        "cs_count",
-        "cs_times",
+        "cs_grants",
+        "block_notices",
     )
 
     def __init__(
@@ -64,10 +80,9 @@ class User:
         self.tagids = []
         self.mass_month = 0  # Beijing month key of the counter below
         self.mass_month_count = 0  # mass messages received in that month
-        self.cs_open_t = None  # time of the last window-opening interaction
-        self.cs_kind = None  # 'message' | 'click' | 'follow' | 'scan' | 'payment'
-        self.cs_count = 0  # CS messages sent since that interaction
-        self.cs_times = []  # send times since that interaction
+        # CS grants: [{"kind", "opened_at", "window", "limit", "used"}], one per kind (see CS_GRANTS)
+        self.cs_grants = []
+        self.block_notices = False  # the user refused this account's template notices (43101)
 
     def info(self):
         """The ``user/info`` answer (real 2021+ shape: no nickname/sex/city/avatar)."""
@@ -90,10 +105,41 @@ class User:
         return data
 
     def open_cs_window(self, now, kind):
-        self.cs_open_t = now
-        self.cs_kind = kind
-        self.cs_count = 0
-        self.cs_times = []
+        """The user did something that opens a CS grant of ``kind`` (see ``CS_GRANTS``;
+        "view" is accepted and opens nothing).  Replaces the open grant of that kind."""
+        if kind in CS_NO_GRANT:
+            return None
+        if kind not in CS_GRANTS:
+            raise ValueError(f"unknown CS trigger {kind!r}")
+        window, limit = CS_GRANTS[kind]
+        grant = {"kind": kind, "opened_at": float(now), "window": window, "limit": limit, "used": 0}
+        self.cs_grants = [g for g in self.cs_grants if g["kind"] != kind] + [grant]
+        return grant
+
+    def open_grants(self, now):
+        """The grants still open at ``now`` (dropping the closed ones)."""
+        self.cs_grants = [g for g in self.cs_grants if now - g["opened_at"] <= g["window"]]
+        return list(self.cs_grants)
+
+    def cs_quota(self, now):
+        """(remaining, seconds_left): the CS messages that can still be sent now (the largest
+        room among open grants; None = no count limit) and how long the grant giving that room
+        stays open (0 when nothing can be sent)."""
+        best = None
+        for g in self.open_grants(now) if self.subscribe else ():
+            room = None if g["limit"] is None else g["limit"] - g["used"]
+            if room is not None and room <= 0:
+                continue
+            left = g["opened_at"] + g["window"] - now
+            key = (float("inf") if room is None else room, left)
+            if best is None or key > best[0]:
+                best = (key, room, left)
+        if best is None:
+            return 0, 0
+        return best[1], best[2]
+
+    def close_cs_grants(self):
+        self.cs_grants = []
 
     def to_dict(self):
         return {
@@ -111,6 +157,8 @@ class User:
                 "tagids",
                 "mass_month",
                 "mass_month_count",
+                "cs_grants",
+                "block_notices",
             )
         }
 
@@ -118,7 +166,9 @@ class User:
     def from_dict(cls, d):
         user = cls(d["openid"])
         for key, value in d.items():
-            setattr(user, key, value)
+            if key in cls.__slots__:  # older state files carried other CS fields
+                setattr(user, key, value)
+        user.cs_grants = [dict(g) for g in user.cs_grants]
         return user
 
 
@@ -221,7 +271,16 @@ class FakeAccount:
     ``clientmsgid_retry_seconds`` (1.0), ``token_daily_limit`` (2000),
     ``stable_force_daily_limit`` (20), ``permanent_qr_limit`` (100000),
     ``mass_fail_openids`` (set of openids counted in ErrorCount),
-    ``certified`` (template messages need it).
+    ``certified`` (template messages and subscribe notices need it),
+    ``cs_payment_grant`` (True: a payment opens an unlimited 48 h CS grant, as the
+    service-account doc says; False: payments open nothing),
+    ``template_fail_next`` (the next n template messages end ``failed: system failed``;
+    see ``fake.template_fail_next``).
+
+    Stores: ``templates`` / ``subscribe_templates`` (id -> record), ``template_messages``,
+    ``cs_messages``, ``subscribe_messages`` (sent notices), ``subscribe_optins``
+    (one dict per user choice: openid, template_id, status, scene, t, used_by),
+    ``drafts`` and ``media`` (media_id -> record), ``jsapi_ticket_calls``.
     """
 
     def __init__(
@@ -285,7 +344,19 @@ class FakeAccount:
         # other messages
         self.template_messages = []
         self.template_dedupe = {}
+        self.template_fail_next = 0
+        self.template_refused = []  # 43101 answers (user.block_notices): {touser, template_id, t}
         self.cs_messages = []
+        self.cs_payment_grant = True
+        # subscribe notices (订阅通知)
+        self.subscribe_templates = {}
+        self.subscribe_optins = []
+        self.subscribe_messages = []
+        # drafts and media (mass mpnews / images)
+        self.drafts = {}
+        self.media = {}
+        # JS-SDK
+        self.jsapi_ticket_calls = 0
 
     # -- followers -----------------------------------------------------
     def new_openid(self):
@@ -375,17 +446,61 @@ class FakeAccount:
         return bool(user and user.subscribe)
 
     # -- templates -----------------------------------------------------
-    def add_template(self, template_id, title="Service notice", content="{{first.DATA}}"):
+    def add_template(
+        self, template_id, title="Service notice", keywords=("thing1", "amount2", "time3"), category="retail"
+    ):
+        """A template message template from the public library of ``category``; ``keywords`` are
+        its data keys (``"thing1"`` or ``("label", "thing1")``), checked by type on send."""
+        record = template_record(template_id, title, keywords, category)
         with self._fake.lock:
-            self.templates[template_id] = {
-                "template_id": template_id,
-                "title": title,
-                "content": content,
-                "primary_industry": "",
-                "deputy_industry": "",
-                "example": "",
-            }
+            self.templates[template_id] = record
         return template_id
+
+    def delete_template(self, template_id):
+        """The template was deleted on WeChat (sends answer 40037 from now on)."""
+        with self._fake.lock:
+            self.templates.pop(template_id, None)
+
+    def add_subscribe_template(self, template_id, title="Service notice", keywords=("thing1", "amount2", "time3")):
+        """A one-time subscribe-notice (订阅通知) template; separate from template messages."""
+        record = template_record(template_id, title, keywords)
+        with self._fake.lock:
+            self.subscribe_templates[template_id] = record
+        return template_id
+
+    def unused_optins(self, openid, template_id):
+        """The accepts of ``openid`` for ``template_id`` not yet consumed by a bizsend."""
+        with self._fake.lock:
+            return [
+                o
+                for o in self.subscribe_optins
+                if o["openid"] == openid
+                and o["template_id"] == template_id
+                and o["status"] == "accept"
+                and o["used_by"] is None
+            ]
+
+    # -- media and drafts ------------------------------------------------
+    def add_media(self, media_type="image", media_id=None, permanent=True):
+        """Media as if uploaded (``media/upload`` or ``material/add_material``); returns the media_id."""
+        with self._fake.lock:
+            media_id = media_id or self._media_id()
+            self.media[media_id] = {"type": media_type, "permanent": permanent, "t": self._fake.now()}
+        return media_id
+
+    def add_draft(self, articles=None, media_id=None):
+        """A draft as if made with ``draft/add``; returns its media_id (for mpnews mass sends)."""
+        with self._fake.lock:
+            media_id = media_id or self._media_id()
+            self.drafts[media_id] = {
+                "articles": articles or [{"title": "Draft", "content": "<p>draft</p>"}],
+                "t": self._fake.now(),
+            }
+        return media_id
+
+    def _media_id(self):
+        alphabet = string.ascii_letters + string.digits + "-_"
+        return "".join(self._fake.rng.choices(alphabet, k=64))
 
     # -- introspection -------------------------------------------------
     def tag_count(self, tag_id):
@@ -412,6 +527,8 @@ class FakeAccount:
                 "mass_quota_remaining": self.mass_quota_remaining,
                 "template_messages": len(self.template_messages),
                 "cs_messages": len(self.cs_messages),
+                "subscribe_messages": len(self.subscribe_messages),
+                "subscribe_optins": len(self.subscribe_optins),
                 "qrcodes": len(self.qrcodes),
                 "menu": self.menu,
             }

@@ -67,9 +67,14 @@ def _cdata(text):
     return "<![CDATA[{}]]>".format(str(text).replace("]]>", "]]]]><![CDATA[>"))
 
 
+class Repeated(list):
+    """A list rendered as repeated sibling elements of its key (``<List>..</List><List>..</List>``),
+    the shape of ``SubscribeMsgPopupEvent`` and friends; a plain list renders as ``<key><item/>..</key>``."""
+
+
 def build_xml(data, root="xml"):
     """Render a dict as WeChat XML: ints bare, strings in CDATA, dicts nested,
-    lists as repeated ``item`` elements."""
+    lists as repeated ``item`` elements, ``Repeated`` lists as repeated ``key`` elements."""
     return f"<{root}>{_build_children(data)}</{root}>"
 
 
@@ -80,6 +85,8 @@ def _build_children(data):
             continue
         if isinstance(value, dict):
             parts.append(f"<{key}>{_build_children(value)}</{key}>")
+        elif isinstance(value, Repeated):
+            parts.append("".join(_build_children({key: v}) for v in value))
         elif isinstance(value, list):
             items = "".join(
                 "<item>%s</item>" % (_build_children(v) if isinstance(v, dict) else _cdata(v)) for v in value
