@@ -92,15 +92,19 @@ class TestMemberPageNotifyMe(WeChatHttpCase):
             "line_ids": [(0, 0, {"keyword": k, "value_key": v}) for k, v in lines],
         })
 
+    def setUp(self):
+        super().setUp()
+        self.tickets_before = self.fake_account.jsapi_ticket_calls  # one fake per class: count from here
+
     def ticket_calls(self):
-        return self.calls_to("/cgi-bin/ticket/getticket")
+        return self.fake_account.jsapi_ticket_calls - self.tickets_before
 
     def test_jsapi_config_signature_and_ticket_cache(self):
         config = self.account._jsapi_config("http://shop.example.com/wechat/member/1?lang=zh#coupons")
         ticket = self.account.sudo().jsapi_ticket
         self.assertTrue(ticket)
         self.assertIn(ticket, self.fake.jsapi_tickets, "the ticket WeChat issued")
-        self.assertEqual(self.fake_account.jsapi_ticket_calls, 1)
+        self.assertEqual(self.ticket_calls(), 1)
         plain = (f"jsapi_ticket={ticket}&noncestr={config['nonceStr']}&timestamp={config['timestamp']}"
                  "&url=http://shop.example.com/wechat/member/1?lang=zh")
         self.assertEqual(config["signature"], hashlib.sha1(plain.encode()).hexdigest())
@@ -108,14 +112,14 @@ class TestMemberPageNotifyMe(WeChatHttpCase):
         self.assertAlmostEqual(config["timestamp"], time.time(), delta=60)
         # Stored once, reused: a second page needs no second ticket.
         again = self.account._jsapi_config("http://shop.example.com/other")
-        self.assertEqual(self.fake_account.jsapi_ticket_calls, 1)
+        self.assertEqual(self.ticket_calls(), 1)
         self.assertNotEqual(again["nonceStr"], config["nonceStr"])
         # Expired: refreshed once.
         self.env.cr.execute("UPDATE wechat_account SET jsapi_ticket_expires_at = %s WHERE id = %s",
                             [fields.Datetime.now() - timedelta(seconds=1), self.account.id])
         self.account.invalidate_recordset(["jsapi_ticket", "jsapi_ticket_expires_at"])
         self.account._jsapi_config("http://shop.example.com/other")
-        self.assertEqual(self.fake_account.jsapi_ticket_calls, 2)
+        self.assertEqual(self.ticket_calls(), 2)
         self.assertNotEqual(self.account.sudo().jsapi_ticket, ticket)
         self.assertGreater(self.account.sudo().jsapi_ticket_expires_at, fields.Datetime.now() + timedelta(hours=1))
         # New credentials: the ticket is gone with the token.
@@ -160,7 +164,7 @@ class TestMemberPageNotifyMe(WeChatHttpCase):
         plain = (f"jsapi_ticket={ticket}&noncestr={config['nonceStr']}&timestamp={config['timestamp']}"
                  f"&url={self.base_url()}/wechat/member/{self.account.id}?lang=en")
         self.assertEqual(config["signature"], hashlib.sha1(plain.encode()).hexdigest(), "signed for the page's URL")
-        self.assertEqual(self.fake_account.jsapi_ticket_calls, 1, "two page loads, one ticket")
+        self.assertEqual(self.ticket_calls(), 1, "two page loads, one ticket")
         self.assertNotIn("Open this page in WeChat", html)
         # A broken mapping offers nothing.
         mapping.write({"state": "broken"})
@@ -180,7 +184,7 @@ class TestMemberPageNotifyMe(WeChatHttpCase):
         self.assertIn("Open this page in WeChat", html)
         self.assertNotIn("<wx-open-subscribe", html)
         self.assertNotIn("jweixin", html)
-        self.assertEqual(self.fake_account.jsapi_ticket_calls, 0, "no ticket for a page that cannot use it")
+        self.assertEqual(self.ticket_calls(), 0, "no ticket for a page that cannot use it")
         # The same page in WeChat's browser: the buttons and WeChat's own JS-SDK.
         html = self.url_open(f"/wechat/member/{self.account.id}?lang=en", headers={"User-Agent": self.WECHAT_UA}).text
         self.assertNotIn("Open this page in WeChat", html)
@@ -189,8 +193,12 @@ class TestMemberPageNotifyMe(WeChatHttpCase):
         self.assertNotIn("data-fake-openid", html, "only the sandbox tells its stand-in who the visitor is")
 
     def test_chinese_page(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(["wechat_member"], ["zh_CN"])
         self.map_subscribe("points_change", "SUBpoints0003", [("number1", "points")])
         self.fake.set_browser_user(self.appid, "oPageNotifyZh00000000000001")
         html = self.url_open(f"/wechat/member/{self.account.id}?lang=zh").text
         self.assertIn("通知我", html)
         self.assertIn("剩余通知：0", html)
+        self.assertIn("积分变动", html)
+        self.assertIn("我们会通知您。", html)
