@@ -5,3 +5,4 @@ from . import test_self_service
 from . import test_wallet_pages
 from . import test_pos_tour
 from . import test_i18n
+from . import test_notify_me_tour
