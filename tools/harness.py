@@ -848,7 +848,7 @@ DEMO_BANNER = """
 # Benchmarks that run on a database of their own, dropped and re-created at each run.  Coupon
 # issue: Odoo's loyalty.generate.wizard draws 32-bit codes, so coupons left in a shared
 # database by earlier runs make it fail with "A coupon/loyalty card must have a unique code".
-FRESH_BENCH_DBS = {"coupon_issue": "wm_bench_coupon"}
+FRESH_BENCH_DBS = {"coupon_issue": "wm_bench_coupon", "notice_route": "wm_bench_notice"}
 BENCH_DB = "wm_bench"
 
 
@@ -875,7 +875,10 @@ def cmd_bench(args):
             )
             port = free_port()
             server = sess.serve(db, port, f"odoo-bench-{db}.log")
-            env = dict(os.environ, **sess.pg.env(), WM_ODOO_URL=f"http://127.0.0.1:{port}", WM_ODOO_DB=db)
+            # WM_ODOO_ADDONS / WM_ODOO_DATA_DIR: for benches that also open the database in-process (private
+            # methods cannot be called over JSON-RPC).
+            env = dict(os.environ, **sess.pg.env(), WM_ODOO_URL=f"http://127.0.0.1:{port}", WM_ODOO_DB=db,
+                       WM_ODOO_ADDONS=",".join(sess.odoo.addons_paths), WM_ODOO_DATA_DIR=str(RUNDIR / "filestore"))
             for name in db_names:
                 script = ROOT / "bench" / f"bench_{name}.py"
                 say(f"running {script.relative_to(ROOT)} on {db}")

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 from .loyalty_card import COUPON_PROGRAM_TYPES
 
@@ -55,6 +56,16 @@ class WeChatCouponAutomation(models.Model):
     log_ids = fields.One2many("wechat.coupon.automation.log", "automation_id", readonly=True)
     log_count = fields.Integer("Occasions", compute="_compute_log_count")
     last_run = fields.Datetime(readonly=True)
+    # Reach of the next run (not stored: the quotas and opt-ins change by the minute).
+    reach_summary = fields.Char(
+        "Reach of the Next Run", compute="_compute_reach",
+        help="The members the next run would give a coupon or a reminder (today's occasions not handled yet: "
+        "birthdays in the set number of days, dormant members, coupons expiring in the set number of days), "
+        "and how many of them each channel of this automation's notice reaches now; \"not reachable\": no "
+        "channel WeChat allows reaches them (they find the coupon in their wallet).",
+    )
+    reach_count = fields.Integer("Reachable Members", compute="_compute_reach")
+    unreachable_count = fields.Integer("Unreachable Members", compute="_compute_reach")
 
     @api.constrains("automation_type", "program_id", "days", "validity_days")
     def _check_config(self):
@@ -192,6 +203,10 @@ class WeChatCouponAutomation(models.Model):
         return len(notices.filtered(lambda n: n.state != "none"))
 
     def _run_birthday(self):
+        return len(self._issue(self._birthday_occasions()))
+
+    def _birthday_occasions(self):
+        """``(partner_id, occasion)`` of the members whose birthday is the run's target day (today + days)."""
         today = fields.Date.context_today(self)
         target = today + timedelta(days=self.days)
         days = [(target.month, target.day)]
@@ -208,27 +223,34 @@ class WeChatCouponAutomation(models.Model):
             """,
             [self.account_id.id, tuple(days)],
         )
-        partner_ids = [row[0] for row in self.env.cr.fetchall()]
-        return len(self._issue([(pid, f"birthday:{target.year}") for pid in partner_ids]))
+        return [(row[0], f"birthday:{target.year}") for row in self.env.cr.fetchall()]
 
     def _run_winback(self):
-        members = self.env["wechat.member"].sudo().search(
+        return len(self._issue(self._winback_occasions()))
+
+    def _winback_occasions(self):
+        """``(partner_id, occasion)`` of the dormant members, sorted; read in SQL (there can be 100 000s)."""
+        query = self.env["wechat.member"].sudo()._search(
             self._members_domain() + [("partner_id.wechat_activity_state", "=", "dormant")]
         )
-        occasions = {}
-        for partner in members.partner_id:
-            last = partner.wechat_last_purchase
-            # One win-back per dormancy: a new purchase starts a new occasion.
-            occasions[partner.id] = f"dormant:{fields.Date.to_string(last.date()) if last else '-'}"
-        return len(self._issue(sorted(occasions.items())))
+        self.env.flush_all()
+        self.env.cr.execute(SQL(
+            "SELECT p.id, p.wechat_last_purchase FROM res_partner p WHERE p.id IN %s ORDER BY p.id",
+            query.subselect(SQL.identifier(query.table, "partner_id")),
+        ))
+        # One win-back per dormancy: a new purchase starts a new occasion.
+        return [(partner_id, f"dormant:{fields.Date.to_string(last.date()) if last else '-'}")
+                for partner_id, last in self.env.cr.fetchall()]
 
-    def _run_expiry(self):
+    def _expiring_cards(self):
+        """The coupons of the account's members that expire on the run's target day (today + days)."""
         today = fields.Date.context_today(self)
         target = today + timedelta(days=self.days)
-        partner_ids = self.env["wechat.member"].sudo().search(self._members_domain()).partner_id.ids
-        cards = self.env["loyalty.card"].sudo().search(
+        # The members' contacts as a subquery: no read of 100 000s of members.
+        members = self.env["wechat.member"].sudo()._search(self._members_domain())
+        return self.env["loyalty.card"].sudo().search(
             [
-                ("partner_id", "in", partner_ids),
+                ("partner_id", "in", members.subselect(SQL.identifier(members.table, "partner_id"))),
                 ("wechat_origin", "!=", False),
                 ("program_id.program_type", "in", COUPON_PROGRAM_TYPES),
                 ("company_id", "in", [False, self.company_id.id]),
@@ -237,6 +259,9 @@ class WeChatCouponAutomation(models.Model):
                 ("wechat_redeem_order_id", "=", False),
             ]
         )
+
+    def _run_expiry(self):
+        cards = self._expiring_cards()
         new = self._claim_occasions([(c.partner_id.id, f"card:{c.id}", c.id) for c in cards])
         if not new:
             return 0
@@ -245,6 +270,49 @@ class WeChatCouponAutomation(models.Model):
         for card in new_cards:
             self._notify(card)
         return len(new)
+
+    # ------------------------------------------------------------------ reach (before the next run)
+    def _next_partner_ids(self):
+        """The contacts the next run would give a coupon or a reminder: its occasions not handled yet."""
+        self.ensure_one()
+        if self.automation_type == "expiry":
+            self.env.flush_all()
+            self.env.cr.execute(
+                "SELECT partner_id, id FROM loyalty_card WHERE id = ANY(%s)", [self._expiring_cards().ids])
+            pairs = [(partner_id, f"card:{card_id}") for partner_id, card_id in self.env.cr.fetchall()]
+        elif self.automation_type == "birthday":
+            pairs = self._birthday_occasions()
+        else:
+            pairs = self._winback_occasions()
+        if not pairs:
+            return []
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT t.partner_id FROM unnest(%s::int[], %s::varchar[]) AS t(partner_id, occasion)
+             WHERE NOT EXISTS (SELECT 1 FROM wechat_coupon_automation_log l
+                                WHERE l.automation_id = %s AND l.partner_id = t.partner_id
+                                  AND l.occasion = t.occasion)
+             ORDER BY 1
+            """,
+            [[p for p, __ in pairs], [o for __, o in pairs], self._origin.id or 0],
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    @api.depends("automation_type", "account_id", "days", "active")
+    def _compute_reach(self):
+        Notice = self.env["wechat.notice"].sudo()
+        Member = self.env["wechat.member"].sudo()
+        Campaign = self.env["wechat.coupon.campaign"].sudo()
+        for automation in self:
+            kind = NOTICE_KINDS[automation.automation_type or "birthday"]
+            counts = {}
+            if automation.account_id and automation.automation_type:
+                member_ids = Campaign._holder_member_ids(automation.account_id, automation._next_partner_ids())
+                counts = Notice._reachability(kind, Member.browse(member_ids))
+            automation.reach_count = sum(count for channel, count in counts.items() if channel != "none")
+            automation.unreachable_count = counts.get("none", 0)
+            automation.reach_summary = Notice._reachability_text(kind, None, counts=counts)
 
 
 def _is_leap(year):

@@ -70,6 +70,16 @@ class WeChatCouponCampaign(models.Model):
                                         help="Outside the 48 h window, over the weekly budget or unfollowed: "
                                         "they see the coupon in their wallet.")
 
+    # Reach before issuing (not stored: the quotas and opt-ins change by the minute).
+    reach_summary = fields.Char(
+        "Reach", compute="_compute_reach",
+        help="Before issuing: how many members of the audience each channel of the \"Coupon issued\" notice "
+        "reaches now (the first one WeChat allows for each, in the kind's order), and how many none reaches "
+        "(they find the coupon in their wallet).",
+    )
+    reach_count = fields.Integer("Reachable Members", compute="_compute_reach")
+    unreachable_count = fields.Integer("Unreachable Members", compute="_compute_reach")
+
     _sql_constraints = [
         ("limit_per_member_positive", "CHECK(limit_per_member > 0)", "Give at least one coupon per member."),
         ("claim_limit_positive", "CHECK(claim_limit >= 0)", "The claim stock cannot be negative."),
@@ -86,6 +96,22 @@ class WeChatCouponCampaign(models.Model):
         for campaign in self:
             if campaign.points <= 0:
                 raise ValidationError(_("A coupon needs a positive number of points."))
+
+    @api.depends("state", "account_id", "audience", "member_ids", "category_id")
+    def _compute_reach(self):
+        Notice = self.env["wechat.notice"].sudo()
+        Member = self.env["wechat.member"].sudo()
+        for campaign in self:
+            counts = None
+            if campaign.state == "draft" and campaign.account_id and campaign.audience != "claim" and (
+                    campaign.audience != "category" or campaign.category_id):
+                members = Member.browse(campaign._audience_member_ids())
+                counts = Notice._reachability("coupon_issued", members)
+            shown = counts or {}
+            campaign.reach_count = sum(count for channel, count in shown.items() if channel != "none")
+            campaign.unreachable_count = shown.get("none", 0)
+            campaign.reach_summary = counts is not None and Notice._reachability_text(
+                "coupon_issued", None, counts=counts)
 
     # ------------------------------------------------------------------ audience
     def _audience_domain(self):
@@ -113,6 +139,27 @@ class WeChatCouponCampaign(models.Model):
             "SELECT DISTINCT audience.partner_id FROM %s AS audience ORDER BY 1",
             query.subselect(SQL.identifier(query.table, "partner_id")),
         ))
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    def _audience_member_ids(self):
+        """The member each contact of the audience would be notified on (as ``_notify_cards`` picks it)."""
+        self.ensure_one()
+        return self._holder_member_ids(self.account_id, self._audience_partner_ids())
+
+    @api.model
+    def _holder_member_ids(self, account, partner_ids):
+        """One member per contact on ``account``, the follower first, as ``_notify_cards`` picks them (SQL)."""
+        if not partner_ids:
+            return []
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT ON (m.partner_id) m.id FROM wechat_member m
+             WHERE m.account_id = %s AND m.partner_id = ANY(%s)
+             ORDER BY m.partner_id, (m.state = 'follower') DESC, m.id
+            """,
+            [account.id, list(partner_ids)],
+        )
         return [row[0] for row in self.env.cr.fetchall()]
 
     # ------------------------------------------------------------------ issue

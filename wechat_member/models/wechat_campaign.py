@@ -95,6 +95,16 @@ class WeChatCampaign(models.Model):
     holdout_purchase_rate = fields.Float("Purchase Rate (holdout, %)", compute="_compute_attribution")
     incremental_revenue = fields.Float(digits="Account", compute="_compute_attribution")
 
+    # Reach before sending (not stored: quotas change with every send).
+    reach_summary = fields.Char(
+        "Reach", compute="_compute_reach",
+        help="Before sending: the members of the audience a mass send reaches now (followers who have not had "
+        "WeChat's 4 mass messages this month nor the account's weekly contact budget; the holdout is drawn from "
+        "them), and those it does not reach (not following, over the monthly cap, over the budget).",
+    )
+    reach_count = fields.Integer("Reachable Members", compute="_compute_reach")
+    unreachable_count = fields.Integer("Unreachable Members", compute="_compute_reach")
+
     @api.constrains("holdout_percent", "attribution_days")
     def _check_percent(self):
         for campaign in self:
@@ -140,6 +150,52 @@ class WeChatCampaign(models.Model):
             campaign.holdout_purchase_rate = 100.0 * values["holdout_buyers"] / holdout_size if holdout_size else 0.0
             expected = values["holdout_revenue"] * sent_size / holdout_size if holdout_size else 0.0
             campaign.incremental_revenue = values["sent_revenue"] - expected if holdout_size else 0.0
+
+    @api.depends("state", "account_id", "audience", "segment_id", "tag_id")
+    def _compute_reach(self):
+        Log = self.env["wechat.message.log"].sudo()
+        for campaign in self:
+            campaign.reach_count = campaign.unreachable_count = 0
+            campaign.reach_summary = False
+            if campaign.state not in ("draft", "scheduled") or not campaign.account_id or (
+                    campaign.audience == "segment" and not campaign.segment_id) or (
+                    campaign.audience == "tag" and not campaign.tag_id):
+                continue
+            member_ids = campaign._audience_all_member_ids()
+            self.env.flush_all()
+            self.env.cr.execute("SELECT id FROM wechat_member WHERE id = ANY(%s) AND state = 'follower' ORDER BY id",
+                                [member_ids])
+            followers = [row[0] for row in self.env.cr.fetchall()]
+            over_quota = Log._over_monthly_quota(followers, MONTHLY_MASS_LIMIT)
+            over_budget = Log._over_budget(campaign.account_id, set(followers) - over_quota)
+            reach = len(followers) - len(over_quota) - len(over_budget)
+            campaign.reach_count = reach
+            campaign.unreachable_count = len(member_ids) - reach
+            if not member_ids:
+                campaign.reach_summary = _("nobody")
+                continue
+            campaign.reach_summary = _(
+                "Mass send %(reach)s · not reachable %(none)s (not following %(unfollowed)s, over WeChat's %(limit)s "
+                "a month %(quota)s, over the contact budget %(budget)s)",
+                reach=reach, none=len(member_ids) - reach, unfollowed=len(member_ids) - len(followers),
+                limit=MONTHLY_MASS_LIMIT, quota=len(over_quota), budget=len(over_budget),
+            )
+
+    def _audience_all_member_ids(self):
+        """The audience's members whatever their state (``_audience_member_ids``: its followers), by SQL."""
+        self.ensure_one()
+        campaign = self._origin or self
+        if self.audience == "segment":
+            return self.segment_id._origin._member_ids()
+        if self.audience == "tag":
+            return self.tag_id._origin.member_ids.ids
+        self.env.flush_all()
+        if self.audience == "digest":
+            self.env.cr.execute("SELECT DISTINCT member_id FROM wechat_notice WHERE campaign_id = %s", [campaign.id or 0])
+        else:
+            self.env.cr.execute("SELECT id FROM wechat_member WHERE account_id = %s AND state = 'follower'",
+                                [self.account_id._origin.id])
+        return [row[0] for row in self.env.cr.fetchall()]
 
     # ------------------------------------------------------------------ content
     def _click_url(self):

@@ -107,11 +107,17 @@ class WeChatNotice(models.Model):
             (a, members.filtered(lambda m, a=a: m.account_id == a)) for a in members.account_id]
         for group_account, group in groups:
             notices |= router._route(kind, group_account.sudo(), group, values, key, reply_event)
-        if send:
-            queued = notices.filtered(lambda n: n.state == "queued")
-            if 0 < len(queued) <= SEND_NOW_LIMIT:
-                call_after_commit(router.env, "wechat.notice", "_send_ids", queued.ids)
-            elif queued:
+        if send and notices:
+            # In SQL, at most one more than sent now: a filtered() would go through 100 000s of records.
+            router.flush_model(["state"])
+            router.env.cr.execute(
+                "SELECT id FROM wechat_notice WHERE id = ANY(%s) AND state = 'queued' ORDER BY id LIMIT %s",
+                [notices.ids, SEND_NOW_LIMIT + 1],
+            )
+            queued_ids = [row[0] for row in router.env.cr.fetchall()]
+            if 0 < len(queued_ids) <= SEND_NOW_LIMIT:
+                call_after_commit(self.env, "wechat.notice", "_send_ids", queued_ids)
+            elif queued_ids:
                 router.env.ref("wechat_member.ir_cron_wechat_notice_send")._trigger()
         return notices
 
@@ -123,8 +129,22 @@ class WeChatNotice(models.Model):
         by_channel = {m.channel: m for m in mappings}
         reply_member = reply_event.member_id if reply_event and "reply" in channels else None
         ids = members.ids
-        vals = [json.dumps(values.get(i, {}) if _per_member(values) else (values or {})) for i in ids]
-        keys = [(key.get(i) if isinstance(key, dict) else key) for i in ids]
+        # One JSON text and one array for all the rows (not a json.dumps per row): read back in lockstep with
+        # the ids by ROWS FROM below.
+        keys = [key.get(i) for i in ids] if isinstance(key, dict) else [key] * len(ids)
+        if _per_member(values):
+            rows_sql = SQL(
+                "ROWS FROM (unnest(%s::int[]), jsonb_array_elements(%s::jsonb), unnest(%s::varchar[]))"
+                " WITH ORDINALITY AS t(member_id, vals, key, ord)",
+                ids, json.dumps([values.get(i, {}) for i in ids]), keys,
+            )
+            vals_sql = SQL("t.vals")
+        else:
+            rows_sql = SQL(
+                "ROWS FROM (unnest(%s::int[]), unnest(%s::varchar[])) WITH ORDINALITY AS t(member_id, key, ord)",
+                ids, keys,
+            )
+            vals_sql = SQL("%s::jsonb", json.dumps(values or {}))
         now = fields.Datetime.now()
         cases = [self._channel_condition(c, kind, account, by_channel, reply_member, now) for c in channels]
         cases = [(c, cond) for c, cond in zip(channels, cases) if cond is not None]
@@ -138,9 +158,7 @@ class WeChatNotice(models.Model):
         self.env.cr.execute(SQL(
             """
             WITH input AS (
-                SELECT t.member_id, t.vals, t.key, t.ord
-                  FROM unnest(%(ids)s::int[], %(vals)s::jsonb[], %(keys)s::varchar[]) WITH ORDINALITY
-                       AS t(member_id, vals, key, ord)
+                SELECT t.member_id, %(vals)s AS vals, t.key, t.ord FROM %(rows)s
             ), route AS (
                 SELECT i.*, m.partner_id, %(channel)s AS channel
                   FROM input i JOIN wechat_member m ON m.id = i.member_id
@@ -159,14 +177,18 @@ class WeChatNotice(models.Model):
               FROM route
              ORDER BY route.ord
             ON CONFLICT (kind_id, member_id, key) WHERE key IS NOT NULL DO NOTHING
-            RETURNING id
+            RETURNING id, state, channel
             """,
-            ids=ids, vals=vals, keys=keys, channel=channel_sql, account=account.id, company=account.company_id.id,
+            rows=rows_sql, vals=vals_sql, channel=channel_sql, account=account.id, company=account.company_id.id,
             kind=kind.id, mapping=mapping_sql, none_reason=self._none_reason(kind, channels, by_channel), now=now,
             uid=self.env.uid,
         ))
-        notices = self.browse([row[0] for row in self.env.cr.fetchall()])
-        replied = notices.filtered(lambda n: n.channel == "reply")
+        rows = self.env.cr.fetchall()
+        notices = self.browse([row[0] for row in rows])
+        # What the callers look at, in the cache: no fetch of 100 000s of notices for a filtered().
+        self.env.cache.update(notices, self._fields["state"], [row[1] for row in rows])
+        self.env.cache.update(notices, self._fields["channel"], [row[2] for row in rows])
+        replied = self.browse([row[0] for row in rows if row[2] == "reply"])
         if replied:
             reply_event._add_reply_text("\n".join(replied.mapped(lambda n: n._text())))
             replied.write({"sent_date": now})
@@ -223,7 +245,12 @@ class WeChatNotice(models.Model):
         kind = self.env["wechat.notice.kind"]._get(kind_code)
         result = {}
         now = fields.Datetime.now()
-        for account in members.sudo().account_id:
+        if not members:
+            return result
+        # The accounts in SQL: reading ``members.account_id`` would fetch every member through the ORM.
+        self.env.flush_all()
+        self.env.cr.execute("SELECT DISTINCT account_id FROM wechat_member WHERE id = ANY(%s)", [members.ids])
+        for account in self.env["wechat.account"].sudo().browse([row[0] for row in self.env.cr.fetchall()]):
             mappings = self.env["wechat.notice.template"].sudo().search([
                 ("account_id", "=", account.id), ("kind_id", "=", kind.id), ("state", "=", "ok"),
             ])
@@ -243,12 +270,24 @@ class WeChatNotice(models.Model):
         return result
 
     @api.model
-    def _reachability_text(self, kind_code, members):
-        """The reachability as one line for a form: "Template message: 120 · Daily digest: 30 · none: 5"."""
-        counts = self._reachability(kind_code, members)
+    def _reachability_text(self, kind_code, members, counts=None):
+        """The reachability as one line for a form: "Template message 120 · Subscribe notice 3 · not reachable 15".
+
+        Each channel of the kind (a passive reply aside: it answers an event,
+        never a campaign) with its count, zeros included, then those none
+        reaches.  ``counts``: the result of ``_reachability`` when the
+        caller has it already.
+        """
+        if counts is None:
+            counts = self._reachability(kind_code, members)
+        if not any(counts.values()):
+            return _("nobody")
         labels = dict(self._fields["channel"]._description_selection(self.env))
-        labels["none"] = _("not reachable")
-        return " · ".join(f"{labels[c]}: {counts[c]}" for c in [*labels] if counts.get(c)) or _("nobody")
+        channels = [c for c in self.env["wechat.notice.kind"]._get(kind_code)._channels() if c != "reply"]
+        channels += [c for c in counts if c not in channels and c != "none"]  # reached otherwise (a passive reply)
+        parts = [f"{labels[c]} {counts.get(c, 0)}" for c in channels]
+        parts.append(_("not reachable %(count)s", count=counts.get("none", 0)))
+        return " · ".join(parts)
 
     # ------------------------------------------------------------------ sending
     @api.model

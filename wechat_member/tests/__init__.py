@@ -1,4 +1,5 @@
 from . import test_campaign
+from . import test_campaign_reach
 from . import test_concurrency
 from . import test_i18n
 from . import test_member_page
