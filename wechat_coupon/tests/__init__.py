@@ -6,3 +6,4 @@ from . import test_wallet_pages
 from . import test_pos_tour
 from . import test_reach
 from . import test_i18n
+from . import test_notify_me_tour

@@ -5,9 +5,16 @@ redirects back to ``/wechat/oauth/<account id>`` with a code that we exchange
 for the openid, kept in the session.  A visitor who is not a member yet
 becomes one (state "page visitor").  ``wechat_coupon`` and
 ``wechat_referral`` add their sections through ``_member_page_sections``.
+
+The "Notify me" block offers the one-time subscribe notices (订阅通知) the
+account maps: WeChat's open tag ``wx-open-subscribe`` on a page signed with
+the account's jsapi_ticket.  The page only shows WeChat's pop-up and a
+confirmation: the opt-in itself is recorded from WeChat's signed
+``subscribe_msg_popup_event`` on the callback, never from the page.
 """
 
 import base64
+import json
 import logging
 import re
 from datetime import date
@@ -143,9 +150,53 @@ class WeChatMemberPage(http.Controller):
                 "consent": partner.wechat_consent,
             },
             "sections": sorted(self._member_page_sections(member), key=lambda s: s[0]),
+            "notify": self._notify_me_values(account, member),
             "lang": request.env.lang,
         }
         return request.render("wechat_member.member_page", values)
+
+    def _notify_me_values(self, account, member):
+        """The "Notify me" block: one button per kind with a working subscribe-notice mapping, or None.
+
+        ``needs_wechat``: a real account outside WeChat (the open tag works in
+        WeChat's browser only).  The counts are the member's own opt-ins left.
+        """
+        mappings = request.env["wechat.notice.template"].sudo().search([
+            ("account_id", "=", account.id), ("channel", "=", "subscribe"), ("state", "=", "ok"),
+            ("kind_id.active", "=", True),
+        ]).filtered(lambda m: "subscribe" in m.kind_id._channels()).sorted(lambda m: (m.kind_id.sequence, m.id))
+        if not mappings:
+            return None
+        in_wechat = "MicroMessenger" in (request.httprequest.headers.get("User-Agent") or "")
+        values = {"needs_wechat": not (in_wechat or account.sandbox), "error": False, "items": []}
+        if values["needs_wechat"]:
+            return values
+        left = dict(request.env["wechat.notice.optin"].sudo()._read_group(
+            [("member_id", "=", member.id), ("state", "=", "available"),
+             ("template_id", "in", mappings.mapped("template_id"))],
+            ["template_id"], ["__count"],
+        ))
+        lang = request.env.lang
+        values["items"] = [{
+            "code": mapping.kind_id.code,
+            "name": mapping.kind_id.with_context(lang=lang).name,
+            "template_id": mapping.template_id,
+            "left_text": _("Notices left: %(count)s", count=left.get(mapping.template_id, 0)),
+        } for mapping in mappings]
+        try:
+            config = account._jsapi_config(request.httprequest.url)
+        except WeChatError as exc:
+            _logger.warning("WeChat account %s: no JS-SDK ticket for the member page (%s)", account.id, exc.errcode)
+            values["error"] = True
+            return values
+        config.update(jsApiList=[], openTagList=["wx-open-subscribe"])
+        values.update(
+            config_json=json.dumps(config),
+            script_url=account._jssdk_script_url(),
+            # The sandbox's JS-SDK stand-in is told who the visitor is (real WeChat knows it).
+            fake_openid=member.openid if account.sandbox else False,
+        )
+        return values
 
     @http.route("/wechat/member/<int:account_id>/profile", type="http", auth="public", methods=["POST"], sitemap=False)
     def member_profile(self, account_id, **post):

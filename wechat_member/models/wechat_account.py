@@ -13,14 +13,16 @@ import requests
 from odoo import _, api, fields, models, sql_db
 from odoo.exceptions import UserError, ValidationError
 from odoo.sql_db import TestCursor
+from odoo.tools import SQL
 
-from .wechat_api import NETWORK_ERROR, WeChatApi, WeChatError
+from .wechat_api import NETWORK_ERROR, TOKEN_ERRORS, WeChatApi, WeChatError
 
 _logger = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.weixin.qq.com"
 DEFAULT_OAUTH_URL = "https://open.weixin.qq.com"
 DEFAULT_PAY_URL = "https://api.mch.weixin.qq.com"
+JSSDK_URL = "https://res.wx.qq.com/open/js/jweixin-1.6.0.js"
 # A stored token is used until this many seconds before its expiry.
 TOKEN_MARGIN = 60
 MANAGER_GROUPS = "wechat_member.group_wechat_manager"
@@ -86,6 +88,11 @@ class WeChatAccount(models.Model):
     # Token kept in the database, one per account (never per worker in memory).
     access_token = fields.Char(groups="base.group_system", copy=False, readonly=True, exportable=False)
     token_expires_at = fields.Datetime(groups="base.group_system", copy=False, readonly=True)
+    # JS-SDK ticket (``ticket/getticket?type=jsapi``), kept and refreshed like the token: it signs member pages.
+    jsapi_ticket = fields.Char("JS-SDK Ticket", groups="base.group_system", copy=False, readonly=True,
+                               exportable=False)
+    jsapi_ticket_expires_at = fields.Datetime("JS-SDK Ticket Expiry", groups="base.group_system", copy=False,
+                                              readonly=True, exportable=False)
     # Behaviour
     welcome_message = fields.Text(
         translate=True,
@@ -212,8 +219,9 @@ class WeChatAccount(models.Model):
 
     def write(self, vals):
         if {"appid", "appsecret", "sandbox", "sandbox_url", "api_base_url"} & set(vals):
-            # Another platform or credentials: the stored token is not valid there.
-            vals = dict(vals, access_token=False, token_expires_at=False)
+            # Another platform or credentials: the stored token and JS-SDK ticket are not valid there.
+            vals = dict(vals, access_token=False, token_expires_at=False, jsapi_ticket=False,
+                        jsapi_ticket_expires_at=False)
         return super().write(vals)
 
     # ------------------------------------------------------------------ endpoints
@@ -229,17 +237,18 @@ class WeChatAccount(models.Model):
         self.ensure_one()
         return (self.sandbox_url if self.sandbox else self.pay_base_url).rstrip("/")
 
-    def _api(self):
-        """The client of this account (see :class:`WeChatApi`)."""
-        return WeChatApi(self.sudo())
+    def _api(self, token=None):
+        """The client of this account (see :class:`WeChatApi`); ``token``: use it, never refresh it."""
+        return WeChatApi(self.sudo(), token=token)
 
     # ------------------------------------------------------------------ token manager
     @contextlib.contextmanager
     def _token_cursor(self, own=True):
-        """A cursor of its own that commits the token whatever the caller does.
+        """A cursor of its own that commits the token (or ticket) whatever the caller does.
 
-        A token fetched from WeChat invalidates the previous one: it must be
-        saved even if the caller's transaction rolls back.  When this
+        A token fetched from WeChat invalidates the previous one, and tickets
+        are counted: they must be saved even if the caller's transaction
+        rolls back.  When this
         account is not committed yet (tests in one transaction), or when
         ``own`` is False, the caller's cursor is used instead.
         """
@@ -267,37 +276,104 @@ class WeChatAccount(models.Model):
         ``stale``: a token WeChat just rejected; a new one is fetched unless
         another worker already replaced it.  Fifty workers asking at once
         make one call to WeChat: the first takes the row lock and fetches,
-        the others wait on the lock and then read the fresh token.  The lock
+        the others wait on the lock and then read the fresh token.
+        """
+        self.ensure_one()
+
+        def fetch(stored):
+            data = self._fetch_stable_token(force_refresh=bool(stale) and stale == stored)
+            return data["access_token"], data.get("expires_in", 7200)
+
+        return self._get_stored_credential("access_token", "token_expires_at", fetch, stale=stale)
+
+    def _get_jsapi_ticket(self):
+        """Return a valid JS-SDK ticket (``ticket/getticket?type=jsapi``), stored and refreshed like the token.
+
+        The access token is taken first, outside the ticket's lock: the token
+        manager locks the same row.  The ticket is fetched with that token
+        and no retry inside the lock; a token WeChat rejects is refreshed once
+        outside it and the ticket asked for again.
+        """
+        self.ensure_one()
+        token = self._get_access_token()
+
+        def fetch(stored):
+            data = self._api(token=token).get("ticket/getticket", type="jsapi")
+            if not data.get("ticket"):
+                raise WeChatError(int(data.get("errcode") or -1), data.get("errmsg", ""), self.env)
+            return data["ticket"], data.get("expires_in", 7200)
+
+        try:
+            return self._get_stored_credential("jsapi_ticket", "jsapi_ticket_expires_at", fetch)
+        except WeChatError as exc:
+            if exc.errcode not in TOKEN_ERRORS:
+                raise
+            token = self._get_access_token(stale=token)
+            return self._get_stored_credential("jsapi_ticket", "jsapi_ticket_expires_at", fetch)
+
+    def _get_stored_credential(self, field, expiry_field, fetch, stale=None):
+        """The value of ``field`` (a token or ticket kept on the account), refreshed under a row lock.
+
+        ``fetch(stored)`` asks WeChat for a new one and returns ``(value,
+        expires_in)``; it is called only by the worker holding the lock when
+        the stored value is missing, about to expire, or ``stale``.  The lock
         is FOR NO KEY UPDATE: rows inserted by the caller that reference the
         account (KEY SHARE locks) do not block it.
         """
-        self.ensure_one()
         try:
-            return self._refresh_token(stale, own=True)
+            return self._refresh_stored(field, expiry_field, fetch, stale, own=True)
         except psycopg2.errors.LockNotAvailable:
             # The caller's own transaction holds the account row (it wrote it):
             # refreshing in another transaction would wait for ever.
-            _logger.info("WeChat account %s: token refreshed in the caller's transaction", self.id)
-            return self._refresh_token(stale, own=False)
+            _logger.info("WeChat account %s: %s refreshed in the caller's transaction", self.id, field)
+            return self._refresh_stored(field, expiry_field, fetch, stale, own=False)
 
-    def _refresh_token(self, stale, own):
+    def _refresh_stored(self, field, expiry_field, fetch, stale, own):
         with self._token_cursor(own=own) as (cr, separate):
-            cr.execute(
-                "SELECT access_token, token_expires_at FROM wechat_account WHERE id = %s FOR NO KEY UPDATE", [self.id]
-            )
-            token, expires_at = cr.fetchone()
+            cr.execute(SQL(
+                "SELECT %s, %s FROM wechat_account WHERE id = %s FOR NO KEY UPDATE",
+                SQL.identifier(field), SQL.identifier(expiry_field), self.id,
+            ))
+            value, expires_at = cr.fetchone()
             now = fields.Datetime.now()
-            if token and token != stale and expires_at and expires_at > now + timedelta(seconds=TOKEN_MARGIN):
-                return token
-            data = self._fetch_stable_token(force_refresh=bool(stale) and stale == token)
-            expires_at = now + timedelta(seconds=int(data.get("expires_in", 7200)))
-            cr.execute(
-                "UPDATE wechat_account SET access_token = %s, token_expires_at = %s WHERE id = %s",
-                [data["access_token"], expires_at, self.id],
-            )
+            if value and value != stale and expires_at and expires_at > now + timedelta(seconds=TOKEN_MARGIN):
+                return value
+            value, expires_in = fetch(value)
+            expires_at = now + timedelta(seconds=int(expires_in))
+            cr.execute(SQL(
+                "UPDATE wechat_account SET %s = %s, %s = %s WHERE id = %s",
+                SQL.identifier(field), value, SQL.identifier(expiry_field), expires_at, self.id,
+            ))
             if not separate:
-                self.invalidate_recordset(["access_token", "token_expires_at"])
-            return data["access_token"]
+                self.invalidate_recordset([field, expiry_field])
+            return value
+
+    def _jsapi_config(self, url):
+        """The signed ``wx.config`` of a page at ``url``: ``{appId, timestamp, nonceStr, signature}``.
+
+        WeChat's JS-SDK signature (附录1): sha1 of
+        ``jsapi_ticket=T&noncestr=N&timestamp=TS&url=URL``, keys in that
+        (ASCII) order, raw values, the URL without its ``#fragment``.
+        """
+        self.ensure_one()
+        ticket = self._get_jsapi_ticket()
+        nonce = secrets.token_hex(8)
+        timestamp = int(time.time())
+        page_url = (url or "").split("#", 1)[0]
+        plain = f"jsapi_ticket={ticket}&noncestr={nonce}&timestamp={timestamp}&url={page_url}"
+        return {
+            "appId": self.appid,
+            "timestamp": timestamp,
+            "nonceStr": nonce,
+            "signature": hashlib.sha1(plain.encode()).hexdigest(),
+        }
+
+    def _jssdk_script_url(self):
+        """Where the page loads the JS-SDK from: WeChat's, or the fake platform's stand-in in sandbox mode."""
+        self.ensure_one()
+        if self.sandbox:
+            return f"{self.sandbox_url.rstrip('/')}/open/js/jweixin-1.6.0.js"
+        return JSSDK_URL
 
     def _fetch_stable_token(self, force_refresh=False):
         """POST ``/cgi-bin/stable_token`` (JSON). Raises :class:`WeChatError`, writes nothing."""

@@ -76,10 +76,12 @@ class WeChatError(UserError):
 class WeChatApi:
     """Client of one ``wechat.account`` (use ``account._api()``)."""
 
-    def __init__(self, account):
+    def __init__(self, account, token=None):
         account.ensure_one()
         self.account = account
         self.timeout = account.timeout or 10
+        # A token given by the caller (the token manager's own callers) is used as is: never refreshed here.
+        self._fixed_token = token
         self._client = None
 
     # ------------------------------------------------------------------ plumbing
@@ -97,7 +99,7 @@ class WeChatApi:
     def _raw(self, method, path, **kwargs):
         """One HTTP call with the current token; WeChat errors as :class:`WeChatError`."""
         if self._client is None:
-            self._client = self._build_client(self.account._get_access_token())
+            self._client = self._build_client(self._fixed_token or self.account._get_access_token())
         try:
             return self._client._request(method, path, **kwargs)
         except WeChatClientException as exc:
@@ -117,7 +119,7 @@ class WeChatApi:
         try:
             return self._raw(method, path, **kwargs)
         except WeChatError as exc:
-            if exc.errcode not in TOKEN_ERRORS:
+            if exc.errcode not in TOKEN_ERRORS or self._fixed_token:
                 raise
             stale = self._client.session.get(self._client.access_token_key)
             _logger.info("WeChat account %s: token rejected (%s), refreshing once", self.account.id, exc.errcode)

@@ -94,29 +94,31 @@ class WeChatNotice(models.Model):
         passive reply when the kind allows it (``_reply_text`` of the event).
         ``account``: all ``members`` belong to it (spares reading theirs).
         """
-        kind = self.env["wechat.notice.kind"]._get(kind_code)
+        # Notices are server records: managers read them, only the router writes them.
+        router = self.sudo()
+        kind = router.env["wechat.notice.kind"]._get(kind_code)
         members = members.sudo()
-        if reply_event is None and self.env.context.get("wechat_reply_event_id"):
-            reply_event = self.env["wechat.event"].sudo().browse(self.env.context["wechat_reply_event_id"])
+        if reply_event is None and router.env.context.get("wechat_reply_event_id"):
+            reply_event = router.env["wechat.event"].sudo().browse(self.env.context["wechat_reply_event_id"])
         if not members or not kind.active:
-            return self.browse()
-        notices = self.browse()
+            return router.browse()
+        notices = router.browse()
         groups = [(account, members)] if account else [
             (a, members.filtered(lambda m, a=a: m.account_id == a)) for a in members.account_id]
         for group_account, group in groups:
-            notices |= self._route(kind, group_account.sudo(), group, values, key, reply_event)
+            notices |= router._route(kind, group_account.sudo(), group, values, key, reply_event)
         if send and notices:
             # In SQL, at most one more than sent now: a filtered() would go through 100 000s of records.
-            self.flush_model(["state"])
-            self.env.cr.execute(
+            router.flush_model(["state"])
+            router.env.cr.execute(
                 "SELECT id FROM wechat_notice WHERE id = ANY(%s) AND state = 'queued' ORDER BY id LIMIT %s",
                 [notices.ids, SEND_NOW_LIMIT + 1],
             )
-            queued_ids = [row[0] for row in self.env.cr.fetchall()]
+            queued_ids = [row[0] for row in router.env.cr.fetchall()]
             if 0 < len(queued_ids) <= SEND_NOW_LIMIT:
                 call_after_commit(self.env, "wechat.notice", "_send_ids", queued_ids)
             elif queued_ids:
-                self.env.ref("wechat_member.ir_cron_wechat_notice_send")._trigger()
+                router.env.ref("wechat_member.ir_cron_wechat_notice_send")._trigger()
         return notices
 
     def _route(self, kind, account, members, values, key, reply_event):
@@ -301,7 +303,7 @@ class WeChatNotice(models.Model):
             "SELECT id FROM wechat_notice WHERE id = ANY(%s) AND state = 'queued' ORDER BY id FOR UPDATE SKIP LOCKED",
             [self.ids],
         )
-        todo = self.browse([row[0] for row in self.env.cr.fetchall()])
+        todo = self.sudo().browse([row[0] for row in self.env.cr.fetchall()])
         for notice in todo:
             notice._send_one()
 

@@ -205,6 +205,8 @@ class WeChatNoticeTemplate(models.Model):
         if VALUE_TYPES.get(value_key) == "amount" and isinstance(raw, (int, float)):
             symbol = self.account_id.company_id.currency_id.symbol or "¥"
             return f"{symbol}{raw:.2f}"
+        if isinstance(raw, float):
+            return f"{raw:g}"  # 100.0 points are "100"
         return str(raw)
 
     def _send(self, member, values, url=None, key=None):

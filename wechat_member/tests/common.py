@@ -67,6 +67,12 @@ class WeChatFakeMixin:
             mch_key="k" * 32,
         )
 
+    def setUp(self):
+        super().setUp()
+        # Each test keeps WeChat's rules: its violations fail it (a test that breaks a rule on purpose
+        # checks the violation, then calls self.fake.clear_logs()).
+        self.addCleanup(self.fake.assert_no_violations)
+
     def map_template(self, kind_code, template_id, keywords, channel="template", account=None):
         """A notice mapping on the account and the same template on the fake, with ``keywords``.
 

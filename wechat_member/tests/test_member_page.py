@@ -1,3 +1,12 @@
+import hashlib
+import json
+import re
+import time
+from datetime import timedelta
+from html import unescape
+from unittest.mock import patch
+
+from odoo import fields
 from odoo.tests import tagged
 
 from .common import WeChatHttpCase
@@ -65,3 +74,131 @@ class TestMemberPage(WeChatHttpCase):
         partner = self.env["wechat.member"].search([("openid", "=", openid)]).partner_id
         self.assertEqual(partner.city, "Suzhou")
         self.assertTrue(partner.wechat_consent)
+
+
+@tagged("post_install", "-at_install")
+class TestMemberPageNotifyMe(WeChatHttpCase):
+    """The "Notify me" block: subscribe-notice buttons on a page signed with the account's jsapi_ticket."""
+
+    WECHAT_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) MicroMessenger/8.0.47 NetType/WIFI"
+
+    def map_subscribe(self, kind_code, template_id, lines):
+        self.fake_account.add_subscribe_template(template_id, keywords=tuple(k for k, __ in lines))
+        return self.env["wechat.notice.template"].create({
+            "account_id": self.account.id,
+            "kind_id": self.env["wechat.notice.kind"]._get(kind_code).id,
+            "channel": "subscribe",
+            "template_id": template_id,
+            "line_ids": [(0, 0, {"keyword": k, "value_key": v}) for k, v in lines],
+        })
+
+    def setUp(self):
+        super().setUp()
+        self.tickets_before = self.fake_account.jsapi_ticket_calls  # one fake per class: count from here
+
+    def ticket_calls(self):
+        return self.fake_account.jsapi_ticket_calls - self.tickets_before
+
+    def test_jsapi_config_signature_and_ticket_cache(self):
+        config = self.account._jsapi_config("http://shop.example.com/wechat/member/1?lang=zh#coupons")
+        ticket = self.account.sudo().jsapi_ticket
+        self.assertTrue(ticket)
+        self.assertIn(ticket, self.fake.jsapi_tickets, "the ticket WeChat issued")
+        self.assertEqual(self.ticket_calls(), 1)
+        plain = (f"jsapi_ticket={ticket}&noncestr={config['nonceStr']}&timestamp={config['timestamp']}"
+                 "&url=http://shop.example.com/wechat/member/1?lang=zh")
+        self.assertEqual(config["signature"], hashlib.sha1(plain.encode()).hexdigest())
+        self.assertEqual(config["appId"], self.appid)
+        self.assertAlmostEqual(config["timestamp"], time.time(), delta=60)
+        # Stored once, reused: a second page needs no second ticket.
+        again = self.account._jsapi_config("http://shop.example.com/other")
+        self.assertEqual(self.ticket_calls(), 1)
+        self.assertNotEqual(again["nonceStr"], config["nonceStr"])
+        # Expired: refreshed once.
+        self.env.cr.execute("UPDATE wechat_account SET jsapi_ticket_expires_at = %s WHERE id = %s",
+                            [fields.Datetime.now() - timedelta(seconds=1), self.account.id])
+        self.account.invalidate_recordset(["jsapi_ticket", "jsapi_ticket_expires_at"])
+        self.account._jsapi_config("http://shop.example.com/other")
+        self.assertEqual(self.ticket_calls(), 2)
+        self.assertNotEqual(self.account.sudo().jsapi_ticket, ticket)
+        self.assertGreater(self.account.sudo().jsapi_ticket_expires_at, fields.Datetime.now() + timedelta(hours=1))
+        # New credentials: the ticket is gone with the token.
+        self.account.appsecret = "test-secret-0002"
+        self.assertFalse(self.account.sudo().jsapi_ticket)
+        self.assertFalse(self.account.sudo().jsapi_ticket_expires_at)
+
+    def test_wechat_sample_signature(self):
+        """WeChat's own example (JS-SDK 附录1) gives WeChat's signature."""
+        ticket = "sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg"
+        with patch.object(type(self.account), "_get_jsapi_ticket", return_value=ticket), \
+                patch("secrets.token_hex", return_value="Wm3WZYTPz0wzccnW"), \
+                patch("time.time", return_value=1414587457):
+            config = self.account._jsapi_config("http://mp.weixin.qq.com#wechat_redirect")
+        self.assertEqual(config["signature"], "f4d90daf4b3bca3078ab155816175ba34c443a7b")
+
+    def test_page_lists_mapped_kinds_with_own_optins(self):
+        mapping = self.map_subscribe("points_change", "SUBpoints0001", [("number1", "points"), ("number2", "balance")])
+        openid = "oPageNotify00000000000000001"
+        self.fake.set_browser_user(self.appid, openid)
+        page = self.url_open(f"/wechat/member/{self.account.id}?lang=en")
+        member = self.env["wechat.member"].search([("openid", "=", openid)])
+        other, __ = self.env["wechat.member"]._get_or_create(self.account, "oPageNotifyOther000000000001")
+        Optin = self.env["wechat.notice.optin"]
+        Optin._record(member, [mapping.template_id, mapping.template_id])
+        Optin._record(other, [mapping.template_id] * 3)
+        Optin._record(member, [mapping.template_id]).state = "used"
+        page = self.url_open(f"/wechat/member/{self.account.id}?lang=en")
+        self.assertEqual(page.status_code, 200)
+        html = page.text
+        self.assertIn('<wx-open-subscribe template="SUBpoints0001"', html)
+        self.assertIn('id="wm-notify-points_change"', html)
+        self.assertNotIn('id="wm-notify-pos_thanks"', html, "no mapping, no button")
+        self.assertEqual(html.count("<wx-open-subscribe"), 1)
+        self.assertIn("Notices left: 2", html, "the member's own available opt-ins only")
+        self.assertIn('type="text/wxtag-template"', html)
+        self.assertIn(f'src="{self.fake.url}/open/js/jweixin-1.6.0.js"', html, "the sandbox's JS-SDK")
+        config = json.loads(unescape(re.search(r'data-wx-config="([^"]*)"', html).group(1)))
+        self.assertEqual(config["openTagList"], ["wx-open-subscribe"])
+        self.assertEqual(config["jsApiList"], [])
+        ticket = self.account.sudo().jsapi_ticket
+        plain = (f"jsapi_ticket={ticket}&noncestr={config['nonceStr']}&timestamp={config['timestamp']}"
+                 f"&url={self.base_url()}/wechat/member/{self.account.id}?lang=en")
+        self.assertEqual(config["signature"], hashlib.sha1(plain.encode()).hexdigest(), "signed for the page's URL")
+        self.assertEqual(self.ticket_calls(), 1, "two page loads, one ticket")
+        self.assertNotIn("Open this page in WeChat", html)
+        # A broken mapping offers nothing.
+        mapping.write({"state": "broken"})
+        html = self.url_open(f"/wechat/member/{self.account.id}?lang=en").text
+        self.assertNotIn("<wx-open-subscribe", html)
+        self.assertNotIn('id="wm-notify"', html)
+        self.assertEqual(self.fake.violations, [])
+
+    def test_real_account_outside_wechat_needs_wechat(self):
+        self.map_subscribe("points_change", "SUBpoints0002", [("number1", "points")])
+        # A real account (not the sandbox) whose WeChat endpoints are the fake platform's.
+        self.account.write({"sandbox": False, "api_base_url": self.fake.url, "oauth_base_url": self.fake.url})
+        openid = "oPageNotifyReal0000000000001"
+        self.fake.set_browser_user(self.appid, openid)
+        html = self.url_open(f"/wechat/member/{self.account.id}?lang=en").text
+        self.assertIn('id="wm-notify-needs-wechat"', html)
+        self.assertIn("Open this page in WeChat", html)
+        self.assertNotIn("<wx-open-subscribe", html)
+        self.assertNotIn("jweixin", html)
+        self.assertEqual(self.ticket_calls(), 0, "no ticket for a page that cannot use it")
+        # The same page in WeChat's browser: the buttons and WeChat's own JS-SDK.
+        html = self.url_open(f"/wechat/member/{self.account.id}?lang=en", headers={"User-Agent": self.WECHAT_UA}).text
+        self.assertNotIn("Open this page in WeChat", html)
+        self.assertIn('<wx-open-subscribe template="SUBpoints0002"', html)
+        self.assertIn('src="https://res.wx.qq.com/open/js/jweixin-1.6.0.js"', html)
+        self.assertNotIn("data-fake-openid", html, "only the sandbox tells its stand-in who the visitor is")
+
+    def test_chinese_page(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(["wechat_member"], ["zh_CN"])
+        self.map_subscribe("points_change", "SUBpoints0003", [("number1", "points")])
+        self.fake.set_browser_user(self.appid, "oPageNotifyZh00000000000001")
+        html = self.url_open(f"/wechat/member/{self.account.id}?lang=zh").text
+        self.assertIn("通知我", html)
+        self.assertIn("剩余通知：0", html)
+        self.assertIn("积分变动", html)
+        self.assertIn("我们会通知您。", html)

@@ -574,6 +574,7 @@ class TestPosWeChatPayTour(WeChatFakeMixin, PoSHttpCommonWeChat):
     def test_pos_wechat_pay_tour(self):
         self.fake.pay_script("134567890123456781", "SUCCESS", openid=OPENID_A, is_subscribe="N")
         self.fake.pay_script("134567890123456782", ("USERPAYING", 1), openid=OPENID_A, is_subscribe="N")
+        self.account.pos_thanks = True  # the receipt prints the thanks after a WeChat Pay payment
         self.main_pos_config.with_user(self.pos_user).open_ui()
         self.start_pos_tour("WeChatPosPayTour", login="pos_user")
         orders = self._orders()

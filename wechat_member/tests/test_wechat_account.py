@@ -193,3 +193,40 @@ class TestSandboxConnection(WeChatCase):
             with separate_env(self.registry) as env:
                 env.cr.execute("DELETE FROM wechat_tag WHERE account_id = %s", [account_id])
                 env.cr.execute("DELETE FROM wechat_account WHERE id = %s", [account_id])
+
+    def test_parallel_pages_one_ticket(self):
+        """Member pages signed at once on separate cursors: one getticket (and one token) for all of them."""
+        with separate_env(self.registry) as env:
+            account = env["wechat.account"].create({
+                "name": "Ticket stampede", "appid": "wxstampede00000002", "appsecret": "test-secret-0002",
+                "sandbox": True, "sandbox_url": self.fake.url, "timeout": 5,
+            })
+            account_id = account.id
+        fake_account = self.fake.add_account(appid="wxstampede00000002", secret="test-secret-0002", token="t")
+        try:
+            self.fake.inject("/cgi-bin/ticket/getticket", latency=0.3, times=1)
+            configs, errors = [], []
+            barrier = threading.Barrier(8)
+
+            def worker():
+                try:
+                    with separate_env(self.registry) as env:
+                        barrier.wait()
+                        configs.append(env["wechat.account"].browse(account_id)._jsapi_config("http://shop.test/p"))
+                except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=worker) for __ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            self.assertFalse(errors)
+            self.assertEqual(len(configs), 8)
+            self.assertEqual(fake_account.jsapi_ticket_calls, 1, "one ticket for eight pages")
+            with separate_env(self.registry) as env:
+                env.cr.execute("SELECT jsapi_ticket FROM wechat_account WHERE id = %s", [account_id])
+                self.assertIn(env.cr.fetchone()[0], self.fake.jsapi_tickets, "kept in the database")
+        finally:
+            with separate_env(self.registry) as env:
+                env.cr.execute("DELETE FROM wechat_account WHERE id = %s", [account_id])

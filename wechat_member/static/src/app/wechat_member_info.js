@@ -30,17 +30,29 @@ export function wechatActivityLabel(state) {
     );
 }
 
+/** True when the order has a WeChat Pay (scan code) payment line. */
+export function wechatPaidWithWeChat(order) {
+    return Boolean(
+        order?.payment_ids?.some(
+            (line) => line.payment_method_id?.use_payment_terminal === "wechat_pay" && line.amount > 0
+        )
+    );
+}
+
 /**
  * What the receipt and the customer display show about the customer:
- * member code, purchases, level and points; and the store's "Follow us" QR
- * code when the customer does not follow the store's WeChat account yet.
+ * member code, purchases, level and points; the store's "Follow us" QR
+ * code when the customer does not follow the store's WeChat account yet;
+ * and, after a WeChat Pay payment, the account's thanks (a payment opens no
+ * customer-service window in WeChat: the thanks are shown here in any case).
  */
-export function wechatMemberInfo(models, partner) {
+export function wechatMemberInfo(models, partner, order = null) {
     const config = models["pos.config"].getFirst();
     const accountId = config?.raw?.wechat_account_id || false;
     const follows = partner && partner.wechatFollows(accountId);
     const followQr = (!follows && accountId && config.wechat_follow_qr) || false;
-    const info = { code: false, followQr };
+    const thanks = (wechatPaidWithWeChat(order) && config?.wechat_thanks_message) || false;
+    const info = { code: false, followQr, thanks };
     if (partner?.wechat_member_code) {
         Object.assign(info, {
             code: partner.wechat_member_code,
@@ -49,5 +61,5 @@ export function wechatMemberInfo(models, partner) {
             points: wechatLoyaltyPoints(models, partner),
         });
     }
-    return info.code || info.followQr ? info : false;
+    return info.code || info.followQr || info.thanks ? info : false;
 }

@@ -65,7 +65,13 @@ registry.category("web_tour.tours").add("WeChatPosPayTour", {
             scanCode(SUCCESS_CODE),
             paymentSuccessful(),
             PaymentScreen.remainingIs("0.0"),
-            finishOrder(),
+            PaymentScreen.clickValidate(),
+            ReceiptScreen.isShown(),
+            {
+                content: "the receipt thanks the WeChat payer (WeChat opens no service window after a payment)",
+                trigger: ".pos-receipt .o_wechat_thanks:contains('Thank you for your purchase!')",
+            },
+            ReceiptScreen.clickNextOrder(),
             // 2. The customer has to confirm with a password first (USERPAYING).
             ProductScreen.addOrderline("Desk Pad", "2"),
             ProductScreen.clickPayButton(),

@@ -17,6 +17,6 @@ patch(PosOrder.prototype, {
     },
 
     wechatMemberInfo() {
-        return wechatMemberInfo(this.models, this.get_partner());
+        return wechatMemberInfo(this.models, this.get_partner(), this);
     },
 });
