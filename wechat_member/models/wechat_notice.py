@@ -116,7 +116,7 @@ class WeChatNotice(models.Model):
             )
             queued_ids = [row[0] for row in router.env.cr.fetchall()]
             if 0 < len(queued_ids) <= SEND_NOW_LIMIT:
-                call_after_commit(self.env, "wechat.notice", "_send_ids", queued_ids)
+                call_after_commit(router.env, "wechat.notice", "_send_ids", queued_ids)
             elif queued_ids:
                 router.env.ref("wechat_member.ir_cron_wechat_notice_send")._trigger()
         return notices
@@ -469,9 +469,10 @@ class WeChatNotice(models.Model):
 
     def _text_points_change(self, values):
         points = values.get("points") or 0
-        return _("%(sign)s%(points)s points: %(reason)s. Balance: %(balance)s points.",
-                 sign="+" if points > 0 else "", points=f"{points:g}", reason=values.get("reason") or "",
-                 balance=f"{values.get('balance') or 0:g}")
+        moved = f"+{points:g}" if points > 0 else f"{points:g}"
+        balance = f"{values.get('balance') or 0:g}"
+        return _("%(points)s points: %(reason)s. Balance: %(balance)s points.",
+                 points=moved, reason=values.get("reason") or "", balance=balance)
 
     def _text_pos_thanks(self, values):
         partner = self.member_id.partner_id
