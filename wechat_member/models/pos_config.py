@@ -33,20 +33,6 @@ class PosConfig(models.Model):
         help="Technical: the follow QR code of the store as a data URL, shown on receipts and the customer display.",
     )
 
-    wechat_thanks_message = fields.Char(
-        "WeChat Pay Thanks",
-        compute="_compute_wechat_thanks_message",
-        help="Technical: the thanks printed on the receipt and shown on the customer display after a WeChat Pay "
-        "payment (the account's thank-you message, when \"Thank WeChat Payers\" is on).",
-    )
-
-    @api.depends("wechat_account_id.pos_thanks", "wechat_account_id.pos_thanks_message")
-    @api.depends_context("lang")
-    def _compute_wechat_thanks_message(self):
-        for config in self:
-            account = config.sudo().wechat_account_id
-            config.wechat_thanks_message = account.pos_thanks_message if account.pos_thanks else False
-
     @api.depends("wechat_account_id")
     def _compute_wechat_follow(self):
         Channel = self.env["wechat.qr.channel"].sudo()
@@ -64,5 +50,5 @@ class PosConfig(models.Model):
     def _load_pos_data_fields(self, config_id):
         params = super()._load_pos_data_fields(config_id)
         if params:  # an empty list loads every field
-            params += ["wechat_account_id", "wechat_follow_qr", "wechat_thanks_message"]
+            params += ["wechat_account_id", "wechat_follow_qr"]
         return params

@@ -36,6 +36,12 @@ class PosPaymentMethod(models.Model):
         help="The WeChat service account whose merchant (WeChat Pay) charges the customer's payment code. "
         "The payer becomes a member of this account.",
     )
+    wechat_thanks_message = fields.Char(
+        "WeChat Pay Thanks",
+        compute="_compute_wechat_thanks_message",
+        help="Technical: the thanks printed on the receipt and shown on the customer display after a WeChat Pay "
+        "payment (the account's thank-you message, when \"Thank WeChat Payers\" is on).",
+    )
 
     def _get_payment_terminal_selection(self):
         return super()._get_payment_terminal_selection() + [("wechat_pay", _("WeChat Pay (scan code) / 微信付款码"))]
@@ -43,8 +49,15 @@ class PosPaymentMethod(models.Model):
     @api.model
     def _load_pos_data_fields(self, config_id):
         params = super()._load_pos_data_fields(config_id)
-        params += ["wechat_account_id"]
+        params += ["wechat_account_id", "wechat_thanks_message"]
         return params
+
+    @api.depends("wechat_account_id.pos_thanks", "wechat_account_id.pos_thanks_message")
+    @api.depends_context("lang")
+    def _compute_wechat_thanks_message(self):
+        for method in self:
+            account = method.sudo().wechat_account_id
+            method.wechat_thanks_message = account.pos_thanks_message if account.pos_thanks else False
 
     @api.constrains("use_payment_terminal", "wechat_account_id", "company_id")
     def _check_wechat_account(self):

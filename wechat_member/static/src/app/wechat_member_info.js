@@ -30,13 +30,12 @@ export function wechatActivityLabel(state) {
     );
 }
 
-/** True when the order has a WeChat Pay (scan code) payment line. */
-export function wechatPaidWithWeChat(order) {
-    return Boolean(
-        order?.payment_ids?.some(
-            (line) => line.payment_method_id?.use_payment_terminal === "wechat_pay" && line.amount > 0
-        )
+/** The thanks of the WeChat account that took the order's WeChat Pay (scan code) payment, if any. */
+export function wechatPayThanks(order) {
+    const line = order?.payment_ids?.find(
+        (line) => line.payment_method_id?.use_payment_terminal === "wechat_pay" && line.amount > 0
     );
+    return line?.payment_method_id?.wechat_thanks_message || false;
 }
 
 /**
@@ -51,7 +50,7 @@ export function wechatMemberInfo(models, partner, order = null) {
     const accountId = config?.raw?.wechat_account_id || false;
     const follows = partner && partner.wechatFollows(accountId);
     const followQr = (!follows && accountId && config.wechat_follow_qr) || false;
-    const thanks = (wechatPaidWithWeChat(order) && config?.wechat_thanks_message) || false;
+    const thanks = wechatPayThanks(order);
     const info = { code: false, followQr, thanks };
     if (partner?.wechat_member_code) {
         Object.assign(info, {
