@@ -501,6 +501,13 @@ class WeChatAccount(models.Model):
             }
             resp = requests.post(f"{url.rstrip('/')}/_fake/accounts", json=payload, timeout=account.timeout)
             resp.raise_for_status()
+            for mapping in account.notice_template_ids:  # the account's templates exist on the fake too
+                path = "subscribe_templates" if mapping.channel == "subscribe" else "templates"
+                resp = requests.post(f"{url.rstrip('/')}/_fake/{path}", timeout=account.timeout, json={
+                    "appid": account.appid, "template_id": mapping.template_id, "title": mapping.kind_id.name,
+                    "keywords": mapping.line_ids.mapped("keyword"),
+                })
+                resp.raise_for_status()
             result.append({"name": account.name, "appid": account.appid, "webhook": account.webhook_url})
         return result
 
