@@ -139,6 +139,7 @@ class WeChatMemberPage(http.Controller):
             "member_qr": "data:image/png;base64," + base64.b64encode(qr_png(code or member.openid)).decode(),
             "points_text": partner._wechat_points_text(),
             "purchases_text": partner._wechat_purchases_text(),
+            "thanks_text": member.with_context(lang=request.env.lang)._wechat_recent_thanks(),
             "errors": errors or {},
             "saved": saved,
             "form": form

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools.misc import format_datetime
 
 from .wechat_api import WeChatError
 from .wechat_notice import CS_EVENT_LIMIT, CS_EVENT_WINDOW, CS_MESSAGE_LIMIT, CS_MESSAGE_WINDOW
@@ -113,7 +114,8 @@ class WeChatMember(models.Model):
             left, until = member._cs_quota()
             member.in_service_window = bool(left)
             member.cs_quota_text = (
-                _("%(count)s until %(date)s", count=left, date=fields.Datetime.to_string(until)) if left else _("none")
+                _("%(count)s until %(date)s", count=left, date=format_datetime(self.env, until, dt_format="short"))
+                if left else _("none")
             )
 
     def _compute_notice_count(self):
@@ -356,6 +358,19 @@ class WeChatMember(models.Model):
     def action_fetch_user_info(self):
         self._fetch_user_info()
         return True
+
+    def _wechat_recent_thanks(self, days=7):
+        """The thanks of the member's last WeChat Pay purchase of the last ``days`` days, for the member page.
+
+        A payment opens no customer-service window: whatever channel carried
+        the "POS thanks" notice (or none), the member page shows it.
+        """
+        self.ensure_one()
+        notice = self.env["wechat.notice"].sudo().search([
+            ("member_id", "=", self.id), ("kind_id.code", "=", "pos_thanks"),
+            ("date", ">=", fields.Datetime.now() - timedelta(days=days)),
+        ], order="id desc", limit=1)
+        return notice.with_context(lang=self.env.lang)._text() if notice else ""
 
     def action_view_notices(self):
         self.ensure_one()

@@ -106,7 +106,10 @@ class WeChatNotice(models.Model):
         groups = [(account, members)] if account else [
             (a, members.filtered(lambda m, a=a: m.account_id == a)) for a in members.account_id]
         for group_account, group in groups:
-            notices |= router._route(kind, group_account.sudo(), group, values, key, reply_event)
+            # Reasons are written in the language of whoever routes, else the company's (crons, hooks).
+            lang = router.env.context.get("lang") or group_account.company_id.partner_id.lang or router.env.user.lang
+            notices |= router.with_context(lang=lang)._route(kind, group_account.sudo(), group, values, key,
+                                                             reply_event)
         if send and notices:
             # In SQL, at most one more than sent now: a filtered() would go through 100 000s of records.
             router.flush_model(["state"])

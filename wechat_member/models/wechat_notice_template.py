@@ -117,7 +117,6 @@ class WeChatNoticeTemplate(models.Model):
     _order = "account_id, kind_id, id"
     _check_company_auto = True
 
-    name = fields.Char(compute="_compute_name", store=True)
     account_id = fields.Many2one("wechat.account", required=True, ondelete="cascade", index=True, check_company=True)
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     kind_id = fields.Many2one("wechat.notice.kind", string="Notice Kind", required=True, ondelete="cascade")
@@ -134,16 +133,26 @@ class WeChatNoticeTemplate(models.Model):
     broken_reason = fields.Text(readonly=True)
     line_ids = fields.One2many("wechat.notice.template.line", "mapping_id", string="Keywords", copy=True)
     value_keys = fields.Char(related="kind_id.value_keys")
+    value_labels = fields.Char("Values Carried", compute="_compute_value_labels",
+                               help="What notices of this kind can show in a keyword.")
 
     _sql_constraints = [
         ("account_kind_channel_uniq", "UNIQUE(account_id, kind_id, channel)",
          "A notice kind has one mapping per channel on an account."),
     ]
 
-    @api.depends("kind_id.name", "channel", "template_id")
-    def _compute_name(self):
+    @api.depends("kind_id.name", "template_id")
+    def _compute_display_name(self):
         for mapping in self:
-            mapping.name = f"{mapping.kind_id.name or ''} ({mapping.template_id or ''})"
+            mapping.display_name = f"{mapping.kind_id.name or ''} ({mapping.template_id or ''})"
+
+    @api.depends("kind_id.value_keys")
+    @api.depends_context("lang")
+    def _compute_value_labels(self):
+        labels = dict(self.env["wechat.notice.template.line"]._fields["value_key"]._description_selection(self.env))
+        for mapping in self:
+            keys = [*mapping.kind_id._value_keys(), "member_name", "date"] if mapping.kind_id else []
+            mapping.value_labels = ", ".join(labels[k] for k in dict.fromkeys(keys) if k in labels)
 
     @api.constrains("kind_id", "channel", "line_ids")
     def _check_mapping(self):

@@ -495,6 +495,8 @@ class TestPosWeChatPay(WeChatFakeMixin, PoSCommonWeChat):
         notice = self.notices("pos_thanks", member)
         self.assertEqual(notice.state, "none")
         self.assertIn("Template message", notice.reason, "the reason says which channel was missing")
+        self.assertIn("Thank you for your purchase!", member._wechat_recent_thanks(),
+                      "the member page shows the thanks in every case")
 
     def test_thanks_in_chinese(self):
         self.env["res.lang"]._activate_lang("zh_CN")
