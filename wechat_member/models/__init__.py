@@ -11,9 +11,12 @@ from . import wechat_tag_rule
 from . import wechat_campaign
 from . import wechat_message_log
 from . import wechat_notice_kind
+from . import wechat_notice_kind_channel
 from . import wechat_notice_template
+from . import wechat_notice_template_line
 from . import wechat_notice_optin
 from . import wechat_notice
+from . import wechat_notice_digest
 from . import res_company
 from . import res_partner
 from . import wechat_pay

@@ -211,7 +211,7 @@ class WeChatNoticeTemplate(models.Model):
             tz = self.account_id.company_id.partner_id.tz or "Asia/Shanghai"
             fmt = "yyyy-MM-dd" if ktype == "date" else "yyyy-MM-dd HH:mm"
             return format_datetime(self.env, raw, tz=tz, dt_format=fmt)
-        if VALUE_TYPES.get(value_key) == "amount" and isinstance(raw, (int, float)):
+        if VALUE_TYPES.get(value_key) == "amount" and isinstance(raw, int | float):
             symbol = self.account_id.company_id.currency_id.symbol or "¥"
             return f"{symbol}{raw:.2f}"
         if isinstance(raw, float):
@@ -272,23 +272,7 @@ class WeChatNoticeTemplate(models.Model):
         return {
             "amount": 128.0, "points": 128, "balance": 1024, "store": company.name, "member_name": _("Test member"),
             "coupon_name": _("Sample coupon"), "coupon_code": "044TEST0001", "expiry_date": fields.Datetime.now(),
-            "date": fields.Datetime.now(), "reason": _("Test notice"), "friend": _("A friend"), "order_ref": "TEST-0001",
+            "date": fields.Datetime.now(), "reason": _("Test notice"), "friend": _("A friend"),
+            "order_ref": "TEST-0001",
         }
 
-
-class WeChatNoticeTemplateLine(models.Model):
-    _name = "wechat.notice.template.line"
-    _description = "WeChat Notice Template Keyword"
-    _order = "mapping_id, sequence, id"
-
-    mapping_id = fields.Many2one("wechat.notice.template", required=True, ondelete="cascade", index=True)
-    sequence = fields.Integer(default=10)
-    keyword = fields.Char(required=True, help="The template's own key, e.g. thing1, amount2, time3.")
-    value_key = fields.Selection(VALUE_LABELS, string="Shows", required=True)
-    fixed_value = fields.Char("Fixed Text")
-    keyword_type = fields.Char(compute="_compute_keyword_type")
-
-    @api.depends("keyword")
-    def _compute_keyword_type(self):
-        for line in self:
-            line.keyword_type = keyword_type(line.keyword) or ""
