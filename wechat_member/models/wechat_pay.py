@@ -28,9 +28,11 @@ import requests
 import xmltodict
 from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay import WeChatPay
+from wechatpy.pay.utils import calculate_signature
 
 from odoo import api, fields, models, sql_db
 from odoo.sql_db import TestCursor
+from odoo.tools import consteq
 from odoo.tools.translate import LazyTranslate
 
 _logger = logging.getLogger(__name__)
@@ -170,7 +172,9 @@ class WeChatPayClient:
         if not isinstance(data, dict) or not data.get("sign"):
             return None
         data = {k: v for k, v in data.items() if isinstance(v, str)}
-        if not pay.check_signature(data):
+        # wechatpy's check_signature compares with ``==``: compare in constant time here.
+        unsigned = {k: v for k, v in data.items() if k != "sign"}
+        if not consteq(data["sign"], calculate_signature(unsigned, pay.api_key)):
             return None
         return data
 
