@@ -279,6 +279,9 @@ class TestSecurity(WeChatFakeMixin, pay_tests.PoSCommonWeChat):
         account = self.other_account.sudo()
         account.write({"sandbox": False, "access_token": "REAL", "jsapi_ticket": "TICKET",
                        "token_expires_at": fields.Datetime.now(), "jsapi_ticket_expires_at": fields.Datetime.now()})
+        crons = ("ir_cron_wechat_campaigns", "ir_cron_wechat_notice_send", "ir_cron_wechat_notice_digest")
+        for xmlid in crons:
+            self.env.ref(f"wechat_member.{xmlid}").sudo().active = True
         self.env.flush_all()
         for query in get_neutralization_queries(["wechat_member"]):
             self.env.cr.execute(query)
@@ -287,7 +290,7 @@ class TestSecurity(WeChatFakeMixin, pay_tests.PoSCommonWeChat):
         self.assertTrue(account.sandbox)
         self.assertFalse(account.access_token or account.jsapi_ticket or account.token_expires_at
                          or account.jsapi_ticket_expires_at)
-        for xmlid in ("ir_cron_wechat_campaigns", "ir_cron_wechat_notice_send", "ir_cron_wechat_notice_digest"):
+        for xmlid in crons:
             self.assertFalse(self.env.ref(f"wechat_member.{xmlid}").active, xmlid)
 
     # ------------------------------------------------------------------ 7. constant-time compares
