@@ -69,8 +69,10 @@ class TestMemberImport(TransactionCase):
         self.assertEqual(self.code_owner.wechat_member_code, "V100")
         # Same phone, other format: the existing contact is updated, not duplicated.
         self.assertEqual((self.existing.name, self.existing.wechat_member_code), ("王五", "V002"))
-        self.assertEqual(self.env["res.partner"].search_count([("phone_mobile_search", "=", "13800138000")]), 1)
-        errors = {(line.row, line.column, line.kind) for line in wizard.line_ids}
+        self.assertEqual(self.env["res.partner"].search_count(
+            [("phone", "in", ["+86 138 0013 8000", "+8613800138000"])]), 1)
+        # Row 1 (the header) may carry a note of an add-on (e.g. points without a loyalty program).
+        errors = {(line.row, line.column, line.kind) for line in wizard.line_ids if line.row > 1}
         self.assertEqual(errors, {(5, "手机号", "error"), (6, "生日", "error"), (7, "积分", "error"),
                                   (8, "手机号", "duplicate"), (9, "会员号", "duplicate")})
         line = wizard.line_ids.filtered(lambda l: l.row == 6)
@@ -117,7 +119,7 @@ class TestMemberImport(TransactionCase):
         ada = self.partner("+8613911112222")
         self.assertEqual((ada.name, ada.wechat_birthday, ada.wechat_member_code),
                          ("Ada", datetime.date(1992, 2, 29), "X-9"))
-        self.assertEqual(wizard.line_ids.row, 4)
+        self.assertEqual(wizard.line_ids.filtered(lambda line: line.row > 1).mapped("row"), [4])
         bom = csv_bytes([["phone", "name"], ["13911115555", "Émile 李"]], encoding="utf-8-sig")
         wizard = self.run_import(bom)
         self.assertEqual(wizard.created_count, 1)
