@@ -74,8 +74,8 @@ def main():
     tag = "IMP" + uuid.uuid4().hex[:5].upper()
     data, valid = build_file(tag)
     print(f"importing {N} rows ({len(data) / 1e6:.1f} MB GBK CSV, {len(valid)} valid members):", flush=True)
-    company_id = odoo.call("res.users", "read", [odoo.call("res.users", "search", [("login", "=", "admin")])],
-                           ["company_id"])[0]["company_id"][0]
+    cr.execute("SELECT company_id FROM res_users WHERE login = 'admin'")
+    company_id = cr.fetchone()[0]
 
     # 1. Baseline: a plain INSERT of the same valid partners, rolled back.
     def raw():
