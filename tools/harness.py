@@ -848,7 +848,8 @@ DEMO_BANNER = """
 # Benchmarks that run on a database of their own, dropped and re-created at each run.  Coupon
 # issue: Odoo's loyalty.generate.wizard draws 32-bit codes, so coupons left in a shared
 # database by earlier runs make it fail with "A coupon/loyalty card must have a unique code".
-FRESH_BENCH_DBS = {"coupon_issue": "wm_bench_coupon", "notice_route": "wm_bench_notice"}
+FRESH_BENCH_DBS = {"coupon_issue": "wm_bench_coupon", "notice_route": "wm_bench_notice",
+                   "member_import": "wm_bench_import"}
 BENCH_DB = "wm_bench"
 
 

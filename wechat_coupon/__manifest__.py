@@ -20,6 +20,7 @@
         "views/wechat_coupon_automation_views.xml",
         "views/coupon_wallet_templates.xml",
         "views/wechat_coupon_menus.xml",
+        "wizard/wechat_member_import_views.xml",
     ],
     "assets": {
         "web.assets_tests": [

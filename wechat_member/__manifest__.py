@@ -18,6 +18,7 @@
     "data": [
         "security/wechat_member_security.xml",
         "security/ir.model.access.csv",
+        "security/wechat_member_import_security.xml",
         "data/ir_sequence_data.xml",
         "data/wechat_notice_kind_data.xml",
         "data/ir_cron_data.xml",
@@ -37,6 +38,7 @@
         "views/pos_payment_method_views.xml",
         "views/member_page_templates.xml",
         "views/wechat_member_menus.xml",
+        "wizard/wechat_member_import_views.xml",
         "views/pos_capture_views.xml",
     ],
     "demo": [

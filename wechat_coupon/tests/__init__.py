@@ -8,3 +8,4 @@ from . import test_reach
 from . import test_i18n
 from . import test_notify_me_tour
 from . import test_security
+from . import test_member_import_points
