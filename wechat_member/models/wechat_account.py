@@ -137,6 +137,8 @@ class WeChatAccount(models.Model):
         default=lambda self: _("News for members today: gifts and coupons are waiting for you. Open your member "
                                "page to see them."),
         help="The daily digest's text; a click-tracked link to the member page follows.")
+    digest_last_date = fields.Date("Last Digest", readonly=True, copy=False,
+                                   help="The day of the last daily digest (one a day).")
     digest_holdout_percent = fields.Integer(
         "Digest Holdout (%)", default=0, help="Share of the digest's members not sent, to measure its real uplift.")
     preview_openids = fields.Char("Preview OpenIDs", help="Comma-separated openids that receive campaign previews.")
@@ -153,12 +155,23 @@ class WeChatAccount(models.Model):
          "The digest holdout is between 0 and 50 %."),
     ]
 
+    def _local_now(self, now=None):
+        tz = pytz.timezone(self.company_id.partner_id.tz or "Asia/Shanghai")
+        return pytz.utc.localize(now or fields.Datetime.now()).astimezone(tz)
+
     def _is_digest_hour(self, now=None):
         """True during the account's digest hour, in the company's time zone."""
         self.ensure_one()
-        tz = pytz.timezone(self.company_id.partner_id.tz or "Asia/Shanghai")
-        now = now or fields.Datetime.now()
-        return pytz.utc.localize(now).astimezone(tz).hour == self.digest_hour
+        return self._local_now(now).hour == self.digest_hour
+
+    def _digest_today(self, now=None):
+        return self._local_now(now).date()
+
+    def _is_digest_due(self, now=None):
+        """The day's digest is due: the digest hour has come (or passed: a missed hour catches up), once a day."""
+        self.ensure_one()
+        local = self._local_now(now)
+        return local.hour >= self.digest_hour and (not self.digest_last_date or self.digest_last_date < local.date())
 
     def _manager_user(self):
         """Who gets this account's to-dos: a WeChat Marketing manager of its company, else the administrator."""

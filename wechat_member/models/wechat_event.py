@@ -295,7 +295,7 @@ class WeChatEvent(models.Model):
         status = msg.get("Status") or ""
         if status == "success":
             return None
-        notice = self.env["wechat.notice"].search(
+        notice = self.env["wechat.notice"].sudo().search(
             [("account_id", "=", self.account_id.id), ("wechat_msgid", "=", str(msg.get("MsgID") or ""))], limit=1
         )
         if notice:

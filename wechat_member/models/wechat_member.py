@@ -267,12 +267,18 @@ class WeChatMember(models.Model):
         CreateTime): a follow received late opens no more than WeChat did.
         """
         when = when or fields.Datetime.now()
-        vals = {"last_interaction": when}
-        if grant == CS_GRANT_MESSAGE:
-            vals.update(cs_message_at=when, cs_message_used=0)
-        elif grant == CS_GRANT_EVENT:
-            vals.update(cs_event_at=when, cs_event_used=0)
-        self.sudo().write(vals)
+        for member in self.sudo():
+            vals = {}
+            if not member.last_interaction or member.last_interaction < when:
+                vals["last_interaction"] = when
+            # Only a newer interaction opens a grant: an event retried or received out of order never
+            # gives back quota already used, nor replaces a newer grant.
+            if grant == CS_GRANT_MESSAGE and (not member.cs_message_at or member.cs_message_at < when):
+                vals.update(cs_message_at=when, cs_message_used=0)
+            elif grant == CS_GRANT_EVENT and (not member.cs_event_at or member.cs_event_at < when):
+                vals.update(cs_event_at=when, cs_event_used=0)
+            if vals:
+                member.write(vals)
 
     # ------------------------------------------------------------------ customer-service quota
     def _cs_quota(self, now=None):

@@ -7,7 +7,7 @@ from odoo.tools import SQL
 from odoo.tools.misc import formatLang
 
 from .utils import call_after_commit
-from .wechat_api import WeChatError
+from .wechat_api import NETWORK_ERROR, WeChatError
 from .wechat_notice_kind import CHANNELS
 
 _logger = logging.getLogger(__name__)
@@ -27,8 +27,11 @@ NOTICE_STATES = [
     ("sent", "Sent"),
     ("none", "Not sent"),
 ]
-# WeChat errors after which the next channel is tried.
+# A template WeChat no longer knows, or whose keywords changed: the mapping is broken.
 TEMPLATE_BROKEN = (40037, 47003)
+# Answers that say nothing about the delivery (network, busy, rate limits): the same channel again, later.
+RETRY_ERRORS = (NETWORK_ERROR, -1, 45009, 45011)
+MAX_ATTEMPTS = 3
 
 
 class WeChatNotice(models.Model):
@@ -67,6 +70,7 @@ class WeChatNotice(models.Model):
     mapping_id = fields.Many2one("wechat.notice.template", string="Template Mapping", readonly=True,
                                  ondelete="set null")
     error_code = fields.Integer("WeChat Error", readonly=True)
+    attempts = fields.Integer(readonly=True, help="Sends that got no clear answer from WeChat (retried later).")
     reason = fields.Text(readonly=True)
     date = fields.Datetime(default=fields.Datetime.now, required=True, readonly=True, index=True)
     sent_date = fields.Datetime(readonly=True)
@@ -207,7 +211,7 @@ class WeChatNotice(models.Model):
                 " OR (m.cs_event_at > %s AND m.cs_event_used < %s)))",
                 follows, now - CS_MESSAGE_WINDOW, CS_MESSAGE_LIMIT, now - CS_EVENT_WINDOW, CS_EVENT_LIMIT,
             )
-            if kind.category == "marketing" and account.budget_per_week:
+            if kind.uses_budget and account.budget_per_week:
                 cond = SQL("(%s AND NOT %s)", cond, self._over_budget_sql(account, now))
             return cond
         if channel == "template":
@@ -297,7 +301,12 @@ class WeChatNotice(models.Model):
         self.browse(ids).exists()._send()
 
     def _send(self):
-        """Send the queued notices, each through its channel, falling back in the kind's order."""
+        """Send the queued notices, each through its channel, falling back in the kind's order.
+
+        Each notice in a savepoint of its own, committed once sent (outside
+        tests): a failure or a crash never undoes a notice WeChat already
+        delivered, so the cron never sends it again.
+        """
         if not self:
             return
         self.env.flush_all()
@@ -307,7 +316,16 @@ class WeChatNotice(models.Model):
         )
         todo = self.sudo().browse([row[0] for row in self.env.cr.fetchall()])
         for notice in todo:
-            notice._send_one()
+            lang = self.env.context.get("lang") or notice.account_id.company_id.partner_id.lang or "en_US"
+            try:
+                with self.env.cr.savepoint():
+                    notice.with_context(lang=lang)._send_one()
+            except Exception as exc:  # noqa: BLE001 - one notice must not stop the others
+                _logger.exception("WeChat notice %s could not be sent", notice.id)
+                attempts = notice.attempts + 1
+                notice.write({"attempts": attempts, "reason": str(exc)[:500]} if attempts < MAX_ATTEMPTS else
+                             {"attempts": attempts, "state": "none", "reason": str(exc)[:500]})
+            self._commit_progress()
 
     def _send_one(self):
         self.ensure_one()
@@ -315,7 +333,11 @@ class WeChatNotice(models.Model):
         start = channels.index(self.channel) if self.channel in channels else 0
         errors = []
         for channel in channels[start:]:
-            outcome = self._try_channel(channel)
+            try:
+                outcome = self._try_channel(channel)
+            except _RetryLater as later:
+                self.write({"channel": channel, "attempts": self.attempts + 1, "reason": str(later)})
+                return
             if outcome is True:
                 return
             if outcome:
@@ -326,8 +348,17 @@ class WeChatNotice(models.Model):
             "reason": "\n".join(errors) or self._none_reason(self.kind_id, channels, {}),
         })
 
+    def _channel_label(self, channel):
+        return dict(self._fields["channel"]._description_selection(self.env))[channel]
+
     def _try_channel(self, channel):
-        """Send through ``channel``: True when sent (or handed to the digest), else the reason it could not."""
+        """Send through ``channel``: True when sent (or handed to the digest), else the reason it could not.
+
+        Raises :class:`_RetryLater` when WeChat's answer is unknown or
+        temporary (network, busy, rate limits): a message that timed out may
+        have been delivered, so the next channel is not tried; the notice
+        stays queued for the cron, a few times, then falls back.
+        """
         member = self.member_id
         try:
             if channel == "cs":
@@ -341,17 +372,20 @@ class WeChatNotice(models.Model):
                 return True
         except WeChatError as exc:
             self.error_code = exc.errcode
+            message = _("%(channel)s: WeChat error %(code)s (%(message)s).",
+                        channel=self._channel_label(channel), code=exc.errcode, message=str(exc))
+            if exc.errcode in RETRY_ERRORS and self.attempts < MAX_ATTEMPTS:
+                raise _RetryLater(message) from exc
             if exc.errcode == 43004:
                 member.sudo().state = "unfollowed"  # WeChat's own answer: server code
-            return _("%(channel)s: WeChat error %(code)s (%(message)s).",
-                     channel=dict(CHANNELS)[channel], code=exc.errcode, message=str(exc))
+            return message
         return None  # reply: only at routing time
 
     def _try_cs(self, member):
         if member.state != "follower" or not member._cs_quota_left():
             return _("Customer service: no quota left (a member's message opens 5 within 48 h, a follow, scan or "
                      "menu click 3 within 1 minute).")
-        if self.category == "marketing" and self.env["wechat.message.log"]._over_budget(self.account_id, member.ids):
+        if self.kind_id.uses_budget and self.env["wechat.message.log"]._over_budget(self.account_id, member.ids):
             return _("Customer service: the member had the week's marketing messages.")
         text = self._text()
         if not text:
@@ -371,7 +405,7 @@ class WeChatNotice(models.Model):
             ("account_id", "=", self.account_id.id), ("kind_id", "=", self.kind_id.id), ("channel", "=", channel),
             ("state", "=", "ok"),
         ], limit=1)
-        label = dict(CHANNELS)[channel]
+        label = self._channel_label(channel)
         if not mapping:
             return _("%(channel)s: no working template mapped for this kind.", channel=label)
         optin = None
@@ -387,8 +421,8 @@ class WeChatNotice(models.Model):
         except WeChatError as exc:
             if exc.errcode in TEMPLATE_BROKEN:
                 mapping._mark_broken(exc)
-            elif optin and exc.errcode != 43101:
-                optin.write({"state": "available", "used_date": False, "notice_id": False})  # not consumed
+            if optin and exc.errcode != 43101:  # WeChat did not use the opt-in: the member keeps it
+                optin.write({"state": "available", "used_date": False, "notice_id": False})
             raise
         if optin:
             optin.notice_id = self
@@ -411,16 +445,16 @@ class WeChatNotice(models.Model):
     def _mark_sent(self, channel):
         self.write({"state": "sent", "channel": channel, "sent_date": fields.Datetime.now(), "reason": False,
                     "error_code": 0})
-        log_kind = "notice" if self.category == "transactional" else ("cs" if channel == "cs" else "subscribe")
+        # Notices that use the contact budget are counted in it (``cs`` / ``subscribe``); the others are not.
+        log_kind = ("cs" if channel == "cs" else "subscribe") if self.kind_id.uses_budget else "notice"
         self.env["wechat.message.log"]._log(self.account_id, self.member_id.ids, log_kind)
 
     @api.model
     def _cron_send(self, limit=5000):
-        """Send queued notices (large routings, and those whose after-commit send did not run)."""
+        """Send queued notices (large routings, retries, and those whose after-commit send did not run)."""
         notices = self.search([("state", "=", "queued")], limit=limit, order="id")
         for batch in range(0, len(notices), 100):
             notices[batch:batch + 100]._send()
-            self._commit_progress()
         if len(notices) == limit:
             self.env.ref("wechat_member.ir_cron_wechat_notice_send")._trigger()
         return True
@@ -484,6 +518,10 @@ class WeChatNotice(models.Model):
             _("Paid %(amount)s at %(store)s.", amount=amount, store=values.get("store") or ""),
             partner._wechat_points_text(),
         ) if line)
+
+
+class _RetryLater(Exception):
+    """WeChat's answer was unknown or temporary: keep the notice queued on the same channel."""
 
 
 def _per_member(values):

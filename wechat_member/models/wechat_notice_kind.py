@@ -41,6 +41,11 @@ class WeChatNoticeKind(models.Model):
         "by template: WeChat forbids marketing in template messages.",
     )
     description = fields.Text(translate=True)
+    uses_budget = fields.Boolean(
+        "Counts in the Contact Budget", compute="_compute_uses_budget", store=True, readonly=False,
+        help="Notices of this kind are sent only within the account's weekly contact budget, and count in it "
+        "(marketing notices, and messages written by a manager).",
+    )
     no_cs = fields.Boolean(
         "Never by Customer Service",
         readonly=True,
@@ -53,6 +58,11 @@ class WeChatNoticeKind(models.Model):
     channel_order = fields.Char(compute="_compute_channel_order", string="Channel Order")
 
     _sql_constraints = [("code_uniq", "UNIQUE(code)", "A notice kind code is unique.")]
+
+    @api.depends("category")
+    def _compute_uses_budget(self):
+        for kind in self:
+            kind.uses_budget = kind.category == "marketing"
 
     @api.depends("channel_ids.channel", "channel_ids.sequence")
     def _compute_channel_order(self):

@@ -309,3 +309,50 @@ class TestMassDuplicateConfirmed(WeChatCase):
         self.assertTrue(self.calls_to("/cgi-bin/message/mass/get"), "confirmed with mass/get")
         self.assertFalse(self.env["wechat.message.log"].search([("member_id", "in", members.ids)]))
         self.fake.clear_logs()
+
+
+@tagged("post_install", "-at_install")
+class TestNoticeRobustness(WeChatCase):
+    """What the review found: unknown answers, retried events, one digest a day."""
+
+    def setUp(self):
+        super().setUp()
+        self.fake.clear_logs()
+        self.account.budget_per_week = 0
+
+    def follower(self):
+        openid = self.fake_account.add_follower()
+        return self.env["wechat.member"]._get_or_create(self.account, openid)[0]
+
+    def test_timeout_keeps_the_channel_no_second_send(self):
+        self.map_template("points_change", "TPL_POINTS", POINTS_KEYWORDS)
+        member = self.follower()
+        member._touch(grant="message")
+        self.fake_account.user(member.openid).open_cs_window(self.fake.now(), "message")
+        self.fake.inject("/cgi-bin/message/custom/send", reset=True)  # no answer: maybe delivered
+        notice = self.env["wechat.notice"]._notify("points_change", member, {"points": 5, "balance": 5}, send=False)
+        notice._send()
+        self.assertEqual((notice.state, notice.channel, notice.attempts), ("queued", "cs", 1),
+                         "an unknown outcome is retried on the same channel, never sent by the next one")
+        self.assertFalse(self.calls_to("/message/template/send"))
+        self.env["wechat.notice"]._cron_send()
+        self.assertEqual((notice.state, notice.channel), ("sent", "cs"))
+        self.assertEqual(len(self.calls_to("/message/template/send")), 0)
+
+    def test_retried_event_gives_no_quota_back(self):
+        member = self.follower()
+        now = fields.Datetime.now()
+        member._touch(when=now, grant="message")
+        member.cs_message_used = 4
+        member._touch(when=now - timedelta(hours=1), grant="message")  # an older event, processed late
+        self.assertEqual(member._cs_quota()[0], 1)
+
+    def test_one_digest_a_day_and_a_missed_hour_catches_up(self):
+        self.account.digest_hour = 10
+        self.account.company_id.partner_id.tz = "Asia/Shanghai"
+        at_11 = fields.Datetime.to_datetime("2026-12-01 03:00:00")  # 11:00 in Shanghai
+        self.assertTrue(self.account._is_digest_due(at_11), "the 10:00 run was missed: 11:00 catches up")
+        self.account.digest_last_date = fields.Date.to_date("2026-12-01")
+        self.assertFalse(self.account._is_digest_due(at_11), "once a day")
+        self.assertFalse(self.account._is_digest_due(fields.Datetime.to_datetime("2026-12-02 01:00:00")),
+                         "the next day, not before its hour")
