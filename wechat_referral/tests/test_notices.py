@@ -147,7 +147,8 @@ class TestReferralNotices(ReferralPosCase):
         self.assertEqual(referral.state, "rewarded")
         self.assertEqual(self.points_card(self.a).points, 100)
         notice = self.notices("referral_reward", self.a)
-        self.assertEqual((notice.state, notice.error_code), ("none", -1), "kept with WeChat's error")
+        self.assertEqual((notice.state, notice.error_code), ("queued", -1),
+                         "WeChat busy: kept with its error, retried later on the same channel")
         with patch.object(type(self.env["wechat.notice"]), "_send", side_effect=RuntimeError("database gone")), \
                 mute_logger("odoo.addons.wechat_member.models.utils"):
             referral._notify_after_commit("clawback")
