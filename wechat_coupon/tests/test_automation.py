@@ -76,3 +76,59 @@ class TestCouponAutomation(CouponCase):
         self.assertIn(expiry, sends[0]["body"]["text"]["content"])
         self.assertEqual(automation.log_ids.card_id, soon.card_ids)
         self.assertEqual(self.fake.violations, [])
+
+
+@tagged("post_install", "-at_install")
+class TestBirthdayDigest(CouponCase):
+    """Birthday members who never wrote to the account are reached by the daily digest, not customer service."""
+
+    def test_thousand_birthdays_one_mass_send_each_once_within_the_cap(self):
+        self.account.budget_per_week = 0
+        target = fields.Date.today() + timedelta(days=7)
+        born = target.replace(year=1992) if (target.month, target.day) == (2, 29) else target.replace(year=1990)
+        openids = self.fake_account.add_followers(1000)
+        Member = self.env["wechat.member"]
+        Member._bulk_create(self.account, openids)
+        members = Member.search([("account_id", "=", self.account.id), ("openid", "in", openids)])
+        members.partner_id.write({"wechat_birthday": born})
+        capped = members[:5]
+        self.env["wechat.message.log"]._log(self.account, capped.ids * 4, "mass")  # WeChat's 4 this month
+        automation = self.env["wechat.coupon.automation"].create({
+            "name": "Birthday", "automation_type": "birthday", "account_id": self.account.id,
+            "program_id": self.program.id, "days": 7})
+        automation._cron_birthday()
+        self.commit()
+        notices = self.env["wechat.notice"].search(
+            [("kind_id.code", "=", "birthday"), ("member_id", "in", members.ids)])
+        self.assertEqual(len(notices), 1000)
+        self.assertEqual(set(notices.mapped("state")), {"digest"}, "nobody wrote: no customer service")
+        self.assertFalse(self.fake.calls_to("/message/custom/send"))
+        self.env["wechat.notice.digest"]._cron_digest(force=True)
+        sends = self.fake.calls_to("/cgi-bin/message/mass/send")
+        self.assertEqual(len(sends), 1, "1 000 members: one call (up to 10 000 openids a call)")
+        touser = sends[0]["body"]["touser"]
+        self.assertEqual(len(touser), len(set(touser)), "each member once")
+        self.assertEqual(set(touser), set((members - capped).mapped("openid")), "none over the monthly cap")
+        self.assertEqual(set(notices.filtered(lambda n: n.member_id not in capped).mapped("state")), {"sent"})
+        self.assertEqual(set(notices.filtered(lambda n: n.member_id in capped).mapped("state")), {"none"})
+        self.assertEqual(self.fake.violations, [])
+
+    def test_birthday_by_subscribe_notice_when_opted_in(self):
+        self.map_template("birthday", "SUB_BIRTHDAY", {"thing1": "coupon_name", "time2": "expiry_date"},
+                          channel="subscribe")
+        target = fields.Date.today() + timedelta(days=7)
+        born = target.replace(year=1992) if (target.month, target.day) == (2, 29) else target.replace(year=1990)
+        member = self.make_member()
+        member.partner_id.wechat_birthday = born
+        self.fake.subscribe_accept(self.appid, member.openid, ["SUB_BIRTHDAY"])
+        self.env["wechat.notice.optin"]._record(member, ["SUB_BIRTHDAY"])
+        automation = self.env["wechat.coupon.automation"].create({
+            "name": "Birthday", "automation_type": "birthday", "account_id": self.account.id,
+            "program_id": self.program.id, "days": 7})
+        automation._cron_birthday()
+        self.commit()
+        notice = self.env["wechat.notice"].search([("kind_id.code", "=", "birthday"), ("member_id", "=", member.id)])
+        self.assertEqual((notice.state, notice.channel), ("sent", "subscribe"))
+        sent = [m for m in self.fake_account.subscribe_messages if m["touser"] == member.openid]
+        self.assertEqual(len(sent), 1)
+        self.assertEqual(set(sent[0]["data"]), {"thing1", "time2"})
