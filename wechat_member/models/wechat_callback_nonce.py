@@ -37,11 +37,11 @@ class WeChatCallbackNonce(models.Model):
         self.env.cr.execute(
             """
             INSERT INTO wechat_callback_nonce (account_id, nonce, body_hash, used_at)
-            VALUES (%s, %s, %s, NOW() AT TIME ZONE 'UTC')
+            VALUES (%s, %s, %s, %s)
             ON CONFLICT (account_id, nonce) DO NOTHING
             RETURNING id
             """,
-            [account.id, nonce or "", digest],
+            [account.id, nonce or "", digest, fields.Datetime.now()],
         )
         if self.env.cr.fetchone():
             return True

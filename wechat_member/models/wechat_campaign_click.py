@@ -22,11 +22,11 @@ class WeChatCampaignClick(models.Model):
         self.env.cr.execute(
             """
             INSERT INTO wechat_campaign_click (campaign_id, visitor, used_at)
-            VALUES (%s, %s, NOW() AT TIME ZONE 'UTC')
+            VALUES (%s, %s, %s)
             ON CONFLICT (campaign_id, visitor) DO NOTHING
             RETURNING id
             """,
-            [campaign.id, visitor],
+            [campaign.id, visitor, fields.Datetime.now()],
         )
         if not self.env.cr.fetchone():
             return False

@@ -29,7 +29,7 @@ class WeChatOAuthFailure(models.Model):
     @api.model
     def _record(self, ip):
         self.env.cr.execute(
-            "INSERT INTO wechat_oauth_failure (ip, used_at) VALUES (%s, NOW() AT TIME ZONE 'UTC')", [ip or ""]
+            "INSERT INTO wechat_oauth_failure (ip, used_at) VALUES (%s, %s)", [ip or "", fields.Datetime.now()]
         )
 
     @api.model
