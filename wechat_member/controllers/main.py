@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree as SafeET
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound
+from werkzeug.wsgi import get_input_stream
 
 from odoo import SUPERUSER_ID, api, http
 from odoo.http import request
@@ -138,7 +139,9 @@ class WeChatCallbackController(http.Controller):
             raise Forbidden()
         if (request.httprequest.content_length or 0) > MAX_BODY:
             raise BadRequest()
-        body = read_body(request.httprequest.stream)
+        # Odoo's request wrapper hides the stream (as bus/websocket.py, read the WSGI environ); werkzeug gives
+        # the raw input for a chunked body, limited to Content-Length otherwise.
+        body = read_body(get_input_stream(request.httprequest._HTTPRequest__environ))
         if len(body) > MAX_BODY:
             raise BadRequest()
         encrypted = args.get("encrypt_type") == "aes"
