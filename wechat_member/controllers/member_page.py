@@ -17,14 +17,14 @@ import base64
 import json
 import logging
 import re
+import secrets
+import time
 from datetime import date
 
 from werkzeug.exceptions import NotFound
 
 from odoo import _, fields, http
 from odoo.http import request
-from odoo.tools import consteq
-from odoo.tools.misc import hmac as hmac_sign
 
 from ..models.wechat_api import WeChatError
 from ..models.wechat_qr_channel import qr_png
@@ -32,6 +32,10 @@ from ..models.wechat_qr_channel import qr_png
 _logger = logging.getLogger(__name__)
 
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
+STATE_SESSION_KEY = "wechat_oauth_states"
+STATE_TTL = 600  # seconds: the OAuth round trip takes a few
+STATE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+MAX_PENDING_STATES = 8
 LANGS = {"zh": "zh_CN", "zh_CN": "zh_CN", "en": "en_US", "en_US": "en_US"}
 
 
@@ -59,14 +63,48 @@ class WeChatMemberPage(http.Controller):
         return f"wechat_openid_{account.id}"
 
     def _sign_state(self, account, path):
-        return f"{path}|{hmac_sign(request.env(su=True), 'wechat-oauth', f'{account.id}:{path}')[:32]}"
+        """A random, single-use OAuth ``state`` kept in this browser's session with the return ``path``.
+
+        The code WeChat sends back only signs in the browser that started the
+        login (no login CSRF: a code opened in another browser finds no such
+        state in its session), once, within ``STATE_TTL`` seconds.
+        """
+        nonce = secrets.token_urlsafe(18)
+        now = int(time.time())
+        states = {
+            k: v for k, v in (request.session.get(STATE_SESSION_KEY) or {}).items()
+            if isinstance(v, (list, tuple)) and len(v) == 3 and v[2] > now
+        }
+        if len(states) >= MAX_PENDING_STATES:  # keep the newest ones
+            states = dict(sorted(states.items(), key=lambda kv: kv[1][2])[-(MAX_PENDING_STATES - 1):])
+        states[nonce] = [account.id, path, now + STATE_TTL]
+        request.session[STATE_SESSION_KEY] = states
+        return nonce
 
     def _check_state(self, account, state):
-        path, __, sig = (state or "").rpartition("|")
-        expected = hmac_sign(request.env(su=True), "wechat-oauth", f"{account.id}:{path}")[:32]
-        if not path.startswith("/wechat/") or not consteq(sig, expected):
+        """The return path of ``state`` if this session issued it for ``account`` and it is fresh; used up."""
+        if not isinstance(state, str) or not state.isascii() or not STATE_RE.match(state):
+            return None
+        states = dict(request.session.get(STATE_SESSION_KEY) or {})
+        entry = states.pop(state, None)
+        if entry is None:
+            return None
+        request.session[STATE_SESSION_KEY] = states
+        account_id, path, expires = entry
+        if account_id != account.id or expires < time.time() or not str(path).startswith("/wechat/"):
             return None
         return path
+
+    def _client_ip(self):
+        return request.httprequest.remote_addr or ""
+
+    def _oauth_throttled(self):
+        return request.env["wechat.oauth.failure"].sudo()._throttled(self._client_ip())
+
+    def _render_throttled(self):
+        return self._render_error(
+            _("Too many attempts from your network. Please wait a few minutes and open the page again."), status=429
+        )
 
     def _current_member(self, account):
         openid = request.session.get(self._session_key(account))
@@ -96,6 +134,8 @@ class WeChatMemberPage(http.Controller):
     def oauth_return(self, account_id, code=None, state=None, **kw):
         account = self._account(account_id)
         self._set_lang()
+        if self._oauth_throttled():
+            return self._render_throttled()
         path = self._check_state(account, state)
         if not path or not code:
             return self._render_error(_("This link is invalid or has expired. Please open it again from WeChat."))
@@ -107,10 +147,15 @@ class WeChatMemberPage(http.Controller):
 
         Returns ``(member, created, None)``, or ``(None, False, error page)``.
         """
+        if self._oauth_throttled():
+            return None, False, self._render_throttled()
         try:
+            if not isinstance(code, str) or not code.isascii() or len(code) > 128:
+                raise WeChatError(40029, "invalid code", request.env)
             openid, unionid = account._oauth_openid(code)
         except WeChatError as exc:
             _logger.info("WeChat account %s: OAuth code refused (%s)", account.id, exc.errcode)
+            request.env["wechat.oauth.failure"].sudo()._record(self._client_ip())
             error = self._render_error(_("WeChat could not confirm who you are. Please open the page again."))
             return None, False, error
         member, created = request.env["wechat.member"].sudo()._get_or_create(account, openid, state="visitor")

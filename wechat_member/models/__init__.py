@@ -24,3 +24,6 @@ from . import pos_payment_method
 from . import pos_payment
 from . import pos_order
 from . import pos_config
+from . import wechat_callback_nonce
+from . import wechat_oauth_failure
+from . import wechat_campaign_click

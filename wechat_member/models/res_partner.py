@@ -1,8 +1,13 @@
 import re
+import secrets
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessDenied, UserError
 from odoo.tools import SQL
+
+# New member codes: WM + 10 random digits (the POS barcode rule is WM\d\d\d\d+).
+MEMBER_CODE_PREFIX = "WM"
+MEMBER_CODE_DIGITS = 10
 
 ACTIVITY_STATES = [
     ("to_activate", "To Activate"),
@@ -120,10 +125,30 @@ class ResPartner(models.Model):
 
     # ------------------------------------------------------------------ member code
     def _wechat_ensure_member_code(self):
-        sequence = self.env["ir.sequence"].sudo()
-        for partner in self.filtered(lambda p: not p.wechat_member_code):
-            partner.sudo().wechat_member_code = sequence.next_by_code("wechat.member.code")
+        partners = self.filtered(lambda p: not p.wechat_member_code)
+        for partner, code in zip(partners, self._wechat_new_member_codes(len(partners)), strict=True):
+            partner.sudo().wechat_member_code = code
         return True
+
+    @api.model
+    def _wechat_new_member_codes(self, count):
+        """``count`` new member codes, ``WM`` + 10 random digits, unused in the database.
+
+        Random, not sequential: a code (shown as the member QR code) does not
+        lead to the neighbours' codes.  The unique constraint stays the last
+        word; a code drawn twice or already taken is drawn again.
+        """
+        codes = set()
+        while len(codes) < count:
+            wanted = count - len(codes)
+            self.flush_model(["wechat_member_code"])
+            drawn = {f"{MEMBER_CODE_PREFIX}{secrets.randbelow(10 ** MEMBER_CODE_DIGITS):0{MEMBER_CODE_DIGITS}d}"
+                     for __ in range(wanted)} - codes
+            self.env.cr.execute(
+                "SELECT wechat_member_code FROM res_partner WHERE wechat_member_code = ANY(%s)", [list(drawn)]
+            )
+            codes |= drawn - {row[0] for row in self.env.cr.fetchall()}
+        return list(codes)[:count]
 
     # ------------------------------------------------------------------ statistics
     def _wechat_register_purchases(self, purchases):

@@ -220,6 +220,16 @@ class WeChatAccount(models.Model):
                     )
                 )
 
+    @api.constrains("callback_token")
+    def _check_callback_token(self):
+        for account in self.sudo():
+            token = account.callback_token or ""
+            if not token.strip() or not token.isascii() or not token.isalnum():
+                raise ValidationError(
+                    _("The callback token of %(account)s must be letters and digits, as set in the WeChat admin "
+                      "console.", account=account.name)
+                )
+
     @api.constrains("sandbox", "sandbox_url", "api_base_url", "oauth_base_url", "pay_base_url")
     def _check_urls(self):
         for account in self:
@@ -417,13 +427,12 @@ class WeChatAccount(models.Model):
     def _check_callback_signature(self, signature, timestamp, nonce, max_age=300):
         """Plain signature of a callback (GET verification and POST). Stale timestamps are refused."""
         self.ensure_one()
-        try:
-            age = abs(time.time() - int(timestamp or 0))
-        except ValueError:
+        token = (self.sudo().callback_token or "").strip()
+        values = (signature, timestamp, nonce)
+        if not token or not all(isinstance(v, str) and v and v.isascii() for v in values):
+            return False  # no token configured, or a missing or non-ASCII value: never a valid signature
+        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > max_age:
             return False
-        if age > max_age:
-            return False
-        token = self.sudo().callback_token or ""
         expected = hashlib.sha1("".join(sorted([token, str(timestamp), str(nonce)])).encode()).hexdigest()
         return secrets.compare_digest(expected, str(signature or ""))
 

@@ -204,8 +204,9 @@ class WeChatCampaign(models.Model):
         return f"{self.get_base_url()}/wechat/c/{self.id}/{sig}"
 
     def _check_click_signature(self, sig):
-        expected = hmac_sign(self.env(su=True), "wechat-campaign-click", str(self.id))[:16]
-        return consteq(str(sig or ""), expected)
+        if not isinstance(sig, str) or not sig.isascii():
+            return False
+        return consteq(sig, hmac_sign(self.env(su=True), "wechat-campaign-click", str(self.id))[:16])
 
     def _message_payload(self):
         """The ``msgtype`` part of a mass send."""

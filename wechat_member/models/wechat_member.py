@@ -232,17 +232,16 @@ class WeChatMember(models.Model):
         known = {row[0] for row in self.env.cr.fetchall()}
         new = list(dict.fromkeys(o for o in openids if o and o not in known))
         Partner = self.env["res.partner"].sudo().with_context(tracking_disable=True, mail_create_nolog=True)
-        sequence = self.env["ir.sequence"].sudo()
         now = fields.Datetime.now()
         # Translated here: ``_()`` inside the list comprehension below finds no language (its own frame, Python
         # < 3.12) and logs a warning per member outside an HTTP request (crons, shell).
         name = _("WeChat member %(suffix)s")
         for start in range(0, len(new), batch_size):
             batch = new[start:start + batch_size]
+            codes = Partner._wechat_new_member_codes(len(batch))
             partners = Partner.create([
-                {"name": name % {"suffix": o[-6:]}, "company_id": account.company_id.id,
-                 "wechat_member_code": sequence.next_by_code("wechat.member.code")}
-                for o in batch
+                {"name": name % {"suffix": o[-6:]}, "company_id": account.company_id.id, "wechat_member_code": code}
+                for o, code in zip(batch, codes, strict=True)
             ])
             self.env.flush_all()
             self.env.cr.execute(

@@ -13,3 +13,4 @@ from . import test_pos_member
 from . import test_notice_router
 from . import test_security
 from . import test_member_import
+from . import test_trust

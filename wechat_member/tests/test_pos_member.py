@@ -138,7 +138,7 @@ class TestPosMember(WeChatFakeMixin, PoSCommonWeChat):
         partner = self.env["res.partner"].browse(record["id"])
         self.assertEqual(partner.phone, "139 0013 9000")
         self.assertEqual(partner.company_id, self.company)
-        self.assertRegex(partner.wechat_member_code, r"^WM\d{8}$")
+        self.assertRegex(partner.wechat_member_code, r"^WM\d{10}$")
         self.assertEqual(record["wechat_member_code"], partner.wechat_member_code)
         self.assertFalse(partner.wechat_is_member)  # no WeChat identity yet
         # The same phone again: the same contact, not a duplicate.
@@ -320,7 +320,7 @@ class TestPosMemberTour(WeChatFakeMixin, PoSHttpCommonWeChat):
         self.assertEqual(orders[0].partner_id, self.lily)
         created = orders[1].partner_id
         self.assertEqual(created.phone, "13900139000")
-        self.assertRegex(created.wechat_member_code, r"^WM\d{8}$")
+        self.assertRegex(created.wechat_member_code, r"^WM\d{10}$")
         self.assertEqual(created.company_id, self.main_pos_config.company_id)
         self.assertFalse(orders.filtered("wechat_captured"))  # code only: no WeChat identity yet
 

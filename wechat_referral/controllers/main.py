@@ -1,7 +1,8 @@
 """Referral share links and the "invite friends" section of the member page.
 
 ``/wechat/r/<account id>/<token>``: the token is the referrer's signed
-member token (or member code).  A visitor without a WeChat session goes
+member token, never a bare member code (an unknown code and a bad
+signature get the same page).  A visitor without a WeChat session goes
 through a silent OAuth that comes back to ``/wechat/referral/oauth/<account
 id>``: the visitor becomes a member ("page visitor") attributed to the
 referrer when this visit created the member.
@@ -89,6 +90,8 @@ class WeChatReferralPage(WeChatMemberPage):
     def referral_oauth_return(self, account_id, code=None, state=None, **kw):
         account = self._account(account_id)
         self._set_lang()
+        if self._oauth_throttled():
+            return self._render_throttled()
         path = self._check_state(account, state)
         prefix = f"/wechat/r/{account.id}/"
         if not path or not code or not path.startswith(prefix):

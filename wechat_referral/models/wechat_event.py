@@ -16,4 +16,6 @@ class WeChatEvent(models.Model):
             self.env["wechat.referral"]._attribute(
                 referrer, self.member_id, new_member=self.new_member, channel=self.channel_id, source="qr"
             )
+        if self.member_id:  # a share-link visitor who follows now: the perk that waited for the follow
+            self.env["wechat.referral"]._grant_pending_welcome_perks(members=self.member_id)
         return reply

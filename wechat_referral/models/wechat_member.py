@@ -89,18 +89,20 @@ class WeChatMember(models.Model):
 
     @api.model
     def _from_referral_token(self, account, token):
-        """The referrer of a share link: a signed token ``<member id>-<signature>``, or a member code."""
-        member_id, __, signature = (token or "").partition("-")
-        if member_id.isdigit() and signature:
-            member = self.sudo().browse(int(member_id)).exists()
-            if member and member.account_id == account and consteq(member._referral_token(), token):
-                return member
+        """The referrer of a share link: only a signed token ``<member id>-<signature>`` is accepted.
+
+        A member code or a bad signature names nobody, and both look the same
+        to the visitor: share links do not tell which members or codes exist.
+        """
+        token = token if isinstance(token, str) else ""
+        member_id, __, signature = token.partition("-")
+        if not token.isascii() or not member_id.isdigit() or not signature or len(token) > 64:
             return self.browse()
-        if not token:
-            return self.browse()
-        return self.sudo().search(
-            [("account_id", "=", account.id), ("partner_id.wechat_member_code", "=", token)], limit=1
-        )
+        member = self.sudo().browse(int(member_id)).exists()
+        expected = member._referral_token() if member else f"{member_id}-{'0' * 20}"
+        if member and member.account_id == account and consteq(expected, token):
+            return member
+        return self.browse()
 
     # ------------------------------------------------------------------ actions
     def action_referral_qr(self):

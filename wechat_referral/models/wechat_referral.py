@@ -180,9 +180,24 @@ class WeChatReferral(models.Model):
         )
         if reason:
             _logger.info("Referral %s rejected at attribution: %s", referral.id, reason)
-        else:
+        elif referee.state == "follower":
             referral._grant_welcome_perk()
+        # A share-link visitor who does not follow gets the perk on a follow or a first paid purchase
+        # (``_grant_pending_welcome_perks``), never for a page visit alone.
         return referral
+
+    @api.model
+    def _grant_pending_welcome_perks(self, members=None, partners=None):
+        """The welcome perks of live referrals still waiting for the friend's follow or first purchase."""
+        domain = [("state", "in", LIVE_STATES), ("welcome_card_id", "=", False)]
+        if members is not None:
+            domain.append(("referee_member_id", "in", members.ids))
+        if partners is not None:
+            domain.append(("referee_partner_id", "in", partners.ids))
+        referrals = self.sudo().search(domain, order="id")
+        if referrals:
+            referrals._grant_welcome_perk()
+        return referrals
 
     @api.model
     def _attribution_fraud(self, program, referrer, referee, new_member):
@@ -271,6 +286,7 @@ class WeChatReferral(models.Model):
         Referral = self.sudo()
         partners = orders.filtered(lambda o: o.amount_total > 0).partner_id
         if partners:
+            Referral._grant_pending_welcome_perks(partners=partners)
             for referral in Referral.search(
                 [("referee_partner_id", "in", partners.ids), ("state", "=", "pending")], order="id"
             ):

@@ -7,3 +7,4 @@ from . import test_member_page
 from . import test_security
 from . import test_concurrency
 from . import test_notices
+from . import test_trust

@@ -46,10 +46,16 @@ class TestReferralPages(ReferralProgramMixin, WeChatHttpCase):
         self.assertEqual(c.state, "visitor")
         self.assertRecordValues(self.referral(c), [{"referrer_member_id": a.id, "state": "pending",
                                                     "source": "link"}])
-        self.assertIn(self.referral(c).welcome_card_id.code, page.text, "C lands on a page with the welcome code")
+        self.assertFalse(self.referral(c).welcome_card_id, "no perk for a page visit alone")
         # Opening it again changes nothing.
         self.url_open(a._referral_url().split(self.base_url(), 1)[-1])
         self.assertEqual(self.env["wechat.referral"].search_count([("referee_member_id", "=", c.id)]), 1)
+        # C follows: the welcome perk that waited for the follow, on C's page.
+        resp = self.sim.follow(openid=OPENID_C)
+        self.assertEqual(resp.status_code, 200)
+        self.assertTrue(self.referral(c).welcome_card_id)
+        page = self.url_open(f"/wechat/member/{self.account.id}?lang=en")
+        self.assertIn(self.referral(c).welcome_card_id.code, page.text, "C's page shows the welcome code")
 
         # A sees both friends.
         self.url_open("/web/session/logout")
