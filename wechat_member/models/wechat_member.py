@@ -35,6 +35,11 @@ DYNAMIC_CODE_CYCLE = 10000  # slots kept in the code: about a week
 DYNAMIC_CODE_RE = re.compile(r"^WD(\d{8})(\d{4})(\d{1,12})$")
 
 
+def _now():
+    """The clock of the dynamic codes (UNIX time; tests patch it)."""
+    return time.time()
+
+
 class WeChatMember(models.Model):
     _name = "wechat.member"
     _description = "WeChat Member"
@@ -143,13 +148,13 @@ class WeChatMember(models.Model):
     def _dynamic_code(self, at=None):
         """The member's dynamic code at ``at`` (a UNIX time, default now): shown on the member page."""
         self.ensure_one()
-        slot = int((time.time() if at is None else at) // DYNAMIC_CODE_STEP)
+        slot = int((_now() if at is None else at) // DYNAMIC_CODE_STEP)
         return f"WD{self._dynamic_digits(slot)}{slot % DYNAMIC_CODE_CYCLE:04d}{self.id}"
 
     @api.model
     def _dynamic_code_expires_in(self, at=None):
         """Seconds until the code shown now changes."""
-        now = time.time() if at is None else at
+        now = _now() if at is None else at
         return DYNAMIC_CODE_STEP - int(now) % DYNAMIC_CODE_STEP
 
     @api.model
@@ -167,7 +172,7 @@ class WeChatMember(models.Model):
         member = self.sudo().browse(int(member_id)).exists()
         if not member:
             return None, "invalid"
-        now_slot = int((time.time() if at is None else at) // DYNAMIC_CODE_STEP)
+        now_slot = int((_now() if at is None else at) // DYNAMIC_CODE_STEP)
         # One slot ahead is tolerated (the phone's clock does not matter, but the request may cross a slot).
         slot = now_slot + 1 - (now_slot + 1 - int(residue)) % DYNAMIC_CODE_CYCLE
         for cycle in range(5):

@@ -11,3 +11,4 @@ from . import test_wechat_account
 from . import test_wechat_member
 from . import test_pos_member
 from . import test_notice_router
+from . import test_pos_trust
