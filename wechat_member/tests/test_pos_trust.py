@@ -98,7 +98,7 @@ class TestPosTrust(PosMemberCommon):
 
     # ------------------------------------------------------------------ quick member, verified binding
     def test_new_member_never_adopts_existing_contact(self):
-        wang = self.env["res.partner"].create({"name": "王芳", "phone": "+86 139 0013 1234",
+        wang = self.env["res.partner"].create({"name": "王芳", "phone": "139 0013 1234",
                                                "company_id": self.company.id})
         wang.wechat_member_code = "WM90000077"
         result = self.Partner.wechat_pos_create_member(self.config.id, "13900131234")

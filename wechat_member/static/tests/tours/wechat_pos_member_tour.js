@@ -78,7 +78,8 @@ registry.category("web_tour.tours").add("WeChatPosMemberPhoneTour", {
             searchCustomer("138 0013 8000"),
             confirmCustomer("L*", "8000"),
             ProductScreen.customerIsSelected("Lily Chen"),
-            payCashAndCheckReceipt("WM90000001", { purchases: 0, followQr: true }),
+            // A member by phone (no WeChat identity yet) counts like any member: this purchase is counted.
+            payCashAndCheckReceipt("WM90000001", { purchases: 1, followQr: true }),
             // 2. An unknown phone: the cashier creates the member from it.
             ProductScreen.addOrderline("Desk Pad", "1"),
             ProductScreen.clickPartnerButton(),
