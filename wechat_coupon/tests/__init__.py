@@ -7,3 +7,4 @@ from . import test_pos_tour
 from . import test_reach
 from . import test_i18n
 from . import test_notify_me_tour
+from . import test_security

@@ -135,7 +135,8 @@ class WeChatCallbackController(http.Controller):
             if not isinstance(cr, TestCursor):
                 cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
             env = api.Environment(cr, SUPERUSER_ID, dict(request.env.context))
-            return env["wechat.event"]._receive(account.with_env(env), msg)
+            # Only called once the signature (and msg_signature in AES mode) was verified.
+            return env["wechat.event"]._receive(account.with_env(env), msg, signature_checked=True)
 
 
 class WeChatCampaignLinks(http.Controller):

@@ -113,7 +113,7 @@ class PosOrder(models.Model):
             if not by_payment:
                 continue
             for payment, txn in by_payment.items():
-                payment.with_context(wechat_pay_capture=True).sudo().write({"wechat_pay_transaction_id": txn.id})
+                payment._wechat_link_transaction(txn)
                 txn.pos_order_id = order.id
             # The largest WeChat payment names the payer.
             payment = max(by_payment, key=lambda p: p.amount)

@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 
-# Written by the server only (pos.order._wechat_bind_payer), whatever the POS sends.
+# Written by the server only (``_wechat_link_transaction``, from pos.order._wechat_bind_payer), whatever the
+# POS or an RPC client sends: a context key would be client-settable, ``self.env.su`` is not.
 SERVER_FIELDS = ("wechat_pay_transaction_id", "wechat_openid", "wechat_is_subscribe")
 
 
@@ -27,6 +28,10 @@ class PosPayment(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        if not self.env.context.get("wechat_pay_capture"):
+        if not self.env.su:
             vals = {k: v for k, v in vals.items() if k not in SERVER_FIELDS}
         return super().write(vals)
+
+    def _wechat_link_transaction(self, txn):
+        """Server code only: link these payments to ``txn``, the server's own record of the charge."""
+        return self.sudo().write({"wechat_pay_transaction_id": txn.id})

@@ -261,6 +261,16 @@ class PosPaymentMethod(models.Model):
         order_uuid, payment_uuid = self._wechat_pay_uuids(data)
         with transaction_cursor(self) as (txn_env, own):
             txn = self.with_env(txn_env)._wechat_pay_last(txn_env, order_uuid, payment_uuid)
+            if txn and txn._wechat_is_settled():
+                # Whatever the POS sends (``force`` included): a validated sale is reversed by a refund.
+                return dict(
+                    txn._result(),
+                    cancelled=False,
+                    message=_(
+                        "This WeChat payment belongs to a validated order: it cannot be cancelled. "
+                        "Refund the order instead."
+                    ),
+                )
             if not txn or txn.state in ("failed", "cancelled"):
                 return {"cancelled": True, "message": _("The WeChat payment is cancelled.")}
             if txn.state == "done" and not (data or {}).get("force"):

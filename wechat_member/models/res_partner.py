@@ -34,6 +34,11 @@ def _activity_state_sql(first, last, count, now):
     )
 
 
+# Personal data (profile, consent, purchase history, RFM): WeChat Marketing users and POS users only, not
+# every internal user.  The POS loads some of it (``_load_pos_data_fields``).  Not copied with a contact.
+PERSONAL_GROUPS = "wechat_member.group_wechat_cashier,point_of_sale.group_pos_user"
+
+
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
@@ -54,28 +59,40 @@ class ResPartner(models.Model):
         readonly=True,
         help="Shown as a QR code on the member page; the cashier scans or types it to bind the member.",
     )
-    wechat_birthday = fields.Date("Birthday")
-    wechat_gender = fields.Selection([("male", "Male"), ("female", "Female"), ("other", "Other")], string="Gender")
+    wechat_birthday = fields.Date("Birthday", groups=PERSONAL_GROUPS, copy=False)
+    wechat_gender = fields.Selection([("male", "Male"), ("female", "Female"), ("other", "Other")], string="Gender",
+                                     groups=PERSONAL_GROUPS, copy=False)
     wechat_consent = fields.Boolean(
-        "Marketing Consent", help="The member agreed to receive offers and to keep the profile data."
+        "Marketing Consent", help="The member agreed to receive offers and to keep the profile data.",
+        groups=PERSONAL_GROUPS, copy=False,
     )
-    wechat_consent_date = fields.Datetime("Consent Date", readonly=True)
+    wechat_consent_date = fields.Datetime("Consent Date", readonly=True, groups=PERSONAL_GROUPS, copy=False)
     # Purchase statistics, updated incrementally by each paid order.
-    wechat_purchase_count = fields.Integer("Purchases", readonly=True, default=0)
-    wechat_purchase_amount = fields.Float("Purchase Amount", digits="Account", readonly=True, default=0.0)
-    wechat_first_purchase = fields.Datetime("First Purchase", readonly=True)
-    wechat_last_purchase = fields.Datetime("Last Purchase", readonly=True, index=True)
+    wechat_purchase_count = fields.Integer("Purchases", readonly=True, default=0, groups=PERSONAL_GROUPS,
+                                           copy=False)
+    wechat_purchase_amount = fields.Float("Purchase Amount", digits="Account", readonly=True, default=0.0,
+                                          groups=PERSONAL_GROUPS, copy=False)
+    wechat_first_purchase = fields.Datetime("First Purchase", readonly=True, groups=PERSONAL_GROUPS, copy=False)
+    wechat_last_purchase = fields.Datetime("Last Purchase", readonly=True, index=True, groups=PERSONAL_GROUPS,
+                                           copy=False)
     wechat_avg_basket = fields.Float(
-        "Average Basket", digits="Account", compute="_compute_wechat_avg_basket", store=True
+        "Average Basket", digits="Account", compute="_compute_wechat_avg_basket", store=True,
+        groups=PERSONAL_GROUPS, copy=False,
     )
-    wechat_days_since_purchase = fields.Integer("Days Since Last Purchase", compute="_compute_wechat_days_since")
+    wechat_days_since_purchase = fields.Integer("Days Since Last Purchase", compute="_compute_wechat_days_since",
+                                                groups=PERSONAL_GROUPS)
     wechat_activity_state = fields.Selection(
-        ACTIVITY_STATES, string="Activity", default="to_activate", readonly=True, index=True
+        ACTIVITY_STATES, string="Activity", default="to_activate", readonly=True, index=True,
+        groups=PERSONAL_GROUPS, copy=False,
     )
-    wechat_rfm_recency = fields.Integer("RFM Recency", readonly=True, help="1 (long ago) to 5 (recent)")
-    wechat_rfm_frequency = fields.Integer("RFM Frequency", readonly=True, help="1 (rare) to 5 (frequent)")
-    wechat_rfm_monetary = fields.Integer("RFM Monetary", readonly=True, help="1 (low) to 5 (high)")
-    wechat_rfm_score = fields.Char("RFM", compute="_compute_wechat_rfm_score", store=True)
+    wechat_rfm_recency = fields.Integer("RFM Recency", readonly=True, help="1 (long ago) to 5 (recent)",
+                                        groups=PERSONAL_GROUPS, copy=False)
+    wechat_rfm_frequency = fields.Integer("RFM Frequency", readonly=True, help="1 (rare) to 5 (frequent)",
+                                          groups=PERSONAL_GROUPS, copy=False)
+    wechat_rfm_monetary = fields.Integer("RFM Monetary", readonly=True, help="1 (low) to 5 (high)",
+                                         groups=PERSONAL_GROUPS, copy=False)
+    wechat_rfm_score = fields.Char("RFM", compute="_compute_wechat_rfm_score", store=True, groups=PERSONAL_GROUPS,
+                                   copy=False)
 
     _sql_constraints = [
         ("wechat_member_code_uniq", "UNIQUE(wechat_member_code)", "This member code is already used."),

@@ -8,7 +8,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import split_every
+from odoo.tools import consteq, split_every
 from odoo.tools.misc import hmac as hmac_sign
 
 from .wechat_api import NETWORK_ERROR, WeChatError
@@ -204,7 +204,8 @@ class WeChatCampaign(models.Model):
         return f"{self.get_base_url()}/wechat/c/{self.id}/{sig}"
 
     def _check_click_signature(self, sig):
-        return sig == hmac_sign(self.env(su=True), "wechat-campaign-click", str(self.id))[:16]
+        expected = hmac_sign(self.env(su=True), "wechat-campaign-click", str(self.id))[:16]
+        return consteq(str(sig or ""), expected)
 
     def _message_payload(self):
         """The ``msgtype`` part of a mass send."""

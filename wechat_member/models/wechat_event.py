@@ -2,7 +2,8 @@ import json
 import logging
 from datetime import datetime, timezone
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 
 from .wechat_member import CS_GRANT_EVENT, CS_GRANT_MESSAGE
 
@@ -11,6 +12,12 @@ _logger = logging.getLogger(__name__)
 # Events whose sender gets a member record on first contact.
 MEMBER_EVENTS = ("subscribe", "SCAN", "CLICK", "VIEW", "unsubscribe")
 PAYLOAD_LIMIT = 8000
+# What WeChat sent, and what processing it derived (the member, a mass send's msg_id): written by the
+# webhook and the event processing only (server code), never through RPC, even by a manager.
+RECEIVED_FIELDS = (
+    "account_id", "dedupe_key", "msg_type", "event", "event_key", "openid", "content", "payload", "create_time",
+    "signature_checked", "mass_msg_id", "member_id", "channel_id", "new_member",
+)
 
 
 class WeChatEvent(models.Model):
@@ -50,10 +57,31 @@ class WeChatEvent(models.Model):
                               help="Notices routed as the passive reply to this event, after the rule's reply.")
     mass_msg_id = fields.Char("Mass msg_id", readonly=True, index="btree_not_null",
                               help="The mass send a MASSSENDJOBFINISH event reports on.")
+    signature_checked = fields.Boolean(
+        "Signed by WeChat", readonly=True, copy=False,
+        help="Received by the webhook with a valid WeChat signature: only such events are processed again.")
 
     _sql_constraints = [
         ("account_dedupe_uniq", "UNIQUE(account_id, dedupe_key)", "This WeChat event was already received."),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_received_write(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_received_write(vals)
+        return super().write(vals)
+
+    def _check_received_write(self, vals):
+        forbidden = sorted(set(vals) & set(RECEIVED_FIELDS))
+        if forbidden and not self.env.su:
+            raise AccessError(
+                _("A WeChat event is kept as WeChat sent it: %(fields)s cannot be changed.",
+                  fields=", ".join(forbidden))
+            )
 
     @api.model
     def _dedupe_key(self, msg):
@@ -65,8 +93,11 @@ class WeChatEvent(models.Model):
         )
 
     @api.model
-    def _receive(self, account, msg):
+    def _receive(self, account, msg, signature_checked=False):
         """Store ``msg`` once and process it; return the reply dict, or None.
+
+        ``signature_checked``: the webhook verified WeChat's signature of this
+        delivery (only such events are replayed by the retry cron).
 
         Must run in its own transaction (the webhook opens one in READ
         COMMITTED): the INSERT ... ON CONFLICT DO NOTHING makes a parallel
@@ -84,9 +115,9 @@ class WeChatEvent(models.Model):
         self.env.cr.execute(
             """
             INSERT INTO wechat_event (account_id, company_id, dedupe_key, msg_type, event, event_key, openid,
-                                      content, payload, create_time, state, create_uid, write_uid,
-                                      create_date, write_date)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'received', %s, %s, %s, %s)
+                                      content, payload, create_time, state, signature_checked, create_uid,
+                                      write_uid, create_date, write_date)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'received', %s, %s, %s, %s, %s)
             ON CONFLICT (account_id, dedupe_key) DO NOTHING
             RETURNING id
             """,
@@ -101,6 +132,7 @@ class WeChatEvent(models.Model):
                 (msg.get("Content") or "")[:2000] or None,
                 json.dumps(msg, ensure_ascii=False)[:PAYLOAD_LIMIT],
                 create_time,
+                bool(signature_checked),
                 self.env.uid,
                 self.env.uid,
                 now,
@@ -229,7 +261,9 @@ class WeChatEvent(models.Model):
         it up after its own commit (``_apply_stored_job_result``).
         """
         self.mass_msg_id = str(msg.get("MsgID") or "")
-        chunk = self.env["wechat.campaign.chunk"].search([("msg_id", "=", self.mass_msg_id)], limit=1)
+        # msg_ids are WeChat's per account: the result of another account's send never reaches this chunk.
+        chunk = self.env["wechat.campaign.chunk"].sudo().search(
+            [("msg_id", "=", self.mass_msg_id), ("campaign_id.account_id", "=", self.account_id.id)], limit=1)
         if chunk:
             chunk._apply_job_result(msg)
         return None
@@ -271,12 +305,16 @@ class WeChatEvent(models.Model):
     # ------------------------------------------------------------------ retry
     @api.model
     def _cron_retry_failed(self, limit=200):
-        """Re-process events whose processing failed (nothing is lost)."""
-        for event in self.search([("state", "=", "failed")], limit=limit, order="id"):
+        """Re-process events whose processing failed (nothing is lost); only those WeChat signed."""
+        events = self.sudo().search([("state", "=", "failed"), ("signature_checked", "=", True)], limit=limit,
+                                    order="id")
+        for event in events:
             event._process(json.loads(event.payload or "{}"))
         return True
 
     def action_retry(self):
-        for event in self.filtered(lambda e: e.state != "done"):
+        """Process again (a manager's button): only events received with a valid WeChat signature."""
+        self.check_access("write")
+        for event in self.sudo().filtered(lambda e: e.state != "done" and e.signature_checked):
             event._process(json.loads(event.payload or "{}"))
         return True

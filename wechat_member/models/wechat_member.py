@@ -5,7 +5,7 @@ import zlib
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import consteq
 from odoo.tools.misc import hmac as hmac_sign
 
@@ -25,6 +25,10 @@ MEMBER_STATES = [
 # (5 within 48 h), a follow, a QR scan or a menu click (3 within 1 minute). VIEW and payments: none.
 CS_GRANT_MESSAGE = "message"
 CS_GRANT_EVENT = "event"
+# Who the member is: written by server code only (``sudo()``), after its own checks (webhook, OAuth,
+# WeChat Pay answer, ...), never through RPC: a forged openid or partner would reach another member's
+# points, coupons and money.
+IDENTITY_FIELDS = ("openid", "unionid", "account_id", "partner_id", "state")
 
 # The dynamic member code of the member page: "WD" + 8 signed digits + the time slot (4 digits) + the member id.
 # It changes every DYNAMIC_CODE_STEP seconds; the till accepts the code of the current and the previous slot
@@ -184,6 +188,28 @@ class WeChatMember(models.Model):
         return member, "invalid"
 
     # ------------------------------------------------------------------ identity
+    def _check_identity_write(self, fields_):
+        """Refuse identity fields outside server code (``sudo()``)."""
+        forbidden = sorted(set(fields_) & set(IDENTITY_FIELDS))
+        if forbidden and not self.env.su:
+            raise AccessError(
+                _(
+                    "The WeChat identity of a member (%(fields)s) is set by WeChat itself, through the server: "
+                    "it cannot be entered or changed by hand.",
+                    fields=", ".join(forbidden),
+                )
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_identity_write(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_identity_write(vals)
+        return super().write(vals)
+
     @api.model
     def _lock_identity(self, account, openid):
         """Serialise work on one (account, openid) across workers for this transaction."""
@@ -388,7 +414,7 @@ class WeChatMember(models.Model):
                 infos = account._api().user_info_batch(list(by_openid))
             except WeChatError as exc:
                 _logger.warning("WeChat account %s: user info failed: %s", account.id, exc.errcode)
-                members.write({"info_state": "failed"})
+                members.sudo().write({"info_state": "failed"})
                 continue
             for info in infos:
                 member = by_openid.get(info.get("openid"))
@@ -403,8 +429,8 @@ class WeChatMember(models.Model):
                     vals["qr_scene"] = info.get("qr_scene_str") or str(info.get("qr_scene"))
                 if str(info.get("subscribe")) == "0" and member.state == "follower":
                     vals["state"] = "unfollowed"
-                member.write(vals)
-            (members - members.filtered(lambda m: m.info_state == "done")).write({"info_state": "failed"})
+                member.sudo().write(vals)  # WeChat's own answer: server code
+            (members - members.filtered(lambda m: m.info_state == "done")).sudo().write({"info_state": "failed"})
             members.filtered("unionid")._link_same_person()
         return True
 
@@ -448,6 +474,7 @@ class WeChatMember(models.Model):
 
     # ------------------------------------------------------------------ actions
     def action_fetch_user_info(self):
+        self.check_access("write")  # managers; the answer itself is written by server code
         self._fetch_user_info()
         return True
 

@@ -340,7 +340,7 @@ class WeChatNotice(models.Model):
         except WeChatError as exc:
             self.error_code = exc.errcode
             if exc.errcode == 43004:
-                member.state = "unfollowed"
+                member.sudo().state = "unfollowed"  # WeChat's own answer: server code
             return _("%(channel)s: WeChat error %(code)s (%(message)s).",
                      channel=dict(CHANNELS)[channel], code=exc.errcode, message=str(exc))
         return None  # reply: only at routing time

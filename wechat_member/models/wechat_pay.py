@@ -28,9 +28,11 @@ import requests
 import xmltodict
 from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay import WeChatPay
+from wechatpy.pay.utils import calculate_signature
 
 from odoo import api, fields, models, sql_db
 from odoo.sql_db import TestCursor
+from odoo.tools import consteq
 from odoo.tools.translate import LazyTranslate
 
 _logger = logging.getLogger(__name__)
@@ -170,7 +172,9 @@ class WeChatPayClient:
         if not isinstance(data, dict) or not data.get("sign"):
             return None
         data = {k: v for k, v in data.items() if isinstance(v, str)}
-        if not pay.check_signature(data):
+        # wechatpy's check_signature compares with ``==``: compare in constant time here.
+        unsigned = {k: v for k, v in data.items() if k != "sign"}
+        if not consteq(data["sign"], calculate_signature(unsigned, pay.api_key)):
             return None
         return data
 
@@ -309,6 +313,21 @@ class WeChatPayTransaction(models.Model):
         if data.get("transaction_id"):
             vals["transaction_id"] = data["transaction_id"]
         return vals
+
+    def _wechat_is_settled(self):
+        """The charge belongs to a validated POS order or to a recorded POS payment: never reversed."""
+        self.ensure_one()
+        txn = self.sudo()
+        if txn.pos_order_id and txn.pos_order_id.state not in ("draft", "cancel"):
+            return True
+        payment_domain = [("wechat_pay_transaction_id", "=", txn.id)]
+        if txn.payment_uuid:
+            payment_domain = ["|", *payment_domain, "&", ("uuid", "=", txn.payment_uuid),
+                              ("payment_method_id", "=", txn.payment_method_id.id)]
+        if txn.env["pos.payment"].search_count(payment_domain, limit=1):
+            return True
+        return bool(txn.pos_order_uuid) and bool(txn.env["pos.order"].search_count(
+            [("uuid", "=", txn.pos_order_uuid), ("state", "not in", ("draft", "cancel"))], limit=1))
 
     def _sync(self, client):
         """Ask WeChat Pay (orderquery) where this attempt stands and record it."""

@@ -12,3 +12,4 @@ from . import test_wechat_member
 from . import test_pos_member
 from . import test_notice_router
 from . import test_pos_trust
+from . import test_security

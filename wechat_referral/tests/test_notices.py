@@ -172,7 +172,7 @@ class TestReferralNotices(ReferralPosCase):
             self.env["wechat.event"]._receive(self.account, {
                 "ToUserName": "gh_test", "FromUserName": self.openid_b, "CreateTime": "1700000000", "MsgType": "event",
                 "Event": "subscribe", "EventKey": f"qrscene_{self.channel.scene}",
-            })
+            }, signature_checked=True)  # as the webhook does after checking the signature
         event = self.env["wechat.event"].search([("openid", "=", self.openid_b)])
         self.assertEqual(event.state, "failed")
         self.env["wechat.event"]._cron_retry_failed()
