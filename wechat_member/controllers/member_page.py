@@ -161,6 +161,7 @@ class WeChatMemberPage(http.Controller):
         member, created = request.env["wechat.member"].sudo()._get_or_create(account, openid, state="visitor")
         if unionid and not member.unionid:
             member.unionid = unionid
+            member._link_same_person()
         request.session[self._session_key(account)] = openid
         return member, created, None
 
@@ -173,15 +174,38 @@ class WeChatMemberPage(http.Controller):
             return self._login_redirect(account, f"/wechat/member/{account.id}")
         return self._render_member_page(account, member, saved=bool(saved))
 
+    def _dynamic_code_values(self, member):
+        """The member's dynamic code now: it changes every minute, the till accepts it for 2 minutes."""
+        code = member._dynamic_code()
+        return {
+            "code": code,
+            "display": " ".join((code[:2], code[2:6], code[6:10], code[10:14], code[14:])),
+            "qr": "data:image/png;base64," + base64.b64encode(qr_png(code)).decode(),
+            "expires_in": member._dynamic_code_expires_in(),
+        }
+
+    @http.route("/wechat/member/<int:account_id>/code", type="http", auth="public", methods=["GET"], sitemap=False)
+    def member_dynamic_code(self, account_id, **kw):
+        """The current dynamic code of the signed-in member only (the page refreshes it every 60 s)."""
+        account = self._account(account_id)
+        member = self._current_member(account)
+        if not member:
+            return request.make_json_response({"error": "login"}, status=403)
+        return request.make_json_response(
+            self._dynamic_code_values(member), headers=[("Cache-Control", "no-store")]
+        )
+
     def _render_member_page(self, account, member, errors=None, saved=False, form=None):
         partner = member.partner_id.with_context(lang=request.env.lang)
         code = partner.wechat_member_code or ""
+        dynamic = self._dynamic_code_values(member)
         values = {
             "account": account,
             "member": member,
             "partner": partner,
             "member_code": code,
-            "member_qr": "data:image/png;base64," + base64.b64encode(qr_png(code or member.openid)).decode(),
+            "dynamic": dynamic,
+            "member_qr": dynamic["qr"],
             "points_text": partner._wechat_points_text(),
             "purchases_text": partner._wechat_purchases_text(),
             "thanks_text": member.with_context(lang=request.env.lang)._wechat_recent_thanks(),

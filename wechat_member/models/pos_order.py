@@ -7,8 +7,25 @@ from .wechat_segment import PAID_STATES
 _logger = logging.getLogger(__name__)
 
 
+BIND_METHODS = [
+    ("dynamic_code", "Dynamic member code"),
+    ("static_code_confirmed", "Member code, confirmed by the cashier"),
+    ("phone_confirmed", "Phone, confirmed by the cashier"),
+    ("payer", "WeChat Pay payer"),
+]
+
+
 class PosOrder(models.Model):
     _inherit = "pos.order"
+
+    wechat_bind_method = fields.Selection(
+        BIND_METHODS,
+        string="Customer Identified By",
+        readonly=True,
+        copy=False,
+        help="How the customer was identified at the till: the customer's dynamic member code (verified by the"
+        " server), a member code or a phone the cashier confirmed, or the WeChat Pay payer.",
+    )
 
     wechat_payer_member_id = fields.Many2one(
         "wechat.member",
@@ -110,9 +127,17 @@ class PosOrder(models.Model):
                 )
                 continue
             customer = order.partner_id.sudo()
-            # A member the cashier found or created by phone, without WeChat identity yet:
-            # paying with WeChat makes them the WeChat member (when the payer is new).
-            adopt = customer if customer.wechat_member_code and not customer.wechat_is_member else None
+            # A member the cashier created by phone, without WeChat identity nor any history yet:
+            # paying with WeChat makes them the WeChat member (when the payer is new).  A contact with
+            # purchases, points or coupons is never adopted by a payer: the payer becomes a member of
+            # their own, the order keeps the cashier's customer.
+            adopt = (
+                customer
+                if customer.wechat_member_code
+                and not customer.wechat_member_ids
+                and not customer._wechat_has_history(exclude_orders=order)
+                else None
+            )
             member, created = Member._get_or_create(
                 account, txn.openid, state="follower" if txn.is_subscribe else "payer", partner=adopt
             )
@@ -120,7 +145,7 @@ class PosOrder(models.Model):
                 _logger.info("POS order %s: new WeChat member %s from the payment", order.id, member.id)
             vals = {"wechat_payer_member_id": member.id}
             if not order.partner_id:
-                vals["partner_id"] = member.partner_id.id
+                vals.update(partner_id=member.partner_id.id, wechat_bind_method="payer")
             order.write(vals)
             member._touch()
 
@@ -188,7 +213,26 @@ class PosOrder(models.Model):
             order.pop(key, None)
         for key in ("wechat_captured", "wechat_capture_rate"):
             order.pop(key, None)
+        self._wechat_check_bind_method(order)
         return super()._process_order(order, existing_order)
+
+    @api.model
+    def _wechat_check_bind_method(self, order):
+        """Keep the POS's ``wechat_bind_method`` only when it holds: a dynamic code needs the server's proof."""
+        method = order.pop("wechat_bind_method", False)
+        token = order.pop("wechat_bind_token", False)
+        partner_id = order.get("partner_id")
+        if isinstance(partner_id, (list, tuple)):
+            partner_id = partner_id[0] if partner_id else False
+        config = self.env["pos.session"].browse(order.get("session_id") or 0).exists().config_id
+        if method not in ("dynamic_code", "static_code_confirmed", "phone_confirmed") or not partner_id or not config:
+            method = False
+        elif method == "dynamic_code" and not self.env["res.partner"]._wechat_check_bind_token(
+            config, partner_id, method, token
+        ):
+            method = False  # not verified by the server for this customer
+        if method:
+            order["wechat_bind_method"] = method
 
     # ------------------------------------------------------------------ capture rate
     @api.depends("wechat_captured")
@@ -199,6 +243,7 @@ class PosOrder(models.Model):
     def _wechat_set_captured(self):
         """Record whether the customer is a WeChat member at payment (once per order, server-side)."""
         todo = self.filtered(lambda o: not o.wechat_stats_done)
+        # A WeChat member or a member created at the till by phone (member code, no WeChat identity yet).
         captured = todo.filtered(lambda o: o.partner_id.wechat_is_member)
         if captured:
             captured.write({"wechat_captured": True})

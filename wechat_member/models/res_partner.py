@@ -3,7 +3,10 @@ import secrets
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessDenied, UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, consteq
+from odoo.tools.misc import hmac as hmac_sign
+
+from .wechat_member import DYNAMIC_CODE_RE
 
 # New member codes: WM + 10 random digits (the POS barcode rule is WM\d\d\d\d+).
 MEMBER_CODE_PREFIX = "WM"
@@ -46,7 +49,14 @@ class ResPartner(models.Model):
 
     wechat_member_ids = fields.One2many("wechat.member", "partner_id", string="WeChat Members")
     wechat_member_count = fields.Integer("WeChat Member Count", compute="_compute_wechat_member_count")
-    wechat_is_member = fields.Boolean("WeChat Member", compute="_compute_wechat_is_member", store=True, index=True)
+    wechat_is_member = fields.Boolean(
+        "WeChat Member",
+        compute="_compute_wechat_is_member",
+        store=True,
+        index=True,
+        help="A WeChat member, or a member created at the till from a phone (a member code, no WeChat identity"
+        " yet): both count in the statistics, RFM, segments and the capture rate.",
+    )
     wechat_member_code = fields.Char(
         "Member Code",
         copy=False,
@@ -100,10 +110,10 @@ class ResPartner(models.Model):
         for partner in self:
             partner.wechat_member_count = counts.get(partner, 0)
 
-    @api.depends("wechat_member_ids")
+    @api.depends("wechat_member_ids", "wechat_member_code")
     def _compute_wechat_is_member(self):
         for partner in self:
-            partner.wechat_is_member = bool(partner.wechat_member_ids)
+            partner.wechat_is_member = bool(partner.wechat_member_ids or partner.wechat_member_code)
 
     @api.depends("wechat_purchase_count", "wechat_purchase_amount")
     def _compute_wechat_avg_basket(self):
@@ -149,6 +159,31 @@ class ResPartner(models.Model):
             )
             codes |= drawn - {row[0] for row in self.env.cr.fetchall()}
         return list(codes)[:count]
+
+    # ------------------------------------------------------------------ history
+    def _wechat_has_history(self, exclude_orders=None):
+        """Whether the contact has purchases, loyalty points or coupons: never adopted without proof."""
+        self.ensure_one()
+        partner = self.sudo()
+        if partner.wechat_purchase_count or partner.wechat_last_purchase:
+            return True
+        domain = [("partner_id", "=", partner.id), ("state", "!=", "cancel")]
+        if exclude_orders:
+            domain.append(("id", "not in", exclude_orders.ids))
+        if self.env["pos.order"].sudo().search_count(domain, limit=1):
+            return True
+        if "loyalty.card" in self.env and self.env["loyalty.card"].sudo().search_count(
+            [("partner_id", "=", partner.id), ("points", ">", 0)], limit=1
+        ):
+            return True
+        return False
+
+    def _wechat_masked(self):
+        """What the cashier sees of a contact before the customer proves who they are: "王*", "8000"."""
+        self.ensure_one()
+        name = (self.name or "").strip()
+        digits = re.sub(r"\D", "", self.phone or self.mobile or "")
+        return {"name": (name[:1] + "*") if name else "*", "phone_last4": digits[-4:]}
 
     # ------------------------------------------------------------------ statistics
     def _wechat_register_purchases(self, purchases):
@@ -390,8 +425,11 @@ class ResPartnerPos(models.Model):
 
     @api.model
     def _wechat_normalize_query(self, query):
-        """``('code', 'WM…')``, ``('phone', '…')`` or ``(None, None)`` for what the cashier typed or scanned."""
+        """``('dynamic', 'WD…')``, ``('code', 'WM…')``, ``('phone', '…')`` or ``(None, None)``."""
         query = " ".join(str(query or "").split())
+        compact = query.replace(" ", "").upper()
+        if DYNAMIC_CODE_RE.match(compact):
+            return "dynamic", compact
         if MEMBER_CODE_RE.match(query.upper()):
             return "code", query.upper()
         if PHONE_RE.match(query) and sum(c.isdigit() for c in query) >= 5:
@@ -402,53 +440,139 @@ class ResPartnerPos(models.Model):
         fields_ = self._load_pos_data_fields(config.id)
         return {"res.partner": self.with_company(config.company_id).read(fields_, load=False)}
 
+    # ------------------------------------------------------------------ verified binding
+    @api.model
+    def _wechat_bind_token(self, config, partner_id, method):
+        """Signed proof, kept by the POS order, that the server verified how its customer was identified."""
+        message = f"{config.company_id.id}:{int(partner_id or 0)}:{method}"
+        return hmac_sign(self.env(su=True), "wechat-pos-bind", message)[:32]
+
+    @api.model
+    def _wechat_check_bind_token(self, config, partner_id, method, token):
+        return bool(token and partner_id) and consteq(str(token), self._wechat_bind_token(config, partner_id, method))
+
+    @api.model
+    def _wechat_dynamic_member(self, config, code):
+        """The WeChat member of a dynamic member code valid at this POS, or ``(None, error message)``."""
+        member, error = self.env["wechat.member"]._check_dynamic_code(code)
+        if member and member.company_id != config.company_id:
+            member, error = None, "invalid"
+        if error == "expired":
+            return None, _("This member code has expired: ask the customer to refresh their member page.")
+        if error or not member:
+            return None, _("This member code is not valid: ask the customer to show their member page again.")
+        return member, None
+
+    def _wechat_pos_bound(self, config, method):
+        """The POS answer for a customer identified with ``method``: the records and the signed proof."""
+        self.ensure_one()
+        result = self._wechat_pos_read(config)
+        result.update(
+            wechat_bind_method=method,
+            wechat_bind_token=self._wechat_bind_token(config, self.id, method),
+            wechat_masked=self._wechat_masked(),
+        )
+        return result
+
     @api.model
     def wechat_pos_find_member(self, config_id, query):
-        """Contacts of the POS's company whose member code or phone is ``query`` (scanned or typed).
+        """Contacts of the POS's company whose dynamic code, member code or phone is ``query``.
 
         Returns ``{'res.partner': [records]}`` with the POS fields, members
         first, or no record.  Contacts of other companies are never returned.
+        A dynamic member code (member page) identifies the customer:
+        ``wechat_bind_method`` is ``dynamic_code`` with its signed
+        ``wechat_bind_token``; an expired or wrong one gives no record and
+        ``wechat_error``, the message for the cashier.  A static code or a
+        phone gives ``static_code_confirmed`` / ``phone_confirmed``: the
+        cashier confirms the customer (masked name, last phone digits).
         """
         config = self._wechat_pos_config(config_id)
         kind, value = self._wechat_normalize_query(query)
         if not kind:
             return {"res.partner": []}
+        if kind == "dynamic":
+            member, error = self._wechat_dynamic_member(config, value)
+            if error:
+                return {"res.partner": [], "wechat_error": error}
+            return self.browse(member.partner_id.ids)._wechat_pos_bound(config, "dynamic_code")
         domain = [("company_id", "in", [config.company_id.id, False])]
         if kind == "code":
             domain += [("wechat_member_code", "=", value)]
         else:
             domain += [("phone_mobile_search", "=", value)]
         partners = self.sudo().search(domain, order="wechat_is_member desc, id desc", limit=POS_FIND_LIMIT)
-        return self.browse(partners.ids)._wechat_pos_read(config)
+        result = self.browse(partners.ids)._wechat_pos_read(config)
+        result["wechat_bind_method"] = "static_code_confirmed" if kind == "code" else "phone_confirmed"
+        return result
+
+    @api.model
+    def _wechat_pos_phone_contacts(self, config, phone):
+        return self.sudo().search(
+            [("company_id", "in", [config.company_id.id, False]), ("phone_mobile_search", "=", phone)],
+            order="wechat_is_member desc, wechat_member_code, id",
+        )
 
     @api.model
     def wechat_pos_create_member(self, config_id, phone, name=None):
-        """Quick "new member from phone" at the till: the contact with this phone and a member code.
+        """Quick "new member from phone" at the till: a new contact with this phone and a member code.
 
-        An existing contact of the company with this phone is reused (given a
-        member code when it has none), never duplicated.  The contact becomes a
-        WeChat member when they pay with WeChat or open the member page.
+        A contact of the company with this phone already is never adopted
+        silently: no record is returned, only ``wechat_existing`` (the masked
+        name and the last 4 phone digits).  Binding it needs the customer's
+        proof: their dynamic member code (``wechat_pos_bind_phone``).
         """
         config = self._wechat_pos_config(config_id)
         kind, value = self._wechat_normalize_query(phone)
         if kind != "phone":
             raise UserError(_("Enter the customer's mobile phone number (digits only) to create a member."))
-        partner = self.sudo().search(
-            [("company_id", "in", [config.company_id.id, False]), ("phone_mobile_search", "=", value)],
-            order="wechat_is_member desc, wechat_member_code, id",
-            limit=1,
+        existing = self._wechat_pos_phone_contacts(config, value)[:1]
+        if existing:
+            return {"res.partner": [], "wechat_existing": existing._wechat_masked()}
+        name = " ".join(str(name or "").split())[:128]
+        # Like a member created by a payment: the input is checked, the company is the POS's.
+        partner = self.sudo().with_company(config.company_id).create(
+            {
+                "name": name or _("Member %(phone)s", phone=value),
+                "phone": value,
+                "company_id": config.company_id.id,
+            }
         )
         partner = self.browse(partner.ids)
-        if not partner:
-            name = " ".join(str(name or "").split())[:128]
-            # Like a member created by a payment: the input is checked, the company is the POS's.
-            partner = self.sudo().with_company(config.company_id).create(
-                {
-                    "name": name or _("Member %(phone)s", phone=value),
-                    "phone": value,
-                    "company_id": config.company_id.id,
-                }
-            )
-            partner = self.browse(partner.ids)
         partner._wechat_ensure_member_code()
-        return partner._wechat_pos_read(config)
+        return partner._wechat_pos_bound(config, "phone_confirmed")
+
+    @api.model
+    def wechat_pos_bind_phone(self, config_id, phone, code):
+        """Verified binding of the existing contact with ``phone``: ``code`` is the customer's dynamic code.
+
+        The WeChat member of the code proves who the customer is.  A
+        phone-only contact (member code or history, no WeChat identity) is
+        merged with the member's own contact into one: the phone contact
+        survives with its purchases, points and coupons.  A phone of another
+        WeChat member is refused.  Returns the records as
+        ``wechat_pos_find_member`` does, or ``wechat_error``.
+        """
+        config = self._wechat_pos_config(config_id)
+        kind, value = self._wechat_normalize_query(phone)
+        if kind != "phone":
+            raise UserError(_("Enter the customer's mobile phone number (digits only) to create a member."))
+        member, error = self._wechat_dynamic_member(config, code)
+        if error:
+            return {"res.partner": [], "wechat_error": error}
+        contacts = self._wechat_pos_phone_contacts(config, value)
+        mine = member.partner_id
+        if not contacts or mine in contacts:
+            return self.browse(mine.ids)._wechat_pos_bound(config, "dynamic_code")
+        contact = contacts[0]
+        if contact.wechat_member_ids:
+            return {
+                "res.partner": [],
+                "wechat_error": _("This phone number belongs to another WeChat member: it cannot be bound to this"
+                                  " customer."),
+            }
+        self.env["base.partner.merge.automatic.wizard"].sudo()._merge(
+            [mine.id, contact.id], dst_partner=contact, extra_checks=False
+        )
+        contact._wechat_ensure_member_code()
+        return self.browse(contact.ids)._wechat_pos_bound(config, "dynamic_code")

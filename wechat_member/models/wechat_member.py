@@ -1,10 +1,15 @@
 import logging
+import re
+import time
 import zlib
 from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools.misc import format_datetime
+
+from odoo.tools import consteq
+from odoo.tools.misc import hmac as hmac_sign
 
 from .wechat_api import WeChatError
 from .wechat_notice import CS_EVENT_LIMIT, CS_EVENT_WINDOW, CS_MESSAGE_LIMIT, CS_MESSAGE_WINDOW
@@ -26,6 +31,19 @@ CS_GRANT_EVENT = "event"
 # WeChat Pay answer, ...), never through RPC: a forged openid or partner would reach another member's
 # points, coupons and money.
 IDENTITY_FIELDS = ("openid", "unionid", "account_id", "partner_id", "state")
+
+# The dynamic member code of the member page: "WD" + 8 signed digits + the time slot (4 digits) + the member id.
+# It changes every DYNAMIC_CODE_STEP seconds; the till accepts the code of the current and the previous slot
+# (so a code lives at most 2 slots = 120 s) and refuses an older one (a screenshot).
+DYNAMIC_CODE_STEP = 60
+DYNAMIC_CODE_SLOTS = 2
+DYNAMIC_CODE_CYCLE = 10000  # slots kept in the code: about a week
+DYNAMIC_CODE_RE = re.compile(r"^WD(\d{8})(\d{4})(\d{1,12})$")
+
+
+def _now():
+    """The clock of the dynamic codes (UNIX time; tests patch it)."""
+    return time.time()
 
 
 class WeChatMember(models.Model):
@@ -127,6 +145,50 @@ class WeChatMember(models.Model):
                                                             ["__count"]))
         for member in self:
             member.notice_count = counts.get(member, 0)
+
+    # ------------------------------------------------------------------ dynamic member code
+    def _dynamic_digits(self, slot):
+        self.ensure_one()
+        digest = hmac_sign(self.env(su=True), "wechat-member-dynamic-code", f"{self.id}:{slot}")
+        return f"{int(digest[:15], 16) % 10**8:08d}"
+
+    def _dynamic_code(self, at=None):
+        """The member's dynamic code at ``at`` (a UNIX time, default now): shown on the member page."""
+        self.ensure_one()
+        slot = int((_now() if at is None else at) // DYNAMIC_CODE_STEP)
+        return f"WD{self._dynamic_digits(slot)}{slot % DYNAMIC_CODE_CYCLE:04d}{self.id}"
+
+    @api.model
+    def _dynamic_code_expires_in(self, at=None):
+        """Seconds until the code shown now changes."""
+        now = _now() if at is None else at
+        return DYNAMIC_CODE_STEP - int(now) % DYNAMIC_CODE_STEP
+
+    @api.model
+    def _check_dynamic_code(self, code, at=None):
+        """``(member, None)`` for a valid dynamic code, else ``(member or None, "expired" | "invalid")``.
+
+        The slot is the most recent one (within a few weeks) with the code's
+        last 4 slot digits whose signature matches; a code older than
+        ``DYNAMIC_CODE_SLOTS`` slots is "expired".
+        """
+        match = DYNAMIC_CODE_RE.match(" ".join(str(code or "").split()).replace(" ", "").upper())
+        if not match:
+            return None, "invalid"
+        digits, residue, member_id = match.groups()
+        member = self.sudo().browse(int(member_id)).exists()
+        if not member:
+            return None, "invalid"
+        now_slot = int((_now() if at is None else at) // DYNAMIC_CODE_STEP)
+        # One slot ahead is tolerated (the phone's clock does not matter, but the request may cross a slot).
+        slot = now_slot + 1 - (now_slot + 1 - int(residue)) % DYNAMIC_CODE_CYCLE
+        for cycle in range(5):
+            candidate = slot - cycle * DYNAMIC_CODE_CYCLE
+            if consteq(digits, member._dynamic_digits(candidate)):
+                if now_slot - candidate >= DYNAMIC_CODE_SLOTS:
+                    return member, "expired"
+                return member, None
+        return member, "invalid"
 
     # ------------------------------------------------------------------ identity
     def _check_identity_write(self, fields_):
@@ -377,6 +439,39 @@ class WeChatMember(models.Model):
                     vals["state"] = "unfollowed"
                 member.sudo().write(vals)  # WeChat's own answer: server code
             (members - members.filtered(lambda m: m.info_state == "done")).sudo().write({"info_state": "failed"})
+            members.filtered("unionid")._link_same_person()
+        return True
+
+    def _link_same_person(self):
+        """One contact per person: members of one company with the same unionid share one contact.
+
+        WeChat gives the same ``unionid`` to a person on every account of the
+        company's open platform.  The member's contact is merged into the
+        contact of the other account's member (Odoo's partner merge: orders,
+        loyalty cards and members move, statistics add up); the contact with
+        a history survives, else the older one.
+        """
+        Wizard = self.env["base.partner.merge.automatic.wizard"].sudo()
+        for member in self.sudo().filtered("unionid"):
+            other = self.sudo().search(
+                [
+                    ("company_id", "=", member.company_id.id),
+                    ("unionid", "=", member.unionid),
+                    ("id", "!=", member.id),
+                    ("partner_id", "!=", member.partner_id.id),
+                ],
+                order="id",
+                limit=1,
+            )
+            if not other:
+                continue
+            src, dst = member.partner_id, other.partner_id
+            if src._wechat_has_history() and not dst._wechat_has_history():
+                src, dst = dst, src
+            _logger.info("WeChat members %s and %s: same unionid, contact %s merged into %s",
+                         member.id, other.id, src.id, dst.id)
+            Wizard._merge([src.id, dst.id], dst_partner=dst, extra_checks=False)
+            self.invalidate_model(["partner_id"])
         return True
 
     @api.model

@@ -11,6 +11,7 @@ from . import test_wechat_account
 from . import test_wechat_member
 from . import test_pos_member
 from . import test_notice_router
+from . import test_pos_trust
 from . import test_security
 from . import test_member_import
 from . import test_trust

@@ -24,8 +24,9 @@ OPENID_A = "oMEMBER000000000000000000A01"
 OPENID_B = "oMEMBER000000000000000000B02"
 
 
-@tagged("post_install", "-at_install")
-class TestPosMember(WeChatFakeMixin, PoSCommonWeChat):
+class PosMemberCommon(WeChatFakeMixin, PoSCommonWeChat):
+    """The POS, its WeChat Pay method, a cashier and two contacts with a member code (no tests here)."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -83,6 +84,10 @@ class TestPosMember(WeChatFakeMixin, PoSCommonWeChat):
         member, _created = self.env["wechat.member"]._get_or_create(self.account, openid, state=state, partner=partner)
         return member
 
+
+
+@tagged("post_install", "-at_install")
+class TestPosMember(PosMemberCommon):
     # ------------------------------------------------------------------ find
     def test_find_by_member_code(self):
         for query in ("WM90000001", " wm90000001 ", "WM90000001\n"):
@@ -140,15 +145,17 @@ class TestPosMember(WeChatFakeMixin, PoSCommonWeChat):
         self.assertEqual(partner.company_id, self.company)
         self.assertRegex(partner.wechat_member_code, r"^WM\d{10}$")
         self.assertEqual(record["wechat_member_code"], partner.wechat_member_code)
-        self.assertFalse(partner.wechat_is_member)  # no WeChat identity yet
-        # The same phone again: the same contact, not a duplicate.
-        again = self.Partner.wechat_pos_create_member(self.config.id, "13900139000")["res.partner"][0]
-        self.assertEqual(again["id"], partner.id)
-        # An existing contact with this phone but no code gets one.
+        self.assertFalse(partner.wechat_member_ids)  # no WeChat identity yet
+        self.assertTrue(partner.wechat_is_member)  # but a member: counted like one
+        # The same phone again: no duplicate, and the existing contact is not adopted silently.
+        again = self.Partner.wechat_pos_create_member(self.config.id, "13900139000")
+        self.assertEqual(again["res.partner"], [])
+        self.assertEqual(again["wechat_existing"], {"name": "M*", "phone_last4": "9000"})
+        # An existing contact with this phone but no code: not adopted either, left unchanged.
         plain = self.env["res.partner"].create({"name": "Walk-in", "phone": "13500135000", "company_id": self.company.id})
-        record = self.Partner.wechat_pos_create_member(self.config.id, "13500135000")["res.partner"][0]
-        self.assertEqual(record["id"], plain.id)
-        self.assertTrue(plain.wechat_member_code)
+        result = self.Partner.wechat_pos_create_member(self.config.id, "13500135000")
+        self.assertEqual(result["res.partner"], [])
+        self.assertFalse(plain.wechat_member_code)
         # The other company's contact with this phone is not reused.
         record = self.Partner.wechat_pos_create_member(self.config.id, "13700137000")["res.partner"][0]
         self.assertNotEqual(record["id"], self.stranger.id)
@@ -188,14 +195,14 @@ class TestPosMember(WeChatFakeMixin, PoSCommonWeChat):
         captured = self._order(customer=member.partner_id)
         anonymous = self._order()
         plain = self._order(customer=self.customer)
-        code_only = self._order(customer=self.lily)  # member code, no WeChat identity: not captured
+        code_only = self._order(customer=self.lily)  # member code, no WeChat identity: a member all the same
         self.assertRecordValues(
             captured + anonymous + plain + code_only,
             [
                 {"wechat_captured": True, "wechat_capture_rate": 100.0},
                 {"wechat_captured": False, "wechat_capture_rate": 0.0},
                 {"wechat_captured": False, "wechat_capture_rate": 0.0},
-                {"wechat_captured": False, "wechat_capture_rate": 0.0},
+                {"wechat_captured": True, "wechat_capture_rate": 100.0},
             ],
         )
         # Decided at payment, once: a later membership does not rewrite history.
@@ -322,7 +329,9 @@ class TestPosMemberTour(WeChatFakeMixin, PoSHttpCommonWeChat):
         self.assertEqual(created.phone, "13900139000")
         self.assertRegex(created.wechat_member_code, r"^WM\d{10}$")
         self.assertEqual(created.company_id, self.main_pos_config.company_id)
-        self.assertFalse(orders.filtered("wechat_captured"))  # code only: no WeChat identity yet
+        # Members by phone, no WeChat identity yet: captured all the same; the cashier confirmed the customer.
+        self.assertEqual(orders.mapped("wechat_captured"), [True, True])
+        self.assertEqual(orders.mapped("wechat_bind_method"), ["phone_confirmed", "phone_confirmed"])
 
     def test_bind_by_scan_tour(self):
         self._start("WeChatPosMemberScanTour")
@@ -330,3 +339,20 @@ class TestPosMemberTour(WeChatFakeMixin, PoSHttpCommonWeChat):
         self.assertEqual(orders.partner_id, self.wang + self.zhao)
         self.assertTrue(all(orders.mapped("wechat_captured")))
         self.assertEqual(self.wang.wechat_purchase_count, 1)
+
+    def test_dynamic_code_tour(self):
+        from .test_pos_trust import NOW, clock  # noqa: PLC0415 - test_pos_trust imports this module
+
+        fresh = self.wang_member._dynamic_code(at=NOW)
+        old = self.wang_member._dynamic_code(at=NOW - 600)  # a screenshot of 10 minutes ago
+        config = self.main_pos_config
+        config.with_user(self.pos_user).open_ui()
+        with clock(NOW), patch.object(PosConfig, "get_limited_partners_loading", lambda self: []):
+            self.start_tour(
+                f"/pos/ui?config_id={config.id}&wechat_fresh={fresh}&wechat_old={old}",
+                "WeChatPosMemberDynamicTour",
+                login="pos_user",
+            )
+        order = self._orders()
+        self.assertEqual(order.partner_id, self.wang)
+        self.assertEqual(order.wechat_bind_method, "dynamic_code")

@@ -389,11 +389,11 @@ class WeChatMemberImport(models.TransientModel):
         return plan
 
     def _wechat_import_next_code(self, taken):
-        """A new member code from the sequence that no imported row keeps."""
-        sequence = self.env["ir.sequence"].sudo()
-        code = sequence.next_by_code("wechat.member.code")
+        """A new (random, unused) member code that no imported row keeps."""
+        Partner = self.env["res.partner"].sudo()
+        code = Partner._wechat_new_member_codes(1)[0]
         while code in taken:
-            code = sequence.next_by_code("wechat.member.code")
+            code = Partner._wechat_new_member_codes(1)[0]
         return code
 
     def _wechat_import_apply(self, plan, dry_run):

@@ -23,6 +23,17 @@ function searchCustomer(query) {
     ];
 }
 
+/** The cashier confirms the customer found by member code or phone (masked name, last 4 phone digits). */
+function confirmCustomer(maskedName, last4) {
+    return [
+        {
+            content: `the cashier is asked to confirm ${maskedName}, phone ending in ${last4}`,
+            trigger: `.modal-body:contains('${maskedName}'):contains('${last4}')`,
+        },
+        Dialog.confirm("Yes, it is the customer"),
+    ];
+}
+
 function payCashAndCheckReceipt(code, { purchases, followQr }) {
     const steps = [
         ProductScreen.clickPayButton(),
@@ -65,8 +76,10 @@ registry.category("web_tour.tours").add("WeChatPosMemberPhoneTour", {
             ProductScreen.addOrderline("Desk Pad", "1"),
             ProductScreen.clickPartnerButton(),
             searchCustomer("138 0013 8000"),
+            confirmCustomer("L*", "8000"),
             ProductScreen.customerIsSelected("Lily Chen"),
-            payCashAndCheckReceipt("WM90000001", { purchases: 0, followQr: true }),
+            // A member by phone (no WeChat identity yet) counts like any member: this purchase is counted.
+            payCashAndCheckReceipt("WM90000001", { purchases: 1, followQr: true }),
             // 2. An unknown phone: the cashier creates the member from it.
             ProductScreen.addOrderline("Desk Pad", "1"),
             ProductScreen.clickPartnerButton(),
@@ -93,12 +106,45 @@ registry.category("web_tour.tours").add("WeChatPosMemberScanTour", {
             // 1. The member QR code of a payer (not a follower) is scanned.
             ProductScreen.addOrderline("Desk Pad", "1"),
             scan_barcode("WM90000002"),
+            confirmCustomer("W*", "8002"),
             ProductScreen.customerIsSelected("Wang Fang"),
             payCashAndCheckReceipt("WM90000002", { purchases: 1, followQr: true }),
             // 2. A follower: no invitation to follow.
             ProductScreen.addOrderline("Desk Pad", "1"),
             scan_barcode("WM90000003"),
+            confirmCustomer("Z*", "8003"),
             ProductScreen.customerIsSelected("Zhao Lei"),
             payCashAndCheckReceipt("WM90000003", { purchases: 1, followQr: false }),
         ].flat(),
+});
+
+// The customer shows the dynamic code of their member page (it changes every minute); the test passes
+// a fresh code and an old screenshot's one in the URL (wechat_fresh, wechat_old).
+registry.category("web_tour.tours").add("WeChatPosMemberDynamicTour", {
+    steps: () => {
+        const params = new URLSearchParams(window.location.search);
+        const fresh = params.get("wechat_fresh");
+        const old = params.get("wechat_old");
+        return [
+            Chrome.startPoS(),
+            Dialog.confirm("Open Register"),
+            ProductScreen.addOrderline("Desk Pad", "1"),
+            ProductScreen.clickPartnerButton(),
+            // 1. An old screenshot, typed in the customer search: refused with a clear message.
+            searchCustomer(old),
+            {
+                content: "an old code: the cashier is told to ask for a refreshed member page",
+                trigger: ".modal-body:contains('This member code has expired: ask the customer to refresh their member page.')",
+            },
+            {
+                content: "close the message",
+                trigger: ".modal:has(.modal-body:contains('has expired')) .modal-footer .btn-primary",
+                run: "click",
+            },
+            // 2. The fresh code: the customer is bound, no confirmation needed.
+            searchCustomer(fresh),
+            ProductScreen.customerIsSelected("Wang Fang"),
+            payCashAndCheckReceipt("WM90000002", { purchases: 1, followQr: true }),
+        ].flat();
+    },
 });

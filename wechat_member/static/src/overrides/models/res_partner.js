@@ -2,10 +2,26 @@ import { patch } from "@web/core/utils/patch";
 import { ResPartner } from "@point_of_sale/app/models/res_partner";
 
 export const MEMBER_CODE_RE = /^WM\d{4,}$/;
+/** The dynamic member code of the member page: WD + 8 signed digits + 4 time-slot digits + member id. */
+export const DYNAMIC_CODE_RE = /^WD\d{13,24}$/;
 
 /** Digits of a phone number, for comparisons ("138 0013-8000" = "13800138000"). */
 export function phoneDigits(phone) {
     return (phone || "").replace(/[^\d]/g, "");
+}
+
+/** A code as typed from the member page ("WD 1234 5678 …"): no spaces, upper case. */
+export function compactCode(code) {
+    return (code || "").replace(/\s+/g, "").toUpperCase();
+}
+
+/** What the cashier sees before the customer confirms: "王*" and the last 4 phone digits. */
+export function wechatMasked(partner) {
+    const name = (partner?.name || "").trim();
+    return {
+        name: name ? `${name[0]}*` : "*",
+        phoneLast4: phoneDigits(partner?.phone || partner?.mobile).slice(-4),
+    };
 }
 
 patch(ResPartner.prototype, {

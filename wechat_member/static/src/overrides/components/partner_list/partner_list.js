@@ -6,22 +6,31 @@ import { makeAwaitable } from "@point_of_sale/app/store/make_awaitable_dialog";
 import { TextInputPopup } from "@point_of_sale/app/utils/input_popups/text_input_popup";
 
 /**
- * Cashier binding: Enter (or "Search more") on a member code or a phone
- * number finds the member, also when not loaded in the POS yet, and selects
- * them; "New member" creates one from the customer's phone.
+ * Cashier binding: Enter (or "Search more") on a dynamic member code, a
+ * member code or a phone number finds the member, also when not loaded in
+ * the POS yet, and selects them. A dynamic code (member page, changes every
+ * minute) is proof; a member code or a phone needs the cashier to confirm the
+ * customer. "New member" creates one from the customer's phone, and never
+ * adopts an existing contact without the customer's dynamic code.
  */
 patch(PartnerList.prototype, {
     async onEnter() {
         const query = (this.state.query || "").trim();
-        if (this.pos.wechatQueryKind(query)) {
-            let partners;
+        const kind = this.pos.wechatQueryKind(query);
+        if (kind) {
+            let found;
             try {
-                partners = await this.pos.wechatFindMember(query);
+                found = await this.pos.wechatLookup(query);
             } catch {
-                partners = null; // offline: search the loaded customers only
+                found = null; // offline: search the loaded customers only
             }
+            if (found?.error) {
+                this.pos.wechatShowError(found.error);
+                return;
+            }
+            const partners = found?.partners;
             if (partners?.length === 1) {
-                this.clickPartner(partners[0]);
+                await this.wechatSelect(partners[0], found.method, found.token);
                 return;
             }
             if (partners?.length > 1) {
@@ -31,15 +40,27 @@ patch(PartnerList.prototype, {
                 );
                 return;
             }
-            if (partners && this.pos.wechatQueryKind(query) === "phone") {
+            if (found && kind === "phone") {
                 this.notification.add(
                     _t('No customer with the phone "%s": press "New Member" to create one.', query),
                     { type: "warning" }
                 );
                 return;
             }
+            if (found && kind === "dynamic") {
+                this.pos.wechatShowError(
+                    _t("This member code is not valid: ask the customer to show their member page again.")
+                );
+                return;
+            }
         }
         return super.onEnter(...arguments);
+    },
+
+    async wechatSelect(partner, method, token) {
+        if (await this.pos.wechatConfirmCustomer(partner, method, token)) {
+            this.clickPartner(partner);
+        }
     },
 
     async wechatNewMember() {
@@ -61,9 +82,12 @@ patch(PartnerList.prototype, {
             });
             return;
         }
-        let partner;
+        let result;
         try {
-            partner = await this.pos.wechatCreateMember(phone);
+            result = await this.pos.wechatCreateMember(phone);
+            if (result.existing) {
+                result = await this.wechatBindExisting(phone, result.existing);
+            }
         } catch (error) {
             if (error?.data?.message) {
                 this.dialog.add(AlertDialog, { title: _t("New Member"), body: error.data.message });
@@ -71,12 +95,39 @@ patch(PartnerList.prototype, {
             }
             throw error;
         }
+        if (result?.error) {
+            this.pos.wechatShowError(result.error);
+            return;
+        }
+        const partner = result?.partners?.[0];
         if (partner) {
             this.notification.add(
                 _t("Member %s: %s", partner.wechat_member_code || "", partner.name),
                 { type: "success" }
             );
+            // Created now from the customer's phone, or proven by their dynamic code: nothing to confirm.
+            await this.pos.wechatConfirmCustomer(partner, result.method, result.token, { confirm: false });
             this.clickPartner(partner);
         }
+    },
+
+    /**
+     * A contact with this phone exists: the cashier sees its masked name and
+     * the last 4 phone digits; binding it needs the customer's dynamic member
+     * code (from their member page in WeChat).
+     */
+    async wechatBindExisting(phone, existing) {
+        const code = await makeAwaitable(this.dialog, TextInputPopup, {
+            title: _t(
+                "A customer with this phone exists: %s, phone ending in %s. Scan or type the dynamic code of the customer's member page to bind them.",
+                existing.name,
+                existing.phone_last4 || "-"
+            ),
+            placeholder: _t("Dynamic member code (WD…)"),
+        });
+        if (!(code || "").trim()) {
+            return null;
+        }
+        return this.pos.wechatBindPhone(phone, code);
     },
 });
