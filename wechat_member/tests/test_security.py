@@ -305,7 +305,7 @@ class TestSecurity(WeChatFakeMixin, pay_tests.PoSCommonWeChat):
             self.assertTrue(campaign._check_click_signature(sig))
             self.assertFalse(campaign._check_click_signature(sig[:-1] + ("0" if sig[-1] != "0" else "1")))
             self.assertFalse(campaign._check_click_signature(None))
-        self.assertEqual(spy.call_count, 3)
+        self.assertEqual(spy.call_count, 2, "every signature compared in constant time (None refused before)")
         with patch.object(wechat_pay_module, "consteq", wraps=consteq) as spy:
             line = self._line()
             self.assertEqual(self._charge(self._code(), line)["status"], "done")
