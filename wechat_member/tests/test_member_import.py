@@ -141,3 +141,43 @@ class TestMemberImport(TransactionCase):
         with self.assertRaises(AccessError):
             self.run_import(csv_bytes([["phone"], ["13900007777"]]), company_id=self.other_company.id)
         self.assertFalse(self.partner("+8613900007777"))
+
+    def test_created_contact_is_a_normal_contact(self):
+        """A contact the import inserts by SQL is the contact ``create`` makes from the same values."""
+        wizard = self.run_import(csv_bytes([["手机号", "姓名", "生日"], ["13900008888", "周九", "1991-07-08"],
+                                            ["13900009999", "", ""]]))
+        self.assertEqual(wizard.created_count, 2)
+        Partner = self.env["res.partner"]
+        zhou = Partner.search([("name", "=", "周九")])
+        self.assertEqual(len(zhou), 1)
+        self.assertEqual(Partner.search([("phone", "=", "+8613900008888")]), zhou)
+        self.assertEqual(Partner.search([("phone_mobile_search", "=", "+8613900008888")]), zhou)
+        self.assertIn(zhou.id, [pid for pid, __ in Partner.name_search("周九")])
+        self.assertEqual((zhou.display_name, zhou.complete_name), ("周九", "周九"))
+        self.assertEqual(zhou.commercial_partner_id, zhou)
+        self.assertEqual((zhou.company_id, zhou.type, zhou.active, zhou.wechat_birthday),
+                         (self.company, "contact", True, datetime.date(1991, 7, 8)))
+        self.assertRegex(zhou.wechat_member_code, r"^WM\d{4,}$")
+        if "phone_sanitized" in Partner._fields:
+            self.assertEqual(zhou.phone_sanitized, "+8613900008888")
+        unnamed = self.partner("+8613900009999")
+        self.assertEqual((unnamed.display_name, unnamed.commercial_partner_id), ("Member +8613900009999", unnamed))
+        # Every stored field as ``create`` sets it (defaults, computed fields), in the wizard's environment.
+        reference = Partner.with_user(self.manager).sudo().with_company(self.company).with_context(
+            tracking_disable=True, mail_create_nolog=True, mail_notrack=True, mail_create_nosubscribe=True,
+        ).create({"name": "周九", "phone": "+8613900007777", "wechat_birthday": "1991-07-08",
+                  "company_id": self.company.id})
+        own = {"id", "phone", "phone_sanitized", "wechat_member_code", "commercial_partner_id"}
+        for name, field in Partner._fields.items():
+            if not field.store or name in own:
+                continue
+            if field.type == "datetime" and zhou[name] and reference[name]:
+                self.assertLess(abs((zhou[name] - reference[name]).total_seconds()), 60, name)
+            else:
+                self.assertEqual(zhou[name], reference[name], name)
+        # The cashier finds the member at the till by member code and by phone.
+        config = self.env["pos.config"].create({"name": "Import POS", "company_id": self.company.id})
+        for query in (zhou.wechat_member_code, "+8613900008888"):
+            found = Partner.wechat_pos_find_member(config.id, query)["res.partner"]
+            self.assertEqual([record["id"] for record in found], zhou.ids, query)
+            self.assertEqual(found[0]["wechat_member_code"], zhou.wechat_member_code)

@@ -1,9 +1,10 @@
 """Import of an existing member base (the store's old member system) from a CSV or XLSX file.
 
 Everything is parsed and validated in Python first (no record per row), the
-existing contacts are matched with two SQL queries, then the contacts are
-created with batched ORM ``create`` (``CREATE_BATCH`` rows a call) and the
-changed ones written.  Points are a hook, ``_wechat_import_points``: this
+existing contacts are matched with two SQL queries, then the new contacts are
+inserted by SQL (``CREATE_BATCH`` rows a statement, with what ``create``
+would set: defaults, log columns, stored computed fields recomputed by the
+ORM, constraints) and the changed ones written.  Points are a hook, ``_wechat_import_points``: this
 module does not depend on ``loyalty``; ``wechat_coupon`` sets the points on a
 loyalty card of the chosen program.
 
@@ -19,15 +20,18 @@ import io
 import logging
 import re
 
-from odoo import _, fields, models
+from odoo import Command, _, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.models import LOG_ACCESS_COLUMNS
+from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
 # Mainland China mobile numbers, with an optional country code; spaces, dashes, dots and brackets are ignored.
 CN_MOBILE_RE = re.compile(r"^(?:\+?86|0086)?(1[3-9]\d{9})$")
 PHONE_NOISE_RE = re.compile(r"[\s\-.()\u00a0（）]")
-CREATE_BATCH = 1000
+# Contacts inserted by one SQL statement, then computed and flushed.
+CREATE_BATCH = 5000
 # Error and duplicate lines kept on the wizard (the counts cover them all).
 MAX_LINES = 2000
 MAX_NAME = 128
@@ -431,7 +435,7 @@ class WeChatMemberImport(models.TransientModel):
         created = set()
         for start in range(0, len(to_create), CREATE_BATCH):
             batch = to_create[start:start + CREATE_BATCH]
-            records = Partner.create([{
+            records = self._wechat_import_create(Partner, [{
                 "name": row["name"] or default_name % {"phone": row["phone"]},
                 "phone": row["phone"],
                 "wechat_birthday": row["birthday"] or False,
@@ -442,10 +446,71 @@ class WeChatMemberImport(models.TransientModel):
             for row, partner_id in zip(batch, records.ids, strict=True):
                 row["partner_id"] = partner_id
             created.update(records.ids)
-            self.env.flush_all()
             # Keep the memory flat on 50 000 rows.
             Partner.invalidate_model()
         return created, changed
+
+    def _wechat_import_create(self, Partner, vals_list):
+        """The contacts of ``vals_list`` (the same stored, non-computed fields in each), inserted by one SQL
+        ``INSERT … SELECT … FROM unnest(…) RETURNING id``; returned in the order of ``vals_list``.
+
+        The ORM's ``create`` costs ~6.5 ms a contact; this inserts what it would: the given values, the
+        defaults (``default_get``: type, active, lang, tz, ``default_*`` keys of the context, ``ir.default``)
+        and the log columns.  Then every stored computed field of ``res.partner`` (commercial partner,
+        complete name, sanitized phone, partner share, member flag, …, whatever the installed modules add) is
+        computed by the ORM for the new ids and flushed, the Python constraints of the written fields and the
+        company consistency are checked, as ``create`` does.  ``create``'s mail side (creation note,
+        followers) is off for the import anyway (``tracking_disable``, ``mail_create_nolog``,
+        ``mail_create_nosubscribe``).
+        """
+        cr = self.env.cr
+        fields_ = Partner._fields
+        given = list(vals_list[0])
+        missing = [name for name, field in fields_.items()
+                   if field.store and name not in given and name not in LOG_ACCESS_COLUMNS and name != "id"]
+        defaults = Partner.default_get(missing)
+        constants = {name: fields_[name].convert_to_column_insert(value, Partner, defaults)
+                     for name, value in defaults.items() if fields_[name].column_type}
+        others = {name: [Command.set(value)] if fields_[name].type == "many2many" and value
+                  and isinstance(value[0], int) else value
+                  for name, value in defaults.items() if not fields_[name].column_type}
+        now = cr.now()
+        constants.update(create_uid=self.env.uid, write_uid=self.env.uid, create_date=now, write_date=now)
+        column_type = {name: fields_[name].column_type[1] for name in list(given) + list(constants)}
+        cr.execute(SQL(
+            """
+            INSERT INTO res_partner (%(columns)s)
+            SELECT %(values)s
+              FROM unnest(%(arrays)s) WITH ORDINALITY AS t(%(names)s, ord)
+             ORDER BY t.ord
+            RETURNING id
+            """,
+            columns=SQL(", ").join(SQL.identifier(name) for name in given + list(constants)),
+            values=SQL(", ").join(
+                [SQL.identifier("t", name) for name in given]
+                + [SQL("%s::%s", value, SQL(column_type[name])) for name, value in constants.items()]
+            ),
+            arrays=SQL(", ").join(
+                SQL("%s::%s[]", [fields_[name].convert_to_column_insert(vals[name], Partner, vals)
+                                 for vals in vals_list], SQL(column_type[name]))
+                for name in given
+            ),
+            names=SQL(", ").join(SQL.identifier(name) for name in given),
+        ))
+        records = Partner.browse(sorted(id_ for id_, in cr.fetchall()))
+        written = given + list(defaults)
+        for field in fields_.values():
+            if field.store and field.compute and field.name not in written:
+                self.env.add_to_compute(field, records)
+        records.modified(written, create=True)
+        if others:
+            records.write(others)
+        records._validate_fields(written)
+        if Partner._check_company_auto:
+            records._check_company()
+        records.flush_recordset()
+        self.env.flush_all()
+        return records
 
     def _wechat_import_points(self, plan, columns, lines, dry_run):
         """Hook: set the file's points; returns the ids of the contacts whose points changed.
