@@ -166,7 +166,7 @@ class TestMemberImport(TransactionCase):
         reference = Partner.with_user(self.manager).sudo().with_company(self.company).with_context(
             tracking_disable=True, mail_create_nolog=True, mail_notrack=True, mail_create_nosubscribe=True,
         ).create({"name": "周九", "phone": "+8613900007777", "wechat_birthday": "1991-07-08",
-                  "company_id": self.company.id})
+                  "company_id": self.company.id, "wechat_member_code": "WM7777777777"})
         own = {"id", "phone", "phone_sanitized", "wechat_member_code", "commercial_partner_id"}
         for name, field in Partner._fields.items():
             if not field.store or name in own:
