@@ -9,7 +9,7 @@ import importlib
 import os
 import sys
 
-from odoo import api, sql_db
+from odoo import Command, api, sql_db
 from odoo.tests import HttpCase, TransactionCase
 
 TESTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))), "tests")
@@ -120,6 +120,25 @@ class WeChatFakeMixin:
         finally:
             self.registry.leave_test_mode()
         self.env.invalidate_all()
+
+
+def add_wechat_pay_method(cls, config):
+    """A WeChat Pay (scan code) method of ``cls.account`` on ``config``, for the POS test bases
+    (``point_of_sale``'s ``TestPoSCommon``: bank journal and accounts); sets ``cls.wechat_pm``."""
+    cls.wechat_pm = cls.env["pos.payment.method"].create(
+        {
+            "name": "WeChat Pay",
+            "journal_id": cls.company_data["default_journal_bank"].id,
+            "receivable_account_id": cls.pos_receivable_bank.id,
+            "outstanding_account_id": cls.outstanding_bank.id,
+            "payment_method_type": "terminal",
+            "use_payment_terminal": "wechat_pay",
+            "wechat_account_id": cls.account.id,
+            "company_id": config.company_id.id,
+        }
+    )
+    config.write({"payment_method_ids": [Command.link(cls.wechat_pm.id)]})
+    return cls.wechat_pm
 
 
 class WeChatCase(WeChatFakeMixin, TransactionCase):

@@ -17,7 +17,7 @@ from odoo.tests import new_test_user, tagged
 from odoo.addons.point_of_sale.models.pos_config import PosConfig
 
 from ..models.wechat_qr_channel import qr_png
-from .common import WeChatFakeMixin
+from .common import WeChatFakeMixin, add_wechat_pay_method
 from .test_pos_wechat_pay import PoSCommonWeChat, PoSHttpCommonWeChat
 
 OPENID_A = "oMEMBER000000000000000000A01"
@@ -42,19 +42,7 @@ class PosMemberCommon(WeChatFakeMixin, PoSCommonWeChat):
             company_id=cls.company.id,
             company_ids=[Command.set(cls.company.ids)],
         )
-        cls.wechat_pm = cls.env["pos.payment.method"].create(
-            {
-                "name": "WeChat Pay",
-                "journal_id": cls.company_data["default_journal_bank"].id,
-                "receivable_account_id": cls.pos_receivable_bank.id,
-                "outstanding_account_id": cls.outstanding_bank.id,
-                "payment_method_type": "terminal",
-                "use_payment_terminal": "wechat_pay",
-                "wechat_account_id": cls.account.id,
-                "company_id": cls.company.id,
-            }
-        )
-        cls.config.write({"payment_method_ids": [Command.link(cls.wechat_pm.id)]})
+        add_wechat_pay_method(cls, cls.config)
         cls.tea = cls.create_product("Tea", cls.categ_basic, 100.0)
         Partner = cls.env["res.partner"]
         cls.lily = Partner.create({"name": "Lily Chen", "phone": "13800138000", "company_id": cls.company.id})

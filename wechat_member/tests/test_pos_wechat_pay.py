@@ -18,7 +18,7 @@ from odoo.addons.point_of_sale.tests.common import TestPoSCommon
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 
 from ..models import pos_payment_method as pos_payment_method_module
-from .common import WeChatFakeMixin
+from .common import WeChatFakeMixin, add_wechat_pay_method
 
 OPENID_A = "oPAYER0000000000000000000A01"
 OPENID_B = "oPAYER0000000000000000000B02"
@@ -49,19 +49,7 @@ class TestPosWeChatPay(WeChatFakeMixin, PoSCommonWeChat):
         cls.config = cls.basic_config
         if cls.account.company_id != cls.config.company_id:
             cls.account.company_id = cls.config.company_id
-        cls.wechat_pm = cls.env["pos.payment.method"].create(
-            {
-                "name": "WeChat Pay",
-                "journal_id": cls.company_data["default_journal_bank"].id,
-                "receivable_account_id": cls.pos_receivable_bank.id,
-                "outstanding_account_id": cls.outstanding_bank.id,
-                "payment_method_type": "terminal",
-                "use_payment_terminal": "wechat_pay",
-                "wechat_account_id": cls.account.id,
-                "company_id": cls.config.company_id.id,
-            }
-        )
-        cls.config.write({"payment_method_ids": [Command.link(cls.wechat_pm.id)]})
+        add_wechat_pay_method(cls, cls.config)
         cls.tea = cls.create_product("Tea", cls.categ_basic, 100.0)
         cls.cake = cls.create_product("Cake", cls.categ_basic, 30.0)
 

@@ -20,7 +20,7 @@ from odoo.tools import consteq, mute_logger
 from ..models import wechat_campaign as wechat_campaign_module
 from ..models import wechat_pay as wechat_pay_module
 from . import test_pos_wechat_pay as pay_tests
-from .common import WeChatFakeMixin, WeChatHttpCase
+from .common import WeChatFakeMixin, WeChatHttpCase, add_wechat_pay_method
 
 OPENID_A, OPENID_B = pay_tests.OPENID_A, pay_tests.OPENID_B
 
@@ -37,19 +37,7 @@ class TestSecurity(WeChatFakeMixin, pay_tests.PoSCommonWeChat):
         if cls.account.company_id != cls.company:
             cls.account.company_id = cls.company
         cls.config.wechat_account_id = cls.account
-        cls.wechat_pm = cls.env["pos.payment.method"].create(
-            {
-                "name": "WeChat Pay",
-                "journal_id": cls.company_data["default_journal_bank"].id,
-                "receivable_account_id": cls.pos_receivable_bank.id,
-                "outstanding_account_id": cls.outstanding_bank.id,
-                "payment_method_type": "terminal",
-                "use_payment_terminal": "wechat_pay",
-                "wechat_account_id": cls.account.id,
-                "company_id": cls.company.id,
-            }
-        )
-        cls.config.write({"payment_method_ids": [Command.link(cls.wechat_pm.id)]})
+        add_wechat_pay_method(cls, cls.config)
         cls.tea = cls.create_product("Tea", cls.categ_basic, 100.0)
         own = {"company_id": cls.company.id, "company_ids": [Command.set(cls.company.ids)]}
         cls.cashier = new_test_user(cls.env, login="wm_sec_cashier", groups="wechat_member.group_wechat_cashier",
