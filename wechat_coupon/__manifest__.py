@@ -23,6 +23,9 @@
         "wizard/wechat_member_import_views.xml",
     ],
     "assets": {
+        "point_of_sale._assets_pos": [
+            "wechat_coupon/static/src/**/*",
+        ],
         "web.assets_tests": [
             "wechat_coupon/static/tests/tours/**/*",
         ],

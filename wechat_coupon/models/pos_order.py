@@ -1,5 +1,7 @@
-from odoo import models
+from odoo import _, api, models
 from odoo.exceptions import UserError
+
+from odoo.addons.wechat_member.models.pos_order import CONFIRMED_METHODS
 
 
 class PosOrder(models.Model):
@@ -42,3 +44,30 @@ class PosOrder(models.Model):
             wechat_cards.write({"wechat_redeem_order_id": self[:1].id})
             wechat_cards.wechat_campaign_id._update_statistics()
         return res
+
+    @api.model
+    def _wechat_check_spending(self, order):
+        """A reward paid with the points of a customer's own card (loyalty, eWallet: the cards the POS loads
+        because the customer is set) needs the customer identified: their dynamic code, or the cashier's
+        confirmation (masked name and last 4 phone digits).  A coupon scanned from the wallet is proof of its
+        own (its code)."""
+        super()._wechat_check_spending(order)
+        if order.get("wechat_bind_method") in CONFIRMED_METHODS:
+            return
+        card_ids = {
+            vals.get("coupon_id")
+            for command in order.get("lines") or []
+            if isinstance(command, (list, tuple)) and len(command) == 3 and isinstance(vals := command[2], dict)
+            and vals.get("is_reward_line") and (vals.get("points_cost") or 0) > 0
+            and isinstance(vals.get("coupon_id"), int) and vals["coupon_id"] > 0
+        }
+        if not card_ids:
+            return
+        cards = self.env["loyalty.card"].sudo().browse(card_ids).exists()
+        own = cards.filtered(lambda card: card.partner_id and card.program_id.is_nominative)
+        if own:
+            raise UserError(_(
+                "The points of %(customer)s cannot be spent: the customer was not confirmed. Confirm the customer "
+                "(name and last 4 phone digits) or scan their dynamic member code, then validate the order again.",
+                customer=own[0].partner_id.display_name,
+            ))

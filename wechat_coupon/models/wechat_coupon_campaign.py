@@ -38,12 +38,17 @@ class WeChatCouponCampaign(models.Model):
                              tracking=True, copy=False, index=True)
     audience = fields.Selection(
         [("members", "Selected Members"), ("followers", "All Followers"), ("category", "Contact Tag"),
-         ("claim", "Claim Page Only")],
+         ("segment", "Segment"), ("claim", "Claim Page Only")],
         default="members",
         required=True,
     )
     member_ids = fields.Many2many("wechat.member", string="Members", domain="[('account_id', '=', account_id)]")
     category_id = fields.Many2one("res.partner.category", string="Contact Tag")
+    segment_id = fields.Many2one(
+        "wechat.segment", string="Segment", check_company=True, domain="[('account_id', '=', account_id)]",
+        help="The segment's contacts; with its \"Include Phone-only Members\", also the members registered at the "
+        "till by phone, who redeem the coupon with their member code.",
+    )
     expiration_date = fields.Date("Valid Until")
     limit_per_member = fields.Integer("Coupons per Member", default=1, required=True)
     points = fields.Float("Coupon Points", default=1.0, required=True,
@@ -97,14 +102,15 @@ class WeChatCouponCampaign(models.Model):
             if campaign.points <= 0:
                 raise ValidationError(_("A coupon needs a positive number of points."))
 
-    @api.depends("state", "account_id", "audience", "member_ids", "category_id")
+    @api.depends("state", "account_id", "audience", "member_ids", "category_id", "segment_id")
     def _compute_reach(self):
         Notice = self.env["wechat.notice"].sudo()
         Member = self.env["wechat.member"].sudo()
         for campaign in self:
             counts = None
             if campaign.state == "draft" and campaign.account_id and campaign.audience != "claim" and (
-                    campaign.audience != "category" or campaign.category_id):
+                    campaign.audience != "category" or campaign.category_id) and (
+                    campaign.audience != "segment" or campaign.segment_id):
                 members = Member.browse(campaign._audience_member_ids())
                 counts = Notice._reachability("coupon_issued", members)
             shown = counts or {}
@@ -126,6 +132,10 @@ class WeChatCouponCampaign(models.Model):
             if not self.category_id:
                 raise UserError(_("Choose the contact tag of the audience."))
             return domain + [("partner_id.category_id", "in", self.category_id.ids)]
+        if self.audience == "segment":
+            if not self.segment_id:
+                raise UserError(_("Choose the segment of the audience."))
+            return domain + [("id", "in", self.segment_id.sudo()._member_ids())]
         return None
 
     def _audience_partner_ids(self):
@@ -134,6 +144,8 @@ class WeChatCouponCampaign(models.Model):
         domain = self._audience_domain()
         if domain is None:
             return []
+        if self.audience == "segment":
+            return self.segment_id.sudo()._partner_ids()
         query = self.env["wechat.member"].sudo()._search(domain)
         self.env.cr.execute(SQL(
             "SELECT DISTINCT audience.partner_id FROM %s AS audience ORDER BY 1",

@@ -47,3 +47,22 @@ class TestWeChatCouponPos(TestPointOfSaleHttpCommon):
         campaign._update_statistics()
         self.assertEqual(campaign.redeemed_count, 1)
         self.assertAlmostEqual(campaign.revenue, 9.18)
+
+    def test_spend_points_asks_to_confirm_the_customer(self):
+        self.env["loyalty.program"].search([]).write({"active": False})
+        program = self.env["loyalty.program"].create({
+            "name": "Member points", "program_type": "loyalty", "trigger": "auto", "applies_on": "both",
+            "pos_ok": True, "pos_config_ids": [Command.link(self.main_pos_config.id)], "rule_ids": [],
+            "reward_ids": [(0, 0, {"reward_type": "discount", "discount": 10, "discount_mode": "per_order",
+                                   "discount_applicability": "order", "required_points": 100})],
+        })
+        lily = self.env["res.partner"].create({"name": "Lily Spender", "phone": "13800138000"})
+        lily.wechat_member_code = "WM90000077"
+        card = self.env["loyalty.card"].create({"program_id": program.id, "partner_id": lily.id, "points": 250})
+        self.main_pos_config.with_user(self.pos_user).open_ui()
+        self.start_pos_tour("WeChatSpendPointsTour", login="pos_user")
+        order = self.env["pos.order"].search([("partner_id", "=", lily.id)])
+        self.assertEqual(len(order), 1, "one order, validated once")
+        self.assertEqual(order.wechat_bind_method, "customer_confirmed")
+        card.invalidate_recordset()
+        self.assertEqual(card.points, 150, "100 points spent")

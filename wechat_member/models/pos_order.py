@@ -11,8 +11,11 @@ BIND_METHODS = [
     ("dynamic_code", "Dynamic member code"),
     ("static_code_confirmed", "Member code, confirmed by the cashier"),
     ("phone_confirmed", "Phone, confirmed by the cashier"),
+    ("customer_confirmed", "Customer confirmed by the cashier before spending points"),
     ("payer", "WeChat Pay payer"),
 ]
+# What the POS may say of how the cashier identified the customer (the payer is the server's).
+CONFIRMED_METHODS = ("dynamic_code", "static_code_confirmed", "phone_confirmed", "customer_confirmed")
 
 
 class PosOrder(models.Model):
@@ -214,6 +217,7 @@ class PosOrder(models.Model):
         for key in ("wechat_captured", "wechat_capture_rate"):
             order.pop(key, None)
         self._wechat_check_bind_method(order)
+        self._wechat_check_spending(order)
         return super()._process_order(order, existing_order)
 
     @api.model
@@ -225,7 +229,7 @@ class PosOrder(models.Model):
         if isinstance(partner_id, (list, tuple)):
             partner_id = partner_id[0] if partner_id else False
         config = self.env["pos.session"].browse(order.get("session_id") or 0).exists().config_id
-        if method not in ("dynamic_code", "static_code_confirmed", "phone_confirmed") or not partner_id or not config:
+        if method not in CONFIRMED_METHODS or not partner_id or not config:
             method = False
         elif method == "dynamic_code" and not self.env["res.partner"]._wechat_check_bind_token(
             config, partner_id, method, token
@@ -233,6 +237,13 @@ class PosOrder(models.Model):
             method = False  # not verified by the server for this customer
         if method:
             order["wechat_bind_method"] = method
+
+    @api.model
+    def _wechat_check_spending(self, order):
+        """Hook: refuse an order that spends the customer's points without the customer confirmed.
+
+        ``wechat_member`` has no points; ``wechat_coupon`` checks the reward lines of ``pos_loyalty``.
+        """
 
     # ------------------------------------------------------------------ capture rate
     @api.depends("wechat_captured")

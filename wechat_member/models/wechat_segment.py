@@ -40,6 +40,14 @@ class WeChatSegment(models.Model):
     extra_member_ids = fields.Many2many("wechat.member", string="Added Members",
                                         help="Members added by hand ('Add to segment'), whatever the filters.")
     member_count = fields.Integer("Members", compute="_compute_member_count")
+    include_phone_members = fields.Boolean(
+        "Include Phone-only Members",
+        help="Also count the members registered at the till by phone (a member code, no WeChat yet) who meet the "
+        "age and purchase filters, when the segment has no member filter. They cannot receive WeChat messages; "
+        "a coupon campaign on the segment issues them coupons, redeemed at the till with their member code.",
+    )
+    partner_count = fields.Integer("Contacts", compute="_compute_partner_count",
+                                   help="The contacts of the segment: its members' and the phone-only members'.")
 
     @api.constrains("domain")
     def _check_domain(self):
@@ -91,38 +99,96 @@ class WeChatSegment(models.Model):
         query = self.env["wechat.member"]._search(domain)
         members = query.select(SQL.identifier("wechat_member", "id"))
         if self._has_purchase_filter():
-            since = fields.Datetime.now() - relativedelta(days=self.window_days)
-            among_partners = SQL("AND o.partner_id = ANY(%s)", among.partner_id.ids) if among is not None else SQL()
-            buyers = SQL(
-                """
+            purchases = self._purchase_condition(SQL("m.partner_id"), among.partner_id.ids if among is not None
+                                                 else None)
+            members = SQL("SELECT m.id FROM wechat_member m WHERE m.id IN (%s) AND %s", members, purchases)
+        extra = self.extra_member_ids if among is None else self.extra_member_ids & among
+        if extra:
+            members = SQL("(%s) UNION (SELECT unnest(%s::int[]))", members, extra.ids)
+        return members
+
+    def _purchase_condition(self, partner_column, among_partner_ids=None):
+        """SQL condition: the contact in ``partner_column`` meets the purchase filters within the window."""
+        self.ensure_one()
+        since = fields.Datetime.now() - relativedelta(days=self.window_days)
+        among = SQL("AND o.partner_id = ANY(%s)", among_partner_ids) if among_partner_ids is not None else SQL()
+        condition = SQL(
+            """%s IN (
                 SELECT o.partner_id FROM pos_order o
                  WHERE o.state IN %s AND o.date_order >= %s AND o.amount_total > 0 AND o.amount_total >= %s %s
                  GROUP BY o.partner_id
                 HAVING count(*) >= %s AND sum(o.amount_total) >= %s
-                """,
-                PAID_STATES, since, self.min_order_amount or 0, among_partners, max(self.min_orders, 1),
-                self.min_total_amount or 0,
-            )
-            members = SQL(
-                "SELECT m.id FROM wechat_member m WHERE m.id IN (%s) AND m.partner_id IN (%s)", members, buyers
-            )
-            if self.product_categ_ids:
-                categories = self.env["product.category"].search([("id", "child_of", self.product_categ_ids.ids)])
-                bought = SQL(
-                    """
+            )""",
+            partner_column, PAID_STATES, since, self.min_order_amount or 0, among, max(self.min_orders, 1),
+            self.min_total_amount or 0,
+        )
+        if self.product_categ_ids:
+            categories = self.env["product.category"].search([("id", "child_of", self.product_categ_ids.ids)])
+            condition = SQL(
+                """%s AND %s IN (
                     SELECT o.partner_id FROM pos_order o
                       JOIN pos_order_line l ON l.order_id = o.id
                       JOIN product_product p ON p.id = l.product_id
                       JOIN product_template t ON t.id = p.product_tmpl_id
                      WHERE o.state IN %s AND o.date_order >= %s AND t.categ_id = ANY(%s) %s
-                    """,
-                    PAID_STATES, since, categories.ids, among_partners,
-                )
-                members = SQL("%s AND m.partner_id IN (%s)", members, bought)
-        extra = self.extra_member_ids if among is None else self.extra_member_ids & among
-        if extra:
-            members = SQL("(%s) UNION (SELECT unnest(%s::int[]))", members, extra.ids)
-        return members
+                )""",
+                condition, partner_column, PAID_STATES, since, categories.ids, among,
+            )
+        return condition
+
+    def _partner_sql(self):
+        """SQL selecting the contacts of the segment: its members' contacts and, with "Include Phone-only
+        Members" and no member filter, the company's members without WeChat (a member code from the till)
+        who meet the age and purchase filters."""
+        self.ensure_one()
+        partners = SQL("SELECT m.partner_id FROM wechat_member m WHERE m.id IN (%s)", self._member_sql())
+        if not self._includes_phone_members():
+            return partners
+        today = fields.Date.context_today(self)
+        conditions = [SQL("p.active"), SQL("p.wechat_member_code IS NOT NULL"),
+                      SQL("(p.company_id = %s OR p.company_id IS NULL)", self.company_id.id),
+                      SQL("NOT EXISTS (SELECT 1 FROM wechat_member w WHERE w.partner_id = p.id)")]
+        if self.age_min:
+            conditions.append(SQL("p.wechat_birthday <= %s", today - relativedelta(years=self.age_min)))
+        if self.age_max:
+            conditions.append(SQL("p.wechat_birthday > %s", today - relativedelta(years=self.age_max + 1)))
+        if self._has_purchase_filter():
+            conditions.append(self._purchase_condition(SQL("p.id")))
+        return SQL("(%s) UNION (SELECT p.id FROM res_partner p WHERE %s)", partners, SQL(" AND ").join(conditions))
+
+    def _includes_phone_members(self):
+        self.ensure_one()
+        return self.include_phone_members and not safe_eval(self.domain or "[]")
+
+    def _partner_ids(self):
+        self.ensure_one()
+        self.env.flush_all()
+        self.env.cr.execute(SQL("SELECT DISTINCT s.partner_id FROM (%s) s(partner_id) ORDER BY 1",
+                                self._partner_sql()))
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    @api.depends("domain", "followers_only", "age_min", "age_max", "window_days", "min_orders", "min_order_amount",
+                 "min_total_amount", "product_categ_ids", "extra_member_ids", "account_id", "include_phone_members")
+    def _compute_partner_count(self):
+        self.env.flush_all()
+        for segment in self:
+            if not segment.id or not segment.account_id:
+                segment.partner_count = 0
+                continue
+            self.env.cr.execute(SQL("SELECT count(DISTINCT s.partner_id) FROM (%s) s(partner_id)",
+                                    segment._partner_sql()))
+            segment.partner_count = self.env.cr.fetchone()[0]
+
+    def action_view_partners(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Contacts of %(segment)s", segment=self.name),
+            "res_model": "res.partner",
+            "view_mode": "list,form",
+            "domain": [("id", "in", self._partner_ids())],
+            "context": {"create": False},
+        }
 
     def _member_ids(self):
         self.ensure_one()

@@ -246,6 +246,22 @@ class TestPosTrust(PosMemberCommon):
         self.assertFalse(plain.wechat_captured)
         self.assertFalse(self.customer.wechat_purchase_count)
         self.assertFalse(self.customer.wechat_rfm_score)
+        # Segments: a buyer segment that includes the phone-only members has the contact.
+        segment = self.env["wechat.segment"].create({
+            "name": "Buyers", "account_id": self.account.id, "followers_only": False, "window_days": 30,
+            "min_orders": 1, "include_phone_members": True,
+        })
+        self.assertIn(self.lily.id, segment._partner_ids())
+        self.assertNotIn(self.customer.id, segment._partner_ids(), "not a member")
+        self.assertEqual(segment.partner_count, 1)
+        self.assertEqual(segment.member_count, 0, "no WeChat member to message")
+        segment.min_total_amount = 1000
+        self.assertNotIn(self.lily.id, segment._partner_ids(), "the purchase filters apply to them too")
+        segment.min_total_amount = 0
+        segment.domain = "[('gender', '=', 'female')]"
+        self.assertNotIn(self.lily.id, segment._partner_ids(), "a WeChat filter: WeChat members only")
+        segment.write({"domain": "[]", "include_phone_members": False})
+        self.assertNotIn(self.lily.id, segment._partner_ids())
 
     def test_member_page_json_code(self):
         # The JSON route gives the signed-in member's code only: see test_member_page for the HTTP part.

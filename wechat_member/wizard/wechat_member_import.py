@@ -499,10 +499,22 @@ class WeChatMemberImport(models.TransientModel):
         ))
         records = Partner.browse(sorted(id_ for id_, in cr.fetchall()))
         written = given + list(defaults)
+        cache = self.env.cache
         for field in fields_.values():
+            if field.related and not field.column_type:
+                # As ``_create``: a related field stored elsewhere (the image sizes, as attachments) is empty
+                # when its source is not given; computing it would search the attachments once per record.
+                if field.related.split(".")[0] not in written:
+                    for record in records:
+                        cache.set(record, field, field.convert_to_cache(None, record))
+                    continue
             if field.store and field.compute and field.name not in written:
                 self.env.add_to_compute(field, records)
         records.modified(written, create=True)
+        # An empty many2many default (``category_id``: no tags) is nothing to write on a new record.
+        others = {name: value for name, value in others.items()
+                  if not (fields_[name].type == "many2many" and all(
+                      command[0] == Command.SET and not command[2] for command in value))}
         if others:
             records.write(others)
         records._validate_fields(written)

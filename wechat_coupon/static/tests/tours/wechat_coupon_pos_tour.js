@@ -3,6 +3,8 @@ import * as ProductScreen from "@point_of_sale/../tests/tours/utils/product_scre
 import * as Dialog from "@point_of_sale/../tests/tours/utils/dialog_util";
 import * as Chrome from "@point_of_sale/../tests/tours/utils/chrome_util";
 import * as Notification from "@point_of_sale/../tests/tours/utils/generic_components/notification_util";
+import * as PaymentScreen from "@point_of_sale/../tests/tours/utils/payment_screen_util";
+import * as ReceiptScreen from "@point_of_sale/../tests/tours/utils/receipt_screen_util";
 import { registry } from "@web/core/registry";
 
 registry.category("web_tour.tours").add("WeChatCouponPosTour", {
@@ -23,5 +25,30 @@ registry.category("web_tour.tours").add("WeChatCouponPosTour", {
             PosLoyalty.enterCode("044WECHATPOS1"),
             Notification.has("already been used"),
             PosLoyalty.orderTotalIs("5.10"),
+        ].flat(),
+});
+
+// The cashier picks the customer from the list (no member code, no phone confirmed) and spends their points:
+// the POS asks to confirm the customer first; "No" keeps the order on the payment screen.
+registry.category("web_tour.tours").add("WeChatSpendPointsTour", {
+    steps: () =>
+        [
+            Chrome.startPoS(),
+            Dialog.confirm("Open Register"),
+            ProductScreen.clickPartnerButton(),
+            ProductScreen.clickCustomer("Lily Spender"),
+            ProductScreen.addOrderline("Desk Organizer", "3"),
+            PosLoyalty.claimReward("on your order"),
+            PosLoyalty.orderTotalIs("5.30"),
+            ProductScreen.clickPayButton(),
+            PaymentScreen.clickPaymentMethod("Cash"),
+            PaymentScreen.clickValidate(),
+            Dialog.is({ title: "Confirm the customer before spending points" }),
+            Dialog.bodyIs("phone ending in 8000"),
+            Dialog.confirm("No", ".btn-secondary"),
+            PaymentScreen.isShown(),
+            PaymentScreen.clickValidate(),
+            Dialog.confirm("Yes, it is the customer"),
+            ReceiptScreen.isShown(),
         ].flat(),
 });
