@@ -1,6 +1,7 @@
 import logging
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from .wechat_segment import PAID_STATES
 
@@ -244,6 +245,57 @@ class PosOrder(models.Model):
 
         ``wechat_member`` has no points; ``wechat_coupon`` checks the reward lines of ``pos_loyalty``.
         """
+
+    # ------------------------------------------------------------------ purchases
+    @api.model
+    def _wechat_purchases_sql(self, partners=None, date_from=None, date_to=None, categories=None, net=False):
+        """SQL of the paid purchases: the one definition that segments, campaign attribution, referral
+        qualification and the acquisition funnel read.
+
+        A purchase is a POS order of a customer in a paid state with a positive total (a refund order is not a
+        purchase).  Columns: ``order_id``, ``partner_id``, ``date_order``, ``amount`` (the order's total) and,
+        with ``net``, ``net_amount`` (the total minus the paid refunds of its lines, whenever they were made).
+
+        :param partners: the customers: a list of ids or an ``SQL`` subquery of ids; ``None``: every customer
+        :param date_from: purchases made at or after this datetime
+        :param date_to: purchases made before this datetime
+        :param categories: ``product.category`` records: purchases with a product of one of them (or of a
+            child category)
+        """
+        conditions = [SQL("o.state IN %s", PAID_STATES), SQL("o.amount_total > 0"), SQL("o.partner_id IS NOT NULL")]
+        if isinstance(partners, SQL):
+            conditions.append(SQL("o.partner_id IN (%s)", partners))
+        elif partners is not None:
+            conditions.append(SQL("o.partner_id = ANY(%s)", list(partners)))
+        if date_from:
+            conditions.append(SQL("o.date_order >= %s", date_from))
+        if date_to:
+            conditions.append(SQL("o.date_order < %s", date_to))
+        if categories:
+            children = self.env["product.category"].sudo().search([("id", "child_of", categories.ids)])
+            conditions.append(SQL(
+                """EXISTS (
+                    SELECT 1 FROM pos_order_line l
+                      JOIN product_product p ON p.id = l.product_id
+                      JOIN product_template t ON t.id = p.product_tmpl_id
+                     WHERE l.order_id = o.id AND t.categ_id = ANY(%s)
+                )""",
+                children.ids,
+            ))
+        net_amount = SQL(
+            """, o.amount_total + COALESCE((
+                SELECT sum(r.amount_total) FROM pos_order r
+                 WHERE r.state IN %s AND r.id IN (
+                       SELECT rl.order_id FROM pos_order_line rl
+                         JOIN pos_order_line sl ON sl.id = rl.refunded_orderline_id
+                        WHERE sl.order_id = o.id)
+            ), 0) AS net_amount""",
+            PAID_STATES,
+        ) if net else SQL()
+        return SQL(
+            "SELECT o.id AS order_id, o.partner_id, o.date_order, o.amount_total AS amount%s FROM pos_order o WHERE %s",
+            net_amount, SQL(" AND ").join(conditions),
+        )
 
     # ------------------------------------------------------------------ capture rate
     @api.depends("wechat_captured")

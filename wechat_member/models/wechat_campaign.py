@@ -8,11 +8,10 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import consteq, split_every
+from odoo.tools import SQL, consteq, split_every
 from odoo.tools.misc import hmac as hmac_sign
 
 from .wechat_api import NETWORK_ERROR, WeChatError
-from .wechat_segment import PAID_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -128,18 +127,23 @@ class WeChatCampaign(models.Model):
             values = dict.fromkeys(("sent_buyers", "holdout_buyers"), 0)
             values.update(dict.fromkeys(("sent_revenue", "holdout_revenue"), 0.0))
             if campaign.sent_date and campaign.recipient_ids:
-                self.env.cr.execute(
+                recipients = SQL(
+                    """SELECT m.partner_id FROM wechat_campaign_recipient r
+                         JOIN wechat_member m ON m.id = r.member_id WHERE r.campaign_id = %s""", campaign.id)
+                purchases = self.env["pos.order"]._wechat_purchases_sql(
+                    partners=recipients, date_from=campaign.sent_date, net=True,
+                    date_to=campaign.sent_date + timedelta(days=campaign.attribution_days))
+                self.env.cr.execute(SQL(
                     """
-                    SELECT r.holdout, count(DISTINCT o.partner_id), COALESCE(sum(o.amount_total), 0)
+                    SELECT r.holdout, count(DISTINCT o.partner_id), COALESCE(sum(o.net_amount), 0)
                       FROM wechat_campaign_recipient r
                       JOIN wechat_member m ON m.id = r.member_id
-                      JOIN pos_order o ON o.partner_id = m.partner_id
-                     WHERE r.campaign_id = %s AND o.state IN %s AND o.date_order >= %s AND o.date_order < %s
+                      JOIN (%s) o ON o.partner_id = m.partner_id
+                     WHERE r.campaign_id = %s
                      GROUP BY r.holdout
                     """,
-                    [campaign.id, PAID_STATES, campaign.sent_date,
-                     campaign.sent_date + timedelta(days=campaign.attribution_days)],
-                )
+                    purchases, campaign.id,
+                ))
                 for holdout, buyers, revenue in self.env.cr.fetchall():
                     key = "holdout" if holdout else "sent"
                     values[f"{key}_buyers"], values[f"{key}_revenue"] = buyers, revenue

@@ -108,32 +108,26 @@ class WeChatSegment(models.Model):
         return members
 
     def _purchase_condition(self, partner_column, among_partner_ids=None):
-        """SQL condition: the contact in ``partner_column`` meets the purchase filters within the window."""
+        """SQL condition: the contact in ``partner_column`` meets the purchase filters within the window
+        (the paid purchases of ``pos.order._wechat_purchases_sql``)."""
         self.ensure_one()
+        Order = self.env["pos.order"]
         since = fields.Datetime.now() - relativedelta(days=self.window_days)
-        among = SQL("AND o.partner_id = ANY(%s)", among_partner_ids) if among_partner_ids is not None else SQL()
+        purchases = Order._wechat_purchases_sql(partners=among_partner_ids, date_from=since)
         condition = SQL(
             """%s IN (
-                SELECT o.partner_id FROM pos_order o
-                 WHERE o.state IN %s AND o.date_order >= %s AND o.amount_total > 0 AND o.amount_total >= %s %s
-                 GROUP BY o.partner_id
-                HAVING count(*) >= %s AND sum(o.amount_total) >= %s
+                SELECT s.partner_id FROM (%s) s
+                 WHERE s.amount >= %s
+                 GROUP BY s.partner_id
+                HAVING count(*) >= %s AND sum(s.amount) >= %s
             )""",
-            partner_column, PAID_STATES, since, self.min_order_amount or 0, among, max(self.min_orders, 1),
+            partner_column, purchases, self.min_order_amount or 0, max(self.min_orders, 1),
             self.min_total_amount or 0,
         )
         if self.product_categ_ids:
-            categories = self.env["product.category"].search([("id", "child_of", self.product_categ_ids.ids)])
-            condition = SQL(
-                """%s AND %s IN (
-                    SELECT o.partner_id FROM pos_order o
-                      JOIN pos_order_line l ON l.order_id = o.id
-                      JOIN product_product p ON p.id = l.product_id
-                      JOIN product_template t ON t.id = p.product_tmpl_id
-                     WHERE o.state IN %s AND o.date_order >= %s AND t.categ_id = ANY(%s) %s
-                )""",
-                condition, partner_column, PAID_STATES, since, categories.ids, among,
-            )
+            bought = Order._wechat_purchases_sql(partners=among_partner_ids, date_from=since,
+                                                 categories=self.product_categ_ids)
+            condition = SQL("%s AND %s IN (SELECT b.partner_id FROM (%s) b)", condition, partner_column, bought)
         return condition
 
     def _partner_sql(self):

@@ -151,3 +151,40 @@ class TestSegments(WeChatFakeMixin, TestPoSCommon):
         planned = Trigger.search([("cron_id", "=", cron.id)])
         self.assertEqual(len(planned), 1, "one tag sync for the orders of that minute, not one per order")
         self.assertGreater(planned.call_at, start)
+
+    def test_one_definition_of_a_paid_purchase(self):
+        """Segments, campaign attribution and referrals read ``pos.order._wechat_purchases_sql``: sales in a
+        paid state (a refund order is not a purchase), in a window, net of their paid refunds."""
+        self.open_new_session()
+        sent, held = self.person("Sent", "male", 30), self.person("Held", "female", 30)
+        before = fields.Datetime.now() - relativedelta(days=3)
+        self.buy(sent, self.suit, 1)
+        old = self.env["pos.order"].search([("partner_id", "=", sent.partner_id.id)])
+        old.sudo().date_order = before - relativedelta(days=1)
+        self.buy(sent, self.suit, 2)
+        self.buy(held, self.dress, 1)
+        kept, refunded = self.env["pos.order"].search(
+            [("partner_id", "=", sent.partner_id.id), ("id", "!=", old.id)], order="id")
+        refund = self.create_ui_order_data([(self.suit, -1)], customer=sent.partner_id)
+        refund["lines"][0][2]["refunded_orderline_id"] = refunded.lines[0].id
+        self.env["pos.order"].sync_from_ui([refund])
+        Order = self.env["pos.order"]
+        self.env.flush_all()
+        self.env.cr.execute(Order._wechat_purchases_sql(partners=sent.partner_id.ids, date_from=before, net=True))
+        rows = {row[0]: row[4] for row in self.env.cr.fetchall()}
+        self.assertEqual(rows, {kept.id: 6000.0, refunded.id: 0.0}, "the refund is no purchase; it nets its sale")
+        # Campaign attribution: recipients vs holdout after the send, net of refunds, within the window.
+        campaign = self.env["wechat.campaign"].create({"name": "Suits", "account_id": self.account.id})
+        campaign.sudo().write({"sent_date": before, "recipient_count": 1, "holdout_count": 1, "attribution_days": 7})
+        Recipient = self.env["wechat.campaign.recipient"].sudo()
+        Recipient.create([{"campaign_id": campaign.id, "member_id": sent.id},
+                          {"campaign_id": campaign.id, "member_id": held.id, "holdout": True}])
+        campaign.invalidate_recordset()
+        self.assertEqual((campaign.sent_buyers, campaign.sent_revenue), (1, 6000.0))
+        self.assertEqual((campaign.holdout_buyers, campaign.holdout_revenue), (1, 6000.0))
+        # Segments count the same purchases: two sales in the window (the refund order is not one).
+        segment = self.env["wechat.segment"].create({
+            "name": "Twice", "account_id": self.account.id, "window_days": 2, "min_orders": 2})
+        self.assertEqual(segment._member_ids(), sent.ids)
+        segment.min_orders = 3
+        self.assertFalse(segment._member_ids(), "the sale before the window and the refund do not count")

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from odoo.addons.wechat_member.models.wechat_segment import PAID_STATES
 
@@ -314,21 +315,18 @@ class WeChatReferral(models.Model):
     def _qualifying_order(self):
         """The friend's first paid purchase within the window reaching the minimum (net of refunds)."""
         self.ensure_one()
-        orders = self.env["pos.order"].sudo().search(
-            [
-                ("partner_id", "=", self.referee_partner_id.id),
-                ("state", "in", PAID_STATES),
-                ("amount_total", ">", 0),
-                ("date_order", ">=", self.date),
-                ("date_order", "<=", self.deadline),
-            ],
-            order="date_order, id",
-        )
-        for order in orders:
-            net, __ = self._net_amount(order)
+        self.env.flush_all()
+        self.env.cr.execute(SQL(
+            "SELECT p.order_id, p.net_amount FROM (%s) p ORDER BY p.date_order, p.order_id",
+            self.env["pos.order"]._wechat_purchases_sql(
+                partners=self.referee_partner_id.ids, date_from=self.date, net=True,
+                # The deadline itself is still within the window.
+                date_to=self.deadline + timedelta(seconds=1) if self.deadline else None),
+        ))
+        for order_id, net in self.env.cr.fetchall():
             if self._net_qualifies(net):
-                return order
-        return orders.browse()
+                return self.env["pos.order"].sudo().browse(order_id)
+        return self.env["pos.order"].sudo()
 
     def _net_qualifies(self, net):
         """A purchase of ``net`` amount (after refunds) reaches the program's minimum."""
