@@ -316,50 +316,14 @@ class WeChatMemberImport(models.TransientModel):
         with this member code and no phone → that contact.  The imported member number becomes the code of a
         new contact, or of a contact that has none, when no other contact holds it; else a code is generated.
         """
-        cr = self.env.cr
-        self.env.flush_all()
-        company = self.company_id.id
-        keys = [row["key"] for row in rows]
-        cr.execute(
-            """
-            SELECT id, right(regexp_replace(COALESCE(phone, ''), '[^0-9]', '', 'g'), 11),
-                   right(regexp_replace(COALESCE(mobile, ''), '[^0-9]', '', 'g'), 11),
-                   phone, name, wechat_birthday, wechat_member_code
-              FROM res_partner
-             WHERE active AND (company_id = %s OR company_id IS NULL)
-               AND (right(regexp_replace(COALESCE(phone, ''), '[^0-9]', '', 'g'), 11) = ANY(%s)
-                    OR right(regexp_replace(COALESCE(mobile, ''), '[^0-9]', '', 'g'), 11) = ANY(%s))
-             ORDER BY wechat_member_code IS NULL, id
-            """,
-            [company, keys, keys],
-        )
-        partners, by_key, extra = {}, {}, {}
-        for pid, key_phone, key_mobile, phone, name, birthday, code in cr.fetchall():
-            partners[pid] = {"phone": phone, "name": name, "birthday": birthday, "code": code}
-            for key in {key_phone, key_mobile} - {""}:
-                if key not in by_key:
-                    by_key[key] = pid
-                elif by_key[key] != pid:
-                    extra.setdefault(key, []).append(pid)
-        codes = [row["code"] for row in rows if row["code"]]
-        cr.execute(
-            """
-            SELECT id, company_id, phone, name, wechat_birthday, wechat_member_code FROM res_partner
-             WHERE wechat_member_code = ANY(%s)
-            """,
-            [codes],
-        )
-        code_owner = {}
-        for pid, pcompany, phone, name, birthday, code in cr.fetchall():
-            code_owner[code] = (pid, pcompany, phone_key(phone))
-            partners.setdefault(pid, {"phone": phone, "name": name, "birthday": birthday, "code": code})
+        partners, by_key, extra = self._wechat_import_phone_owners([row["key"] for row in rows])
+        code_owner = self._wechat_import_code_owners([row["code"] for row in rows if row["code"]], partners)
         phone_label = columns["phone"][1]
-        code_label = columns.get("code", (None, ""))[1]
         plan, seen = [], {}
         for row in rows:
             pid = by_key.get(row["key"])
             owner = code_owner.get(row["code"]) if row["code"] else None
-            if not pid and owner and owner[1] in (company, None) and not owner[2]:
+            if not pid and owner and owner[1] in (self.company_id.id, None) and not owner[2]:
                 pid = owner[0]  # the old member card without a phone yet
                 partners[pid] = dict(partners[pid], phone=False)
             if pid and pid in seen:
@@ -373,24 +337,75 @@ class WeChatMemberImport(models.TransientModel):
                 lines.append((row["row"], phone_label, row["phone"],
                               _("Duplicate: %(count)s contacts have this phone; the oldest member is updated.",
                                 count=len(extra[row["key"]]) + 1), "duplicate"))
-            code = None
             current = partners.get(pid, {}) if pid else {}
-            if not current.get("code"):
-                if row["code"] and (not owner or owner[0] == pid):
-                    code = row["code"]
-                elif row["code"] and owner and owner[0] != pid:
-                    lines.append((row["row"], code_label, row["code"],
-                                  _("Duplicate: this member number belongs to another contact; a new member "
-                                    "code is generated."), "duplicate"))
-                    code = True  # generate
-                else:
-                    code = True
-            elif row["code"] and owner and owner[0] != pid:
+            code = self._wechat_import_row_code(row, pid, owner, current, columns, lines)
+            plan.append(dict(row, partner_id=pid or False, current=current, new_code=code))
+        return plan
+
+    def _wechat_import_phone_owners(self, keys):
+        """The active contacts (of the company or shared) whose phone or mobile is one of ``keys`` (11 digits).
+
+        Returns ``(partners, by_key, extra)``: their current values by id, the contact of each phone (the
+        oldest member first) and the other contacts holding the same phone.
+        """
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT id, right(regexp_replace(COALESCE(phone, ''), '[^0-9]', '', 'g'), 11),
+                   right(regexp_replace(COALESCE(mobile, ''), '[^0-9]', '', 'g'), 11),
+                   phone, name, wechat_birthday, wechat_member_code
+              FROM res_partner
+             WHERE active AND (company_id = %s OR company_id IS NULL)
+               AND (right(regexp_replace(COALESCE(phone, ''), '[^0-9]', '', 'g'), 11) = ANY(%s)
+                    OR right(regexp_replace(COALESCE(mobile, ''), '[^0-9]', '', 'g'), 11) = ANY(%s))
+             ORDER BY wechat_member_code IS NULL, id
+            """,
+            [self.company_id.id, keys, keys],
+        )
+        partners, by_key, extra = {}, {}, {}
+        for pid, key_phone, key_mobile, phone, name, birthday, code in self.env.cr.fetchall():
+            partners[pid] = {"phone": phone, "name": name, "birthday": birthday, "code": code}
+            for key in {key_phone, key_mobile} - {""}:
+                if key not in by_key:
+                    by_key[key] = pid
+                elif by_key[key] != pid:
+                    extra.setdefault(key, []).append(pid)
+        return partners, by_key, extra
+
+    def _wechat_import_code_owners(self, codes, partners):
+        """``{code: (contact id, its company id, its phone's 11 digits)}`` of the contacts holding one of
+        ``codes`` as member code, in any company; their current values are added to ``partners``."""
+        self.env.cr.execute(
+            """
+            SELECT id, company_id, phone, name, wechat_birthday, wechat_member_code FROM res_partner
+             WHERE wechat_member_code = ANY(%s)
+            """,
+            [codes],
+        )
+        code_owner = {}
+        for pid, pcompany, phone, name, birthday, code in self.env.cr.fetchall():
+            code_owner[code] = (pid, pcompany, phone_key(phone))
+            partners.setdefault(pid, {"phone": phone, "name": name, "birthday": birthday, "code": code})
+        return code_owner
+
+    def _wechat_import_row_code(self, row, pid, owner, current, columns, lines):
+        """The member code to set on the row's contact: the file's member number, ``True`` (generate one) or
+        ``None`` (the contact keeps its code); a duplicate line when another contact holds the number."""
+        code_label = columns.get("code", (None, ""))[1]
+        taken_by_other = row["code"] and owner and owner[0] != pid
+        if current.get("code"):
+            if taken_by_other:
                 lines.append((row["row"], code_label, row["code"],
                               _("Duplicate: this member number belongs to another contact; the contact keeps its "
                                 "member code %(code)s.", code=current["code"]), "duplicate"))
-            plan.append(dict(row, partner_id=pid or False, current=current, new_code=code))
-        return plan
+            return None
+        if row["code"] and not taken_by_other:
+            return row["code"]
+        if taken_by_other:
+            lines.append((row["row"], code_label, row["code"],
+                          _("Duplicate: this member number belongs to another contact; a new member "
+                            "code is generated."), "duplicate"))
+        return True
 
     def _wechat_import_next_code(self, taken):
         """A new (random, unused) member code that no imported row keeps."""
@@ -463,17 +478,31 @@ class WeChatMemberImport(models.TransientModel):
         followers) is off for the import anyway (``tracking_disable``, ``mail_create_nolog``,
         ``mail_create_nosubscribe``).
         """
-        cr = self.env.cr
-        fields_ = Partner._fields
         given = list(vals_list[0])
+        defaults, others = self._wechat_import_defaults(Partner, given)
+        records = self._wechat_import_insert(Partner, vals_list, given, defaults)
+        self._wechat_import_complete(records, given + list(defaults), others)
+        return records
+
+    def _wechat_import_defaults(self, Partner, given):
+        """What ``create`` would default for the fields not in ``given``: ``(defaults, others)``, the second
+        for the fields without a column (many2many: ``Command.set``)."""
+        fields_ = Partner._fields
         missing = [name for name, field in fields_.items()
                    if field.store and name not in given and name not in LOG_ACCESS_COLUMNS and name != "id"]
         defaults = Partner.default_get(missing)
-        constants = {name: fields_[name].convert_to_column_insert(value, Partner, defaults)
-                     for name, value in defaults.items() if fields_[name].column_type}
         others = {name: [Command.set(value)] if fields_[name].type == "many2many" and value
                   and isinstance(value[0], int) else value
                   for name, value in defaults.items() if not fields_[name].column_type}
+        return defaults, others
+
+    def _wechat_import_insert(self, Partner, vals_list, given, defaults):
+        """One ``INSERT … SELECT … FROM unnest(…) RETURNING id`` of ``vals_list``, with the defaults and the
+        log columns; the new contacts, in id order."""
+        cr = self.env.cr
+        fields_ = Partner._fields
+        constants = {name: fields_[name].convert_to_column_insert(value, Partner, defaults)
+                     for name, value in defaults.items() if fields_[name].column_type}
         now = cr.now()
         constants.update(create_uid=self.env.uid, write_uid=self.env.uid, create_date=now, write_date=now)
         column_type = {name: fields_[name].column_type[1] for name in list(given) + list(constants)}
@@ -497,8 +526,13 @@ class WeChatMemberImport(models.TransientModel):
             ),
             names=SQL(", ").join(SQL.identifier(name) for name in given),
         ))
-        records = Partner.browse(sorted(id_ for id_, in cr.fetchall()))
-        written = given + list(defaults)
+        return Partner.browse(sorted(id_ for id_, in cr.fetchall()))
+
+    def _wechat_import_complete(self, records, written, others):
+        """What ``create`` does after its INSERT: the stored computed fields computed and flushed, the
+        non-column defaults written, the constraints and the company consistency checked."""
+        Partner = records
+        fields_ = Partner._fields
         cache = self.env.cache
         for field in fields_.values():
             if field.related and not field.column_type:
@@ -522,7 +556,6 @@ class WeChatMemberImport(models.TransientModel):
             records._check_company()
         records.flush_recordset()
         self.env.flush_all()
-        return records
 
     def _wechat_import_points(self, plan, columns, lines, dry_run):
         """Hook: set the file's points; returns the ids of the contacts whose points changed.
