@@ -1,4 +1,3 @@
-from . import wechat_api
 from . import wechat_account
 from . import wechat_qr_channel
 from . import wechat_member

@@ -15,7 +15,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.sql_db import TestCursor
 from odoo.tools import SQL
 
-from .wechat_api import NETWORK_ERROR, TOKEN_ERRORS, WeChatApi, WeChatError
+from ..tools.wechat_api import NETWORK_ERROR, TOKEN_ERRORS, WeChatApi, WeChatError
 
 _logger = logging.getLogger(__name__)
 

@@ -1,21 +1,12 @@
 import base64
-import io
 from datetime import timedelta
-
-import qrcode
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..tools.qr_code import qr_png
+
 MAX_TEMPORARY_DAYS = 30
-
-
-def qr_png(content, box_size=8):
-    """PNG bytes of a QR code of ``content`` (rendered locally with ``qrcode``)."""
-    image = qrcode.make(content, box_size=box_size, border=2)
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
 
 
 class WeChatQrChannel(models.Model):

@@ -5,7 +5,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.wechat_member.models.wechat_api import NETWORK_ERROR, WeChatError
+from odoo.addons.wechat_member.tools.wechat_api import NETWORK_ERROR, WeChatError
 
 from .common import WeChatCase, separate_env
 

@@ -1,0 +1,3 @@
+from . import qr_code
+from . import wechat_api
+from . import wechat_pay_api
