@@ -11,8 +11,8 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import consteq, split_every
 from odoo.tools.misc import hmac as hmac_sign
 
+from ..const import PAID_STATES
 from ..tools.wechat_api import NETWORK_ERROR, WeChatError
-from .wechat_segment import PAID_STATES
 
 _logger = logging.getLogger(__name__)
 

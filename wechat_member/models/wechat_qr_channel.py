@@ -4,6 +4,7 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..const import CHANNEL_TYPES
 from ..tools.qr_code import qr_png
 
 MAX_TEMPORARY_DAYS = 30
@@ -21,13 +22,7 @@ class WeChatQrChannel(models.Model):
     account_id = fields.Many2one("wechat.account", required=True, ondelete="cascade", index=True, check_company=True)
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     channel_type = fields.Selection(
-        [
-            ("store", "Store"),
-            ("poster", "Poster / Receipt"),
-            ("staff", "Staff"),
-            ("campaign", "Campaign"),
-            ("member", "Member"),
-        ],
+        CHANNEL_TYPES,
         string="Type",
         required=True,
         default="store",

@@ -1,5 +1,7 @@
 from odoo import fields, models, tools
 
+from odoo.addons.wechat_member.const import CHANNEL_TYPES
+
 
 class WeChatReferralFunnel(models.Model):
     """Acquisition funnel (AARRR) per store, channel and period, as a SQL view.
@@ -23,13 +25,7 @@ class WeChatReferralFunnel(models.Model):
     company_id = fields.Many2one("res.company", readonly=True)
     channel_id = fields.Many2one("wechat.qr.channel", string="Channel", readonly=True)
     channel_type = fields.Selection(
-        [
-            ("store", "Store"),
-            ("poster", "Poster / Receipt"),
-            ("staff", "Staff"),
-            ("campaign", "Campaign"),
-            ("member", "Member"),
-        ],
+        CHANNEL_TYPES,
         string="Channel Type",
         readonly=True,
     )
