@@ -32,7 +32,7 @@ def _activity_state_sql(first, last, count, now):
     The company periods are the columns ``wechat_new_days``, ``wechat_active_days``
     and ``wechat_lost_days`` of the row in scope.
     """
-    first, last, count = (SQL(column) for column in (first, last, count))
+    first, last, count = (SQL.identifier(*column.split(".")) for column in (first, last, count))
     return SQL(
         """CASE
             WHEN %(last)s IS NULL OR COALESCE(%(count)s, 0) <= 0 THEN 'to_activate'

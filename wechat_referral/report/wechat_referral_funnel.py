@@ -1,4 +1,5 @@
 from odoo import fields, models, tools
+from odoo.tools import SQL
 
 from odoo.addons.wechat_member.const import CHANNEL_TYPES
 
@@ -39,9 +40,9 @@ class WeChatReferralFunnel(models.Model):
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            f"""
-            CREATE OR REPLACE VIEW {self._table} AS (
+        self.env.cr.execute(SQL(
+            """
+            CREATE OR REPLACE VIEW %s AS (
                 SELECT e.id * 2 AS id,
                        e.create_date AS date,
                        e.account_id,
@@ -81,5 +82,6 @@ class WeChatReferralFunnel(models.Model):
                   JOIN res_partner p ON p.id = m.partner_id
              LEFT JOIN wechat_qr_channel c ON c.id = m.channel_id
             )
-            """  # noqa: S608 - the table name is the model's own
-        )
+            """,
+            SQL.identifier(self._table),
+        ))
