@@ -1,8 +1,10 @@
-"""The test command's own guarantees: a skipped tour is a failure."""
+"""The test command's own guarantees (a skipped tour is a failure) and the demo's sandbox connection."""
 
 import os
 import subprocess
 import sys
+import uuid
+import xmlrpc.client
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,47 @@ def test_demo_database_updated_when_the_modules_change(tmp_path, monkeypatch):
     assert harness.modules_digest() == first, "compiled files do not count"
     (tmp_path / harness.MODULES[-1] / "models" / "a.py").write_text("x = 2\n")
     assert harness.modules_digest() != first, "a changed file makes the demo update its database"
+
+
+def _xmlid(odoo, xmlid):
+    module, name = xmlid.split(".")
+    return odoo.search_read("ir.model.data", [("module", "=", module), ("name", "=", name)], ["res_id"])[0]["res_id"]
+
+
+def test_demo_connects_sandbox_accounts_to_the_fake(odoo, fake_wechat):
+    """``./run demo``: the sandbox accounts point at the fake, which knows their secrets and templates."""
+    appid = "wx" + uuid.uuid4().hex[:16]
+    account_id = odoo.call("wechat.account", "create", {
+        "name": f"Demo {appid}", "appid": appid, "appsecret": "demo-secret", "callback_token": "cbtoken",
+        "sandbox": True, "sandbox_url": "http://127.0.0.1:1", "timeout": 5,
+    })
+    odoo.call("wechat.notice.template", "create", {
+        "account_id": account_id, "kind_id": _xmlid(odoo, "wechat_member.notice_kind_pos_thanks"),
+        "channel": "template", "template_id": f"tpl_{appid}",
+        "line_ids": [(0, 0, {"sequence": 2, "keyword": "amount2", "value_key": "amount"}),
+                     (0, 0, {"sequence": 1, "keyword": "thing1", "value_key": "store"})],
+    })
+    base_url = odoo.call("ir.config_parameter", "get_param", "web.base.url")
+    result = harness.connect_sandbox_accounts(odoo.url, fake_wechat.url, db=odoo.db,
+                                              domain=[("sandbox", "=", True), ("appid", "=", appid)])
+    assert result == [{"name": f"Demo {appid}", "appid": appid, "webhook": f"{odoo.url}/wechat/callback/{account_id}"}]
+    assert odoo.call("ir.config_parameter", "get_param", "web.base.url") == base_url == odoo.url
+    [account] = odoo.search_read("wechat.account", [("id", "=", account_id)], ["sandbox_url"])
+    assert account["sandbox_url"] == fake_wechat.url
+    registered = fake_wechat.accounts[appid]
+    assert (registered.webhook_url, registered.token, registered.secret) == (result[0]["webhook"], "cbtoken",
+                                                                             "demo-secret")
+    template = registered.templates[f"tpl_{appid}"]
+    assert template["keywords"] == ["thing1", "amount2"]
+    assert template["title"] == odoo.search_read("wechat.notice.kind", [("id", "=", _xmlid(
+        odoo, "wechat_member.notice_kind_pos_thanks"))], ["name"])[0]["name"]
+
+
+def test_only_an_administrator_connects_the_sandbox(odoo, fake_wechat):
+    login = "cashier_" + uuid.uuid4().hex[:8]
+    odoo.call("res.users", "create", {
+        "name": login, "login": login, "password": login,
+        "groups_id": [(6, 0, [_xmlid(odoo, "wechat_member.group_wechat_cashier")])],
+    })
+    with pytest.raises(xmlrpc.client.Fault):
+        harness.connect_sandbox_accounts(odoo.url, fake_wechat.url, db=odoo.db, login=login, password=login)

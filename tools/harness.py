@@ -33,6 +33,7 @@ import time
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
+import xmlrpc.client
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -366,10 +367,15 @@ class Postgres:
         )
         self.started_here = False
 
-    def psql(self, sql, db="postgres"):
+    def psql(self, sql, db="postgres", **params):
+        """Run ``sql``; ``params`` are psql variables, quoted by psql where ``sql`` says ``:'name'``
+        (a literal) or ``:"name"`` (an identifier).  The statement is read from stdin: psql does not
+        interpolate variables in ``-c`` commands."""
         env = dict(os.environ, **self.env())
+        variables = [arg for name, value in params.items() for arg in ("-v", f"{name}={value}")]
         res = subprocess.run(
-            [self._bin("psql"), "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql],
+            [self._bin("psql"), "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", *variables, "-d", db],
+            input=sql,
             env=env,
             capture_output=True,
             text=True,
@@ -380,10 +386,10 @@ class Postgres:
         return res.stdout.strip()
 
     def db_exists(self, db):
-        return self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{db}'") == "1"
+        return self.psql("SELECT 1 FROM pg_database WHERE datname = :'db_name'", db_name=db) == "1"
 
     def drop_db(self, db):
-        self.psql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        self.psql('DROP DATABASE IF EXISTS :"db_name" WITH (FORCE)', db_name=db)
 
 
 # ---------------------------------------------------------------- Odoo log analysis
@@ -726,8 +732,8 @@ def cmd_test(args):
             say(f"2/2 serving {TEST_DB} with --workers=2 on http://127.0.0.1:{port} and running pytest tests/")
             # Links built by Odoo (OAuth redirects, callbacks) must point at this server, not the
             # port the tours of step 1 used.
-            pg.psql(f"UPDATE ir_config_parameter SET value = 'http://127.0.0.1:{port}' WHERE key = 'web.base.url'",
-                    db=TEST_DB)
+            pg.psql("UPDATE ir_config_parameter SET value = :'url' WHERE key = 'web.base.url'",
+                    db=TEST_DB, url=f"http://127.0.0.1:{port}")
             sess.serve(TEST_DB, port, "odoo-server.log")
             py_v = run_pytest(python, f"http://127.0.0.1:{port}", TEST_DB, pg, odoo, RUNDIR / "logs" / "pytest.log",
                               args.pytest_args)
@@ -777,10 +783,10 @@ def cmd_demo(args):
                 pg.drop_db(DEMO_DB)
             stamp = RUNDIR / "demo-modules.sha256"
             installed = pg.db_exists(DEMO_DB) and pg.psql(
-                "SELECT count(*) FROM ir_module_module WHERE state = 'installed' AND name IN ("
-                + ",".join(f"'{m}'" for m in MODULES)
-                + ")",
+                "SELECT count(*) FROM ir_module_module WHERE state = 'installed'"
+                " AND name = ANY(string_to_array(:'modules', ','))",
                 db=DEMO_DB,
+                modules=",".join(MODULES),
             ) == str(len(MODULES))
             code = modules_digest()
             if not installed:
@@ -816,7 +822,7 @@ def cmd_demo(args):
             port = args.port if port_free(args.port) else free_port()
             sess.serve(DEMO_DB, port, "odoo-demo.log")
             url = f"http://127.0.0.1:{port}"
-            sandbox, appid = connect_sandbox(python, url, fake_url)
+            sandbox, appid = connect_sandbox(url, fake_url)
             print(DEMO_BANNER.format(url=url, db=DEMO_DB, fake_url=fake_url, sandbox=sandbox, appid=appid), flush=True)
             while all(p.poll() is None for p in sess.procs):
                 time.sleep(1)
@@ -912,22 +918,78 @@ def cmd_i18n(args):
     return 0
 
 
-def connect_sandbox(python, url, fake_url):
-    """Point the demo's sandbox accounts at the fake platform we just started."""
-    script = (
-        "import json, sys, xmlrpc.client as x\n"
-        f"url, db = {url!r}, {DEMO_DB!r}\n"
-        "uid = x.ServerProxy(url + '/xmlrpc/2/common').authenticate(db, 'admin', 'admin', {})\n"
-        "m = x.ServerProxy(url + '/xmlrpc/2/object', allow_none=True)\n"
-        "if not m.execute_kw(db, uid, 'admin', 'ir.model', 'search_count', [[('model', '=', 'wechat.account')]]):\n"
-        "    print(json.dumps([])); sys.exit(0)\n"
-        "print(json.dumps(m.execute_kw(db, uid, 'admin', 'wechat.account', 'action_connect_sandbox',\n"
-        f"                             [{fake_url!r}, {url!r}])))\n"
-    )
-    res = subprocess.run([python, "-c", script], capture_output=True, text=True, check=False)
-    if res.returncode:
-        raise HarnessError(f"connecting the sandbox account to the fake WeChat platform failed:\n{res.stderr[-2000:]}")
-    accounts = json.loads(res.stdout or "[]")
+def _post_json(url, payload, timeout):
+    """POST ``payload`` as JSON; an HTTP error status raises (``urllib.error.HTTPError``)."""
+    req = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return resp.read()
+
+
+SANDBOX_ACCOUNT_FIELDS = ["name", "appid", "appsecret", "callback_token", "encoding_aes_key", "encrypt_mode",
+                          "webhook_url", "pay_mch_id", "pay_api_key", "certified", "timeout", "notice_template_ids"]
+
+
+def connect_sandbox_accounts(url, fake_url, db=DEMO_DB, login="admin", password="admin",
+                             domain=(("sandbox", "=", True),)):
+    """Point the sandbox accounts of the Odoo at ``url`` at the fake platform at ``fake_url``.
+
+    Over XML-RPC as an administrator: sets ``web.base.url`` to ``url`` (the
+    callback URL), writes each account's ``sandbox_url``, and registers the
+    account and its notice templates with the fake platform (private
+    ``/_fake/…`` endpoints) so it signs its callbacks with their secrets.
+    Returns ``[{name, appid, webhook}]``, or ``[]`` without the modules.
+    """
+    uid = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").authenticate(db, login, password, {})
+    if not uid:
+        raise HarnessError(f"login {login!r} refused on {db}")
+    models = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object", allow_none=True)
+
+    def call(model, method, *args, **kwargs):
+        return models.execute_kw(db, uid, password, model, method, list(args), kwargs)
+
+    if not call("ir.model", "search_count", [("model", "=", "wechat.account")]):
+        return []
+    call("ir.config_parameter", "set_param", "web.base.url", url)
+    fake = fake_url.rstrip("/")
+    ids = call("wechat.account", "search", [list(term) for term in domain])
+    if ids:
+        call("wechat.account", "write", ids, {"sandbox_url": fake_url})
+    result = []
+    for account in call("wechat.account", "read", ids, SANDBOX_ACCOUNT_FIELDS):
+        timeout = account["timeout"]
+        _post_json(f"{fake}/_fake/accounts", {
+            "appid": account["appid"],
+            "secret": account["appsecret"],
+            "token": account["callback_token"],
+            "aes_key": account["encoding_aes_key"] or None,
+            "encrypt_mode": account["encrypt_mode"],
+            "webhook_url": account["webhook_url"],
+            "mch_id": account["pay_mch_id"],
+            "mch_key": account["pay_api_key"],
+            "certified": account["certified"],
+        }, timeout)
+        # The account's templates exist on the fake too.
+        for mapping in call("wechat.notice.template", "read", account["notice_template_ids"],
+                            ["channel", "template_id", "kind_id", "line_ids"]):
+            kind = call("wechat.notice.kind", "read", [mapping["kind_id"][0]], ["name"])[0]
+            lines = {line["id"]: line["keyword"]
+                     for line in call("wechat.notice.template.line", "read", mapping["line_ids"], ["keyword"])}
+            path = "subscribe_templates" if mapping["channel"] == "subscribe" else "templates"
+            _post_json(f"{fake}/_fake/{path}", {
+                "appid": account["appid"], "template_id": mapping["template_id"], "title": kind["name"],
+                "keywords": [lines[line_id] for line_id in mapping["line_ids"]],
+            }, timeout)
+        result.append({"name": account["name"], "appid": account["appid"], "webhook": account["webhook_url"]})
+    return result
+
+
+def connect_sandbox(url, fake_url):
+    """Point the demo's sandbox accounts at the fake platform we just started: the banner's lines and an AppID."""
+    try:
+        accounts = connect_sandbox_accounts(url, fake_url)
+    except (OSError, xmlrpc.client.Error) as exc:
+        raise HarnessError(f"connecting the sandbox account to the fake WeChat platform failed:\n{exc}") from exc
     if not accounts:
         return " Sandbox:       no sandbox WeChat account in the database", "<AppID>"
     lines = "\n".join(f" Account:       {a['name']}  AppID {a['appid']}  webhook {a['webhook']}" for a in accounts)

@@ -16,6 +16,7 @@
         "security/wechat_coupon_security.xml",
         "data/wechat_notice_kind_data.xml",
         "data/ir_cron_data.xml",
+        "wizard/wechat_coupon_issue_wizard_views.xml",
         "views/wechat_coupon_campaign_views.xml",
         "views/wechat_coupon_automation_views.xml",
         "views/coupon_wallet_templates.xml",

@@ -25,6 +25,7 @@
         "data/wechat_reply_rule_data.xml",
         "data/barcode_rule_data.xml",
         "report/wechat_qr_channel_reports.xml",
+        "wizard/wechat_member_wizard_views.xml",
         "views/wechat_account_views.xml",
         "views/wechat_member_views.xml",
         "views/wechat_qr_channel_views.xml",

@@ -18,7 +18,7 @@
         "data/wechat_reply_rule_data.xml",
         "views/wechat_referral_program_views.xml",
         "views/wechat_referral_views.xml",
-        "views/wechat_referral_funnel_views.xml",
+        "report/wechat_referral_funnel_views.xml",
         "views/wechat_member_views.xml",
         "views/wechat_qr_channel_views.xml",
         "views/member_page_templates.xml",

@@ -15,7 +15,7 @@ from odoo.exceptions import UserError
 from odoo.http import request
 
 from odoo.addons.wechat_member.controllers.member_page import WeChatMemberPage
-from odoo.addons.wechat_member.models.wechat_qr_channel import qr_png
+from odoo.addons.wechat_member.tools.qr_code import qr_png
 
 
 class WeChatCouponPage(WeChatMemberPage):

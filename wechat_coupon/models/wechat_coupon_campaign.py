@@ -2,9 +2,9 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
-from .loyalty_card import COUPON_PROGRAM_TYPES
+from odoo.addons.wechat_member.const import PAID_STATES
 
-PAID_STATES = ("paid", "done", "invoiced")
+from .loyalty_card import COUPON_PROGRAM_TYPES
 
 
 class WeChatCouponCampaign(models.Model):

@@ -26,8 +26,8 @@ from werkzeug.exceptions import NotFound
 from odoo import _, fields, http
 from odoo.http import request
 
-from ..models.wechat_api import WeChatError
-from ..models.wechat_qr_channel import qr_png
+from ..tools.qr_code import qr_png
+from ..tools.wechat_api import WeChatError
 
 _logger = logging.getLogger(__name__)
 

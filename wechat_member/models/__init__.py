@@ -1,4 +1,3 @@
-from . import wechat_api
 from . import wechat_account
 from . import wechat_qr_channel
 from . import wechat_member
@@ -9,6 +8,8 @@ from . import wechat_tag
 from . import wechat_segment
 from . import wechat_tag_rule
 from . import wechat_campaign
+from . import wechat_campaign_chunk
+from . import wechat_campaign_recipient
 from . import wechat_message_log
 from . import wechat_notice_kind
 from . import wechat_notice_kind_channel

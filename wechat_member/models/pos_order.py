@@ -3,7 +3,7 @@ import logging
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from .wechat_segment import PAID_STATES
+from ..const import PAID_STATES
 
 _logger = logging.getLogger(__name__)
 

@@ -7,18 +7,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessDenied, ValidationError
 from odoo.http import request
 
-from .wechat_pay import (
-    AUTH_CODE_RE,
-    ERROR,
-    OK,
-    QUERY_ERRORS,
-    REVERSE_MAX_CALLS,
-    UNKNOWN,
-    WeChatPayClient,
-    pay_message,
-    reverse_wait,
-    transaction_cursor,
-)
+from ..tools.wechat_pay_api import ERROR, OK, QUERY_ERRORS, UNKNOWN, WeChatPayClient, pay_message
+from .wechat_pay import AUTH_CODE_RE, REVERSE_MAX_CALLS, reverse_wait, transaction_cursor
 
 _logger = logging.getLogger(__name__)
 

@@ -11,6 +11,11 @@ from .wechat_member import DYNAMIC_CODE_RE
 # New member codes: WM + 10 random digits (the POS barcode rule is WM\d\d\d\d+).
 MEMBER_CODE_PREFIX = "WM"
 MEMBER_CODE_DIGITS = 10
+# What the cashier types or scans at the till (``wechat_pos_find_member``), as the POS checks it
+# (``static/src/overrides/models/pos_store.js``).
+MEMBER_CODE_RE = re.compile(r"^WM\d{4,}$")
+PHONE_RE = re.compile(r"^\+?[\d\s\-()]{5,20}$")
+POS_FIND_LIMIT = 10
 
 ACTIVITY_STATES = [
     ("to_activate", "To Activate"),
@@ -27,7 +32,7 @@ def _activity_state_sql(first, last, count, now):
     The company periods are the columns ``wechat_new_days``, ``wechat_active_days``
     and ``wechat_lost_days`` of the row in scope.
     """
-    first, last, count = (SQL(column) for column in (first, last, count))
+    first, last, count = (SQL.identifier(*column.split(".")) for column in (first, last, count))
     return SQL(
         """CASE
             WHEN %(last)s IS NULL OR COALESCE(%(count)s, 0) <= 0 THEN 'to_activate'
@@ -364,19 +369,10 @@ class ResPartner(models.Model):
         action["context"] = {"default_partner_id": self.id}
         return action
 
-
-# ---------------------------------------------------------------------- POS binding
-# Cashier binding at the till: find a member by member code or phone (also
-# from a scanned member QR), quick-create a member from a phone number, and
-# the member fields the POS shows (receipt, customer display).
-MEMBER_CODE_RE = re.compile(r"^WM\d{4,}$")
-PHONE_RE = re.compile(r"^\+?[\d\s\-()]{5,20}$")
-POS_FIND_LIMIT = 10
-
-
-class ResPartnerPos(models.Model):
-    _inherit = "res.partner"
-
+    # ------------------------------------------------------------------ POS binding
+    # Cashier binding at the till: find a member by member code or phone (also
+    # from a scanned member QR), quick-create a member from a phone number, and
+    # the member fields the POS shows (receipt, customer display).
     wechat_follower_account_ids = fields.Json(
         "Followed WeChat Accounts",
         compute="_compute_wechat_follower_account_ids",

@@ -15,7 +15,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.sql_db import TestCursor
 from odoo.tools import SQL
 
-from .wechat_api import NETWORK_ERROR, TOKEN_ERRORS, WeChatApi, WeChatError
+from ..tools.wechat_api import NETWORK_ERROR, TOKEN_ERRORS, WeChatApi, WeChatError
 
 _logger = logging.getLogger(__name__)
 
@@ -494,44 +494,6 @@ class WeChatAccount(models.Model):
         action["domain"] = [("account_id", "=", self.id)]
         action["context"] = {"default_account_id": self.id}
         return action
-
-    @api.model
-    def action_connect_sandbox(self, url, base_url=None):
-        """Point every sandbox account at the fake platform at ``url`` (demo command).
-
-        ``base_url``: where Odoo is served, for the callback URL.  Returns what
-        the demo prints, and registers the accounts with the fake platform so
-        it signs its callbacks with their secrets.
-        """
-        if not self.env.user._is_admin():
-            raise UserError(_("Only an administrator can connect the sandbox."))
-        if base_url:
-            self.env["ir.config_parameter"].sudo().set_param("web.base.url", base_url)
-        result = []
-        for account in self.sudo().search([("sandbox", "=", True)]):
-            account.sandbox_url = url
-            payload = {
-                "appid": account.appid,
-                "secret": account.appsecret,
-                "token": account.callback_token,
-                "aes_key": account.encoding_aes_key or None,
-                "encrypt_mode": account.encrypt_mode,
-                "webhook_url": account.webhook_url,
-                "mch_id": account.pay_mch_id,
-                "mch_key": account.pay_api_key,
-                "certified": account.certified,
-            }
-            resp = requests.post(f"{url.rstrip('/')}/_fake/accounts", json=payload, timeout=account.timeout)
-            resp.raise_for_status()
-            for mapping in account.notice_template_ids:  # the account's templates exist on the fake too
-                path = "subscribe_templates" if mapping.channel == "subscribe" else "templates"
-                resp = requests.post(f"{url.rstrip('/')}/_fake/{path}", timeout=account.timeout, json={
-                    "appid": account.appid, "template_id": mapping.template_id, "title": mapping.kind_id.name,
-                    "keywords": mapping.line_ids.mapped("keyword"),
-                })
-                resp.raise_for_status()
-            result.append({"name": account.name, "appid": account.appid, "webhook": account.webhook_url})
-        return result
 
     # ------------------------------------------------------------------ OAuth (member pages)
     def _member_page_url(self):

@@ -11,7 +11,7 @@ from odoo.tools.misc import format_datetime
 from odoo.tools import consteq
 from odoo.tools.misc import hmac as hmac_sign
 
-from .wechat_api import WeChatError
+from ..tools.wechat_api import WeChatError
 from .wechat_notice import CS_EVENT_LIMIT, CS_EVENT_WINDOW, CS_MESSAGE_LIMIT, CS_MESSAGE_WINDOW
 from .wechat_tag import MAX_TAGS_PER_MEMBER
 

@@ -6,8 +6,8 @@ from odoo import _, api, fields, models
 from odoo.tools import SQL
 from odoo.tools.misc import formatLang
 
+from ..tools.wechat_api import NETWORK_ERROR, WeChatError
 from .utils import call_after_commit
-from .wechat_api import NETWORK_ERROR, WeChatError
 from .wechat_notice_kind import CHANNELS
 
 _logger = logging.getLogger(__name__)

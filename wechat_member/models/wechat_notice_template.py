@@ -4,7 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.misc import format_datetime
 
-from .wechat_api import WeChatError
+from ..tools.wechat_api import WeChatError
 
 # Keyword keys of WeChat's current templates (since May 2023): type + number, e.g. thing1, amount2.
 KEYWORD_RE = re.compile(r"^(thing|character_string|phrase|number|amount|time|date|letter|symbol|name|phone_number|"

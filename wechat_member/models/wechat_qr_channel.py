@@ -1,21 +1,13 @@
 import base64
-import io
 from datetime import timedelta
-
-import qrcode
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..const import CHANNEL_TYPES
+from ..tools.qr_code import qr_png
+
 MAX_TEMPORARY_DAYS = 30
-
-
-def qr_png(content, box_size=8):
-    """PNG bytes of a QR code of ``content`` (rendered locally with ``qrcode``)."""
-    image = qrcode.make(content, box_size=box_size, border=2)
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
 
 
 class WeChatQrChannel(models.Model):
@@ -30,13 +22,7 @@ class WeChatQrChannel(models.Model):
     account_id = fields.Many2one("wechat.account", required=True, ondelete="cascade", index=True, check_company=True)
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     channel_type = fields.Selection(
-        [
-            ("store", "Store"),
-            ("poster", "Poster / Receipt"),
-            ("staff", "Staff"),
-            ("campaign", "Campaign"),
-            ("member", "Member"),
-        ],
+        CHANNEL_TYPES,
         string="Type",
         required=True,
         default="store",
@@ -136,41 +122,3 @@ class WeChatQrChannel(models.Model):
         return self.with_context(active_test=False).search(
             [("account_id", "=", account.id), ("scene", "=", scene)], limit=1
         )
-
-    @api.model
-    def _demo_stores(self):
-        """Demo: two fashion stores with a POS each, bound to the store QR channels."""
-        config_model = self.env["pos.config"]
-        for xmlid, name, channel_xmlid in (
-            (
-                "wechat_member.demo_pos_shanghai",
-                "莲花服饰 上海店 / Lotus Shanghai",
-                "wechat_member.demo_channel_shanghai",
-            ),
-            ("wechat_member.demo_pos_beijing", "莲花服饰 北京店 / Lotus Beijing", "wechat_member.demo_channel_beijing"),
-        ):
-            config = self.env.ref(xmlid, raise_if_not_found=False)
-            if not config:
-                journal, payment_method_ids = config_model._create_journal_and_payment_methods(
-                    cash_journal_vals={"name": f"Cash {name.split('/')[-1].strip()}", "show_on_dashboard": False}
-                )
-                config = config_model.create(
-                    {"name": name, "journal_id": journal.id, "payment_method_ids": payment_method_ids}
-                )
-                self.env["ir.model.data"]._update_xmlids([{"xml_id": xmlid, "record": config, "noupdate": True}])
-            self.env.ref(channel_xmlid).pos_config_id = config
-        # The Shanghai store takes WeChat Pay (scan code): paying is joining.
-        shanghai = self.env.ref("wechat_member.demo_pos_shanghai")
-        if not shanghai.payment_method_ids.filtered(lambda m: m.use_payment_terminal == "wechat_pay"):
-            bank = self.env["account.journal"].search(
-                [("type", "=", "bank"), ("company_id", "=", shanghai.company_id.id)], limit=1
-            )
-            wechat_pay = self.env["pos.payment.method"].create({
-                "name": "微信付款码 WeChat Pay",
-                "journal_id": bank.id,
-                "use_payment_terminal": "wechat_pay",
-                "wechat_account_id": self.env.ref("wechat_member.demo_account").id,
-                "company_id": shanghai.company_id.id,
-            })
-            shanghai.payment_method_ids = [(4, wechat_pay.id)]
-        return True

@@ -5,7 +5,6 @@ from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
-PAID_STATES = ("paid", "done", "invoiced")
 
 
 class WeChatSegment(models.Model):

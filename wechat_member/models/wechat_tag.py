@@ -4,7 +4,7 @@ import threading
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-from .wechat_api import WeChatError
+from ..tools.wechat_api import WeChatError
 
 _logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from odoo.addons.wechat_member.models import wechat_campaign
-from odoo.addons.wechat_member.models.wechat_api import WeChatApi, WeChatError
+from odoo.addons.wechat_member.tools.wechat_api import WeChatApi, WeChatError
 
 from .common import WeChatCase, WeChatHttpCase
 

@@ -3,6 +3,7 @@ import time
 
 from odoo import fields
 from odoo.tests import TransactionCase, tagged
+from odoo.tools import SQL
 
 from .common import separate_env
 
@@ -54,10 +55,10 @@ class TestParallelDeliveries(TransactionCase):
 
     def count(self, table, openid):
         with separate_env(self.registry) as env:
-            env.cr.execute(
-                f"SELECT count(*) FROM {table} WHERE account_id = %s AND openid = %s",  # noqa: S608
-                [self.account_id, openid],
-            )
+            env.cr.execute(SQL(
+                "SELECT count(*) FROM %s WHERE account_id = %s AND openid = %s",
+                SQL.identifier(table), self.account_id, openid,
+            ))
             return env.cr.fetchone()[0]
 
     def test_same_event_twenty_times_in_parallel(self):

@@ -5,7 +5,7 @@ from odoo import fields
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
-from odoo.addons.wechat_member.models.wechat_api import WeChatApi, WeChatError
+from odoo.addons.wechat_member.tools.wechat_api import WeChatApi, WeChatError
 
 from .common import WeChatCase
 

@@ -16,7 +16,7 @@ from odoo.tests import new_test_user, tagged
 
 from odoo.addons.point_of_sale.models.pos_config import PosConfig
 
-from ..models.wechat_qr_channel import qr_png
+from ..tools.qr_code import qr_png
 from .common import WeChatFakeMixin, add_wechat_pay_method
 from .test_pos_wechat_pay import PoSCommonWeChat, PoSHttpCommonWeChat
 

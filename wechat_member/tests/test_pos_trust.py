@@ -11,7 +11,7 @@ from odoo import fields
 from odoo.tests import tagged
 
 from ..models import wechat_member as wechat_member_module
-from ..models.wechat_api import WeChatApi
+from ..tools.wechat_api import WeChatApi
 from .test_pos_member import OPENID_A, OPENID_B, PosMemberCommon
 
 NOW = 1_750_000_000.0  # a fixed clock: 2025-06-15, slot 29 166 666

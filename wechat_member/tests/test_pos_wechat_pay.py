@@ -213,7 +213,7 @@ class TestPosWeChatPay(WeChatFakeMixin, PoSCommonWeChat):
         self.fake.hang_seconds = 2
         self.fake.inject("/pay/micropay", timeout=True)
         line = self._line()
-        with self.assertLogs("odoo.addons.wechat_member.models.wechat_pay", "WARNING"):
+        with self.assertLogs("odoo.addons.wechat_member.tools.wechat_pay_api", "WARNING"):
             res = self._charge(self._code(), line)
         # The outcome is unknown: WeChat is asked, and the POS keeps waiting.
         self.assertEqual(res["status"], "waiting")

@@ -18,7 +18,7 @@ from odoo.tests import new_test_user, tagged
 from odoo.tools import consteq, mute_logger
 
 from ..models import wechat_campaign as wechat_campaign_module
-from ..models import wechat_pay as wechat_pay_module
+from ..tools import wechat_pay_api as wechat_pay_module
 from . import test_pos_wechat_pay as pay_tests
 from .common import WeChatFakeMixin, WeChatHttpCase, add_wechat_pay_method
 

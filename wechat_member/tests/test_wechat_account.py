@@ -1,11 +1,11 @@
 import threading
 import time
 
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.wechat_member.models.wechat_api import NETWORK_ERROR, WeChatError
+from odoo.addons.wechat_member.tools.wechat_api import NETWORK_ERROR, WeChatError
 
 from .common import WeChatCase, separate_env
 
@@ -152,18 +152,6 @@ class TestTokenStampede(WeChatCase):
 
 @tagged("post_install", "-at_install")
 class TestSandboxConnection(WeChatCase):
-    def test_demo_connects_sandbox_accounts_to_the_fake(self):
-        self.account.appid = "wxsandboxconnect01"
-        result = self.env["wechat.account"].action_connect_sandbox(self.fake.url, "http://127.0.0.1:8069")
-        mine = [r for r in result if r["appid"] == "wxsandboxconnect01"]
-        self.assertEqual(mine[0]["webhook"], f"http://127.0.0.1:8069/wechat/callback/{self.account.id}")
-        registered = self.fake.accounts["wxsandboxconnect01"]
-        self.assertEqual(registered.webhook_url, mine[0]["webhook"])
-        self.assertEqual(registered.token, "cbtoken")
-        cashier = new_test_user(self.env, "wm_cashier_sb", groups="wechat_member.group_wechat_cashier")
-        with self.assertRaises(UserError):
-            self.env["wechat.account"].with_user(cashier).action_connect_sandbox(self.fake.url)
-
     def test_refresh_inside_a_transaction_holding_the_account(self):
         """A caller that referenced or even updated the account row must not wait for ever on itself."""
         with separate_env(self.registry) as env:

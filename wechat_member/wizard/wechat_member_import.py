@@ -25,11 +25,9 @@ from odoo.exceptions import AccessError, UserError
 from odoo.models import LOG_ACCESS_COLUMNS
 from odoo.tools import SQL
 
-_logger = logging.getLogger(__name__)
+from ..tools.phone import normalize_cn_mobile, phone_key
 
-# Mainland China mobile numbers, with an optional country code; spaces, dashes, dots and brackets are ignored.
-CN_MOBILE_RE = re.compile(r"^(?:\+?86|0086)?(1[3-9]\d{9})$")
-PHONE_NOISE_RE = re.compile(r"[\s\-.()\u00a0（）]")
+_logger = logging.getLogger(__name__)
 # Contacts inserted by one SQL statement, then computed and flushed.
 CREATE_BATCH = 5000
 # Error and duplicate lines kept on the wizard (the counts cover them all).
@@ -51,22 +49,6 @@ HEADERS = {
 HEADER_KEYS = {alias: key for key, aliases in HEADERS.items() for alias in aliases}
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S",
                 "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M")
-
-
-def normalize_cn_mobile(value):
-    """``(digits, E.164)`` of a mainland China mobile (``+86 138-0013-8000`` → ``13800138000``,
-    ``+8613800138000``), or ``(None, None)``."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    match = CN_MOBILE_RE.match(PHONE_NOISE_RE.sub("", str(value or "")))
-    if not match:
-        return None, None
-    return match.group(1), "+86" + match.group(1)
-
-
-def phone_key(value):
-    """The 11 digits of a stored phone that is a mainland mobile, whatever its format, or ``None``."""
-    return normalize_cn_mobile(value)[0]
 
 
 def _header_key(text):

@@ -15,7 +15,7 @@ from odoo.exceptions import UserError
 from odoo.http import request
 
 from odoo.addons.wechat_member.controllers.member_page import WeChatMemberPage
-from odoo.addons.wechat_member.models.wechat_api import WeChatError
+from odoo.addons.wechat_member.tools.wechat_api import WeChatError
 
 from ..models.res_partner import format_points
 

@@ -1,6 +1,5 @@
 from . import wechat_referral_program
 from . import wechat_referral
-from . import wechat_referral_funnel
 from . import wechat_qr_channel
 from . import wechat_member
 from . import wechat_event

@@ -1,12 +1,12 @@
 import logging
-import re
 from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from odoo.addons.wechat_member.models.wechat_segment import PAID_STATES
+from odoo.addons.wechat_member.const import PAID_STATES
+from odoo.addons.wechat_member.tools.phone import normalize_phone
 
 _logger = logging.getLogger(__name__)
 
@@ -32,14 +32,6 @@ REJECT_REASONS = [
 LIVE_STATES = ("pending", "review", "qualified", "rewarded", "reversed")
 # Notices sent after the commit: the referrer's points (template notice), the friend's perk (service text).
 NOTICE_EVENTS = ("reward", "clawback", "welcome")
-
-
-def normalize_phone(phone):
-    """Digits of a phone number without the Chinese country code (``+86 138 0013 8000`` → ``13800138000``)."""
-    digits = re.sub(r"\D", "", phone or "").lstrip("0")
-    if len(digits) > 11 and digits.startswith("86"):
-        digits = digits[2:]
-    return digits if len(digits) >= 6 else ""
 
 
 class WeChatReferral(models.Model):

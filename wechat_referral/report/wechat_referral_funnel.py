@@ -1,4 +1,7 @@
 from odoo import fields, models, tools
+from odoo.tools import SQL
+
+from odoo.addons.wechat_member.const import CHANNEL_TYPES
 
 
 class WeChatReferralFunnel(models.Model):
@@ -23,13 +26,7 @@ class WeChatReferralFunnel(models.Model):
     company_id = fields.Many2one("res.company", readonly=True)
     channel_id = fields.Many2one("wechat.qr.channel", string="Channel", readonly=True)
     channel_type = fields.Selection(
-        [
-            ("store", "Store"),
-            ("poster", "Poster / Receipt"),
-            ("staff", "Staff"),
-            ("campaign", "Campaign"),
-            ("member", "Member"),
-        ],
+        CHANNEL_TYPES,
         string="Channel Type",
         readonly=True,
     )
@@ -43,9 +40,9 @@ class WeChatReferralFunnel(models.Model):
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            f"""
-            CREATE OR REPLACE VIEW {self._table} AS (
+        self.env.cr.execute(SQL(
+            """
+            CREATE OR REPLACE VIEW %s AS (
                 SELECT e.id * 2 AS id,
                        e.create_date AS date,
                        e.account_id,
@@ -85,5 +82,6 @@ class WeChatReferralFunnel(models.Model):
                   JOIN res_partner p ON p.id = m.partner_id
              LEFT JOIN wechat_qr_channel c ON c.id = m.channel_id
             )
-            """  # noqa: S608 - the table name is the model's own
-        )
+            """,
+            SQL.identifier(self._table),
+        ))

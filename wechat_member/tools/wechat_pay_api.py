@@ -1,0 +1,218 @@
+"""WeChat Pay v2 scan-to-pay (付款码支付) client.
+
+:class:`WeChatPayClient` is the client of one ``wechat.account``, built on
+wechatpy 1.8.18's ``WeChatPay`` (``API_BASE_URL`` pointed at the account's
+pay URL, so the sandbox talks to the fake platform).  wechatpy does not check
+the signature of WeChat's answers and lets ``requests`` errors through: every
+answer is signature-checked here and any network error or unverifiable
+answer is reported as *unknown* (the caller then queries, it never charges
+again).
+"""
+
+import base64
+import contextlib
+import logging
+import os
+import tempfile
+from xml.parsers.expat import ExpatError
+
+import requests
+import xmltodict
+from wechatpy.exceptions import WeChatPayException
+from wechatpy.pay import WeChatPay
+from wechatpy.pay.utils import calculate_signature
+
+from odoo.tools import consteq
+from odoo.tools.translate import LazyTranslate
+
+_logger = logging.getLogger(__name__)
+_lt = LazyTranslate(__name__)
+
+# Outcome of a call: the business answer is known and verified ...
+OK = "ok"
+ERROR = "error"
+# ... or not (network error, timeout, HTTP error, unsigned or badly signed answer).
+UNKNOWN = "unknown"
+
+# err_code of micropay whose outcome is unknown: query, never charge again.
+QUERY_ERRORS = {"SYSTEMERROR", "BANKERROR", "ORDERPAID", "OUT_TRADE_NO_USED", "USERPAYING"}
+
+PAY_MESSAGES = {
+    "AUTH_CODE_INVALID": _lt(
+        "This is not a valid WeChat payment code. Ask the customer to show the payment code "
+        "again (WeChat > Me > Pay) and scan it."
+    ),
+    "AUTHCODEEXPIRE": _lt(
+        "The payment code has expired. Ask the customer to refresh the payment code in WeChat " "and scan it again."
+    ),
+    "NOTENOUGH": _lt(
+        "The customer's balance is not enough. Ask the customer to choose another card in WeChat "
+        "and scan the new code."
+    ),
+    "NOTSUPORTCARD": _lt("This card is not supported. Ask the customer to choose another card in WeChat."),
+    "BUYER_MISMATCH": _lt("The payer changed during the payment. Scan the code of the same customer again."),
+    "ORDERCLOSED": _lt("This payment was closed. Scan a new payment code."),
+    "ORDERREVERSED": _lt("This payment was cancelled. Scan a new payment code."),
+    "NOAUTH": _lt("The merchant account is not allowed to use scan-to-pay. Check the WeChat Pay merchant " "settings."),
+    "PARAM_ERROR": _lt("WeChat Pay refused the request (parameter error). Check the payment method settings."),
+    "SIGNERROR": _lt("WeChat Pay refused the signature. Check the merchant API key of the WeChat account."),
+    "APPID_MCHID_NOT_MATCH": _lt("The AppID and the merchant ID do not match. Check the WeChat account."),
+    "TRADE_ERROR": _lt("WeChat Pay refused this payment for security reasons. Ask the customer to pay another " "way."),
+    "PAYERROR": _lt("The payment failed. Ask the customer to pay again or another way."),
+    "REVOKED": _lt("The payment was cancelled."),
+    "CLOSED": _lt("The payment was closed."),
+    "REFUND": _lt("The payment has been refunded."),
+    "ORDERNOTEXIST": _lt("WeChat Pay does not know this payment."),
+    "NETWORK": _lt("WeChat Pay could not be reached (network error or timeout)."),
+    "GENERIC": _lt("WeChat Pay refused the payment: %(message)s"),
+}
+
+
+def pay_message(env, code, detail=""):
+    """The cashier's words for a WeChat Pay ``err_code`` / ``trade_state``."""
+    lang = env.lang or "en_US"
+    known = PAY_MESSAGES.get(code)
+    if known:
+        return known._translate(lang)
+    return PAY_MESSAGES["GENERIC"]._translate(lang) % {"message": detail or code or "?"}
+
+
+class WeChatPayResult:
+    """What one WeChat Pay call answered.
+
+    ``status``: ``ok`` (verified business success), ``error`` (verified
+    business error, ``code`` = err_code) or ``unknown`` (no verified answer).
+    ``data``: the verified answer fields.
+    """
+
+    __slots__ = ("status", "code", "message", "data")
+
+    def __init__(self, status, code=None, message="", data=None):
+        self.status = status
+        self.code = code
+        self.message = message or ""
+        self.data = data or {}
+
+    def __repr__(self):
+        return f"WeChatPayResult({self.status}, {self.code})"
+
+
+class WeChatPayClient:
+    """WeChat Pay v2 client of one ``wechat.account`` (use ``account._pay_client()``-like helpers)."""
+
+    def __init__(self, account):
+        account.ensure_one()
+        self.account = account.sudo()
+        self.env = account.env
+
+    # ------------------------------------------------------------------ plumbing
+    def _pay(self, mch_cert=None, mch_key=None):
+        account = self.account
+        pay = WeChatPay(
+            account.appid,
+            api_key=account.pay_api_key or "",
+            mch_id=account.pay_mch_id or "",
+            mch_cert=mch_cert,
+            mch_key=mch_key,
+            timeout=account.timeout,
+            sandbox=False,
+        )
+        # wechatpy joins ``API_BASE_URL + endpoint`` (endpoint without a leading slash).
+        pay.API_BASE_URL = account._pay_base_url() + "/"
+        pay._http.trust_env = False
+        return pay
+
+    @contextlib.contextmanager
+    def _cert_files(self):
+        """The merchant certificate and key as temporary files (wechatpy wants paths), or ``(None, None)``."""
+        account = self.account
+        if not (account.pay_cert_pem and account.pay_key_pem):
+            yield None, None
+            return
+        paths = []
+        try:
+            for pem in (account.pay_cert_pem, account.pay_key_pem):
+                fd, path = tempfile.mkstemp(prefix="wechat_pay_", suffix=".pem")
+                paths.append(path)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(base64.b64decode(pem))
+            yield paths[0], paths[1]
+        finally:
+            for path in paths:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+
+    def _verified(self, pay, data):
+        """``data`` as a plain dict if its signature is the merchant's, else ``None``."""
+        if not isinstance(data, dict) or not data.get("sign"):
+            return None
+        data = {k: v for k, v in data.items() if isinstance(v, str)}
+        # wechatpy's check_signature compares with ``==``: compare in constant time here.
+        unsigned = {k: v for k, v in data.items() if k != "sign"}
+        if not consteq(data["sign"], calculate_signature(unsigned, pay.api_key)):
+            return None
+        return data
+
+    def _call(self, method, *args, with_cert=False, **kwargs):
+        """Call ``method(pay)``; return a :class:`WeChatPayResult`, never raise on WeChat or network errors."""
+        cert_files = self._cert_files() if with_cert else contextlib.nullcontext((None, None))
+        with cert_files as (cert, key):
+            pay = self._pay(cert, key)
+            try:
+                data = method(pay)(*args, **kwargs)
+            except WeChatPayException as exc:
+                return self._error_result(pay, exc)
+            except requests.RequestException as exc:
+                _logger.warning("WeChat Pay account %s: %s", self.account.id, type(exc).__name__)
+                return WeChatPayResult(UNKNOWN, "NETWORK", pay_message(self.env, "NETWORK"))
+        verified = self._verified(pay, data)
+        if verified is None:
+            _logger.warning("WeChat Pay account %s: answer without a valid signature", self.account.id)
+            return WeChatPayResult(UNKNOWN, "SIGNATURE", pay_message(self.env, "NETWORK"))
+        return WeChatPayResult(OK, data=verified)
+
+    def _error_result(self, pay, exc):
+        if exc.return_code is None:  # HTTP error: the request may or may not have been processed
+            _logger.warning("WeChat Pay account %s: HTTP error", self.account.id)
+            return WeChatPayResult(UNKNOWN, "NETWORK", pay_message(self.env, "NETWORK"))
+        if exc.return_code != "SUCCESS":
+            # Communication failure (bad signature, appid/mch_id ...): unsigned, not a business answer.
+            _logger.warning(
+                "WeChat Pay account %s: return_code %s: %s", self.account.id, exc.return_code, exc.return_msg
+            )
+            code = "SIGNERROR" if "sign" in (exc.return_msg or "").lower() else "RETURN_FAIL"
+            message = pay_message(self.env, code, exc.return_msg)
+            return WeChatPayResult(UNKNOWN, code, message)
+        data = None
+        response = getattr(exc, "response", None)
+        if response is not None:
+            try:
+                data = xmltodict.parse(response.text).get("xml")
+            except (ExpatError, ValueError, AttributeError):  # not XML: not verified
+                data = None
+        if self._verified(pay, data) is None:
+            _logger.warning("WeChat Pay account %s: error %s without a valid signature", self.account.id, exc.errcode)
+            return WeChatPayResult(UNKNOWN, exc.errcode or "SIGNATURE", pay_message(self.env, "NETWORK"))
+        return WeChatPayResult(ERROR, exc.errcode, pay_message(self.env, exc.errcode, exc.errmsg), dict(data))
+
+    # ------------------------------------------------------------------ API
+    def micropay(
+        self, out_trade_no, total_fee, auth_code, body, client_ip, fee_type="CNY", attach=None, device_info=None
+    ):
+        return self._call(
+            lambda pay: pay.micropay.create,
+            body=body,
+            total_fee=total_fee,
+            auth_code=auth_code,
+            client_ip=client_ip,
+            out_trade_no=out_trade_no,
+            attach=attach,
+            fee_type=fee_type,
+            device_info=device_info,
+        )
+
+    def query(self, out_trade_no):
+        return self._call(lambda pay: pay.micropay.query, out_trade_no=out_trade_no)
+
+    def reverse(self, out_trade_no):
+        return self._call(lambda pay: pay.order.reverse, out_trade_no=out_trade_no, with_cert=True)
