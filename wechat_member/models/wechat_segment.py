@@ -6,7 +6,6 @@ from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
 
-
 class WeChatSegment(models.Model):
     """Who to reach: member filters plus purchases over a window, evaluated in SQL.
 

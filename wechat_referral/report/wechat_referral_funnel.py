@@ -71,17 +71,23 @@ class WeChatReferralFunnel(models.Model):
                        0 AS scanned,
                        0 AS followed,
                        1 AS member,
-                       CASE WHEN p.wechat_purchase_count >= 1 THEN 1 ELSE 0 END AS first_purchase,
-                       CASE WHEN p.wechat_purchase_count >= 2 THEN 1 ELSE 0 END AS repeat_purchase,
+                       CASE WHEN buy.purchases >= 1 THEN 1 ELSE 0 END AS first_purchase,
+                       CASE WHEN buy.purchases >= 2 THEN 1 ELSE 0 END AS repeat_purchase,
                        CASE WHEN EXISTS (
                            SELECT 1 FROM wechat_referral r
                             WHERE r.referrer_member_id = m.id AND r.state != 'rejected'
                        ) THEN 1 ELSE 0 END AS referrer
                   FROM wechat_member m
                   JOIN wechat_account a ON a.id = m.account_id
-                  JOIN res_partner p ON p.id = m.partner_id
              LEFT JOIN wechat_qr_channel c ON c.id = m.channel_id
+             LEFT JOIN LATERAL (
+                   -- The paid purchases not refunded in full (pos.order._wechat_purchases_sql).
+                   SELECT count(*) FILTER (WHERE b.net_amount > 0) AS purchases
+                     FROM (%s) b
+                    WHERE b.partner_id = m.partner_id
+                   ) buy ON TRUE
             )
             """,
             SQL.identifier(self._table),
+            self.env["pos.order"]._wechat_purchases_sql(net=True),
         ))
