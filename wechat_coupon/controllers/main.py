@@ -20,19 +20,12 @@ from odoo.addons.wechat_member.tools.qr_code import qr_png
 
 class WeChatCouponPage(WeChatMemberPage):
     # ------------------------------------------------------------------ member page section
-    def _member_page_sections(self, member):
-        sections = super()._member_page_sections(member)
-        cards = member.partner_id._wechat_wallet_cards(member.account_id)
-        today = fields.Date.context_today(cards)
-        valid = cards.filtered(lambda c: c._wechat_status(today) == "valid")
-        sections.append(
-            (
-                20,
-                "wechat_coupon.member_page_coupons",
-                {"count": len(valid), "url": f"/wechat/coupons/{member.account_id.id}", "cards": valid[:3]},
-            )
-        )
-        return sections
+    def _prepare_member_page_values(self, member):
+        """Adds ``coupons``, the "My coupons" section (``wechat_coupon.member_page_coupons``)."""
+        values = super()._prepare_member_page_values(member)
+        valid = member.partner_id._wechat_valid_wallet_cards(member.account_id)
+        values["coupons"] = {"count": len(valid), "url": f"/wechat/coupons/{member.account_id.id}", "cards": valid[:3]}
+        return values
 
     # ------------------------------------------------------------------ helpers
     def _coupon_member(self, account, path, lang=None):
@@ -62,12 +55,6 @@ class WeChatCouponPage(WeChatMemberPage):
             )
         return values
 
-    def _mark_seen(self, cards):
-        unseen = cards.filtered(lambda c: c.wechat_campaign_id and not c.wechat_claim_date)
-        if unseen:
-            unseen.sudo().write({"wechat_claim_date": fields.Datetime.now()})
-            unseen.wechat_campaign_id._update_statistics()
-
     # ------------------------------------------------------------------ wallet
     @http.route("/wechat/coupons/<int:account_id>", type="http", auth="public", methods=["GET"], sitemap=False)
     def coupon_wallet(self, account_id, lang=None, received=None, **kw):
@@ -77,7 +64,7 @@ class WeChatCouponPage(WeChatMemberPage):
             return redirect
         partner = member.partner_id.with_context(lang=request.env.lang)
         cards = partner._wechat_wallet_cards(account)
-        self._mark_seen(cards)
+        cards._wechat_mark_seen()
         today = fields.Date.context_today(cards)
         values = {
             "account": account,
@@ -98,20 +85,17 @@ class WeChatCouponPage(WeChatMemberPage):
         return campaign
 
     def _render_claim(self, account, member, campaign, message=None, claimed=False, status=200):
-        Card = request.env["loyalty.card"].sudo()
-        mine = Card.search([("wechat_campaign_id", "=", campaign.id), ("partner_id", "=", member.partner_id.id)])
-        today = fields.Date.context_today(Card)
+        mine = campaign._member_cards(member)
+        today = fields.Date.context_today(mine)
+        blockers = campaign._claim_blockers(member)
         values = {
             "account": account,
             "member": member,
             "campaign": campaign.with_context(lang=request.env.lang),
             "program": campaign.program_id.with_context(lang=request.env.lang).name,
             "cards": [self._card_values(card, account, today) for card in mine],
-            "can_claim": campaign.claim_enabled
-            and not Card.search_count(
-                [("wechat_campaign_id", "=", campaign.id), ("wechat_recipient_id", "=", member.partner_id.id)]
-            ),
-            "sold_out": bool(campaign.claim_limit and campaign.claim_count >= campaign.claim_limit),
+            "can_claim": "unavailable" not in blockers and "claimed" not in blockers,
+            "sold_out": "sold_out" in blockers,
             "message": message,
             "claimed": claimed,
             "lang": request.env.lang,
@@ -126,10 +110,7 @@ class WeChatCouponPage(WeChatMemberPage):
         member, redirect = self._coupon_member(account, f"/wechat/coupons/{account.id}/claim/{campaign.id}", lang)
         if redirect:
             return redirect
-        mine = request.env["loyalty.card"].sudo().search(
-            [("wechat_campaign_id", "=", campaign.id), ("partner_id", "=", member.partner_id.id)]
-        )
-        self._mark_seen(mine)  # opened from the notice: the issued coupon is claimed
+        campaign._member_cards(member)._wechat_mark_seen()  # opened from the notice: the issued coupon is claimed
         return self._render_claim(account, member, campaign)
 
     @http.route("/wechat/coupons/<int:account_id>/claim/<int:campaign_id>", type="http", auth="public",

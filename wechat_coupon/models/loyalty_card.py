@@ -274,3 +274,15 @@ class LoyaltyCard(models.Model):
             }
         )
         return card
+
+    # ------------------------------------------------------------------ wallet
+    def _wechat_mark_seen(self):
+        """The member opened these coupons (wallet, claim page): the ones a campaign issued are claimed now.
+
+        Sets the claim date of those not claimed yet and updates their
+        campaigns' statistics (issued → claimed).
+        """
+        unseen = self.filtered(lambda c: c.wechat_campaign_id and not c.wechat_claim_date)
+        if unseen:
+            unseen.sudo().write({"wechat_claim_date": fields.Datetime.now()})
+            unseen.wechat_campaign_id._update_statistics()

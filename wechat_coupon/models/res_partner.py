@@ -75,3 +75,9 @@ class ResPartner(models.Model):
         )
         today = fields.Date.context_today(self)
         return cards.sorted(lambda c: (c._wechat_status(today) != "valid", c.expiration_date or today, -c.id))
+
+    def _wechat_valid_wallet_cards(self, account):
+        """The valid coupons of the member's wallet, in the wallet's order (the member page's "My coupons")."""
+        cards = self._wechat_wallet_cards(account)
+        today = fields.Date.context_today(cards)
+        return cards.filtered(lambda c: c._wechat_status(today) == "valid")

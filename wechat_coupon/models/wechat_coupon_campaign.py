@@ -306,6 +306,38 @@ class WeChatCouponCampaign(models.Model):
             claim_date=claim_date,
         )
 
+    def _claim_blockers(self, member):
+        """What keeps ``member`` from claiming now: ``{reason: message}``, in the order ``_claim`` checks them.
+
+        Reasons: ``unavailable`` (not issued, no claim page, another
+        account), ``ended`` (expired, or program archived), ``claimed`` (the
+        member has claimed already), ``sold_out`` (no stock left; ``_claim``
+        takes the stock atomically).  The claim page offers the claim when
+        neither ``unavailable`` nor ``claimed`` is there.
+        """
+        self.ensure_one()
+        campaign = self.sudo()
+        today = fields.Date.context_today(self)
+        blockers = {}
+        if campaign.state != "issued" or not campaign.claim_enabled or member.account_id != campaign.account_id:
+            blockers["unavailable"] = _("This offer is not available.")
+        if (campaign.expiration_date and campaign.expiration_date < today) or not campaign.program_id.active:
+            blockers["ended"] = _("This offer has ended.")
+        if self.env["loyalty.card"].sudo().search_count(
+            [("wechat_campaign_id", "=", campaign.id), ("wechat_recipient_id", "=", member.partner_id.id)], limit=1
+        ):
+            blockers["claimed"] = _("You have already claimed this coupon. It is in your wallet.")
+        if campaign.claim_limit and campaign.claim_count >= campaign.claim_limit:
+            blockers["sold_out"] = _("Sorry, all the coupons of this offer have been claimed.")
+        return blockers
+
+    def _member_cards(self, member):
+        """The coupons of this campaign that ``member`` holds now (issued, claimed or received from a friend)."""
+        self.ensure_one()
+        return self.env["loyalty.card"].sudo().search(
+            [("wechat_campaign_id", "=", self.id), ("partner_id", "=", member.partner_id.id)]
+        )
+
     def _claim(self, member):
         """Give ``member`` the campaign's coupons once, while the stock lasts. Returns the cards.
 
@@ -315,16 +347,11 @@ class WeChatCouponCampaign(models.Model):
         """
         self.ensure_one()
         campaign = self.sudo()
-        today = fields.Date.context_today(self)
-        if campaign.state != "issued" or not campaign.claim_enabled or member.account_id != campaign.account_id:
-            raise UserError(_("This offer is not available."))
-        if (campaign.expiration_date and campaign.expiration_date < today) or not campaign.program_id.active:
-            raise UserError(_("This offer has ended."))
+        blockers = campaign._claim_blockers(member)
+        blockers.pop("sold_out", None)  # the stock is checked atomically below
+        if blockers:
+            raise UserError(next(iter(blockers.values())))
         partner = member.partner_id
-        Card = self.env["loyalty.card"].sudo()
-        existing = Card.search([("wechat_campaign_id", "=", campaign.id), ("wechat_recipient_id", "=", partner.id)])
-        if existing:
-            raise UserError(_("You have already claimed this coupon. It is in your wallet."))
         self.env.flush_all()
         self.env.cr.execute(
             """

@@ -202,6 +202,23 @@ class TestCouponCampaign(CouponCase):
         self.assertEqual(campaign.claim_count, 2)
         self.assertEqual(campaign.claimed_count, 2)
 
+    def test_claim_blockers(self):
+        """The claim page and ``_claim`` share the preconditions: ``_claim_blockers``."""
+        campaign = self.make_campaign(audience="claim", claim_enabled=True, claim_limit=1)
+        first, second = self.make_member(), self.make_member()
+        self.assertEqual(list(campaign._claim_blockers(first)), ["unavailable"], "not issued yet")
+        campaign.action_issue()
+        self.assertEqual(campaign._claim_blockers(first), {})
+        campaign._claim(first)
+        self.assertEqual(list(campaign._claim_blockers(first)), ["claimed", "sold_out"])
+        self.assertEqual(list(campaign._claim_blockers(second)), ["sold_out"])
+        self.assertEqual(campaign._member_cards(first).partner_id, first.partner_id)
+        self.assertFalse(campaign._member_cards(second))
+        campaign.claim_enabled = False
+        self.assertEqual(list(campaign._claim_blockers(second)), ["unavailable", "sold_out"])
+        with self.assertRaisesRegex(UserError, "not available"):
+            campaign._claim(second)
+
     def test_forward_to_a_friend(self):
         holder, friend = self.make_member(), self.make_member()
         campaign = self.make_campaign(holder)

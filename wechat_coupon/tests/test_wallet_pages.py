@@ -32,6 +32,8 @@ class TestWalletPages(CouponHttpCase):
         # The member page has a "My coupons" section.
         page = self.url_open(f"/wechat/member/{self.account.id}?lang=en")
         self.assertIn("wc-member-coupons", page.text)
+        ids = [page.text.index(f'id="{html_id}"') for html_id in ("wm-points", "wc-member-coupons", "wm-profile")]
+        self.assertEqual(ids, sorted(ids), "the section sits between the points and the details form")
         self.assertIn(f"/wechat/coupons/{self.account.id}", page.text)
 
     def test_claim_page_claims_once(self):

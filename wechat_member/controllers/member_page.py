@@ -4,7 +4,9 @@ The visitor is identified by a silent OAuth (``snsapi_base``): WeChat
 redirects back to ``/wechat/oauth/<account id>`` with a code that we exchange
 for the openid, kept in the session.  A visitor who is not a member yet
 becomes one (state "page visitor").  ``wechat_coupon`` and
-``wechat_referral`` add their sections through ``_member_page_sections``.
+``wechat_referral`` add their sections as ``portal`` does for ``/my``: their
+values through ``_prepare_member_page_values`` and their markup by
+inheriting the ``wechat_member.member_page`` template.
 
 The "Notify me" block offers the one-time subscribe notices (订阅通知) the
 account maps: WeChat's open tag ``wx-open-subscribe`` on a page signed with
@@ -14,7 +16,6 @@ confirmation: the opt-in itself is recorded from WeChat's signed
 """
 
 import base64
-import json
 import logging
 import re
 import secrets
@@ -122,10 +123,6 @@ class WeChatMemberPage(http.Controller):
             account._oauth_authorize_url(redirect_uri, self._sign_state(account, path)), local=False
         )
 
-    def _member_page_sections(self, member):
-        """Extra sections ``[(sequence, template xmlid, values)]`` added by other modules."""
-        return []
-
     def _render_error(self, message, status=400):
         return request.render("wechat_member.member_page_error", {"message": message}, status=status)
 
@@ -158,10 +155,7 @@ class WeChatMemberPage(http.Controller):
             request.env["wechat.oauth.failure"].sudo()._record(self._client_ip())
             error = self._render_error(_("WeChat could not confirm who you are. Please open the page again."))
             return None, False, error
-        member, created = request.env["wechat.member"].sudo()._get_or_create(account, openid, state="visitor")
-        if unionid and not member.unionid:
-            member.unionid = unionid
-            member._link_same_person()
+        member, created = request.env["wechat.member"].sudo()._from_oauth(account, openid, unionid)
         request.session[self._session_key(account)] = openid
         return member, created, None
 
@@ -172,7 +166,7 @@ class WeChatMemberPage(http.Controller):
         member = self._current_member(account)
         if not member:
             return self._login_redirect(account, f"/wechat/member/{account.id}")
-        return self._render_member_page(account, member, saved=bool(saved))
+        return self._render_member_page(member, saved=bool(saved))
 
     def _dynamic_code_values(self, member):
         """The member's dynamic code now: it changes every minute, the till accepts it for 2 minutes."""
@@ -195,23 +189,36 @@ class WeChatMemberPage(http.Controller):
             self._dynamic_code_values(member), headers=[("Cache-Control", "no-store")]
         )
 
-    def _render_member_page(self, account, member, errors=None, saved=False, form=None):
+    def _prepare_member_page_values(self, member):
+        """The values of ``member``'s page (template ``wechat_member.member_page``).
+
+        Other modules add the values of their sections here (``super()`` then
+        ``update``) and the sections themselves by inheriting the template,
+        as ``portal`` does for ``/my`` (``_prepare_home_portal_values``).
+        """
         partner = member.partner_id.with_context(lang=request.env.lang)
-        code = partner.wechat_member_code or ""
         dynamic = self._dynamic_code_values(member)
-        values = {
-            "account": account,
+        return {
+            "account": member.account_id,
             "member": member,
             "partner": partner,
-            "member_code": code,
+            "member_code": partner.wechat_member_code or "",
             "dynamic": dynamic,
             "member_qr": dynamic["qr"],
             "points_text": partner._wechat_points_text(),
             "purchases_text": partner._wechat_purchases_text(),
             "thanks_text": member.with_context(lang=request.env.lang)._wechat_recent_thanks(),
-            "errors": errors or {},
-            "saved": saved,
-            "form": form
+            "notify": self._notify_me_values(member),
+            "lang": request.env.lang,
+        }
+
+    def _render_member_page(self, member, errors=None, saved=False, form=None):
+        values = self._prepare_member_page_values(member)
+        partner = values["partner"]
+        values.update(
+            errors=errors or {},
+            saved=saved,
+            form=form
             or {
                 "phone": partner.phone or "",
                 "birthday": fields.Date.to_string(partner.wechat_birthday) if partner.wechat_birthday else "",
@@ -219,54 +226,15 @@ class WeChatMemberPage(http.Controller):
                 "city": partner.city or "",
                 "consent": partner.wechat_consent,
             },
-            "sections": sorted(self._member_page_sections(member), key=lambda s: s[0]),
-            "notify": self._notify_me_values(account, member),
-            "lang": request.env.lang,
-        }
+        )
         return request.render("wechat_member.member_page", values)
 
-    def _notify_me_values(self, account, member):
-        """The "Notify me" block: one button per kind with a working subscribe-notice mapping, or None.
-
-        ``needs_wechat``: a real account outside WeChat (the open tag works in
-        WeChat's browser only).  The counts are the member's own opt-ins left.
-        """
-        mappings = request.env["wechat.notice.template"].sudo().search([
-            ("account_id", "=", account.id), ("channel", "=", "subscribe"), ("state", "=", "ok"),
-            ("kind_id.active", "=", True),
-        ]).filtered(lambda m: "subscribe" in m.kind_id._channels()).sorted(lambda m: (m.kind_id.sequence, m.id))
-        if not mappings:
-            return None
+    def _notify_me_values(self, member):
+        """The "Notify me" block (see ``wechat.notice.template._member_page_notify_values``), or None."""
         in_wechat = "MicroMessenger" in (request.httprequest.headers.get("User-Agent") or "")
-        values = {"needs_wechat": not (in_wechat or account.sandbox), "error": False, "items": []}
-        if values["needs_wechat"]:
-            return values
-        left = dict(request.env["wechat.notice.optin"].sudo()._read_group(
-            [("member_id", "=", member.id), ("state", "=", "available"),
-             ("template_id", "in", mappings.mapped("template_id"))],
-            ["template_id"], ["__count"],
-        ))
-        lang = request.env.lang
-        values["items"] = [{
-            "code": mapping.kind_id.code,
-            "name": mapping.kind_id.with_context(lang=lang).name,
-            "template_id": mapping.template_id,
-            "left_text": _("Notices left: %(count)s", count=left.get(mapping.template_id, 0)),
-        } for mapping in mappings]
-        try:
-            config = account._jsapi_config(request.httprequest.url)
-        except WeChatError as exc:
-            _logger.warning("WeChat account %s: no JS-SDK ticket for the member page (%s)", account.id, exc.errcode)
-            values["error"] = True
-            return values
-        config.update(jsApiList=[], openTagList=["wx-open-subscribe"])
-        values.update(
-            config_json=json.dumps(config),
-            script_url=account._jssdk_script_url(),
-            # The sandbox's JS-SDK stand-in is told who the visitor is (real WeChat knows it).
-            fake_openid=member.openid if account.sandbox else False,
+        return request.env["wechat.notice.template"]._member_page_notify_values(
+            member, request.httprequest.url, in_wechat
         )
-        return values
 
     @http.route("/wechat/member/<int:account_id>/profile", type="http", auth="public", methods=["POST"], sitemap=False)
     def member_profile(self, account_id, **post):
@@ -279,7 +247,7 @@ class WeChatMemberPage(http.Controller):
         if errors:
             form = {k: post.get(k, "") for k in ("phone", "birthday", "gender", "city")}
             form["consent"] = bool(post.get("consent"))
-            return self._render_member_page(account, member, errors=errors, form=form)
+            return self._render_member_page(member, errors=errors, form=form)
         member.partner_id.sudo().write(vals)
         return request.redirect(f"/wechat/member/{account.id}?saved=1")
 

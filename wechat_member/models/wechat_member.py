@@ -341,6 +341,20 @@ class WeChatMember(models.Model):
             if vals:
                 member.write(vals)
 
+    @api.model
+    def _from_oauth(self, account, openid, unionid=None):
+        """The member a web-page OAuth names (a "page visitor" if new), with the unionid WeChat gave.
+
+        A unionid seen for the first time links the member to the same
+        person's other accounts (``_link_same_person``).  Returns
+        ``(member, created)``.
+        """
+        member, created = self._get_or_create(account, openid, state="visitor")
+        if unionid and not member.unionid:
+            member.unionid = unionid
+            member._link_same_person()
+        return member, created
+
     # ------------------------------------------------------------------ customer-service quota
     def _cs_quota(self, now=None):
         """``(messages left, until when)``: the larger of the open grants, not their sum."""

@@ -1,3 +1,5 @@
+import json
+import logging
 import re
 
 from odoo import _, api, fields, models
@@ -5,6 +7,8 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools.misc import format_datetime
 
 from ..tools.wechat_api import WeChatError
+
+_logger = logging.getLogger(__name__)
 
 # Keyword keys of WeChat's current templates (since May 2023): type + number, e.g. thing1, amount2.
 KEYWORD_RE = re.compile(r"^(thing|character_string|phrase|number|amount|time|date|letter|symbol|name|phone_number|"
@@ -241,6 +245,54 @@ class WeChatNoticeTemplate(models.Model):
                        "(template deleted on WeChat, or keywords that no longer match).", reason=reason),
                 user_id=mapping.account_id._manager_user().id,
             )
+
+    # ------------------------------------------------------------------ member page
+    @api.model
+    def _member_page_notify_values(self, member, page_url, in_wechat):
+        """The "Notify me" block of ``member``'s page: one button per kind with a working subscribe-notice mapping.
+
+        None when the account maps none.  ``needs_wechat``: a real account
+        outside WeChat (``in_wechat`` false: the open tag works in WeChat's
+        browser only).  The counts are the member's own opt-ins left.  The
+        page (``page_url``) is signed with the account's jsapi_ticket, asked
+        from WeChat when needed: ``error`` when WeChat gives none.
+        """
+        account = member.account_id
+        mappings = self.sudo().search([
+            ("account_id", "=", account.id), ("channel", "=", "subscribe"), ("state", "=", "ok"),
+            ("kind_id.active", "=", True),
+        ]).filtered(lambda m: "subscribe" in m.kind_id._channels()).sorted(lambda m: (m.kind_id.sequence, m.id))
+        if not mappings:
+            return None
+        values = {"needs_wechat": not (in_wechat or account.sandbox), "error": False, "items": []}
+        if values["needs_wechat"]:
+            return values
+        left = dict(self.env["wechat.notice.optin"].sudo()._read_group(
+            [("member_id", "=", member.id), ("state", "=", "available"),
+             ("template_id", "in", mappings.mapped("template_id"))],
+            ["template_id"], ["__count"],
+        ))
+        lang = self.env.lang
+        values["items"] = [{
+            "code": mapping.kind_id.code,
+            "name": mapping.kind_id.with_context(lang=lang).name,
+            "template_id": mapping.template_id,
+            "left_text": _("Notices left: %(count)s", count=left.get(mapping.template_id, 0)),
+        } for mapping in mappings]
+        try:
+            config = account._jsapi_config(page_url)
+        except WeChatError as exc:
+            _logger.warning("WeChat account %s: no JS-SDK ticket for the member page (%s)", account.id, exc.errcode)
+            values["error"] = True
+            return values
+        config.update(jsApiList=[], openTagList=["wx-open-subscribe"])
+        values.update(
+            config_json=json.dumps(config),
+            script_url=account._jssdk_script_url(),
+            # The sandbox's JS-SDK stand-in is told who the visitor is (real WeChat knows it).
+            fake_openid=member.openid if account.sandbox else False,
+        )
+        return values
 
     # ------------------------------------------------------------------ actions
     def action_send_test(self):

@@ -8,64 +8,19 @@ id>``: the visitor becomes a member ("page visitor") attributed to the
 referrer when this visit created the member.
 """
 
-import logging
-
 from odoo import _, http
-from odoo.exceptions import UserError
 from odoo.http import request
 
 from odoo.addons.wechat_member.controllers.member_page import WeChatMemberPage
-from odoo.addons.wechat_member.tools.wechat_api import WeChatError
-
-from ..models.res_partner import format_points
-
-_logger = logging.getLogger(__name__)
 
 
 class WeChatReferralPage(WeChatMemberPage):
     # ------------------------------------------------------------------ member page
-    def _member_page_sections(self, member):
-        sections = super()._member_page_sections(member)
-        member = member.sudo()
-        program = request.env["wechat.referral.program"]._for_account(member.account_id)
-        if not program:
-            return sections
-        qr_src = False
-        try:
-            channel = member._referral_qr()
-            if channel.qr_image:
-                image = channel.qr_image
-                qr_src = "data:image/png;base64," + (image.decode() if isinstance(image, bytes) else image)
-        except (WeChatError, UserError) as exc:  # the link still works without the QR code
-            _logger.info("WeChat member %s: referral QR not available (%s)", member.id, exc)
-        stats = member.sudo()
-        invited, rewarded, points = stats.referral_count, stats.referral_rewarded_count, stats.referral_points
-        welcome = (
-            request.env["wechat.referral"]
-            .sudo()
-            .search(
-                [("referee_member_id", "=", member.id), ("state", "!=", "rejected"), ("welcome_card_id", "!=", False)],
-                limit=1,
-            )
-            .welcome_card_id
-        )
-        values = {
-            "program": program,
-            "qr_src": qr_src,
-            "link": member._referral_url(),
-            "invited": invited,
-            "rewarded": rewarded,
-            "points": points,
-            "points_text": format_points(points),
-            "intro": _(
-                "Friends who follow us through your QR code or your link are yours: you earn %(points)s points "
-                "when they make their first purchase.",
-                points=format_points(program.points_per_referral),
-            ),
-            "welcome_card": welcome if welcome and welcome.points > 0 else False,
-        }
-        sections.append((50, "wechat_referral.member_page_referral", values))
-        return sections
+    def _prepare_member_page_values(self, member):
+        """Adds ``referral``, the "Invite friends" section (``wechat_referral.member_page_referral``)."""
+        values = super()._prepare_member_page_values(member)
+        values["referral"] = member._referral_page_values()
+        return values
 
     # ------------------------------------------------------------------ share link
     @http.route("/wechat/r/<int:account_id>/<string:token>", type="http", auth="public", methods=["GET"],

@@ -1,8 +1,16 @@
+import logging
 from datetime import timedelta
 
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import consteq
 from odoo.tools.misc import hmac as hmac_sign
+
+from odoo.addons.wechat_member.models.wechat_api import WeChatError
+
+from .res_partner import format_points
+
+_logger = logging.getLogger(__name__)
 
 # Personal referral QR codes are temporary (WeChat limits permanent ones to
 # 100 000 per account): regenerated with the same scene when about to expire.
@@ -103,6 +111,54 @@ class WeChatMember(models.Model):
         if member and member.account_id == account and consteq(expected, token):
             return member
         return self.browse()
+
+    # ------------------------------------------------------------------ member page
+    def _referral_page_values(self):
+        """The "Invite friends" section of the member's page, or False when the account has no referral program.
+
+        Asks WeChat for the personal referral QR code when it is missing or
+        about to expire (``_referral_qr``): the share link works without it,
+        so a refusal only leaves the QR code out.  Also the member's friends
+        and points, and the welcome coupon a friend gave the member.
+        """
+        self.ensure_one()
+        member = self.sudo()
+        program = self.env["wechat.referral.program"]._for_account(member.account_id)
+        if not program:
+            return False
+        qr_src = False
+        try:
+            channel = member._referral_qr()
+            if channel.qr_image:
+                image = channel.qr_image
+                qr_src = "data:image/png;base64," + (image.decode() if isinstance(image, bytes) else image)
+        except (WeChatError, UserError) as exc:  # the link still works without the QR code
+            _logger.info("WeChat member %s: referral QR not available (%s)", member.id, exc)
+        points = member.referral_points
+        welcome = (
+            self.env["wechat.referral"]
+            .sudo()
+            .search(
+                [("referee_member_id", "=", member.id), ("state", "!=", "rejected"), ("welcome_card_id", "!=", False)],
+                limit=1,
+            )
+            .welcome_card_id
+        )
+        return {
+            "program": program,
+            "qr_src": qr_src,
+            "link": member._referral_url(),
+            "invited": member.referral_count,
+            "rewarded": member.referral_rewarded_count,
+            "points": points,
+            "points_text": format_points(points),
+            "intro": _(
+                "Friends who follow us through your QR code or your link are yours: you earn %(points)s points "
+                "when they make their first purchase.",
+                points=format_points(program.points_per_referral),
+            ),
+            "welcome_card": welcome if welcome and welcome.points > 0 else False,
+        }
 
     # ------------------------------------------------------------------ actions
     def action_referral_qr(self):

@@ -28,6 +28,8 @@ class TestReferralPages(ReferralProgramMixin, WeChatHttpCase):
         self.assertIn("Invite friends", page.text)
         self.assertIn('id="wm-referral-qr"', page.text)
         self.assertIn(a._referral_url(), page.text)
+        ids = [page.text.index(f'id="{html_id}"') for html_id in ("wm-points", "wm-referral", "wm-profile")]
+        self.assertEqual(ids, sorted(ids), "the section sits between the points and the details form")
 
         # B follows through A's QR code (the fake pushes a signed subscribe with qrscene_<scene>).
         resp = self.sim.follow(openid=OPENID_B, scene=channel.scene)
