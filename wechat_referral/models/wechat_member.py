@@ -6,7 +6,7 @@ from odoo.exceptions import UserError
 from odoo.tools import consteq
 from odoo.tools.misc import hmac as hmac_sign
 
-from odoo.addons.wechat_member.models.wechat_api import WeChatError
+from odoo.addons.wechat_member.tools.wechat_api import WeChatError
 
 from .res_partner import format_points
 
