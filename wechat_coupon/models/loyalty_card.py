@@ -115,64 +115,97 @@ class LoyaltyCard(models.Model):
             "now": now,
             "description": description or _("Gift For Customer"),
         }
-        created_ids, created_partners = [], []
+        created = []
         for start in range(0, len(rows), BATCH_SIZE):
-            pending = rows[start : start + BATCH_SIZE]
-            for __ in range(CODE_ATTEMPTS):
-                if not pending:
-                    break
-                codes = self._wechat_generate_codes(len(pending))
-                if rule_codes and not rule_codes.isdisjoint(codes):
-                    codes = [code if code not in rule_codes else None for code in codes]
-                self.env.cr.execute(
-                    """
-                    WITH card AS (
-                        INSERT INTO loyalty_card (program_id, company_id, partner_id, points, code, expiration_date,
-                                                  active, wechat_campaign_id, wechat_automation_id,
-                                                  wechat_recipient_id, wechat_seq, wechat_origin, wechat_claim_date,
-                                                  create_uid, write_uid, create_date, write_date)
-                        SELECT %(program)s, %(company)s, t.partner_id, %(points)s, t.code, %(exp)s, TRUE,
-                               %(campaign)s, %(automation)s, t.partner_id, t.seq, %(origin)s, %(claim)s,
-                               %(uid)s, %(uid)s, %(now)s, %(now)s
-                          FROM unnest(%(partners)s::int[], %(seqs)s::int[], %(codes)s::varchar[])
-                               AS t(partner_id, seq, code)
-                         WHERE t.code IS NOT NULL
-                        ON CONFLICT DO NOTHING
-                        RETURNING id, partner_id, code
-                    ), history AS (
-                        INSERT INTO loyalty_history (card_id, description, issued, used, create_uid, write_uid,
-                                                     create_date, write_date)
-                        SELECT card.id, %(description)s, %(points)s, 0, %(uid)s, %(uid)s, %(now)s, %(now)s
-                          FROM card
-                    )
-                    SELECT id, partner_id, code FROM card
-                    """,
-                    dict(params, partners=[r[0] for r in pending], seqs=[r[1] for r in pending], codes=codes),
-                )
-                result = self.env.cr.fetchall()
-                created_ids += [r[0] for r in result]
-                created_partners += [r[1] for r in result]
-                if len(result) == len(pending):
-                    pending = []
-                    break
-                inserted = {r[2] for r in result}
-                missing = [row for row, code in zip(pending, codes, strict=False) if code not in inserted]
-                if campaign:
-                    # Already issued (not a code collision): nothing to do for those.
-                    self.env.cr.execute(
-                        """
-                        SELECT wechat_recipient_id, wechat_seq FROM loyalty_card
-                         WHERE wechat_campaign_id = %s AND wechat_recipient_id = ANY(%s)
-                        """,
-                        [campaign.id, [r[0] for r in missing]],
-                    )
-                    existing = set(self.env.cr.fetchall())
-                    missing = [r for r in missing if (r[0], r[1]) not in existing]
-                if missing:
-                    _logger.info("Bulk coupon issue: %s code(s) already taken, retried with new codes", len(missing))
-                pending = missing
-            if pending:
-                raise UserError(_("Could not generate unique coupon codes; please try again."))
+            created += self._wechat_bulk_create_batch(rows[start : start + BATCH_SIZE], params, rule_codes, campaign)
+        return self._wechat_bulk_created_cards([r[0] for r in created], [r[1] for r in created])
+
+    @api.model
+    def _wechat_bulk_create_batch(self, pending, params, rule_codes, campaign):
+        """Insert the coupons of one batch of ``(partner_id, seq)`` rows; the ``(id, partner_id, code)`` inserted.
+
+        A row whose new code was already taken is tried again with another
+        code, ``CODE_ATTEMPTS`` statements at most; then ``UserError``.
+        """
+        created = []
+        for __ in range(CODE_ATTEMPTS):
+            if not pending:
+                break
+            codes = self._wechat_generate_codes(len(pending))
+            if rule_codes and not rule_codes.isdisjoint(codes):
+                codes = [code if code not in rule_codes else None for code in codes]
+            result = self._wechat_bulk_insert(pending, codes, params)
+            created += result
+            if len(result) == len(pending):
+                pending = []
+                break
+            pending = self._wechat_bulk_retry_rows(pending, codes, result, campaign)
+        if pending:
+            raise UserError(_("Could not generate unique coupon codes; please try again."))
+        return created
+
+    @api.model
+    def _wechat_bulk_insert(self, pending, codes, params):
+        """One statement: the cards of ``pending`` with ``codes`` and their history line; the rows inserted.
+
+        A row with no code (``None``: a program's trigger code was drawn) or
+        that conflicts (code taken, coupon already issued) is not inserted.
+        Returns ``[(id, partner_id, code)]``.
+        """
+        self.env.cr.execute(
+            """
+            WITH card AS (
+                INSERT INTO loyalty_card (program_id, company_id, partner_id, points, code, expiration_date,
+                                          active, wechat_campaign_id, wechat_automation_id,
+                                          wechat_recipient_id, wechat_seq, wechat_origin, wechat_claim_date,
+                                          create_uid, write_uid, create_date, write_date)
+                SELECT %(program)s, %(company)s, t.partner_id, %(points)s, t.code, %(exp)s, TRUE,
+                       %(campaign)s, %(automation)s, t.partner_id, t.seq, %(origin)s, %(claim)s,
+                       %(uid)s, %(uid)s, %(now)s, %(now)s
+                  FROM unnest(%(partners)s::int[], %(seqs)s::int[], %(codes)s::varchar[])
+                       AS t(partner_id, seq, code)
+                 WHERE t.code IS NOT NULL
+                ON CONFLICT DO NOTHING
+                RETURNING id, partner_id, code
+            ), history AS (
+                INSERT INTO loyalty_history (card_id, description, issued, used, create_uid, write_uid,
+                                             create_date, write_date)
+                SELECT card.id, %(description)s, %(points)s, 0, %(uid)s, %(uid)s, %(now)s, %(now)s
+                  FROM card
+            )
+            SELECT id, partner_id, code FROM card
+            """,
+            dict(params, partners=[r[0] for r in pending], seqs=[r[1] for r in pending], codes=codes),
+        )
+        return self.env.cr.fetchall()
+
+    @api.model
+    def _wechat_bulk_retry_rows(self, pending, codes, result, campaign):
+        """The rows of ``pending`` not inserted by ``result`` because their code was taken: to retry.
+
+        The rows that already have their coupon of ``campaign`` (issued
+        before, or concurrently) are not code collisions: they are dropped.
+        """
+        inserted = {r[2] for r in result}
+        missing = [row for row, code in zip(pending, codes, strict=False) if code not in inserted]
+        if campaign:
+            # Already issued (not a code collision): nothing to do for those.
+            self.env.cr.execute(
+                """
+                SELECT wechat_recipient_id, wechat_seq FROM loyalty_card
+                 WHERE wechat_campaign_id = %s AND wechat_recipient_id = ANY(%s)
+                """,
+                [campaign.id, [r[0] for r in missing]],
+            )
+            existing = set(self.env.cr.fetchall())
+            missing = [r for r in missing if (r[0], r[1]) not in existing]
+        if missing:
+            _logger.info("Bulk coupon issue: %s code(s) already taken, retried with new codes", len(missing))
+        return missing
+
+    @api.model
+    def _wechat_bulk_created_cards(self, created_ids, created_partners):
+        """The cards inserted in SQL, after resetting the ORM caches; their holder is put in the cache."""
         # The ORM caches know nothing of these rows; the holders are known, the callers notify them.
         self.invalidate_model()
         self.env["loyalty.history"].invalidate_model()

@@ -142,13 +142,7 @@ class PosPaymentMethod(models.Model):
                 ),
             }
         order_uuid, payment_uuid = self._wechat_pay_uuids(data)
-        currency = self.env["res.currency"].search([("name", "=", data.get("currency"))], limit=1)
-        currency = currency or self.company_id.currency_id
-        try:
-            amount = float(data.get("amount") or 0.0)
-        except (TypeError, ValueError):
-            amount = 0.0
-        total_fee = int(round(currency.round(amount) * 100))
+        currency, amount, total_fee = self._wechat_pay_amount(data)
         if total_fee <= 0:
             return {
                 "status": "failed",
@@ -162,42 +156,73 @@ class PosPaymentMethod(models.Model):
                 # A retry of this payment line: never charge again, ask WeChat where it stands.
                 return last._sync(client)
             attempt = last.attempt + 1 if last else 1
-            Txn = txn_env["wechat.pay.transaction"].sudo()
-            out_trade_no = Txn._out_trade_no(order_uuid, payment_uuid, attempt)
-            try:
-                with txn_env.cr.savepoint():
-                    txn = Txn.create(
-                        {
-                            "out_trade_no": out_trade_no,
-                            "attempt": attempt,
-                            "state": "pending",
-                            "amount": currency.round(amount),
-                            "total_fee": total_fee,
-                            "currency_id": currency.id,
-                            "account_id": account.id,
-                            "payment_method_id": self.id,
-                            "company_id": account.company_id.id,
-                            "pos_order_uuid": order_uuid,
-                            "payment_uuid": payment_uuid,
-                        }
-                    )
-            except psycopg2.IntegrityError:
+            txn, created = method._wechat_pay_new_attempt(
+                account, order_uuid, payment_uuid, attempt, currency, amount, total_fee
+            )
+            if not created:
                 # The same request runs in another worker: ask WeChat instead of charging.
-                txn = Txn.search([("out_trade_no", "=", out_trade_no)], limit=1)
                 return txn._sync(client) if txn else {"status": "waiting"}
             if own:
                 txn_env.cr.commit()  # recorded before WeChat is called
-            res = client.micropay(
-                out_trade_no,
-                total_fee,
-                auth_code,
-                body=self._wechat_pay_body(),
-                client_ip=self._wechat_client_ip(),
-                fee_type=currency.name,
-                attach=order_uuid[:127],
-                device_info=f"POS{self.id}",
-            )
+            res = self._wechat_pay_micropay(client, txn, auth_code, currency, order_uuid)
             return method._wechat_pay_handle_charge(txn, res, client)
+
+    def _wechat_pay_amount(self, data):
+        """``(currency, amount, total_fee)`` of a charge request: the amount rounded, total_fee in cents (分).
+
+        The currency is the one named in ``data``, else the company's; an
+        amount that is not a number counts as 0.
+        """
+        currency = self.env["res.currency"].search([("name", "=", data.get("currency"))], limit=1)
+        currency = currency or self.company_id.currency_id
+        try:
+            amount = float(data.get("amount") or 0.0)
+        except (TypeError, ValueError):
+            amount = 0.0
+        return currency, currency.round(amount), int(round(currency.round(amount) * 100))
+
+    def _wechat_pay_new_attempt(self, account, order_uuid, payment_uuid, attempt, currency, amount, total_fee):
+        """Record charge attempt number ``attempt`` of the payment line, ``pending``: ``(transaction, created)``.
+
+        When the same request runs in another worker (its ``out_trade_no``
+        already exists), nothing is created: ``(that transaction or an
+        empty recordset, False)``.
+        """
+        Txn = self.env["wechat.pay.transaction"].sudo()
+        out_trade_no = Txn._out_trade_no(order_uuid, payment_uuid, attempt)
+        try:
+            with self.env.cr.savepoint():
+                txn = Txn.create(
+                    {
+                        "out_trade_no": out_trade_no,
+                        "attempt": attempt,
+                        "state": "pending",
+                        "amount": amount,
+                        "total_fee": total_fee,
+                        "currency_id": currency.id,
+                        "account_id": account.id,
+                        "payment_method_id": self.id,
+                        "company_id": account.company_id.id,
+                        "pos_order_uuid": order_uuid,
+                        "payment_uuid": payment_uuid,
+                    }
+                )
+        except psycopg2.IntegrityError:
+            return Txn.search([("out_trade_no", "=", out_trade_no)], limit=1), False
+        return txn, True
+
+    def _wechat_pay_micropay(self, client, txn, auth_code, currency, order_uuid):
+        """Call ``pay/micropay`` for the recorded attempt ``txn``: WeChat's answer."""
+        return client.micropay(
+            txn.out_trade_no,
+            txn.total_fee,
+            auth_code,
+            body=self._wechat_pay_body(),
+            client_ip=self._wechat_client_ip(),
+            fee_type=currency.name,
+            attach=order_uuid[:127],
+            device_info=f"POS{self.id}",
+        )
 
     def _wechat_pay_handle_charge(self, txn, res, client):
         if res.status == OK:
@@ -251,54 +276,77 @@ class PosPaymentMethod(models.Model):
         order_uuid, payment_uuid = self._wechat_pay_uuids(data)
         with transaction_cursor(self) as (txn_env, own):
             txn = self.with_env(txn_env)._wechat_pay_last(txn_env, order_uuid, payment_uuid)
-            if txn and txn._wechat_is_settled():
-                # Whatever the POS sends (``force`` included): a validated sale is reversed by a refund.
-                return dict(
-                    txn._result(),
-                    cancelled=False,
-                    message=_(
-                        "This WeChat payment belongs to a validated order: it cannot be cancelled. "
-                        "Refund the order instead."
-                    ),
-                )
-            if not txn or txn.state in ("failed", "cancelled"):
-                return {"cancelled": True, "message": _("The WeChat payment is cancelled.")}
-            if txn.state == "done" and not (data or {}).get("force"):
-                return dict(
-                    txn._result(),
-                    cancelled=False,
-                    message=_("The customer has already paid with WeChat: the payment is kept."),
-                )
-            wait = reverse_wait(txn)
-            if wait:
-                return {
-                    "cancelled": False,
-                    "retry_in": wait,
-                    "message": _("Cancelling the WeChat payment, please wait %(seconds)s s...", seconds=wait),
-                }
-            client = WeChatPayClient(account)
-            for call in range(REVERSE_MAX_CALLS):
-                res = client.reverse(txn.out_trade_no)
-                if res.status == OK and res.data.get("recall") == "Y":
-                    if call + 1 < REVERSE_MAX_CALLS:
-                        time.sleep(REVERSE_RECALL_DELAY)
-                    continue
-                break
-            if res.status == OK and res.data.get("recall") != "Y":
-                txn.write({"state": "cancelled", "err_code": "REVOKED", "message": pay_message(self.env, "REVOKED")})
-                _logger.info("WeChat Pay %s reversed", txn.out_trade_no)
-                return {"cancelled": True, "message": pay_message(self.env, "REVOKED")}
-            if res.status == ERROR and res.code == "ORDERNOTEXIST":
-                # WeChat never received the charge: nothing to cancel.
-                txn.write({"state": "cancelled", "err_code": res.code, "message": pay_message(self.env, "REVOKED")})
-                return {"cancelled": True, "message": pay_message(self.env, "REVOKED")}
-            _logger.warning("WeChat Pay %s: reverse failed (%s)", txn.out_trade_no, res.code)
-            if res.status == ERROR and res.code == "REVERSE_EXPIRE":
-                message = _(
-                    "It is too late to cancel this WeChat payment: refund it from the WeChat Pay merchant " "platform."
-                )
-            elif res.status == OK:
-                message = _("WeChat Pay is still cancelling the payment: try to cancel again in a moment.")
-            else:
-                message = _("The WeChat payment could not be cancelled: %(reason)s Try again.", reason=res.message)
-            return {"cancelled": False, "message": message}
+            answer = self._wechat_pay_cancel_without_reverse(txn, data)
+            if answer is not None:
+                return answer
+            res = self._wechat_pay_reverse(WeChatPayClient(account), txn)
+            return self._wechat_pay_handle_reverse(txn, res)
+
+    def _wechat_pay_cancel_without_reverse(self, txn, data):
+        """The answer to a cancel request that calls no reverse now, else ``None``.
+
+        A validated sale, a charge already failed or cancelled (or never
+        sent), a paid charge without ``force``, and a charge too recent for
+        WeChat to accept a reverse (``retry_in``).
+        """
+        if txn and txn._wechat_is_settled():
+            # Whatever the POS sends (``force`` included): a validated sale is reversed by a refund.
+            return dict(
+                txn._result(),
+                cancelled=False,
+                message=_(
+                    "This WeChat payment belongs to a validated order: it cannot be cancelled. "
+                    "Refund the order instead."
+                ),
+            )
+        if not txn or txn.state in ("failed", "cancelled"):
+            return {"cancelled": True, "message": _("The WeChat payment is cancelled.")}
+        if txn.state == "done" and not (data or {}).get("force"):
+            return dict(
+                txn._result(),
+                cancelled=False,
+                message=_("The customer has already paid with WeChat: the payment is kept."),
+            )
+        wait = reverse_wait(txn)
+        if wait:
+            return {
+                "cancelled": False,
+                "retry_in": wait,
+                "message": _("Cancelling the WeChat payment, please wait %(seconds)s s...", seconds=wait),
+            }
+        return None
+
+    def _wechat_pay_reverse(self, client, txn):
+        """Call ``secapi/pay/reverse`` again while WeChat answers ``recall=Y`` (``REVERSE_MAX_CALLS`` at most).
+
+        Returns WeChat's last answer.
+        """
+        for call in range(REVERSE_MAX_CALLS):
+            res = client.reverse(txn.out_trade_no)
+            if res.status == OK and res.data.get("recall") == "Y":
+                if call + 1 < REVERSE_MAX_CALLS:
+                    time.sleep(REVERSE_RECALL_DELAY)
+                continue
+            break
+        return res
+
+    def _wechat_pay_handle_reverse(self, txn, res):
+        """Record WeChat's answer ``res`` to the reverse of ``txn``; the answer to the POS."""
+        if res.status == OK and res.data.get("recall") != "Y":
+            txn.write({"state": "cancelled", "err_code": "REVOKED", "message": pay_message(self.env, "REVOKED")})
+            _logger.info("WeChat Pay %s reversed", txn.out_trade_no)
+            return {"cancelled": True, "message": pay_message(self.env, "REVOKED")}
+        if res.status == ERROR and res.code == "ORDERNOTEXIST":
+            # WeChat never received the charge: nothing to cancel.
+            txn.write({"state": "cancelled", "err_code": res.code, "message": pay_message(self.env, "REVOKED")})
+            return {"cancelled": True, "message": pay_message(self.env, "REVOKED")}
+        _logger.warning("WeChat Pay %s: reverse failed (%s)", txn.out_trade_no, res.code)
+        if res.status == ERROR and res.code == "REVERSE_EXPIRE":
+            message = _(
+                "It is too late to cancel this WeChat payment: refund it from the WeChat Pay merchant " "platform."
+            )
+        elif res.status == OK:
+            message = _("WeChat Pay is still cancelling the payment: try to cancel again in a moment.")
+        else:
+            message = _("The WeChat payment could not be cancelled: %(reason)s Try again.", reason=res.message)
+        return {"cancelled": False, "message": message}

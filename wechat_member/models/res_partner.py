@@ -201,6 +201,26 @@ class ResPartner(models.Model):
         updated in place, never read-modify-written in Python).  Then the
         automatic tag rules are evaluated for these members.
         """
+        totals = self._wechat_purchase_totals(purchases)
+        self.env.flush_all()
+        ids = list(totals)
+        self._wechat_add_purchase_totals(ids, [totals[pid] for pid in ids])
+        partners = self.browse(ids)
+        partners.invalidate_recordset(
+            ["wechat_purchase_count", "wechat_purchase_amount", "wechat_first_purchase", "wechat_last_purchase",
+             "wechat_avg_basket", "wechat_activity_state"]
+        )
+        partners._wechat_sync_member_activity()
+        self.env["wechat.tag.rule"]._apply_to_partners(partners)
+        return partners
+
+    @api.model
+    def _wechat_purchase_totals(self, purchases):
+        """The ``purchases`` summed per contact: ``{partner_id: (count, amount, first date, last date)}``.
+
+        A refund (negative amount) counts as ``-1`` purchase and does not
+        move the dates.
+        """
         totals = {}
         for partner_id, amount, when in purchases:
             count, total, first, last = totals.get(partner_id, (0, 0.0, None, None))
@@ -210,9 +230,15 @@ class ResPartner(models.Model):
                 first = min(first, when) if first else when
                 last = max(last, when) if last else when
             totals[partner_id] = (count, total, first, last)
-        self.env.flush_all()
-        ids = list(totals)
-        rows = [totals[pid] for pid in ids]
+        return totals
+
+    @api.model
+    def _wechat_add_purchase_totals(self, ids, rows):
+        """Add ``rows`` (the ``(count, amount, first, last)`` of the contacts ``ids``) to their statistics.
+
+        One UPDATE, in place: the totals, dates, average basket and
+        activity state are computed by PostgreSQL from the stored values.
+        """
         self.env.cr.execute(SQL(
             """
             WITH delta AS (
@@ -248,14 +274,6 @@ class ResPartner(models.Model):
             company=self.env.company.id,
             activity=_activity_state_sql("n.first", "n.last", "n.count", fields.Datetime.now()),
         ))
-        partners = self.browse(ids)
-        partners.invalidate_recordset(
-            ["wechat_purchase_count", "wechat_purchase_amount", "wechat_first_purchase", "wechat_last_purchase",
-             "wechat_avg_basket", "wechat_activity_state"]
-        )
-        partners._wechat_sync_member_activity()
-        self.env["wechat.tag.rule"]._apply_to_partners(partners)
-        return partners
 
     def _wechat_update_activity(self, all_members=False):
         """Set the activity state from the purchase dates, in one UPDATE.

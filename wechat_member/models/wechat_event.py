@@ -103,6 +103,21 @@ class WeChatEvent(models.Model):
         COMMITTED): the INSERT ... ON CONFLICT DO NOTHING makes a parallel
         duplicate wait for the first delivery and then do nothing.
         """
+        event_id = self._insert_delivery(account, msg, signature_checked)
+        if not event_id:
+            return None  # a retry of a delivery we already have
+        record = self.sudo().browse(event_id)
+        # A live delivery can be answered: notices routed while processing it may go in the passive reply.
+        return record.with_context(wechat_reply_event_id=record.id)._process(msg)
+
+    @api.model
+    def _insert_delivery(self, account, msg, signature_checked):
+        """Store ``msg`` unless this delivery is already stored; the new event's id, or None.
+
+        One ``INSERT … ON CONFLICT (account_id, dedupe_key) DO NOTHING``;
+        the event names of follows and menu clicks are normalised
+        (``subscribe``, ``unsubscribe``, ``CLICK``, ``VIEW``).
+        """
         msg_type = (msg.get("MsgType") or "").lower()
         event = msg.get("Event") or ""
         if msg_type == "event" and event.lower() in ("subscribe", "unsubscribe", "click", "view"):
@@ -140,11 +155,7 @@ class WeChatEvent(models.Model):
             ],
         )
         row = self.env.cr.fetchone()
-        if not row:
-            return None  # a retry of a delivery we already have
-        record = self.sudo().browse(row[0])
-        # A live delivery can be answered: notices routed while processing it may go in the passive reply.
-        return record.with_context(wechat_reply_event_id=record.id)._process(msg)
+        return row[0] if row else None
 
     def _process(self, msg):
         """Apply the event; returns the passive reply (dict) or None."""

@@ -240,49 +240,62 @@ class WeChatMember(models.Model):
         if member:
             return member, False
         if partner is None:
-            partner = (
-                self.env["res.partner"]
-                .sudo()
-                .create(
-                    {
-                        "name": _("WeChat member %(suffix)s", suffix=openid[-6:]),
-                        "company_id": account.company_id.id,
-                    }
-                )
-            )
+            partner = self._new_member_partner(account, openid)
         partner._wechat_ensure_member_code()
-        now = fields.Datetime.now()
-        self.env.flush_all()
-        self.env.cr.execute(
-            """
-            INSERT INTO wechat_member (account_id, company_id, openid, partner_id, state, info_state,
-                                       activity_state, create_uid, write_uid, create_date, write_date)
-            VALUES (%s, %s, %s, %s, %s, 'pending', %s, %s, %s, %s, %s)
-            ON CONFLICT (account_id, openid) DO NOTHING
-            RETURNING id
-            """,
-            [
-                account.id,
-                account.company_id.id,
-                openid,
-                partner.id,
-                state,
-                partner.wechat_activity_state or "to_activate",
-                self.env.uid,
-                self.env.uid,
-                now,
-                now,
-            ],
+        ids = self._insert_members(
+            account, [openid], partner.ids, state=state,
+            activity_states=[partner.wechat_activity_state or "to_activate"],
         )
-        row = self.env.cr.fetchone()
-        if not row:  # visible conflict: same transaction created it meanwhile
+        if not ids:  # visible conflict: same transaction created it meanwhile
             return self.sudo().search([("account_id", "=", account.id), ("openid", "=", openid)], limit=1), False
-        member = self.sudo().browse(row[0])
+        member = self.sudo().browse(ids[0])
         partner.invalidate_recordset(["wechat_member_ids"])
         partner.modified(["wechat_member_ids"])
         if values:
             member.write(values)
         return member, True
+
+    @api.model
+    def _new_member_partner(self, account, openid):
+        """The contact of a new member of ``account``, named after its ``openid`` until the member says more."""
+        return (
+            self.env["res.partner"]
+            .sudo()
+            .create(
+                {
+                    "name": _("WeChat member %(suffix)s", suffix=openid[-6:]),
+                    "company_id": account.company_id.id,
+                }
+            )
+        )
+
+    @api.model
+    def _insert_members(self, account, openids, partner_ids, state="follower", activity_states=None, now=None):
+        """Insert the members of ``openids`` (contacts ``partner_ids``) on ``account``; the new ids.
+
+        One raw INSERT for any number of members (no ORM create, no
+        tracking); an openid that already has a member is skipped (``ON
+        CONFLICT DO NOTHING``).  ``activity_states``: the contacts' activity
+        state, one per openid (default ``to_activate``); ``now``: the
+        creation date (default now).  The caller invalidates the caches.
+        """
+        now = now or fields.Datetime.now()
+        if activity_states is None:
+            activity_states = ["to_activate"] * len(openids)
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            INSERT INTO wechat_member (account_id, company_id, openid, partner_id, state, info_state,
+                                       activity_state, create_uid, write_uid, create_date, write_date)
+            SELECT %s, %s, t.openid, t.partner_id, %s, 'pending', t.activity_state, %s, %s, %s, %s
+              FROM unnest(%s::varchar[], %s::int[], %s::varchar[]) AS t(openid, partner_id, activity_state)
+            ON CONFLICT (account_id, openid) DO NOTHING
+            RETURNING id
+            """,
+            [account.id, account.company_id.id, state, self.env.uid, self.env.uid, now, now,
+             list(openids), list(partner_ids), list(activity_states)],
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
 
     @api.model
     def _bulk_create(self, account, openids, batch_size=1000):
@@ -305,17 +318,7 @@ class WeChatMember(models.Model):
                 {"name": name % {"suffix": o[-6:]}, "company_id": account.company_id.id, "wechat_member_code": code}
                 for o, code in zip(batch, codes, strict=True)
             ])
-            self.env.flush_all()
-            self.env.cr.execute(
-                """
-                INSERT INTO wechat_member (account_id, company_id, openid, partner_id, state, info_state,
-                                           activity_state, create_uid, write_uid, create_date, write_date)
-                SELECT %s, %s, o, p, 'follower', 'pending', 'to_activate', %s, %s, %s, %s
-                  FROM unnest(%s::varchar[], %s::int[]) AS t(o, p)
-                ON CONFLICT (account_id, openid) DO NOTHING
-                """,
-                [account.id, account.company_id.id, self.env.uid, self.env.uid, now, now, batch, partners.ids],
-            )
+            self._insert_members(account, batch, partners.ids, now=now)
             partners.invalidate_recordset(["wechat_member_ids"])
             partners.modified(["wechat_member_ids"])
         self.invalidate_model()
@@ -411,20 +414,19 @@ class WeChatMember(models.Model):
         return Optin.browse(row[0]) if row else None
 
     # ------------------------------------------------------------------ notices
-    def _send_service_text(self, text, errors=None):
-        """A customer-service text from a manager to each of these members; returns those sent to.
+    def _send_service_text(self, text):
+        """Send the customer-service ``text`` from a manager to each of these members.
 
         Routed as a "service message" notice (customer service only, with the
         real quota WeChat grants); every attempt is recorded on the member.
-        ``errors``, a dict, receives ``{member: reason}`` for members not reached.
+        Returns ``(members sent to, {member: reason})``: the dict holds the
+        members WeChat refused; the others, not reached, had no quota.
         """
         Notice = self.env["wechat.notice"].sudo()
         notices = Notice._notify("service_message", self, {"text": text}, send=False)
         notices._send()
-        for notice in notices.filtered(lambda n: n.state != "sent" and n.error_code):
-            if errors is not None:
-                errors[notice.member_id] = notice.reason
-        return notices.filtered(lambda n: n.state == "sent").member_id
+        refused = notices.filtered(lambda n: n.state != "sent" and n.error_code)
+        return notices.filtered(lambda n: n.state == "sent").member_id, {n.member_id: n.reason for n in refused}
 
     # ------------------------------------------------------------------ WeChat profile
     def _fetch_user_info(self):

@@ -128,38 +128,21 @@ class WeChatNotice(models.Model):
         return notices
 
     def _route(self, kind, account, members, values, key, reply_event):
+        """Record one notice of ``kind`` per member of ``account``, on the first channel allowed now.
+
+        One ``INSERT … SELECT`` for all the members (see ``_notify``); the
+        notices routed as the passive reply are added to ``reply_event``.
+        Returns the new notices, their state and channel in the cache.
+        """
         channels = kind._channels()
         mappings = self.env["wechat.notice.template"].sudo().search([
             ("account_id", "=", account.id), ("kind_id", "=", kind.id), ("state", "=", "ok"),
         ])
         by_channel = {m.channel: m for m in mappings}
         reply_member = reply_event.member_id if reply_event and "reply" in channels else None
-        ids = members.ids
-        # One JSON text and one array for all the rows (not a json.dumps per row): read back in lockstep with
-        # the ids by ROWS FROM below.
-        keys = [key.get(i) for i in ids] if isinstance(key, dict) else [key] * len(ids)
-        if _per_member(values):
-            rows_sql = SQL(
-                "ROWS FROM (unnest(%s::int[]), jsonb_array_elements(%s::jsonb), unnest(%s::varchar[]))"
-                " WITH ORDINALITY AS t(member_id, vals, key, ord)",
-                ids, json.dumps([values.get(i, {}) for i in ids]), keys,
-            )
-            vals_sql = SQL("t.vals")
-        else:
-            rows_sql = SQL(
-                "ROWS FROM (unnest(%s::int[]), unnest(%s::varchar[])) WITH ORDINALITY AS t(member_id, key, ord)",
-                ids, keys,
-            )
-            vals_sql = SQL("%s::jsonb", json.dumps(values or {}))
+        rows_sql, vals_sql = self._route_input_sql(members.ids, values, key)
         now = fields.Datetime.now()
-        cases = [self._channel_condition(c, kind, account, by_channel, reply_member, now) for c in channels]
-        cases = [(c, cond) for c, cond in zip(channels, cases, strict=True) if cond is not None]
-        channel_sql = SQL("CASE %s ELSE NULL END", SQL(" ").join(
-            SQL("WHEN %s THEN %s", cond, channel) for channel, cond in cases
-        )) if cases else SQL("NULL")
-        mapping_sql = SQL("CASE %s ELSE NULL END", SQL(" ").join(
-            SQL("WHEN %s = %s THEN %s", SQL.identifier("route", "channel"), c, m.id) for c, m in by_channel.items()
-        )) if by_channel else SQL("NULL::int")
+        channel_sql, mapping_sql = self._route_channel_sql(kind, account, channels, by_channel, reply_member, now)
         self.env.flush_all()
         self.env.cr.execute(SQL(
             """
@@ -189,7 +172,14 @@ class WeChatNotice(models.Model):
             kind=kind.id, mapping=mapping_sql, none_reason=self._none_reason(kind, channels, by_channel), now=now,
             uid=self.env.uid,
         ))
-        rows = self.env.cr.fetchall()
+        return self._route_inserted(self.env.cr.fetchall(), reply_event, now)
+
+    def _route_inserted(self, rows, reply_event, now):
+        """The notices inserted, from their ``(id, state, channel)`` ``rows``; the replies go in ``reply_event``.
+
+        Their state and channel are put in the cache; the notices routed as
+        the passive reply are sent (their text added to the event's reply).
+        """
         notices = self.browse([row[0] for row in rows])
         # What the callers look at, in the cache: no fetch of 100 000s of notices for a filtered().
         self.env.cache.update(notices, self._fields["state"], [row[1] for row in rows])
@@ -199,6 +189,42 @@ class WeChatNotice(models.Model):
             reply_event._add_reply_text("\n".join(replied.mapped(lambda n: n._text())))
             replied.write({"sent_date": now})
         return notices
+
+    @api.model
+    def _route_input_sql(self, ids, values, key):
+        """``(rows, vals)``: the SQL of the input rows ``t(member_id, [vals,] key, ord)`` and of their values.
+
+        ``values`` and ``key`` as in ``_notify`` (one for all, or per member).
+        """
+        # One JSON text and one array for all the rows (not a json.dumps per row): read back in lockstep with
+        # the ids by ROWS FROM below.
+        keys = [key.get(i) for i in ids] if isinstance(key, dict) else [key] * len(ids)
+        if _per_member(values):
+            rows_sql = SQL(
+                "ROWS FROM (unnest(%s::int[]), jsonb_array_elements(%s::jsonb), unnest(%s::varchar[]))"
+                " WITH ORDINALITY AS t(member_id, vals, key, ord)",
+                ids, json.dumps([values.get(i, {}) for i in ids]), keys,
+            )
+            vals_sql = SQL("t.vals")
+        else:
+            rows_sql = SQL(
+                "ROWS FROM (unnest(%s::int[]), unnest(%s::varchar[])) WITH ORDINALITY AS t(member_id, key, ord)",
+                ids, keys,
+            )
+            vals_sql = SQL("%s::jsonb", json.dumps(values or {}))
+        return rows_sql, vals_sql
+
+    def _route_channel_sql(self, kind, account, channels, by_channel, reply_member, now):
+        """``(channel, mapping)``: the SQL ``CASE`` picking each member's channel (on ``m``) and its mapping."""
+        cases = [self._channel_condition(c, kind, account, by_channel, reply_member, now) for c in channels]
+        cases = [(c, cond) for c, cond in zip(channels, cases, strict=True) if cond is not None]
+        channel_sql = SQL("CASE %s ELSE NULL END", SQL(" ").join(
+            SQL("WHEN %s THEN %s", cond, channel) for channel, cond in cases
+        )) if cases else SQL("NULL")
+        mapping_sql = SQL("CASE %s ELSE NULL END", SQL(" ").join(
+            SQL("WHEN %s = %s THEN %s", SQL.identifier("route", "channel"), c, m.id) for c, m in by_channel.items()
+        )) if by_channel else SQL("NULL::int")
+        return channel_sql, mapping_sql
 
     def _channel_condition(self, channel, kind, account, by_channel, reply_member, now):
         """The SQL condition (on ``m``, the member) under which ``channel`` can carry the notice now, or None."""

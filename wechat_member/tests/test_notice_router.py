@@ -227,8 +227,9 @@ class TestNoticeRouter(WeChatCase):
         talking, silent = self.follower(), self.follower()
         self.interact(talking, "message")
         self.interact(silent, "follow", seconds_ago=300)
-        sent = (talking | silent)._send_service_text("Your order is ready")
+        sent, errors = (talking | silent)._send_service_text("Your order is ready")
         self.assertEqual(sent, talking)
+        self.assertEqual(errors, {}, "the silent member has no quota: not refused by WeChat, just not reached")
         self.assertEqual(len(self.calls_to("/message/custom/send")), 1)
 
 

@@ -33,8 +33,7 @@ class WeChatMemberWizard(models.TransientModel):
         """Customer-service text: only members with WeChat's quota left (their message, a follow, scan or click)."""
         if not (self.message or "").strip():
             raise UserError(_("Write the message first."))
-        errors = {}
-        sent = self.member_ids._send_service_text(self.message, errors=errors)
+        sent, errors = self.member_ids._send_service_text(self.message)
         failed = [f"{member.display_name}: {exc}" for member, exc in errors.items()]
         skipped = len(self.member_ids) - len(sent) - len(failed)
         message = _("%(sent)s sent, %(skipped)s not reachable now (no customer-service quota, or unfollowed).",
