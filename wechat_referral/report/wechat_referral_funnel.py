@@ -41,8 +41,14 @@ class WeChatReferralFunnel(models.Model):
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
         self.env.cr.execute(SQL(
+            "CREATE OR REPLACE VIEW %s AS (%s UNION ALL %s)",
+            SQL.identifier(self._table), self._select_events(), self._select_members(),
+        ))
+
+    def _select_events(self):
+        """The QR events: *scanned* through a QR channel, *followed* for a follow."""
+        return SQL(
             """
-            CREATE OR REPLACE VIEW %s AS (
                 SELECT e.id * 2 AS id,
                        e.create_date AS date,
                        e.account_id,
@@ -60,7 +66,14 @@ class WeChatReferralFunnel(models.Model):
                   JOIN wechat_account a ON a.id = e.account_id
              LEFT JOIN wechat_qr_channel c ON c.id = e.channel_id
                  WHERE e.event IN ('subscribe', 'SCAN')
-                UNION ALL
+            """
+        )
+
+    def _select_members(self):
+        """The members: *member*, *first* and *repeat purchase* (paid purchases not refunded in full, as
+        ``pos.order._wechat_purchases_sql`` defines them), *referrer*."""
+        return SQL(
+            """
                 SELECT m.id * 2 + 1 AS id,
                        COALESCE(m.subscribe_date, m.create_date) AS date,
                        m.account_id,
@@ -81,13 +94,10 @@ class WeChatReferralFunnel(models.Model):
                   JOIN wechat_account a ON a.id = m.account_id
              LEFT JOIN wechat_qr_channel c ON c.id = m.channel_id
              LEFT JOIN LATERAL (
-                   -- The paid purchases not refunded in full (pos.order._wechat_purchases_sql).
                    SELECT count(*) FILTER (WHERE b.net_amount > 0) AS purchases
                      FROM (%s) b
                     WHERE b.partner_id = m.partner_id
                    ) buy ON TRUE
-            )
             """,
-            SQL.identifier(self._table),
             self.env["pos.order"]._wechat_purchases_sql(net=True),
-        ))
+        )
