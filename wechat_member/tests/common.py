@@ -1,25 +1,17 @@
 """Shared bases: a fake WeChat platform on 127.0.0.1 and a sandbox account pointed at it.
 
-The fake platform lives in the repository's top-level ``tests/fakewechat``
-(it is shared with the black-box scenarios and the demo sandbox).
+The fake platform is the ``fakewechat`` package (``tests/fakewechat``, declared in
+``setup.cfg`` and installed in editable mode by ``./run``); it is shared with the
+black-box scenarios and the demo sandbox.
 """
 
 import contextlib
-import importlib
 import os
-import sys
+
+from fakewechat import FakeWeChat
 
 from odoo import Command, api, sql_db
 from odoo.tests import HttpCase, TransactionCase
-
-TESTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))), "tests")
-
-
-def fakewechat():
-    if TESTS_DIR not in sys.path:
-        sys.path.insert(0, TESTS_DIR)
-    return importlib.import_module("fakewechat")
-
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
@@ -33,7 +25,7 @@ class WeChatFakeMixin:
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.fake = fakewechat().FakeWeChat(token_grace_seconds=300).start()
+        cls.fake = FakeWeChat(token_grace_seconds=300).start()
         cls.addClassCleanup(cls.fake.stop)
         # Every test class ends with WeChat's rules kept: the fake's violation log is empty.
         cls.addClassCleanup(cls.fake.assert_no_violations)
