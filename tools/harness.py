@@ -11,8 +11,10 @@ project's virtualenv exists.  It
   ``PGHOST``/``PGPORT``/``PGUSER`` point at a server of the user's;
 * ``test``: fresh database, installs the three add-ons with ``--test-enable``
   (at_install + post_install + tours), then serves that database with
-  ``--workers=2`` and runs ``pytest tests/`` against it; prints one closing
-  line ``N passed, N failed``;
+  ``--workers=2`` and runs ``pytest tests/`` against it; then installs
+  ``wechat_member`` alone and ``wechat_member`` + ``wechat_referral`` in fresh
+  databases of their own and runs their tests (``STANDALONE_SETS``); prints one
+  closing line ``N passed, N failed``;
 * ``demo``: database with demo data, the fake WeChat platform as sandbox, Odoo
   on the printed URL until Ctrl-C.
 """
@@ -40,6 +42,16 @@ PGROOT = ROOT / ".pg"
 RUNDIR = ROOT / ".run"
 MODULES = ("wechat_member", "wechat_coupon", "wechat_referral")
 TEST_DB = "wm_test"
+# ./run test also installs these module sets alone, each in a fresh database of its own, and runs
+# their tests: a module must work without the add-ons that do not depend on it.
+STANDALONE_SETS = (("wechat_member",), ("wechat_member", "wechat_referral"))
+# The browser tours ran in the main run (1/3); a standalone run skips them to keep ./run test short
+# (they would add ~10 minutes on two cores): the module's other tests all run.
+STANDALONE_SKIPPED_TOURS = (
+    "-/wechat_member:TestPosMemberTour",
+    "-/wechat_member:TestPosWeChatPayTour",
+    "-/wechat_member:TestMemberPage.test_member_page_tour_on_a_phone",
+)
 DEMO_DB = "wm_demo"
 
 # Where we look for Odoo 18.0 when neither ODOO_PATH nor an importable odoo
@@ -527,8 +539,9 @@ def check_browser(python):
 # ---------------------------------------------------------------- commands
 
 
-def run_odoo_tests(odoo, python, pg, db, log_path, test_tags, pidfile, install=True, extra_env=None):
-    """Install (or just load) ``db`` with --test-enable and return the verdict."""
+def run_odoo_tests(odoo, python, pg, db, log_path, test_tags, pidfile, install=True, extra_env=None,
+                   modules=MODULES):
+    """Install ``modules`` (or just load ``db``) with --test-enable and return the verdict."""
     cmd = (
         odoo.command(python)
         + base_odoo_args(odoo, pg, db)
@@ -548,7 +561,7 @@ def run_odoo_tests(odoo, python, pg, db, log_path, test_tags, pidfile, install=T
         ]
     )
     if install:
-        cmd += ["-i", ",".join(MODULES)]
+        cmd += ["-i", ",".join(modules)]
     env = odoo_env(pg)
     env.update(extra_env or {})
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -696,14 +709,38 @@ class Session:
         return False
 
 
+def standalone_db(modules):
+    return "_".join([TEST_DB] + [m.removeprefix("wechat_") for m in modules])
+
+
+def run_standalone_tests(sess, modules, step):
+    """Install ``modules`` alone in a fresh database with --test-enable and run their tests (no tours)."""
+    db = standalone_db(modules)
+    log_path = RUNDIR / "logs" / f"odoo-tests-{db.removeprefix(TEST_DB + '_')}.log"
+    sess.pg.drop_db(db)
+    say(f"{step} installing {' + '.join(modules)} alone in {db} with --test-enable, tours skipped "
+        f"(log: .run/logs/{log_path.name})")
+    tags = ",".join([f"/{m}" for m in modules] + list(STANDALONE_SKIPPED_TOURS))
+    verdict = run_odoo_tests(sess.odoo, sess.python, sess.pg, db, log_path, tags, sess.pidfile, modules=modules)
+    say(
+        f"    {' + '.join(modules)} alone: {verdict['passed']} passed, {verdict['bad']} failed "
+        f"({verdict['tests']} run, {len(verdict['skipped'])} skipped) in {verdict['seconds']:.0f}s"
+    )
+    return verdict
+
+
 def cmd_test(args):
     started = time.time()
+    # The standalone module sets run in the full run; a targeted run (--tags, --pytest-args) only
+    # with --standalone.
+    standalone = args.standalone if args.standalone is not None else not (args.tags or args.pytest_args)
+    steps = 2 + (len(STANDALONE_SETS) if standalone else 0)
     with Session("test", browser=True) as sess:
         odoo, python, pg = sess.odoo, sess.python, sess.pg
         pg.drop_db(TEST_DB)
         tags = args.tags or ",".join(f"/{m}" for m in MODULES)
         say(
-            f"1/2 installing {', '.join(MODULES)} in a fresh database with --test-enable "
+            f"1/{steps} installing {', '.join(MODULES)} in a fresh database with --test-enable "
             "(log: .run/logs/odoo-tests.log)"
         )
         odoo_v = run_odoo_tests(odoo, python, pg, TEST_DB, RUNDIR / "logs" / "odoo-tests.log", tags, sess.pidfile)
@@ -713,28 +750,35 @@ def cmd_test(args):
         )
         py_v = {"tests": 0, "passed": 0, "bad": 0, "skipped": [], "failures": [], "seconds": 0}
         if args.no_pytest:
-            say("2/2 skipped pytest (--no-pytest)")
+            say(f"2/{steps} skipped pytest (--no-pytest)")
         elif odoo_v["returncode"] in (0, 1) and (odoo_v["summary_found"] or args.tags):
             port = free_port()
-            say(f"2/2 serving {TEST_DB} with --workers=2 on http://127.0.0.1:{port} and running pytest tests/")
+            say(f"2/{steps} serving {TEST_DB} with --workers=2 on http://127.0.0.1:{port} and running pytest tests/")
             # Links built by Odoo (OAuth redirects, callbacks) must point at this server, not the
             # port the tours of step 1 used.
             pg.psql(f"UPDATE ir_config_parameter SET value = 'http://127.0.0.1:{port}' WHERE key = 'web.base.url'",
                     db=TEST_DB)
-            sess.serve(TEST_DB, port, "odoo-server.log")
+            server = sess.serve(TEST_DB, port, "odoo-server.log")
             py_v = run_pytest(python, f"http://127.0.0.1:{port}", TEST_DB, pg, odoo, RUNDIR / "logs" / "pytest.log",
                               args.pytest_args)
             say(
                 f"    pytest: {py_v['passed']} passed, {py_v['bad']} failed "
                 f"({len(py_v['skipped'])} skipped) in {py_v['seconds']:.0f}s"
             )
+            if standalone:  # the two cores are for the standalone runs now
+                stop_process(server)
+                sess.procs.remove(server)
         else:
-            say("2/2 skipped pytest: the module install failed")
-    passed = odoo_v["passed"] + py_v["passed"]
-    failed = odoo_v["bad"] + py_v["bad"]
-    for name in odoo_v["skipped"] + py_v["skipped"]:
+            say(f"2/{steps} skipped pytest: the module install failed")
+        verdicts = [odoo_v, py_v]
+        if standalone:
+            for number, modules in enumerate(STANDALONE_SETS, start=3):
+                verdicts.append(run_standalone_tests(sess, modules, f"{number}/{steps}"))
+    passed = sum(v["passed"] for v in verdicts)
+    failed = sum(v["bad"] for v in verdicts)
+    for name in [name for v in verdicts for name in v["skipped"]]:
         print(f"SKIPPED (counted as failed): {name}")
-    for name in odoo_v["failures"] + py_v["failures"]:
+    for name in [name for v in verdicts for name in v["failures"]]:
         print(f"FAILED: {name}")
     if passed + failed == 0:
         print("no test ran: that is a failure")
@@ -935,6 +979,9 @@ def main(argv=None):
     p_test.add_argument("--pytest-args", help="for development: pytest arguments instead of tests/, e.g. "
                         "'tests/test_fake_messages.py -k window'")
     p_test.add_argument("--no-pytest", action="store_true", help="for development: the Odoo tests only")
+    p_test.add_argument("--standalone", action=argparse.BooleanOptionalAction, default=None,
+                        help="also install " + " and ".join("+".join(m) for m in STANDALONE_SETS) + " alone, each "
+                        "in a database of its own, and run their tests (default: on, off with --tags/--pytest-args)")
     p_test.set_defaults(func=cmd_test)
     p_demo = sub.add_parser("demo", help="run the demo with the sandbox WeChat platform")
     p_demo.add_argument("--port", type=int, default=8069)
