@@ -20,6 +20,7 @@ project's virtualenv exists.  It
 """
 
 import argparse
+import concurrent.futures
 import contextlib
 import hashlib
 import json
@@ -45,8 +46,8 @@ TEST_DB = "wm_test"
 # ./run test also installs these module sets alone, each in a fresh database of its own, and runs
 # their tests: a module must work without the add-ons that do not depend on it.
 STANDALONE_SETS = (("wechat_member",), ("wechat_member", "wechat_referral"))
-# The browser tours ran in the main run (1/3); a standalone run skips them to keep ./run test short
-# (they would add ~10 minutes on two cores): the module's other tests all run.
+# The browser tours ran in the main run (step 1); the standalone runs skip them to keep ./run test
+# short (they would add ~10 minutes on two cores): the modules' other tests all run.
 STANDALONE_SKIPPED_TOURS = (
     "-/wechat_member:TestPosMemberTour",
     "-/wechat_member:TestPosWeChatPayTour",
@@ -713,20 +714,31 @@ def standalone_db(modules):
     return "_".join([TEST_DB] + [m.removeprefix("wechat_") for m in modules])
 
 
-def run_standalone_tests(sess, modules, step):
-    """Install ``modules`` alone in a fresh database with --test-enable and run their tests (no tours)."""
-    db = standalone_db(modules)
-    log_path = RUNDIR / "logs" / f"odoo-tests-{db.removeprefix(TEST_DB + '_')}.log"
-    sess.pg.drop_db(db)
-    say(f"{step} installing {' + '.join(modules)} alone in {db} with --test-enable, tours skipped "
-        f"(log: .run/logs/{log_path.name})")
-    tags = ",".join([f"/{m}" for m in modules] + list(STANDALONE_SKIPPED_TOURS))
-    verdict = run_odoo_tests(sess.odoo, sess.python, sess.pg, db, log_path, tags, sess.pidfile, modules=modules)
-    say(
-        f"    {' + '.join(modules)} alone: {verdict['passed']} passed, {verdict['bad']} failed "
-        f"({verdict['tests']} run, {len(verdict['skipped'])} skipped) in {verdict['seconds']:.0f}s"
-    )
-    return verdict
+def run_standalone_tests(sess, step):
+    """Install each of ``STANDALONE_SETS`` alone in a fresh database with --test-enable and run its
+    tests (no tours); the sets run side by side (one Odoo process each).  Returns their verdicts."""
+    runs = []
+    for modules in STANDALONE_SETS:
+        db = standalone_db(modules)
+        log_path = RUNDIR / "logs" / f"odoo-tests-{db.removeprefix(TEST_DB + '_')}.log"
+        sess.pg.drop_db(db)
+        tags = ",".join([f"/{m}" for m in modules] + list(STANDALONE_SKIPPED_TOURS))
+        runs.append((modules, db, log_path, tags))
+    say(f"{step} installing, side by side in fresh databases, with --test-enable, tours skipped: "
+        + "; ".join(f"{' + '.join(m)} alone in {db} (log: .run/logs/{log.name})" for m, db, log, __ in runs))
+    with concurrent.futures.ThreadPoolExecutor(len(runs)) as pool:
+        futures = [
+            pool.submit(run_odoo_tests, sess.odoo, sess.python, sess.pg, db, log_path, tags, sess.pidfile,
+                        modules=modules)
+            for modules, db, log_path, tags in runs
+        ]
+        verdicts = [future.result() for future in futures]
+    for (modules, *__), verdict in zip(runs, verdicts):
+        say(
+            f"    {' + '.join(modules)} alone: {verdict['passed']} passed, {verdict['bad']} failed "
+            f"({verdict['tests']} run, {len(verdict['skipped'])} skipped) in {verdict['seconds']:.0f}s"
+        )
+    return verdicts
 
 
 def cmd_test(args):
@@ -734,7 +746,7 @@ def cmd_test(args):
     # The standalone module sets run in the full run; a targeted run (--tags, --pytest-args) only
     # with --standalone.
     standalone = args.standalone if args.standalone is not None else not (args.tags or args.pytest_args)
-    steps = 2 + (len(STANDALONE_SETS) if standalone else 0)
+    steps = 3 if standalone else 2
     with Session("test", browser=True) as sess:
         odoo, python, pg = sess.odoo, sess.python, sess.pg
         pg.drop_db(TEST_DB)
@@ -772,8 +784,7 @@ def cmd_test(args):
             say(f"2/{steps} skipped pytest: the module install failed")
         verdicts = [odoo_v, py_v]
         if standalone:
-            for number, modules in enumerate(STANDALONE_SETS, start=3):
-                verdicts.append(run_standalone_tests(sess, modules, f"{number}/{steps}"))
+            verdicts += run_standalone_tests(sess, f"3/{steps}")
     passed = sum(v["passed"] for v in verdicts)
     failed = sum(v["bad"] for v in verdicts)
     for name in [name for v in verdicts for name in v["skipped"]]:
