@@ -1,22 +1,60 @@
-"""Top-level pytest configuration: puts tests/ on sys.path and loads the fake
-WeChat platform fixtures (fake_wechat, fake_account, make_fake_wechat,
-make_webhook_receiver).  Add other fixtures below."""
+"""Top-level pytest configuration: loads the fake WeChat platform fixtures (fake_wechat,
+fake_account, make_fake_wechat, make_webhook_receiver) of the installed ``fakewechat``
+package, and adds the fixtures the fake's own tests share (``clock``, ``fake``,
+``receiver``, ``acc``, ``token``, ``sim``) and the scenarios' (``odoo``, ``sandbox``)."""
 
-import os
-import sys
+import uuid
 
-_TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
-if _TESTS_DIR not in sys.path:
-    sys.path.insert(0, _TESTS_DIR)
+import pytest
+from fakewechat import FakeClock
+from fakewechat.testing import fetch_token
+from odoo_client import from_env
 
 pytest_plugins = ["fakewechat.pytest_plugin"]
 
-import uuid  # noqa: E402
-
-import pytest  # noqa: E402
-from odoo_client import from_env  # noqa: E402
-
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+
+# ---------------------------------------------------------------- the fake platform's own tests
+
+
+@pytest.fixture
+def clock():
+    """The time of ``fake``: it moves only when the test says so (``clock.advance(s)``)."""
+    return FakeClock()
+
+
+@pytest.fixture
+def fake(make_fake_wechat, clock):
+    """A fake platform on ``clock``; its background deliveries (template, mass, subscribe results) come fast."""
+    return make_fake_wechat(clock=clock, async_delay=0.01)
+
+
+@pytest.fixture
+def receiver(make_webhook_receiver):
+    return make_webhook_receiver()
+
+
+@pytest.fixture
+def acc(fake, receiver):
+    """The default account on ``fake``, its webhook on ``receiver``."""
+    # Imported here: at the top, it would be imported before pytest registers (and rewrites) the plugin.
+    from fakewechat.pytest_plugin import DEFAULT_ACCOUNT
+
+    return fake.add_account(**dict(DEFAULT_ACCOUNT, webhook_url=receiver.url))
+
+
+@pytest.fixture
+def token(fake, acc):
+    return fetch_token(fake, acc)
+
+
+@pytest.fixture
+def sim(fake, acc):
+    return fake.simulator(acc.appid)
+
+
+# ---------------------------------------------------------------- black-box scenarios
 
 
 @pytest.fixture(scope="session")

@@ -3,35 +3,9 @@ remembered 24 h), 24 h content dedupe, quota, rate, mpnews from drafts, images,
 media upload, async MASSSENDJOBFINISH and mass/get statuses; via requests and wechatpy."""
 
 import pytest
-from fakewechat import FakeClock
 from fakewechat.pytest_plugin import DEFAULT_ACCOUNT
 from fakewechat.testing import api_post, fetch_token, make_client, session
 from wechatpy.exceptions import WeChatClientException
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def fake(make_fake_wechat, clock):
-    return make_fake_wechat(clock=clock, async_delay=0.01)
-
-
-@pytest.fixture
-def receiver(make_webhook_receiver):
-    return make_webhook_receiver()
-
-
-@pytest.fixture
-def acc(fake, receiver):
-    return fake.add_account(**dict(DEFAULT_ACCOUNT, webhook_url=receiver.url))
-
-
-@pytest.fixture
-def token(fake, acc):
-    return fetch_token(fake, acc)
 
 
 def sendall(fake, token, content, tag_id=None, clientmsgid=None):

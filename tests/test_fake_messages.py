@@ -3,44 +3,12 @@ statuses), the customer-service quota per trigger (message 5/48 h; follow, scan,
 click, scancode 3/60 s; VIEW nothing; payment), menu; via requests and wechatpy 1.8.18."""
 
 import pytest
-from fakewechat import FakeClock
 from fakewechat.keywords import sample_data
-from fakewechat.pytest_plugin import DEFAULT_ACCOUNT
 from fakewechat.testing import api_get, api_post, fetch_token, make_client, pay_post
 from wechatpy.exceptions import WeChatClientException
 
 KEYWORDS = ("thing1", "amount2", "time3")
 GOOD = {"thing1": {"value": "积分到账"}, "amount2": {"value": "¥12.50"}, "time3": {"value": "2023-05-30 12:00"}}
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def fake(make_fake_wechat, clock):
-    return make_fake_wechat(clock=clock, async_delay=0.01)
-
-
-@pytest.fixture
-def receiver(make_webhook_receiver):
-    return make_webhook_receiver()
-
-
-@pytest.fixture
-def acc(fake, receiver):
-    return fake.add_account(**dict(DEFAULT_ACCOUNT, webhook_url=receiver.url))
-
-
-@pytest.fixture
-def token(fake, acc):
-    return fetch_token(fake, acc)
-
-
-@pytest.fixture
-def sim(fake, acc):
-    return fake.simulator(acc.appid)
 
 
 def cs(fake, token, openid, content="hi"):

@@ -6,29 +6,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
-from fakewechat import FakeClock
-from fakewechat.pytest_plugin import DEFAULT_ACCOUNT
 from fakewechat.testing import api_get, session
 from fakewechat.wechatpy_support import redirect_to_fake
 from wechatpy.exceptions import WeChatOAuthException
 from wechatpy.oauth import WeChatOAuth
 
 REDIRECT = "http://127.0.0.1:9/member/page"
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def fake(make_fake_wechat, clock):
-    return make_fake_wechat(clock=clock)
-
-
-@pytest.fixture
-def acc(fake):
-    return fake.add_account(**DEFAULT_ACCOUNT)
 
 
 def authorize(fake, appid, scope="snsapi_base", state="st", cookies=None, **extra):

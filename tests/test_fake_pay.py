@@ -6,25 +6,8 @@ import re
 from types import SimpleNamespace
 
 import pytest
-from fakewechat import FakeClock
-from fakewechat.pytest_plugin import DEFAULT_ACCOUNT
 from fakewechat.testing import make_pay, pay_post
 from wechatpy.exceptions import WeChatPayException
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def fake(make_fake_wechat, clock):
-    return make_fake_wechat(clock=clock)
-
-
-@pytest.fixture
-def acc(fake):
-    return fake.add_account(**DEFAULT_ACCOUNT)
 
 
 @pytest.fixture

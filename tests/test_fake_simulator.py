@@ -20,18 +20,9 @@ AES = dict(aes_key=DEFAULT_ACCOUNT["aes_key"], appid=DEFAULT_ACCOUNT["appid"])
 
 
 @pytest.fixture
-def receiver(make_webhook_receiver):
-    return make_webhook_receiver()
-
-
-@pytest.fixture
-def acc(fake_wechat, receiver):
-    return fake_wechat.add_account(**dict(DEFAULT_ACCOUNT, webhook_url=receiver.url))
-
-
-@pytest.fixture
-def sim(fake_wechat, acc):
-    return fake_wechat.simulator(acc.appid)
+def fake(fake_wechat):
+    """The simulator runs on the real clock: products reject stale timestamps (conftest's acc and sim use it)."""
+    return fake_wechat
 
 
 def test_follow_is_signed_and_updates_state(fake_wechat, acc, sim, receiver):
@@ -280,7 +271,7 @@ def test_user_messages_and_scancode_events(fake_wechat, acc, sim, receiver):
 def test_violations_fail_the_test_unless_expected(tmp_path):
     """The pytest plugin fails a test whose fake logged violations, unless it opted out."""
     (tmp_path / "conftest.py").write_text(
-        f"import sys\nsys.path.insert(0, {TESTS_DIR!r})\npytest_plugins = ['fakewechat.pytest_plugin']\n"
+        "pytest_plugins = ['fakewechat.pytest_plugin']\n"
     )
     (tmp_path / "test_inner.py").write_text(
         "import pytest\n\n"

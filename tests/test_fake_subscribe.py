@@ -5,44 +5,23 @@ the popup / change / sent events, bizsend with one send per accept; persistence 
 import json
 
 import pytest
-from fakewechat import FakeClock, FakeWeChat
+from fakewechat import FakeWeChat
 from fakewechat.__main__ import main as cli_main
 from fakewechat.crypto import jssdk_signature
 from fakewechat.keywords import sample_data
 from fakewechat.persist import dump_state, load_state, save_state
-from fakewechat.pytest_plugin import DEFAULT_ACCOUNT
-from fakewechat.testing import api_get, api_post, fetch_token, session
+from fakewechat.testing import api_get, api_post, session
 
 KEYWORDS = ("thing1", "amount2", "time3")
 PAGE = "https://shop.example.com/wechat/member/notices?ref=menu"
 
 
 @pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def fake(make_fake_wechat, clock):
-    return make_fake_wechat(clock=clock, async_delay=0.01)
-
-
-@pytest.fixture
-def receiver(make_webhook_receiver):
-    return make_webhook_receiver()
-
-
-@pytest.fixture
-def acc(fake, receiver):
-    acc = fake.add_account(**dict(DEFAULT_ACCOUNT, webhook_url=receiver.url))
+def acc(acc):
+    """conftest's account, with two subscribe templates."""
     acc.add_subscribe_template("SUB_POINTS", title="积分变动提醒", keywords=KEYWORDS)
     acc.add_subscribe_template("SUB_COUPON", title="优惠券到期提醒", keywords=("thing1", "date2"))
     return acc
-
-
-@pytest.fixture
-def token(fake, acc):
-    return fetch_token(fake, acc)
 
 
 def ticket(fake, token):

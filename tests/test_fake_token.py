@@ -2,27 +2,11 @@
 daily limits, stable_token; through requests and wechatpy 1.8.18."""
 
 import pytest
-from fakewechat import FakeClock
 from fakewechat.pytest_plugin import DEFAULT_ACCOUNT
 from fakewechat.testing import api_get, api_post, fetch_token, make_client
 from fakewechat.wechatpy_support import redirect_to_fake
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def fake(make_fake_wechat, clock):
-    return make_fake_wechat(clock=clock)
-
-
-@pytest.fixture
-def acc(fake):
-    return fake.add_account(**DEFAULT_ACCOUNT)
 
 
 def tags_errcode(fake, token):

@@ -11,14 +11,16 @@ project's virtualenv exists.  It
   ``PGHOST``/``PGPORT``/``PGUSER`` point at a server of the user's;
 * ``test``: fresh database, installs the three add-ons with ``--test-enable``
   (at_install + post_install + tours), then serves that database with
-  ``--workers=2`` and runs ``pytest tests/`` against it; prints one closing
-  line ``N passed, N failed``;
+  ``--workers=2`` and runs ``pytest tests/`` against it; then installs
+  ``wechat_member`` alone and ``wechat_member`` + ``wechat_referral`` in fresh
+  databases of their own and runs their tests (``STANDALONE_SETS``); prints one
+  closing line ``N passed, N failed``;
 * ``demo``: database with demo data, the fake WeChat platform as sandbox, Odoo
   on the printed URL until Ctrl-C.
 """
 
 import argparse
-import configparser
+import concurrent.futures
 import contextlib
 import hashlib
 import json
@@ -42,6 +44,16 @@ PGROOT = ROOT / ".pg"
 RUNDIR = ROOT / ".run"
 MODULES = ("wechat_member", "wechat_coupon", "wechat_referral")
 TEST_DB = "wm_test"
+# ./run test also installs these module sets alone, each in a fresh database of its own, and runs
+# their tests: a module must work without the add-ons that do not depend on it.
+STANDALONE_SETS = (("wechat_member",), ("wechat_member", "wechat_referral"))
+# The browser tours ran in the main run (step 1); the standalone runs skip them to keep ./run test
+# short (they would add ~10 minutes on two cores): the modules' other tests all run.
+STANDALONE_SKIPPED_TOURS = (
+    "-/wechat_member:TestPosMemberTour",
+    "-/wechat_member:TestPosWeChatPayTour",
+    "-/wechat_member:TestMemberPage.test_member_page_tour_on_a_phone",
+)
 DEMO_DB = "wm_demo"
 
 # Where we look for Odoo 18.0 when neither ODOO_PATH nor an importable odoo
@@ -152,24 +164,16 @@ def find_odoo():
 # ---------------------------------------------------------------- virtualenv
 
 
-def project_requirements():
-    cfg = configparser.ConfigParser()
-    cfg.read(ROOT / "setup.cfg")
-    reqs = cfg.get("options", "install_requires", fallback="").split("\n")
-    reqs += cfg.get("options.extras_require", "test", fallback="").split("\n")
-    return [r.strip() for r in reqs if r.strip() and not r.strip().startswith("#")]
-
-
 def ensure_venv(odoo):
     python = VENV / "bin" / "python"
-    reqs = project_requirements()
     digest = hashlib.sha256()
     digest.update(sys.version.encode())
     if odoo.requirements:
         digest.update(odoo.requirements.read_bytes())
-    digest.update("\n".join(reqs).encode())
     digest.update((ROOT / "tools" / "pip-constraints.txt").read_bytes())
     digest.update(str(odoo.root).encode())
+    digest.update((ROOT / "setup.cfg").read_bytes())  # our requirements; the editable install points at ROOT
+    digest.update(str(ROOT).encode())
     stamp = VENV / ".wm-stamp"
     if python.exists() and stamp.exists() and stamp.read_text() == digest.hexdigest():
         return str(python)
@@ -180,7 +184,9 @@ def ensure_venv(odoo):
     cmd = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     if odoo.requirements:
         cmd += ["-r", str(odoo.requirements)]
-    cmd += reqs
+    # Our requirements (setup.cfg, with the test extra) and, in editable mode, the fake WeChat
+    # platform package (tests/fakewechat) that the modules' Odoo tests import.
+    cmd += ["-e", f"{ROOT}[test]"]
     log = RUNDIR / "logs" / "pip.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as fh:
@@ -540,8 +546,9 @@ def check_browser(python):
 # ---------------------------------------------------------------- commands
 
 
-def run_odoo_tests(odoo, python, pg, db, log_path, test_tags, pidfile, install=True, extra_env=None):
-    """Install (or just load) ``db`` with --test-enable and return the verdict."""
+def run_odoo_tests(odoo, python, pg, db, log_path, test_tags, pidfile, install=True, extra_env=None,
+                   modules=MODULES):
+    """Install ``modules`` (or just load ``db``) with --test-enable and return the verdict."""
     cmd = (
         odoo.command(python)
         + base_odoo_args(odoo, pg, db)
@@ -561,7 +568,7 @@ def run_odoo_tests(odoo, python, pg, db, log_path, test_tags, pidfile, install=T
         ]
     )
     if install:
-        cmd += ["-i", ",".join(MODULES)]
+        cmd += ["-i", ",".join(modules)]
     env = odoo_env(pg)
     env.update(extra_env or {})
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -709,14 +716,49 @@ class Session:
         return False
 
 
+def standalone_db(modules):
+    return "_".join([TEST_DB] + [m.removeprefix("wechat_") for m in modules])
+
+
+def run_standalone_tests(sess, step):
+    """Install each of ``STANDALONE_SETS`` alone in a fresh database with --test-enable and run its
+    tests (no tours); the sets run side by side (one Odoo process each).  Returns their verdicts."""
+    runs = []
+    for modules in STANDALONE_SETS:
+        db = standalone_db(modules)
+        log_path = RUNDIR / "logs" / f"odoo-tests-{db.removeprefix(TEST_DB + '_')}.log"
+        sess.pg.drop_db(db)
+        tags = ",".join([f"/{m}" for m in modules] + list(STANDALONE_SKIPPED_TOURS))
+        runs.append((modules, db, log_path, tags))
+    say(f"{step} installing, side by side in fresh databases, with --test-enable, tours skipped: "
+        + "; ".join(f"{' + '.join(m)} alone in {db} (log: .run/logs/{log.name})" for m, db, log, __ in runs))
+    with concurrent.futures.ThreadPoolExecutor(len(runs)) as pool:
+        futures = [
+            pool.submit(run_odoo_tests, sess.odoo, sess.python, sess.pg, db, log_path, tags, sess.pidfile,
+                        modules=modules)
+            for modules, db, log_path, tags in runs
+        ]
+        verdicts = [future.result() for future in futures]
+    for (modules, *__), verdict in zip(runs, verdicts):
+        say(
+            f"    {' + '.join(modules)} alone: {verdict['passed']} passed, {verdict['bad']} failed "
+            f"({verdict['tests']} run, {len(verdict['skipped'])} skipped) in {verdict['seconds']:.0f}s"
+        )
+    return verdicts
+
+
 def cmd_test(args):
     started = time.time()
+    # The standalone module sets run in the full run; a targeted run (--tags, --pytest-args) only
+    # with --standalone.
+    standalone = args.standalone if args.standalone is not None else not (args.tags or args.pytest_args)
+    steps = 3 if standalone else 2
     with Session("test", browser=True) as sess:
         odoo, python, pg = sess.odoo, sess.python, sess.pg
         pg.drop_db(TEST_DB)
         tags = args.tags or ",".join(f"/{m}" for m in MODULES)
         say(
-            f"1/2 installing {', '.join(MODULES)} in a fresh database with --test-enable "
+            f"1/{steps} installing {', '.join(MODULES)} in a fresh database with --test-enable "
             "(log: .run/logs/odoo-tests.log)"
         )
         odoo_v = run_odoo_tests(odoo, python, pg, TEST_DB, RUNDIR / "logs" / "odoo-tests.log", tags, sess.pidfile)
@@ -726,28 +768,34 @@ def cmd_test(args):
         )
         py_v = {"tests": 0, "passed": 0, "bad": 0, "skipped": [], "failures": [], "seconds": 0}
         if args.no_pytest:
-            say("2/2 skipped pytest (--no-pytest)")
+            say(f"2/{steps} skipped pytest (--no-pytest)")
         elif odoo_v["returncode"] in (0, 1) and (odoo_v["summary_found"] or args.tags):
             port = free_port()
-            say(f"2/2 serving {TEST_DB} with --workers=2 on http://127.0.0.1:{port} and running pytest tests/")
+            say(f"2/{steps} serving {TEST_DB} with --workers=2 on http://127.0.0.1:{port} and running pytest tests/")
             # Links built by Odoo (OAuth redirects, callbacks) must point at this server, not the
             # port the tours of step 1 used.
             pg.psql("UPDATE ir_config_parameter SET value = :'url' WHERE key = 'web.base.url'",
                     db=TEST_DB, url=f"http://127.0.0.1:{port}")
-            sess.serve(TEST_DB, port, "odoo-server.log")
+            server = sess.serve(TEST_DB, port, "odoo-server.log")
             py_v = run_pytest(python, f"http://127.0.0.1:{port}", TEST_DB, pg, odoo, RUNDIR / "logs" / "pytest.log",
                               args.pytest_args)
             say(
                 f"    pytest: {py_v['passed']} passed, {py_v['bad']} failed "
                 f"({len(py_v['skipped'])} skipped) in {py_v['seconds']:.0f}s"
             )
+            if standalone:  # the two cores are for the standalone runs now
+                stop_process(server)
+                sess.procs.remove(server)
         else:
-            say("2/2 skipped pytest: the module install failed")
-    passed = odoo_v["passed"] + py_v["passed"]
-    failed = odoo_v["bad"] + py_v["bad"]
-    for name in odoo_v["skipped"] + py_v["skipped"]:
+            say(f"2/{steps} skipped pytest: the module install failed")
+        verdicts = [odoo_v, py_v]
+        if standalone:
+            verdicts += run_standalone_tests(sess, f"3/{steps}")
+    passed = sum(v["passed"] for v in verdicts)
+    failed = sum(v["bad"] for v in verdicts)
+    for name in [name for v in verdicts for name in v["skipped"]]:
         print(f"SKIPPED (counted as failed): {name}")
-    for name in odoo_v["failures"] + py_v["failures"]:
+    for name in [name for v in verdicts for name in v["failures"]]:
         print(f"FAILED: {name}")
     if passed + failed == 0:
         print("no test ran: that is a failure")
@@ -1004,6 +1052,9 @@ def main(argv=None):
     p_test.add_argument("--pytest-args", help="for development: pytest arguments instead of tests/, e.g. "
                         "'tests/test_fake_messages.py -k window'")
     p_test.add_argument("--no-pytest", action="store_true", help="for development: the Odoo tests only")
+    p_test.add_argument("--standalone", action=argparse.BooleanOptionalAction, default=None,
+                        help="also install " + " and ".join("+".join(m) for m in STANDALONE_SETS) + " alone, each "
+                        "in a database of its own, and run their tests (default: on, off with --tags/--pytest-args)")
     p_test.set_defaults(func=cmd_test)
     p_demo = sub.add_parser("demo", help="run the demo with the sandbox WeChat platform")
     p_demo.add_argument("--port", type=int, default=8069)

@@ -2,13 +2,10 @@
 for tests and the demo sandbox.  Everything runs on 127.0.0.1; real WeChat
 servers are never contacted.
 
-Import it with ``tests/`` on ``sys.path`` (``import fakewechat``) or by file path::
-
-    import importlib.util, sys
-    spec = importlib.util.spec_from_file_location('fakewechat', '<repo>/tests/fakewechat/__init__.py')
-    module = importlib.util.module_from_spec(spec)
-    sys.modules['fakewechat'] = module      # needed before exec: the package uses relative imports
-    spec.loader.exec_module(module)
+``./run`` installs it in the virtualenv in editable mode (``pip install -e .[test]``;
+``setup.cfg`` declares the package), so ``import fakewechat`` works everywhere: the
+modules' Odoo tests, pytest, the benchmarks and ``python -m fakewechat serve``
+(the demo sandbox).
 
 Quick start::
 

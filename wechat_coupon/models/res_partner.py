@@ -22,21 +22,11 @@ class ResPartner(models.Model):
             )
         )
 
-    def _wechat_points_text(self):
-        """Points of the member's loyalty cards (the ledger is Odoo's loyalty)."""
+    def _wechat_points_cards(self):
+        """The member's cards of every loyalty points program (the ledger is Odoo's loyalty), those of
+        ``wechat_referral``'s points programs included."""
         self.ensure_one()
-        cards = self._wechat_loyalty_cards(["loyalty"])
-        if not cards:
-            return super()._wechat_points_text()
-        lines = []
-        for card in cards:
-            points = f"{card.points:g}"
-            lines.append(_("%(program)s: %(points)s points", program=card.program_id.name, points=points))
-        return "\n".join([_("Member code: %(code)s", code=self.wechat_member_code or "-")] + lines)
-
-    def _wechat_points_balance(self):
-        self.ensure_one()
-        return sum(self._wechat_loyalty_cards(["loyalty"]).mapped("points"))
+        return self._wechat_loyalty_cards(["loyalty"])
 
     def _wechat_coupons_text(self):
         self.ensure_one()

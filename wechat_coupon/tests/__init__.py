@@ -10,3 +10,4 @@ from . import test_notify_me_tour
 from . import test_security
 from . import test_member_import_points
 from . import test_pos_spending
+from . import test_menus

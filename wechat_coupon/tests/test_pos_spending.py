@@ -13,7 +13,7 @@ from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from odoo.addons.wechat_member.tests.test_pos_member import PosMemberCommon
+from odoo.addons.wechat_member.tests.common import OPENID_B, PosMemberCommon
 
 
 @tagged("post_install", "-at_install")
@@ -109,3 +109,17 @@ class TestSegmentCoupons(PosMemberCommon):
         self.assertNotIn(self.stranger, holders, "another company's member")
         campaign.action_issue()
         self.assertEqual(len(campaign.card_ids), len(holders), "issued once per contact")
+
+
+@tagged("post_install", "-at_install")
+class TestPosPayerWithPoints(PosMemberCommon):
+    """WeChat Pay at the till never hands the payer a contact that has loyalty points (see wechat_member's
+    ``TestPosTrust``; here, where loyalty is installed)."""
+
+    def test_payer_never_adopts_contact_with_points(self):
+        program = self.env["loyalty.program"].create({"name": "Points", "program_type": "loyalty"})
+        self.env["loyalty.card"].create({"program_id": program.id, "partner_id": self.lily.id, "points": 10})
+        self.open_new_session()
+        order = self._pay_with_wechat(self.lily, OPENID_B)
+        self.assertNotEqual(order.wechat_payer_member_id.partner_id, self.lily)
+        self.assertEqual(order.partner_id, self.lily)

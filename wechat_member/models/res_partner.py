@@ -349,15 +349,29 @@ class ResPartner(models.Model):
         )
 
     # ------------------------------------------------------------------ self-service texts
-    def _wechat_points_text(self):
-        """What "my points" answers; ``wechat_coupon`` adds the loyalty balance."""
+    def _wechat_points_cards(self):
+        """The member's points cards (``loyalty.card`` records), a hook: ``wechat_coupon`` returns
+        those of every loyalty program, ``wechat_referral`` those of its referral points programs;
+        none (an empty list) without them."""
         self.ensure_one()
-        return _("Member code: %(code)s. No points yet.", code=self.wechat_member_code or "-")
+        return []
+
+    def _wechat_points_text(self):
+        """What "my points" answers: the points of each of ``_wechat_points_cards()``."""
+        self.ensure_one()
+        cards = self._wechat_points_cards()
+        if not cards:
+            return _("Member code: %(code)s. No points yet.", code=self.wechat_member_code or "-")
+        lines = [
+            _("%(program)s: %(points)s points", program=card.program_id.name, points=f"{card.points:g}")
+            for card in cards
+        ]
+        return "\n".join([_("Member code: %(code)s", code=self.wechat_member_code or "-")] + lines)
 
     def _wechat_points_balance(self):
-        """The member's points balance; ``wechat_coupon`` reads the loyalty cards."""
+        """The member's points balance, on ``_wechat_points_cards()``."""
         self.ensure_one()
-        return 0
+        return sum(card.points for card in self._wechat_points_cards())
 
     def _wechat_purchases_text(self):
         self.ensure_one()

@@ -1,25 +1,21 @@
 """Shared bases: a fake WeChat platform on 127.0.0.1 and a sandbox account pointed at it.
 
-The fake platform lives in the repository's top-level ``tests/fakewechat``
-(it is shared with the black-box scenarios and the demo sandbox).
+The fake platform is the ``fakewechat`` package (``tests/fakewechat``, declared in
+``setup.cfg`` and installed in editable mode by ``./run``); it is shared with the
+black-box scenarios and the demo sandbox.
 """
 
 import contextlib
-import importlib
 import os
-import sys
+import uuid
+
+from fakewechat import FakeWeChat
 
 from odoo import Command, api, sql_db
-from odoo.tests import HttpCase, TransactionCase
+from odoo.tests import HttpCase, TransactionCase, new_test_user
 
-TESTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))), "tests")
-
-
-def fakewechat():
-    if TESTS_DIR not in sys.path:
-        sys.path.insert(0, TESTS_DIR)
-    return importlib.import_module("fakewechat")
-
+from odoo.addons.point_of_sale.tests.common import TestPoSCommon
+from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
@@ -33,7 +29,7 @@ class WeChatFakeMixin:
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.fake = fakewechat().FakeWeChat(token_grace_seconds=300).start()
+        cls.fake = FakeWeChat(token_grace_seconds=300).start()
         cls.addClassCleanup(cls.fake.stop)
         # Every test class ends with WeChat's rules kept: the fake's violation log is empty.
         cls.addClassCleanup(cls.fake.assert_no_violations)
@@ -153,6 +149,93 @@ class WeChatHttpCase(WeChatFakeMixin, HttpCase):
         cls.sim = cls.fake.simulator(cls.appid)
 
 
+# ---------------------------------------------------------------- POS
+
+
+class WeChatManagerMixin:
+    """The test user (a fresh accountant) also manages WeChat, before the fake mixin creates the account."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.user.groups_id += cls.env.ref("wechat_member.group_wechat_manager")
+
+
+class PoSCommonWeChat(WeChatManagerMixin, TestPoSCommon):
+    pass
+
+
+class PoSHttpCommonWeChat(WeChatManagerMixin, TestPointOfSaleHttpCommon):
+    pass
+
+
+OPENID_A = "oMEMBER000000000000000000A01"
+OPENID_B = "oMEMBER000000000000000000B02"
+
+
+class PosMemberCommon(WeChatFakeMixin, PoSCommonWeChat):
+    """The POS, its WeChat Pay method, a cashier and two contacts with a member code (no tests here)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.config = cls.basic_config
+        cls.company = cls.config.company_id
+        if cls.account.company_id != cls.company:
+            cls.account.company_id = cls.company
+        cls.config.wechat_account_id = cls.account
+        cls.cashier = new_test_user(
+            cls.env,
+            login="wm_pos_cashier",
+            groups="base.group_user,point_of_sale.group_pos_user",
+            company_id=cls.company.id,
+            company_ids=[Command.set(cls.company.ids)],
+        )
+        add_wechat_pay_method(cls, cls.config)
+        cls.tea = cls.create_product("Tea", cls.categ_basic, 100.0)
+        Partner = cls.env["res.partner"]
+        cls.lily = Partner.create({"name": "Lily Chen", "phone": "13800138000", "company_id": cls.company.id})
+        cls.lily.wechat_member_code = "WM90000001"
+        cls.other_company = cls.env["res.company"].create({"name": "Other Shop Co (members)"})
+        cls.stranger = Partner.create(
+            {"name": "Other Shop Member", "phone": "13700137000", "company_id": cls.other_company.id}
+        )
+        cls.stranger.wechat_member_code = "WM90000009"
+
+    def setUp(self):
+        super().setUp()
+        self.Partner = self.env["res.partner"].with_user(self.cashier)
+
+    # ------------------------------------------------------------------ helpers
+    def _find(self, query):
+        return self.Partner.wechat_pos_find_member(self.config.id, query)["res.partner"]
+
+    def _sync(self, data):
+        result = self.env["pos.order"].sync_from_ui([data])
+        return self.env["pos.order"].browse(result["pos.order"][0]["id"]), result
+
+    def _order(self, customer=False, qty=1):
+        return self._sync(self.create_ui_order_data([(self.tea, qty)], customer=customer))[0]
+
+    def _member(self, openid, partner=None, state="follower"):
+        member, _created = self.env["wechat.member"]._get_or_create(self.account, openid, state=state, partner=partner)
+        return member
+
+    def _pay_with_wechat(self, customer, openid, amount=100.0):
+        order_uuid = str(uuid.uuid4())
+        data = self.create_ui_order_data(
+            [(self.tea, 1)], customer=customer, uuid=order_uuid, payments=[(self.wechat_pm, amount)]
+        )
+        line = {"order_uuid": order_uuid, "payment_uuid": str(uuid.uuid4())}
+        code = self.fake.pay_script(self.fake.auth_code(), "SUCCESS", openid=openid, is_subscribe="N")
+        res = self.wechat_pm.wechat_pay_charge(
+            dict(line, auth_code=code, amount=amount, currency=self.config.currency_id.name)
+        )
+        self.assertEqual(res["status"], "done", res)
+        data["payment_ids"][0][2].update(uuid=line["payment_uuid"], transaction_id=res["transaction_id"])
+        return self._sync(data)[0]
+
+
 @contextlib.contextmanager
 def separate_env(registry):
     """An environment on a connection of its own that commits, as another worker would have.
@@ -163,6 +246,20 @@ def separate_env(registry):
     with sql_db.db_connect(registry.db_name).cursor() as cr:
         cr.transaction = api.Transaction(registry)
         yield api.Environment(cr, api.SUPERUSER_ID, {})
+
+
+class ChineseTranslationMixin:
+    """One test: every term Odoo would export for ``module`` has a zh_CN translation.
+
+    Each module's ``test_i18n`` is ``class TestChinese(ChineseTranslationMixin, TransactionCase)`` with
+    its ``module`` (a mixin, so that Odoo does not collect it here).
+    """
+
+    module = None
+
+    def test_every_term_has_a_chinese_translation(self):
+        missing = untranslated_terms(self.env, self.module)
+        self.assertFalse(missing, f"{len(missing)} terms without zh_CN translation, e.g. {missing[:8]}")
 
 
 def untranslated_terms(env, module, lang="zh_CN"):
@@ -177,3 +274,15 @@ def untranslated_terms(env, module, lang="zh_CN"):
     reader = TranslationModuleReader(env.cr, modules=[module])
     return sorted({source for mod, __, __, __, source, __, __ in reader if mod == module and source
                    and source not in translated})
+
+
+def visible_wechat_menus(env, user):
+    """XML ids of the menus ``user`` sees under WeChat Marketing: visible themselves and through all their parents."""
+    visible_ids = env["ir.ui.menu"].with_user(user)._visible_menu_ids()
+    root = env.ref("wechat_member.menu_wechat_root")
+    seen = set()
+    for menu in env["ir.ui.menu"].browse(visible_ids):
+        ancestors = [int(i) for i in menu.parent_path.strip("/").split("/")]
+        if ancestors[0] == root.id and all(i in visible_ids for i in ancestors):
+            seen.add(menu.get_external_id()[menu.id])
+    return seen

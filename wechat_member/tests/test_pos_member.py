@@ -10,69 +10,14 @@ import uuid
 from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import Command, fields
+from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.point_of_sale.models.pos_config import PosConfig
 
 from ..tools.qr_code import qr_png
-from .common import WeChatFakeMixin, add_wechat_pay_method
-from .test_pos_wechat_pay import PoSCommonWeChat, PoSHttpCommonWeChat
-
-OPENID_A = "oMEMBER000000000000000000A01"
-OPENID_B = "oMEMBER000000000000000000B02"
-
-
-class PosMemberCommon(WeChatFakeMixin, PoSCommonWeChat):
-    """The POS, its WeChat Pay method, a cashier and two contacts with a member code (no tests here)."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.config = cls.basic_config
-        cls.company = cls.config.company_id
-        if cls.account.company_id != cls.company:
-            cls.account.company_id = cls.company
-        cls.config.wechat_account_id = cls.account
-        cls.cashier = new_test_user(
-            cls.env,
-            login="wm_pos_cashier",
-            groups="base.group_user,point_of_sale.group_pos_user",
-            company_id=cls.company.id,
-            company_ids=[Command.set(cls.company.ids)],
-        )
-        add_wechat_pay_method(cls, cls.config)
-        cls.tea = cls.create_product("Tea", cls.categ_basic, 100.0)
-        Partner = cls.env["res.partner"]
-        cls.lily = Partner.create({"name": "Lily Chen", "phone": "13800138000", "company_id": cls.company.id})
-        cls.lily.wechat_member_code = "WM90000001"
-        cls.other_company = cls.env["res.company"].create({"name": "Other Shop Co (members)"})
-        cls.stranger = Partner.create(
-            {"name": "Other Shop Member", "phone": "13700137000", "company_id": cls.other_company.id}
-        )
-        cls.stranger.wechat_member_code = "WM90000009"
-
-    def setUp(self):
-        super().setUp()
-        self.Partner = self.env["res.partner"].with_user(self.cashier)
-
-    # ------------------------------------------------------------------ helpers
-    def _find(self, query):
-        return self.Partner.wechat_pos_find_member(self.config.id, query)["res.partner"]
-
-    def _sync(self, data):
-        result = self.env["pos.order"].sync_from_ui([data])
-        return self.env["pos.order"].browse(result["pos.order"][0]["id"]), result
-
-    def _order(self, customer=False, qty=1):
-        return self._sync(self.create_ui_order_data([(self.tea, qty)], customer=customer))[0]
-
-    def _member(self, openid, partner=None, state="follower"):
-        member, _created = self.env["wechat.member"]._get_or_create(self.account, openid, state=state, partner=partner)
-        return member
-
-
+from .common import OPENID_A, OPENID_B, PoSHttpCommonWeChat, PosMemberCommon, WeChatFakeMixin
 
 @tagged("post_install", "-at_install")
 class TestPosMember(PosMemberCommon):

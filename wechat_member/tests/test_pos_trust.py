@@ -4,7 +4,6 @@
 browser in ``test_pos_member.TestPosMemberTour.test_dynamic_code_tour``.
 """
 
-import uuid
 from unittest.mock import patch
 
 from odoo import fields
@@ -12,7 +11,7 @@ from odoo.tests import tagged
 
 from ..models import wechat_member as wechat_member_module
 from ..tools.wechat_api import WeChatApi
-from .test_pos_member import OPENID_A, OPENID_B, PosMemberCommon
+from .common import OPENID_A, OPENID_B, PosMemberCommon
 
 NOW = 1_750_000_000.0  # a fixed clock: 2025-06-15, slot 29 166 666
 EXPIRED = "This member code has expired: ask the customer to refresh their member page."
@@ -26,20 +25,6 @@ def clock(at):
 @tagged("post_install", "-at_install")
 class TestPosTrust(PosMemberCommon):
     # ------------------------------------------------------------------ helpers
-    def _pay_with_wechat(self, customer, openid, amount=100.0):
-        order_uuid = str(uuid.uuid4())
-        data = self.create_ui_order_data(
-            [(self.tea, 1)], customer=customer, uuid=order_uuid, payments=[(self.wechat_pm, amount)]
-        )
-        line = {"order_uuid": order_uuid, "payment_uuid": str(uuid.uuid4())}
-        code = self.fake.pay_script(self.fake.auth_code(), "SUCCESS", openid=openid, is_subscribe="N")
-        res = self.wechat_pm.wechat_pay_charge(
-            dict(line, auth_code=code, amount=amount, currency=self.config.currency_id.name)
-        )
-        self.assertEqual(res["status"], "done", res)
-        data["payment_ids"][0][2].update(uuid=line["payment_uuid"], transaction_id=res["transaction_id"])
-        return self._sync(data)[0]
-
     def _find_result(self, query):
         return self.Partner.wechat_pos_find_member(self.config.id, query)
 
@@ -144,16 +129,6 @@ class TestPosTrust(PosMemberCommon):
         self.assertEqual(order.partner_id, self.lily, "the order keeps the cashier's customer")
         self.assertEqual(order.wechat_payer_member_id, member)
         self.assertFalse(self.lily.wechat_member_ids)
-
-    def test_payer_never_adopts_contact_with_points(self):
-        if "loyalty.card" not in self.env:
-            self.skipTest("loyalty not installed")
-        program = self.env["loyalty.program"].create({"name": "Points", "program_type": "loyalty"})
-        self.env["loyalty.card"].create({"program_id": program.id, "partner_id": self.lily.id, "points": 10})
-        self.open_new_session()
-        order = self._pay_with_wechat(self.lily, OPENID_B)
-        self.assertNotEqual(order.wechat_payer_member_id.partner_id, self.lily)
-        self.assertEqual(order.partner_id, self.lily)
 
     def test_payer_binds_anonymous_order(self):
         self.open_new_session()

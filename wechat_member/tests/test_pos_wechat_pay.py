@@ -14,31 +14,12 @@ from odoo import Command, fields
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
-from odoo.addons.point_of_sale.tests.common import TestPoSCommon
-from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 
 from ..models import pos_payment_method as pos_payment_method_module
-from .common import WeChatFakeMixin, add_wechat_pay_method
+from .common import PoSCommonWeChat, PoSHttpCommonWeChat, WeChatFakeMixin, add_wechat_pay_method
 
 OPENID_A = "oPAYER0000000000000000000A01"
 OPENID_B = "oPAYER0000000000000000000B02"
-
-
-class WeChatManagerMixin:
-    """The test user (a fresh accountant) also manages WeChat, before the fake mixin creates the account."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.env.user.groups_id += cls.env.ref("wechat_member.group_wechat_manager")
-
-
-class PoSCommonWeChat(WeChatManagerMixin, TestPoSCommon):
-    pass
-
-
-class PoSHttpCommonWeChat(WeChatManagerMixin, TestPointOfSaleHttpCommon):
-    pass
 
 
 @tagged("post_install", "-at_install")

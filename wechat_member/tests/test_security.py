@@ -20,7 +20,7 @@ from odoo.tools import consteq, mute_logger
 from ..models import wechat_campaign as wechat_campaign_module
 from ..tools import wechat_pay_api as wechat_pay_module
 from . import test_pos_wechat_pay as pay_tests
-from .common import WeChatFakeMixin, WeChatHttpCase, add_wechat_pay_method
+from .common import PoSCommonWeChat, WeChatFakeMixin, WeChatHttpCase, add_wechat_pay_method
 
 OPENID_A, OPENID_B = pay_tests.OPENID_A, pay_tests.OPENID_B
 
@@ -28,7 +28,7 @@ VICTIM = "oVICTIM00000000000000000000V1"
 
 
 @tagged("post_install", "-at_install")
-class TestSecurity(WeChatFakeMixin, pay_tests.PoSCommonWeChat):
+class TestSecurity(WeChatFakeMixin, PoSCommonWeChat):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

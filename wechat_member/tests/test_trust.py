@@ -120,11 +120,10 @@ class TestTrustCallback(WeChatHttpCase):
         )
         self.assertEqual(resp.status_code, 200)
         self.assertEqual(len(self.events("oChunked000000000000000000001")), 1)
-        # Without a length to check first, a body is read up to the limit, then refused (never read whole).
-        start = time.monotonic()
+        # Without a length to check first, a body is read up to the limit, then refused (never read whole):
+        # the body never ends, so an answer at all (before the socket's timeout) means it did not wait for it.
         status = self._raw(signed_query("cbtoken", nonce="chunk0002"), [b"<xml>" + b"a" * 8192] * 9, finish=False)
-        self.assertIn(" 400 ", status)
-        self.assertLess(time.monotonic() - start, 4, "answered without waiting for the end of the body")
+        self.assertIn(" 400 ", status, "answered without waiting for the end of the body")
         # The signature is checked before the body is read: a bad one is refused while the body never ends.
         status = self._raw(signed_query("wrong", nonce="chunk0003"), [b"<xml>"], finish=False)
         self.assertIn(" 403 ", status)

@@ -1,4 +1,4 @@
-from odoo import _, models
+from odoo import _, fields, models
 
 
 def format_points(points):
@@ -14,6 +14,23 @@ class ResPartner(models.Model):
         member_id = self.env.context.get("wechat_referral_member_id")
         member = self.env["wechat.member"].sudo().browse(member_id).exists() if member_id else None
         return member or self.sudo().wechat_member_ids[:1]
+
+    def _wechat_points_cards(self):
+        """Adds the member's cards of the referral points programs (already there with ``wechat_coupon``,
+        which returns the cards of every loyalty program)."""
+        cards = super()._wechat_points_cards()
+        programs = self.env["wechat.referral.program"].sudo().with_context(active_test=False).search([]).points_program_id
+        referral_cards = self.env["loyalty.card"].sudo().search(
+            [
+                ("partner_id", "=", self.id),
+                ("program_id", "in", programs.ids),
+                ("program_id.active", "=", True),
+                "|",
+                ("expiration_date", "=", False),
+                ("expiration_date", ">=", fields.Date.context_today(self)),
+            ]
+        )
+        return cards | referral_cards if cards else referral_cards
 
     def _wechat_invite_text(self):
         """What "邀请" / "invite" answers: the share link, friends invited and points earned."""

@@ -177,3 +177,14 @@ class TestReferralFlow(ReferralPosCase):
             self.assertIn(self.a._referral_url(), reply["content"])
             self.assertIn("Friends invited: 1, of whom 1 bought. Points earned: 100.", reply["content"])
             self.assertIn(self.welcome_program.name, reply["content"])
+
+    def test_points_keyword(self):
+        """"积分" answers the referral points, with or without wechat_coupon installed."""
+        self.receive(OPENID_A, MsgType="text", Content="积分", MsgId="81")
+        self.assertIn("No points yet", self.last_reply["content"])
+        self.follow(OPENID_B, scene=self.channel.scene)
+        self.buy(self.member(OPENID_B))
+        self.receive(OPENID_A, MsgType="text", Content="积分", MsgId="82")
+        self.assertIn("Member points: 100 points", self.last_reply["content"])
+        self.assertIn(self.a.partner_id.wechat_member_code, self.last_reply["content"])
+        self.assertEqual(self.a.partner_id._wechat_points_balance(), 100)

@@ -1,17 +1,16 @@
 import * as PosLoyalty from "@pos_loyalty/../tests/tours/utils/pos_loyalty_util";
 import * as ProductScreen from "@point_of_sale/../tests/tours/utils/product_screen_util";
 import * as Dialog from "@point_of_sale/../tests/tours/utils/dialog_util";
-import * as Chrome from "@point_of_sale/../tests/tours/utils/chrome_util";
 import * as Notification from "@point_of_sale/../tests/tours/utils/generic_components/notification_util";
 import * as PaymentScreen from "@point_of_sale/../tests/tours/utils/payment_screen_util";
 import * as ReceiptScreen from "@point_of_sale/../tests/tours/utils/receipt_screen_util";
 import { registry } from "@web/core/registry";
+import { openRegister } from "@wechat_member/../tests/tours/utils/wechat_member_util";
 
 registry.category("web_tour.tours").add("WeChatCouponPosTour", {
     steps: () =>
         [
-            Chrome.startPoS(),
-            Dialog.confirm("Open Register"),
+            openRegister(),
 
             // The member shows the coupon of the wallet: no customer needed, 10% off.
             ProductScreen.addOrderline("Desk Organizer", "2"),
@@ -33,8 +32,7 @@ registry.category("web_tour.tours").add("WeChatCouponPosTour", {
 registry.category("web_tour.tours").add("WeChatSpendPointsTour", {
     steps: () =>
         [
-            Chrome.startPoS(),
-            Dialog.confirm("Open Register"),
+            openRegister(),
             ProductScreen.clickPartnerButton(),
             ProductScreen.clickCustomer("Lily Spender"),
             ProductScreen.addOrderline("Desk Organizer", "3"),

@@ -1,77 +1,19 @@
 import { registry } from "@web/core/registry";
-import * as Chrome from "@point_of_sale/../tests/tours/utils/chrome_util";
-import * as Dialog from "@point_of_sale/../tests/tours/utils/dialog_util";
-import * as PaymentScreen from "@point_of_sale/../tests/tours/utils/payment_screen_util";
 import * as ProductScreen from "@point_of_sale/../tests/tours/utils/product_screen_util";
-import * as ReceiptScreen from "@point_of_sale/../tests/tours/utils/receipt_screen_util";
 import { scan_barcode } from "@point_of_sale/../tests/tours/utils/common";
+import {
+    confirmCustomer,
+    openRegister,
+    payCashAndCheckReceipt,
+    searchCustomer,
+} from "@wechat_member/../tests/tours/utils/wechat_member_util";
 
 // Customers created by test_pos_member.py; none is loaded when the POS starts.
-
-function searchCustomer(query) {
-    return [
-        {
-            content: `search the customers for "${query}"`,
-            trigger: ".modal-dialog .input-group input",
-            run: `edit ${query}`,
-        },
-        {
-            content: "ask the server (Enter / Search more)",
-            trigger: ".modal .search-more-button > button",
-            run: "click",
-        },
-    ];
-}
-
-/** The cashier confirms the customer found by member code or phone (masked name, last 4 phone digits). */
-function confirmCustomer(maskedName, last4) {
-    return [
-        {
-            content: `the cashier is asked to confirm ${maskedName}, phone ending in ${last4}`,
-            trigger: `.modal-body:contains('${maskedName}'):contains('${last4}')`,
-        },
-        Dialog.confirm("Yes, it is the customer"),
-    ];
-}
-
-function payCashAndCheckReceipt(code, { purchases, followQr }) {
-    const steps = [
-        ProductScreen.clickPayButton(),
-        PaymentScreen.clickPaymentMethod("Cash"),
-        PaymentScreen.clickValidate(),
-        ReceiptScreen.isShown(),
-        ReceiptScreen.receiptIsThere(),
-        {
-            content: `the receipt shows the member code ${code}`,
-            trigger: `.pos-receipt .o_wechat_member_code:contains('${code}')`,
-        },
-    ];
-    if (purchases !== undefined) {
-        steps.push({
-            content: `the receipt shows ${purchases} purchase(s), counted by the server`,
-            trigger: `.pos-receipt .o_wechat_member_purchases span:contains('${purchases}')`,
-        });
-    }
-    steps.push(
-        followQr
-            ? {
-                  content: "not a follower: the receipt invites to follow the store's account",
-                  trigger: ".pos-receipt .o_wechat_follow_qr img[src^='data:image/png']",
-              }
-            : {
-                  content: "a follower: no follow QR code",
-                  trigger: ".pos-receipt:not(:has(.o_wechat_follow_qr))",
-              }
-    );
-    steps.push(ReceiptScreen.clickNextOrder());
-    return steps.flat();
-}
 
 registry.category("web_tour.tours").add("WeChatPosMemberPhoneTour", {
     steps: () =>
         [
-            Chrome.startPoS(),
-            Dialog.confirm("Open Register"),
+            openRegister(),
             // 1. A member found by phone (spaces as the customer says it).
             ProductScreen.addOrderline("Desk Pad", "1"),
             ProductScreen.clickPartnerButton(),
@@ -101,8 +43,7 @@ registry.category("web_tour.tours").add("WeChatPosMemberPhoneTour", {
 registry.category("web_tour.tours").add("WeChatPosMemberScanTour", {
     steps: () =>
         [
-            Chrome.startPoS(),
-            Dialog.confirm("Open Register"),
+            openRegister(),
             // 1. The member QR code of a payer (not a follower) is scanned.
             ProductScreen.addOrderline("Desk Pad", "1"),
             scan_barcode("WM90000002"),
@@ -126,8 +67,7 @@ registry.category("web_tour.tours").add("WeChatPosMemberDynamicTour", {
         const fresh = params.get("wechat_fresh");
         const old = params.get("wechat_old");
         return [
-            Chrome.startPoS(),
-            Dialog.confirm("Open Register"),
+            openRegister(),
             ProductScreen.addOrderline("Desk Pad", "1"),
             ProductScreen.clickPartnerButton(),
             // 1. An old screenshot, typed in the customer search: refused with a clear message.

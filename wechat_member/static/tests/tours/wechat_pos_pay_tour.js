@@ -1,10 +1,15 @@
 import { registry } from "@web/core/registry";
-import * as Chrome from "@point_of_sale/../tests/tours/utils/chrome_util";
 import * as Dialog from "@point_of_sale/../tests/tours/utils/dialog_util";
 import * as PaymentScreen from "@point_of_sale/../tests/tours/utils/payment_screen_util";
-import * as ProductScreen from "@point_of_sale/../tests/tours/utils/product_screen_util";
 import * as ReceiptScreen from "@point_of_sale/../tests/tours/utils/receipt_screen_util";
-import * as TextInputPopup from "@point_of_sale/../tests/tours/utils/text_input_popup_util";
+import {
+    finishOrder,
+    openRegister,
+    payDeskPadsWithWeChat,
+    paymentSuccessful,
+    scanPayCode,
+    waitingForCustomer,
+} from "@wechat_member/../tests/tours/utils/wechat_member_util";
 
 // Auth codes scripted on the fake WeChat platform by test_pos_wechat_pay.py.
 const SUCCESS_CODE = "134567890123456781";
@@ -14,55 +19,12 @@ const RETRY_CODE = "134567890123456784";
 const NEVER_PAID_CODE = "134567890123456785";
 const TIMEOUT_CODE = "134567890123456786";
 
-function scanCode(code) {
-    return [
-        Dialog.is({ title: "Scan the customer's WeChat payment code" }),
-        TextInputPopup.inputText(code),
-        Dialog.confirm("Apply"),
-    ];
-}
-
-function paymentSuccessful() {
-    return [
-        {
-            content: "the WeChat payment line is paid",
-            trigger: ".electronic_payment .electronic_status:contains('Payment Successful')",
-        },
-    ];
-}
-
-function waitingForCustomer() {
-    return [
-        {
-            content: "the payment line waits for the customer to confirm in WeChat",
-            trigger: ".electronic_payment .o_wechat_pay_waiting",
-        },
-        {
-            content: "the cashier can cancel meanwhile",
-            trigger: ".electronic_payment .send_payment_cancel",
-        },
-    ];
-}
-
-function finishOrder() {
-    return [
-        PaymentScreen.clickValidate(),
-        ReceiptScreen.isShown(),
-        ReceiptScreen.receiptIsThere(),
-        ReceiptScreen.clickNextOrder(),
-    ].flat();
-}
-
 registry.category("web_tour.tours").add("WeChatPosPayTour", {
     steps: () =>
         [
-            Chrome.startPoS(),
-            Dialog.confirm("Open Register"),
+            openRegister(),
             // 1. The customer pays at once.
-            ProductScreen.addOrderline("Desk Pad", "1"),
-            ProductScreen.clickPayButton(),
-            PaymentScreen.clickPaymentMethod("WeChat Pay"),
-            scanCode(SUCCESS_CODE),
+            payDeskPadsWithWeChat("1", SUCCESS_CODE),
             paymentSuccessful(),
             PaymentScreen.remainingIs("0.0"),
             PaymentScreen.clickValidate(),
@@ -73,10 +35,7 @@ registry.category("web_tour.tours").add("WeChatPosPayTour", {
             },
             ReceiptScreen.clickNextOrder(),
             // 2. The customer has to confirm with a password first (USERPAYING).
-            ProductScreen.addOrderline("Desk Pad", "2"),
-            ProductScreen.clickPayButton(),
-            PaymentScreen.clickPaymentMethod("WeChat Pay"),
-            scanCode(USERPAYING_CODE),
+            payDeskPadsWithWeChat("2", USERPAYING_CODE),
             waitingForCustomer(),
             paymentSuccessful(),
             finishOrder(),
@@ -86,12 +45,8 @@ registry.category("web_tour.tours").add("WeChatPosPayTour", {
 registry.category("web_tour.tours").add("WeChatPosPayFailureTour", {
     steps: () =>
         [
-            Chrome.startPoS(),
-            Dialog.confirm("Open Register"),
-            ProductScreen.addOrderline("Desk Pad", "1"),
-            ProductScreen.clickPayButton(),
-            PaymentScreen.clickPaymentMethod("WeChat Pay"),
-            scanCode(NOTENOUGH_CODE),
+            openRegister(),
+            payDeskPadsWithWeChat("1", NOTENOUGH_CODE),
             {
                 content: "the cashier is told why, in plain words",
                 trigger: ".modal-body:contains('balance is not enough')",
@@ -102,7 +57,7 @@ registry.category("web_tour.tours").add("WeChatPosPayFailureTour", {
                 trigger: ".electronic_payment .send_payment_request:contains('Retry')",
                 run: "click",
             },
-            scanCode(RETRY_CODE),
+            scanPayCode(RETRY_CODE),
             paymentSuccessful(),
             finishOrder(),
         ].flat(),
@@ -111,12 +66,8 @@ registry.category("web_tour.tours").add("WeChatPosPayFailureTour", {
 registry.category("web_tour.tours").add("WeChatPosPayCancelTour", {
     steps: () =>
         [
-            Chrome.startPoS(),
-            Dialog.confirm("Open Register"),
-            ProductScreen.addOrderline("Desk Pad", "1"),
-            ProductScreen.clickPayButton(),
-            PaymentScreen.clickPaymentMethod("WeChat Pay"),
-            scanCode(NEVER_PAID_CODE),
+            openRegister(),
+            payDeskPadsWithWeChat("1", NEVER_PAID_CODE),
             waitingForCustomer(),
             {
                 content: "the customer gives up: the cashier cancels",
@@ -135,8 +86,7 @@ registry.category("web_tour.tours").add("WeChatPosPayCancelTour", {
 registry.category("web_tour.tours").add("WeChatPosPayTimeoutTour", {
     steps: () =>
         [
-            Chrome.startPoS(),
-            Dialog.confirm("Open Register"),
+            openRegister(),
             {
                 content: "wait 2 s for the customer instead of 45 s",
                 trigger: "body",
@@ -148,10 +98,7 @@ registry.category("web_tour.tours").add("WeChatPosPayTimeoutTour", {
                     method.payment_terminal.pollTimeout = 2000;
                 },
             },
-            ProductScreen.addOrderline("Desk Pad", "1"),
-            ProductScreen.clickPayButton(),
-            PaymentScreen.clickPaymentMethod("WeChat Pay"),
-            scanCode(TIMEOUT_CODE),
+            payDeskPadsWithWeChat("1", TIMEOUT_CODE),
             {
                 content: "the customer never confirmed: the charge is cancelled and the cashier told so",
                 trigger: ".modal-body:contains('did not confirm the payment in time')",
