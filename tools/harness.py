@@ -697,14 +697,27 @@ class Session:
         self.procs.append(proc)
         return proc
 
-    def serve(self, db, port, log_name):
-        """Odoo with --workers=2 on ``db``, as retailers run it; returns once it answers."""
+    def serve(self, db, port, log_name, proxy=False):
+        """Odoo with --workers=2 on ``db``, as retailers run it; returns once it answers.
+
+        ``proxy``: Odoo listens on ports of its own and ``port`` is the demo proxy's
+        (``tools/demo_proxy.py``: ``/websocket`` to the gevent port, the rest to the workers),
+        as a production reverse proxy gives one URL; else Odoo's HTTP port is ``port``.
+        """
         gevent_port = free_port()
-        cmd = serve_command(self.odoo, self.python, self.pg, db, port, gevent_port)
+        http_port = free_port() if proxy else port
+        cmd = serve_command(self.odoo, self.python, self.pg, db, http_port, gevent_port)
         proc = self.spawn(cmd, RUNDIR / "logs" / log_name, odoo_env(self.pg))
-        wait_http(f"http://127.0.0.1:{port}/web/health", proc)
+        wait_http(f"http://127.0.0.1:{http_port}/web/health", proc)
         # The gevent worker serves the bus (POS notifications): it must be up too.
         wait_http(f"http://127.0.0.1:{gevent_port}/web/health", proc, timeout=60)
+        if proxy:
+            front = self.spawn(
+                [self.python, str(ROOT / "tools" / "demo_proxy.py"), "--port", str(port),
+                 "--http", f"127.0.0.1:{http_port}", "--gevent", f"127.0.0.1:{gevent_port}"],
+                RUNDIR / "logs" / f"proxy-{log_name}", dict(os.environ),
+            )
+            wait_http(f"http://127.0.0.1:{port}/web/health", front, timeout=30)
         return proc
 
     def __exit__(self, *exc):
@@ -776,7 +789,7 @@ def cmd_test(args):
             # port the tours of step 1 used.
             pg.psql("UPDATE ir_config_parameter SET value = :'url' WHERE key = 'web.base.url'",
                     db=TEST_DB, url=f"http://127.0.0.1:{port}")
-            server = sess.serve(TEST_DB, port, "odoo-server.log")
+            server = sess.serve(TEST_DB, port, "odoo-server.log", proxy=True)
             py_v = run_pytest(python, f"http://127.0.0.1:{port}", TEST_DB, pg, odoo, RUNDIR / "logs" / "pytest.log",
                               args.pytest_args)
             say(
@@ -868,7 +881,7 @@ def cmd_demo(args):
             fake_url = f"http://127.0.0.1:{fake_port}"
             wait_http(f"{fake_url}/_fake/health", fake, timeout=30)
             port = args.port if port_free(args.port) else free_port()
-            sess.serve(DEMO_DB, port, "odoo-demo.log")
+            sess.serve(DEMO_DB, port, "odoo-demo.log", proxy=True)
             url = f"http://127.0.0.1:{port}"
             sandbox, appid = connect_sandbox(url, fake_url)
             print(DEMO_BANNER.format(url=url, db=DEMO_DB, fake_url=fake_url, sandbox=sandbox, appid=appid), flush=True)
