@@ -8,7 +8,7 @@ import * as TextInputPopup from "@point_of_sale/../tests/tours/utils/text_input_
 
 /** Every POS tour starts here: the POS is loaded and the register opened. */
 export function openRegister() {
-    return [Chrome.startPoS(), Dialog.confirm("Open Register")];
+    return [Chrome.startPoS(), Dialog.confirm("Open Register")].flat();
 }
 
 // ---------------------------------------------------------------- customers
