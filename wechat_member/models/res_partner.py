@@ -363,7 +363,7 @@ class ResPartner(models.Model):
         if not cards:
             return _("Member code: %(code)s. No points yet.", code=self.wechat_member_code or "-")
         lines = [
-            _("%(program)s: %(points)s points", program=card.program_id.name, points=f"{card.points:g}")
+            _("%(program)s: %(points)s points", program=card.program_id.name, points=format(card.points, "g"))
             for card in cards
         ]
         return "\n".join([_("Member code: %(code)s", code=self.wechat_member_code or "-")] + lines)

@@ -18,6 +18,7 @@ class TestFunnel(ReferralProgramMixin, WeChatFakeMixin, TransactionCase):
         super().setUpClass()
         cls._setup_referral_program(cls.account.company_id)
         cls.store = cls.env["pos.config"].create({"name": "Funnel Store"})
+        cls.session = cls.env["pos.session"].create({"config_id": cls.store.id})
         Channel = cls.env["wechat.qr.channel"]
         cls.counter = Channel.create(
             {"name": "Counter", "account_id": cls.account.id, "channel_type": "store", "pos_config_id": cls.store.id}
@@ -45,9 +46,16 @@ class TestFunnel(ReferralProgramMixin, WeChatFakeMixin, TransactionCase):
             member = self.env["wechat.member"]._get_or_create(self.account, next(self.openids))[0]
             member.write({"channel_id": channel.id if channel else False, "subscribe_date": fields.Datetime.now()})
             if purchases:
-                member.partner_id.write({"wechat_purchase_count": purchases})
+                self.buy(member.partner_id, purchases)
             members |= member
         return members
+
+    def buy(self, partner, count, amount=10.0):
+        """``count`` paid POS orders of ``partner``: the funnel reads the paid purchases (pos.order)."""
+        return self.env["pos.order"].create([{
+            "session_id": self.session.id, "partner_id": partner.id, "amount_total": amount, "amount_tax": 0.0,
+            "amount_paid": amount, "amount_return": 0.0, "state": "paid",
+        } for __ in range(count)])
 
     def refer(self, referrer, state="pending"):
         friend = self.members(False, 1)
