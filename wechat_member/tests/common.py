@@ -169,6 +169,18 @@ class PoSHttpCommonWeChat(WeChatManagerMixin, TestPointOfSaleHttpCommon):
     pass
 
 
+def setup_wechat_pos(cls):
+    """The basic POS of ``TestPoSCommon`` on the fake's WeChat account (same company), with the WeChat Pay
+    method and a 100.00 product ``cls.tea``."""
+    cls.config = cls.basic_config
+    cls.company = cls.config.company_id
+    if cls.account.company_id != cls.company:
+        cls.account.company_id = cls.company
+    cls.config.wechat_account_id = cls.account
+    add_wechat_pay_method(cls, cls.config)
+    cls.tea = cls.create_product("Tea", cls.categ_basic, 100.0)
+
+
 OPENID_A = "oMEMBER000000000000000000A01"
 OPENID_B = "oMEMBER000000000000000000B02"
 
@@ -179,11 +191,7 @@ class PosMemberCommon(WeChatFakeMixin, PoSCommonWeChat):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.config = cls.basic_config
-        cls.company = cls.config.company_id
-        if cls.account.company_id != cls.company:
-            cls.account.company_id = cls.company
-        cls.config.wechat_account_id = cls.account
+        setup_wechat_pos(cls)
         cls.cashier = new_test_user(
             cls.env,
             login="wm_pos_cashier",
@@ -191,8 +199,6 @@ class PosMemberCommon(WeChatFakeMixin, PoSCommonWeChat):
             company_id=cls.company.id,
             company_ids=[Command.set(cls.company.ids)],
         )
-        add_wechat_pay_method(cls, cls.config)
-        cls.tea = cls.create_product("Tea", cls.categ_basic, 100.0)
         Partner = cls.env["res.partner"]
         cls.lily = Partner.create({"name": "Lily Chen", "phone": "13800138000", "company_id": cls.company.id})
         cls.lily.wechat_member_code = "WM90000001"

@@ -20,7 +20,7 @@ from odoo.tools import consteq, mute_logger
 from ..models import wechat_campaign as wechat_campaign_module
 from ..tools import wechat_pay_api as wechat_pay_module
 from . import test_pos_wechat_pay as pay_tests
-from .common import PoSCommonWeChat, WeChatFakeMixin, WeChatHttpCase, add_wechat_pay_method
+from .common import PoSCommonWeChat, WeChatFakeMixin, WeChatHttpCase, setup_wechat_pos
 
 OPENID_A, OPENID_B = pay_tests.OPENID_A, pay_tests.OPENID_B
 
@@ -32,13 +32,7 @@ class TestSecurity(WeChatFakeMixin, PoSCommonWeChat):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.config = cls.basic_config
-        cls.company = cls.config.company_id
-        if cls.account.company_id != cls.company:
-            cls.account.company_id = cls.company
-        cls.config.wechat_account_id = cls.account
-        add_wechat_pay_method(cls, cls.config)
-        cls.tea = cls.create_product("Tea", cls.categ_basic, 100.0)
+        setup_wechat_pos(cls)
         own = {"company_id": cls.company.id, "company_ids": [Command.set(cls.company.ids)]}
         cls.cashier = new_test_user(cls.env, login="wm_sec_cashier", groups="wechat_member.group_wechat_cashier",
                                     **own)
