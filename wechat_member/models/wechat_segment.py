@@ -71,16 +71,24 @@ class WeChatSegment(models.Model):
         self.ensure_one()
         return bool(self.min_orders or self.min_order_amount or self.min_total_amount or self.product_categ_ids)
 
+    def _birthday_bounds(self):
+        """``(latest, earliest)``: a birthday at or before ``latest`` is old enough for the minimum age, one
+        after ``earliest`` young enough for the maximum age; ``None`` where the segment has no such bound."""
+        self.ensure_one()
+        today = fields.Date.context_today(self)
+        return (today - relativedelta(years=self.age_min) if self.age_min else None,
+                today - relativedelta(years=self.age_max + 1) if self.age_max else None)
+
     def _member_domain(self):
         self.ensure_one()
         domain = list(safe_eval(self.domain or "[]")) + [("account_id", "=", self.account_id.id)]
         if self.followers_only:
             domain.append(("state", "=", "follower"))
-        today = fields.Date.context_today(self)
-        if self.age_min:
-            domain.append(("birthday", "<=", today - relativedelta(years=self.age_min)))
-        if self.age_max:
-            domain.append(("birthday", ">", today - relativedelta(years=self.age_max + 1)))
+        latest, earliest = self._birthday_bounds()
+        if latest:
+            domain.append(("birthday", "<=", latest))
+        if earliest:
+            domain.append(("birthday", ">", earliest))
         return domain
 
     def _member_sql(self, among=None):
@@ -136,14 +144,14 @@ class WeChatSegment(models.Model):
         partners = SQL("SELECT m.partner_id FROM wechat_member m WHERE m.id IN (%s)", self._member_sql())
         if not self._includes_phone_members():
             return partners
-        today = fields.Date.context_today(self)
         conditions = [SQL("p.active"), SQL("p.wechat_member_code IS NOT NULL"),
                       SQL("(p.company_id = %s OR p.company_id IS NULL)", self.company_id.id),
                       SQL("NOT EXISTS (SELECT 1 FROM wechat_member w WHERE w.partner_id = p.id)")]
-        if self.age_min:
-            conditions.append(SQL("p.wechat_birthday <= %s", today - relativedelta(years=self.age_min)))
-        if self.age_max:
-            conditions.append(SQL("p.wechat_birthday > %s", today - relativedelta(years=self.age_max + 1)))
+        latest, earliest = self._birthday_bounds()
+        if latest:
+            conditions.append(SQL("p.wechat_birthday <= %s", latest))
+        if earliest:
+            conditions.append(SQL("p.wechat_birthday > %s", earliest))
         if self._has_purchase_filter():
             conditions.append(self._purchase_condition(SQL("p.id")))
         return SQL("(%s) UNION (SELECT p.id FROM res_partner p WHERE %s)", partners, SQL(" AND ").join(conditions))

@@ -513,8 +513,7 @@ class WeChatMemberImport(models.TransientModel):
     def _wechat_import_complete(self, records, written, others):
         """What ``create`` does after its INSERT: the stored computed fields computed and flushed, the
         non-column defaults written, the constraints and the company consistency checked."""
-        Partner = records
-        fields_ = Partner._fields
+        fields_ = records._fields
         cache = self.env.cache
         for field in fields_.values():
             if field.related and not field.column_type:
@@ -534,7 +533,7 @@ class WeChatMemberImport(models.TransientModel):
         if others:
             records.write(others)
         records._validate_fields(written)
-        if Partner._check_company_auto:
+        if records._check_company_auto:
             records._check_company()
         records.flush_recordset()
         self.env.flush_all()

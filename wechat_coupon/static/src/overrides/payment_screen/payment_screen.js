@@ -1,8 +1,6 @@
 import { _t } from "@web/core/l10n/translation";
 import { patch } from "@web/core/utils/patch";
 import { PaymentScreen } from "@point_of_sale/app/screens/payment_screen/payment_screen";
-import { ask } from "@point_of_sale/app/store/make_awaitable_dialog";
-import { wechatMasked } from "@wechat_member/overrides/models/res_partner";
 
 /**
  * Spending the customer's own points (a loyalty or eWallet card, loaded
@@ -38,17 +36,16 @@ patch(PaymentScreen.prototype, {
         if (!partner || order.wechat_bind_method || !this.wechatSpendsOwnPoints(order)) {
             return true;
         }
-        const masked = wechatMasked(partner);
-        const confirmed = await ask(this.dialog, {
-            title: _t("Confirm the customer before spending points"),
-            body: _t(
-                "The order spends the points of %s, phone ending in %s. Ask the customer to confirm: is this the customer?",
-                masked.name,
-                masked.phoneLast4 || "-"
-            ),
-            confirmLabel: _t("Yes, it is the customer"),
-            cancelLabel: _t("No"),
-        });
+        const confirmed = await this.pos.wechatAskCustomer(
+            partner,
+            _t("Confirm the customer before spending points"),
+            (name, last4) =>
+                _t(
+                    "The order spends the points of %s, phone ending in %s. Ask the customer to confirm: is this the customer?",
+                    name,
+                    last4
+                )
+        );
         if (confirmed) {
             order.update({ wechat_bind_method: "customer_confirmed" });
         }

@@ -86,23 +86,29 @@ patch(PosStore.prototype, {
      */
     async wechatConfirmCustomer(partner, method, token = false, { confirm = true } = {}) {
         if (confirm && (method === "static_code_confirmed" || method === "phone_confirmed")) {
-            const masked = wechatMasked(partner);
-            const confirmed = await ask(this.dialog, {
-                title: _t("Confirm the customer"),
-                body: _t(
-                    "Ask the customer to confirm: %s, phone ending in %s. Is this the customer?",
-                    masked.name,
-                    masked.phoneLast4 || "-"
-                ),
-                confirmLabel: _t("Yes, it is the customer"),
-                cancelLabel: _t("No"),
-            });
+            const confirmed = await this.wechatAskCustomer(partner, _t("Confirm the customer"), (name, last4) =>
+                _t("Ask the customer to confirm: %s, phone ending in %s. Is this the customer?", name, last4)
+            );
             if (!confirmed) {
                 return false;
             }
         }
         wechatPendingBind.value = method ? { partnerId: partner.id, method, token } : null;
         return true;
+    },
+
+    /**
+     * Ask the cashier to have the customer confirm who they are: `body(name, last4)` says it with the
+     * masked name ("王*") and the last 4 phone digits. Resolves to whether they confirmed.
+     */
+    wechatAskCustomer(partner, title, body) {
+        const masked = wechatMasked(partner);
+        return ask(this.dialog, {
+            title,
+            body: body(masked.name, masked.phoneLast4 || "-"),
+            confirmLabel: _t("Yes, it is the customer"),
+            cancelLabel: _t("No"),
+        });
     },
 
     wechatShowError(message) {
