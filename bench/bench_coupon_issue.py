@@ -45,13 +45,25 @@ def main():
     cr.execute("SELECT count(*) FROM loyalty_card")
     already = cr.fetchone()[0]
     if already:
-        print(f"  note: {already} coupons already in {os.environ['WM_ODOO_DB']}: the wizard's 32-bit codes may "
-              "collide with them (./run bench coupon_issue uses a fresh database)", flush=True)
+        print(
+            f"  note: {already} coupons already in {os.environ['WM_ODOO_DB']}: the wizard's 32-bit codes may "
+            "collide with them (./run bench coupon_issue uses a fresh database)",
+            flush=True,
+        )
     tag = uuid.uuid4().hex[:8]
     appid = "wx" + uuid.uuid4().hex[:16]
     # Sandbox pointed at a closed port: nothing can leave the machine (no member is in a 48 h window anyway).
-    account_id = odoo.call("wechat.account", "create", {"name": "Bench coupons", "appid": appid, "appsecret": "s",
-                                                        "sandbox": True, "sandbox_url": "http://127.0.0.1:9"})
+    account_id = odoo.call(
+        "wechat.account",
+        "create",
+        {
+            "name": "Bench coupons",
+            "appid": appid,
+            "appsecret": "s",
+            "sandbox": True,
+            "sandbox_url": "http://127.0.0.1:9",
+        },
+    )
     cr.execute("SELECT company_id FROM wechat_account WHERE id = %s", [account_id])
     company_id = cr.fetchone()[0]
     cr.execute(
@@ -114,17 +126,22 @@ def main():
 
     # 2. wechat_coupon: a campaign to all followers of the account.
     ours_program = program("WeChat")
-    campaign = odoo.call("wechat.coupon.campaign", "create", {
-        "name": f"Bench {tag}", "account_id": account_id, "program_id": ours_program, "audience": "followers"})
+    campaign = odoo.call(
+        "wechat.coupon.campaign",
+        "create",
+        {"name": f"Bench {tag}", "account_id": account_id, "program_id": ours_program, "audience": "followers"},
+    )
     ours, __ = timed(lambda: odoo.call("wechat.coupon.campaign", "action_issue", [campaign]))
     assert count(ours_program) == (N, N)
     print(f"  wechat_coupon campaign     {ours:8.2f} s   {ours / floor:6.2f}x the raw INSERT", flush=True)
 
     # 3. Odoo's wizard, stock: one card per selected customer through the ORM.
     wizard_program = program("Wizard")
-    wizard = odoo.call("loyalty.generate.wizard", "create", {
-        "program_id": wizard_program, "mode": "selected", "customer_ids": [(6, 0, partner_ids)],
-        "points_granted": 1})
+    wizard = odoo.call(
+        "loyalty.generate.wizard",
+        "create",
+        {"program_id": wizard_program, "mode": "selected", "customer_ids": [(6, 0, partner_ids)], "points_granted": 1},
+    )
     failed = []
     slow = None
     for attempt in range(1, WIZARD_TRIES + 1):
@@ -136,15 +153,20 @@ def main():
             if DUPLICATE_CODE not in str(exc):
                 raise
             failed.append(spent)
-            print(f"  loyalty.generate.wizard    try {attempt} failed after {spent:.2f} s: two of its codes "
-                  f"collided ({str(exc).strip()!r}); rolled back, running it again", flush=True)
+            print(
+                f"  loyalty.generate.wizard    try {attempt} failed after {spent:.2f} s: two of its codes "
+                f"collided ({str(exc).strip()!r}); rolled back, running it again",
+                flush=True,
+            )
             continue
         slow = time.perf_counter() - started
         break
     if slow is None:
-        print(f"  loyalty.generate.wizard    failed {len(failed)} times on a duplicate code "
-              f"({', '.join(f'{t:.1f} s' for t in failed)}): no time to compare; "
-              "raise WM_BENCH_WIZARD_TRIES or lower WM_BENCH_COUPONS")
+        print(
+            f"  loyalty.generate.wizard    failed {len(failed)} times on a duplicate code "
+            f"({', '.join(f'{t:.1f} s' for t in failed)}): no time to compare; "
+            "raise WM_BENCH_WIZARD_TRIES or lower WM_BENCH_COUPONS"
+        )
         sys.exit(1)
     assert count(wizard_program) == (N, N)
     print(f"  loyalty.generate.wizard    {slow:8.2f} s", flush=True)
@@ -152,11 +174,12 @@ def main():
     print(f"issuing {N} coupons (one per member, with a history line each), ratios:")
     print(f"  raw INSERT (baseline)      {floor:8.2f} s")
     print(f"  wechat_coupon campaign     {ours:8.2f} s   {ours / floor:6.2f}x the raw INSERT (goal <= 3x)")
-    print(f"  loyalty.generate.wizard    {slow:8.2f} s   wechat_coupon is {slow / ours:6.1f}x faster "
-          "(goal >= 10x)")
+    print(f"  loyalty.generate.wizard    {slow:8.2f} s   wechat_coupon is {slow / ours:6.1f}x faster " "(goal >= 10x)")
     if failed:
-        print(f"  (the wizard failed {len(failed)} time(s) before on a duplicate code, after "
-              f"{', '.join(f'{t:.1f} s' for t in failed)}; the successful try is timed)")
+        print(
+            f"  (the wizard failed {len(failed)} time(s) before on a duplicate code, after "
+            f"{', '.join(f'{t:.1f} s' for t in failed)}; the successful try is timed)"
+        )
     conn.close()
 
 

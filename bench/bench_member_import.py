@@ -49,8 +49,12 @@ def build_file(tag):
             digits = valid[rng.randrange(len(valid))][0]  # repeats an earlier phone: a duplicate
             phone = digits
         else:
-            phone = (digits, f"+86 {digits[:3]} {digits[3:7]} {digits[7:]}", f"{digits[:3]}-{digits[3:7]}-{digits[7:]}",
-                     f"+86{digits}")[i % 4]
+            phone = (
+                digits,
+                f"+86 {digits[:3]} {digits[3:7]} {digits[7:]}",
+                f"{digits[:3]}-{digits[3:7]}-{digits[7:]}",
+                f"+86{digits}",
+            )[i % 4]
         name = SURNAMES[i % len(SURNAMES)] + f"会员{i}"
         birthday = f"{1960 + i % 45}-{i % 12 + 1:02d}-{i % 28 + 1:02d}"
         code = f"{tag}{i:06d}"
@@ -86,8 +90,7 @@ def main():
             SELECT n, '+86' || p, b::date, c, %s, true, 'contact', 'ask', now(), now()
               FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::varchar[]) AS t(p, n, b, c)
             """,
-            [company_id, [v[0] for v in valid], [v[1] for v in valid], [v[2] for v in valid],
-             [v[3] for v in valid]],
+            [company_id, [v[0] for v in valid], [v[1] for v in valid], [v[2] for v in valid], [v[3] for v in valid]],
         )
 
     floor, __ = timed(raw)
@@ -98,19 +101,26 @@ def main():
     payload = base64.b64encode(data).decode()
 
     def run():
-        wizard = odoo.call("wechat.member.import", "create",
-                           {"file": payload, "filename": "members.csv", "program_id": program})
+        wizard = odoo.call(
+            "wechat.member.import", "create", {"file": payload, "filename": "members.csv", "program_id": program}
+        )
         odoo.call("wechat.member.import", "action_import", [wizard])
-        return odoo.call("wechat.member.import", "read", [wizard],
-                         ["created_count", "updated_count", "unchanged_count", "duplicate_count", "error_count",
-                          "summary"])[0]
+        return odoo.call(
+            "wechat.member.import",
+            "read",
+            [wizard],
+            ["created_count", "updated_count", "unchanged_count", "duplicate_count", "error_count", "summary"],
+        )[0]
 
     first, r1 = timed(run)
     print(f"  import, first run          {first:8.2f} s   {r1['summary']}", flush=True)
     second, r2 = timed(run)
     print(f"  import, second run         {second:8.2f} s   {r2['summary']}", flush=True)
-    cr.execute("SELECT count(*), count(DISTINCT c.id) FROM loyalty_card c JOIN loyalty_history h ON h.card_id = c.id "
-               "WHERE c.program_id = %s", [program])
+    cr.execute(
+        "SELECT count(*), count(DISTINCT c.id) FROM loyalty_card c JOIN loyalty_history h ON h.card_id = c.id "
+        "WHERE c.program_id = %s",
+        [program],
+    )
     history, cards = cr.fetchone()
     conn.rollback()
     assert r1["created_count"] == len(valid), r1
@@ -119,11 +129,15 @@ def main():
 
     print(f"importing {N} rows, ratios:")
     print(f"  plain INSERT (baseline)    {floor:8.2f} s")
-    print(f"  import, first run          {first:8.2f} s   {first / floor:6.1f}x the plain INSERT   "
-          f"goal <= {GOAL:.0f} s: {'met' if first <= GOAL else 'NOT met'}")
-    print(f"  import, second run         {second:8.2f} s   {second / floor:6.1f}x the plain INSERT   "
-          f"goal <= {GOAL:.0f} s: {'met' if second <= GOAL else 'NOT met'}; "
-          f"{r2['created_count']} created, {r2['updated_count']} updated")
+    print(
+        f"  import, first run          {first:8.2f} s   {first / floor:6.1f}x the plain INSERT   "
+        f"goal <= {GOAL:.0f} s: {'met' if first <= GOAL else 'NOT met'}"
+    )
+    print(
+        f"  import, second run         {second:8.2f} s   {second / floor:6.1f}x the plain INSERT   "
+        f"goal <= {GOAL:.0f} s: {'met' if second <= GOAL else 'NOT met'}; "
+        f"{r2['created_count']} created, {r2['updated_count']} updated"
+    )
     print(f"  {cards} loyalty cards, {history} history lines")
     conn.close()
 

@@ -59,10 +59,42 @@ from odoo_client import from_env  # noqa: E402
 N = int(os.environ.get("WM_BENCH_NOTICES", "100000"))
 REPEAT = int(os.environ.get("WM_BENCH_REPEAT", "3"))
 GOAL = 1.5
-COLUMNS = ["account_id", "company_id", "member_id", "partner_id", "kind_id", "key", "values", "state", "channel",
-           "mapping_id", "reason", "date", "create_uid", "write_uid", "create_date", "write_date"]
-TYPES = ["int", "int", "int", "int", "int", "varchar", "jsonb", "varchar", "varchar", "int", "text", "timestamp",
-         "int", "int", "timestamp", "timestamp"]
+COLUMNS = [
+    "account_id",
+    "company_id",
+    "member_id",
+    "partner_id",
+    "kind_id",
+    "key",
+    "values",
+    "state",
+    "channel",
+    "mapping_id",
+    "reason",
+    "date",
+    "create_uid",
+    "write_uid",
+    "create_date",
+    "write_date",
+]
+TYPES = [
+    "int",
+    "int",
+    "int",
+    "int",
+    "int",
+    "varchar",
+    "jsonb",
+    "varchar",
+    "varchar",
+    "int",
+    "text",
+    "timestamp",
+    "int",
+    "int",
+    "timestamp",
+    "timestamp",
+]
 
 
 def open_registry(db):
@@ -81,20 +113,46 @@ def fixture(odoo_rpc, odoo, registry, cr_pg):
     tag = uuid.uuid4().hex[:8]
     appid = "wx" + uuid.uuid4().hex[:16]
     # Sandbox pointed at a closed port: nothing can leave the machine.
-    account_id = odoo_rpc.call("wechat.account", "create", {"name": f"Bench notices {tag}", "appid": appid,
-                                                            "appsecret": "s", "sandbox": True,
-                                                            "sandbox_url": "http://127.0.0.1:9"})
+    account_id = odoo_rpc.call(
+        "wechat.account",
+        "create",
+        {
+            "name": f"Bench notices {tag}",
+            "appid": appid,
+            "appsecret": "s",
+            "sandbox": True,
+            "sandbox_url": "http://127.0.0.1:9",
+        },
+    )
     program_id = odoo_rpc.call("loyalty.program", "create", {"name": f"Notices {tag}", "program_type": "coupons"})
     [kind_id] = odoo_rpc.call("wechat.notice.kind", "search", [("code", "=", "coupon_issued")])
-    odoo_rpc.call("wechat.notice.template", "create", [
-        {"account_id": account_id, "kind_id": kind_id, "channel": "template", "template_id": f"TPL-{tag}",
-         "line_ids": [(0, 0, {"keyword": "thing1", "value_key": "coupon_name"}),
-                      (0, 0, {"keyword": "character_string2", "value_key": "coupon_code"}),
-                      (0, 0, {"keyword": "time3", "value_key": "expiry_date"})]},
-        {"account_id": account_id, "kind_id": kind_id, "channel": "subscribe", "template_id": f"SUB-{tag}",
-         "line_ids": [(0, 0, {"keyword": "thing1", "value_key": "coupon_name"}),
-                      (0, 0, {"keyword": "time2", "value_key": "expiry_date"})]},
-    ])
+    odoo_rpc.call(
+        "wechat.notice.template",
+        "create",
+        [
+            {
+                "account_id": account_id,
+                "kind_id": kind_id,
+                "channel": "template",
+                "template_id": f"TPL-{tag}",
+                "line_ids": [
+                    (0, 0, {"keyword": "thing1", "value_key": "coupon_name"}),
+                    (0, 0, {"keyword": "character_string2", "value_key": "coupon_code"}),
+                    (0, 0, {"keyword": "time3", "value_key": "expiry_date"}),
+                ],
+            },
+            {
+                "account_id": account_id,
+                "kind_id": kind_id,
+                "channel": "subscribe",
+                "template_id": f"SUB-{tag}",
+                "line_ids": [
+                    (0, 0, {"keyword": "thing1", "value_key": "coupon_name"}),
+                    (0, 0, {"keyword": "time2", "value_key": "expiry_date"}),
+                ],
+            },
+        ],
+    )
     started = time.perf_counter()
     with registry.cursor() as cr:  # commits
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {"lang": "en_US"})
@@ -127,11 +185,15 @@ def fixture(odoo_rpc, odoo, registry, cr_pg):
         cr.execute("SELECT partner_id FROM wechat_member WHERE account_id = %s ORDER BY id", [account_id])
         partner_ids = [row[0] for row in cr.fetchall()]
         cards = env["loyalty.card"]._wechat_bulk_create(
-            env["loyalty.program"].browse(program_id), [(p, 1) for p in partner_ids], points=1,
-            description="Bench notices")
+            env["loyalty.program"].browse(program_id),
+            [(p, 1) for p in partner_ids],
+            points=1,
+            description="Bench notices",
+        )
         card_ids = cards.ids
-    print(f"  fixture: {len(card_ids)} coupons (_wechat_bulk_create) in {time.perf_counter() - started:.1f} s",
-          flush=True)
+    print(
+        f"  fixture: {len(card_ids)} coupons (_wechat_bulk_create) in {time.perf_counter() - started:.1f} s", flush=True
+    )
     cr_pg.execute("ANALYZE res_partner, wechat_member, loyalty_card, wechat_notice_optin")
     return account_id, card_ids
 
@@ -174,16 +236,16 @@ def main():
 
     def raw(rows):
         # Columns equal on every row go as one value (as the router passes them), the others as arrays.
-        columns = [list(col) for col in zip(*rows)]
+        columns = [list(col) for col in zip(*rows, strict=False)]
         constant = [len(set(col)) == 1 for col in columns]
         statement = "INSERT INTO wechat_notice ({}) SELECT {} FROM unnest({}) AS t({})".format(
             ", ".join(f'"{c}"' for c in COLUMNS),
-            ", ".join(f"%s::{t}" if const else f"t.{c}" for c, t, const in zip(COLUMNS, TYPES, constant)),
-            ", ".join(f"%s::{t}[]" for t, const in zip(TYPES, constant) if not const),
-            ", ".join(c for c, const in zip(COLUMNS, constant) if not const),
+            ", ".join(f"%s::{t}" if const else f"t.{c}" for c, t, const in zip(COLUMNS, TYPES, constant, strict=False)),
+            ", ".join(f"%s::{t}[]" for t, const in zip(TYPES, constant, strict=False) if not const),
+            ", ".join(c for c, const in zip(COLUMNS, constant, strict=False) if not const),
         )
-        params = [col[0] for col, const in zip(columns, constant) if const]
-        params += [col for col, const in zip(columns, constant) if not const]
+        params = [col[0] for col, const in zip(columns, constant, strict=False) if const]
+        params += [col for col, const in zip(columns, constant, strict=False) if not const]
         cr = registry.cursor()
         try:
             started = time.perf_counter()
@@ -216,7 +278,8 @@ def main():
 
 # The router's rows, read back as the baseline's parameters (jsonb as text, timestamps as they are).
 SQL_ROWS = "SELECT {} FROM wechat_notice WHERE id = ANY(%s) ORDER BY id".format(
-    ", ".join(f'"{c}"::text' if c == "values" else f'"{c}"' for c in COLUMNS))
+    ", ".join(f'"{c}"::text' if c == "values" else f'"{c}"' for c in COLUMNS)
+)
 
 
 if __name__ == "__main__":

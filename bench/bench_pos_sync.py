@@ -97,9 +97,7 @@ def setup(odoo, tag):
         {"name": f"Bench 2+ purchases {tag}", "account_id": account_id, "min_orders": 2, "window_days": 30},
     )
     tag_id = odoo.call("wechat.tag", "create", {"name": f"Bench regular {tag}"[:30], "account_id": account_id})
-    odoo.call(
-        "wechat.tag.rule", "create", {"name": f"Bench regular {tag}", "segment_id": segment_id, "tag_id": tag_id}
-    )
+    odoo.call("wechat.tag.rule", "create", {"name": f"Bench regular {tag}", "segment_id": segment_id, "tag_id": tag_id})
     return {
         "config_id": config_id,
         "session_id": session_id,
@@ -211,16 +209,21 @@ def main():
     assert tagged == sum(1 for c in counts if c >= 2), tagged
 
     ratio = times["members"] / times["plain"]
-    print(f"POS sync benchmark: {N} orders each (sync_from_ui over JSON-RPC, one order per call), "
-          f"{WORKERS} Odoo workers, {WORKERS} concurrent clients, {CUSTOMERS} customers, batches of {BATCH}")
+    print(
+        f"POS sync benchmark: {N} orders each (sync_from_ui over JSON-RPC, one order per call), "
+        f"{WORKERS} Odoo workers, {WORKERS} concurrent clients, {CUSTOMERS} customers, batches of {BATCH}"
+    )
     print(f"{'':44}{'orders/s':>10}{'ms/order':>10}{'vs baseline':>13}")
-    for name, kind in (("baseline: plain customers (pos_loyalty)", "plain"),
-                       ("WeChat members: capture + stats + tagging", "members")):
+    for name, kind in (
+        ("baseline: plain customers (pos_loyalty)", "plain"),
+        ("WeChat members: capture + stats + tagging", "members"),
+    ):
         elapsed = times[kind]
-        print(f"{name:44}{N / elapsed:10.1f}{elapsed / N * 1000 * WORKERS:10.1f}"
-              f"{elapsed / times['plain']:12.2f}x")
-    print(f"captured {captured}/{paid} orders, {tagged} members tagged; serialization retries: "
-          f"baseline {RETRIED['plain']}, members {RETRIED['members']}")
+        print(f"{name:44}{N / elapsed:10.1f}{elapsed / N * 1000 * WORKERS:10.1f}" f"{elapsed / times['plain']:12.2f}x")
+    print(
+        f"captured {captured}/{paid} orders, {tagged} members tagged; serialization retries: "
+        f"baseline {RETRIED['plain']}, members {RETRIED['members']}"
+    )
     print(f"ratio {ratio:.3f}x (goal <= {GOAL:.2f}x): {'OK' if ratio <= GOAL else 'ABOVE GOAL'}")
 
 

@@ -42,12 +42,15 @@ def main():
     cr = conn.cursor()
     try:
         appid = "wx" + uuid.uuid4().hex[:16]
-        account_id = odoo.call("wechat.account", "create", {"name": "Bench segment", "appid": appid,
-                                                            "appsecret": "s", "sandbox": True,
-                                                            "sandbox_url": fake.url})
+        account_id = odoo.call(
+            "wechat.account",
+            "create",
+            {"name": "Bench segment", "appid": appid, "appsecret": "s", "sandbox": True, "sandbox_url": fake.url},
+        )
         acc = fake.add_account(appid=appid, secret="s", token="t")
-        channel_ids = [odoo.call("wechat.qr.channel", "create", {"name": f"C{i}", "account_id": account_id})
-                       for i in range(4)]
+        channel_ids = [
+            odoo.call("wechat.qr.channel", "create", {"name": f"C{i}", "account_id": account_id}) for i in range(4)
+        ]
         started = time.perf_counter()
         cr.execute("SELECT company_id FROM wechat_account WHERE id = %s", [account_id])
         company_id = cr.fetchone()[0]
@@ -77,13 +80,23 @@ def main():
         cr.execute("ANALYZE res_partner; ANALYZE wechat_member")
         print(f"inserted {N} members in {time.perf_counter() - started:.1f}s")
 
-        domain = (f"[('gender', '=', 'male'), ('activity_state', '=', 'active'), "
-                  f"('channel_id', 'in', {channel_ids[:2]})]")
-        segment_id = odoo.call("wechat.segment", "create", {
-            "name": "Men 35-45, active, two channels", "account_id": account_id, "domain": domain,
-            "age_min": 35, "age_max": 45})
+        domain = (
+            f"[('gender', '=', 'male'), ('activity_state', '=', 'active'), " f"('channel_id', 'in', {channel_ids[:2]})]"
+        )
+        segment_id = odoo.call(
+            "wechat.segment",
+            "create",
+            {
+                "name": "Men 35-45, active, two channels",
+                "account_id": account_id,
+                "domain": domain,
+                "age_min": 35,
+                "age_max": 45,
+            },
+        )
         odoo_best, odoo_median, odoo_count = best_of(
-            lambda: odoo.call("wechat.segment", "read", [segment_id], ["member_count"])[0]["member_count"])
+            lambda: odoo.call("wechat.segment", "read", [segment_id], ["member_count"])[0]["member_count"]
+        )
 
         def hand_written():
             cr.execute(
@@ -102,16 +115,19 @@ def main():
         assert odoo_count == sql_count, (odoo_count, sql_count)
         print(f"segment count on {N} members: {odoo_count} match")
         print(f"  baseline hand-written SQL   best {sql_best * 1000:8.1f} ms  median {sql_median * 1000:8.1f} ms")
-        print(f"  wechat.segment (JSON-RPC)   best {odoo_best * 1000:8.1f} ms  median {odoo_median * 1000:8.1f} ms"
-              f"  ratio {odoo_best / sql_best:.2f}x (goal <= 1.5x)")
+        print(
+            f"  wechat.segment (JSON-RPC)   best {odoo_best * 1000:8.1f} ms  median {odoo_median * 1000:8.1f} ms"
+            f"  ratio {odoo_best / sql_best:.2f}x (goal <= 1.5x)"
+        )
 
         # WeChat calls for N tag assignments: ceil(N / 50).
         n_tag = 1234
         openids = acc.add_followers(n_tag)
         odoo.call("wechat.account", "action_import_followers", [account_id])
         member_ids = odoo.call("wechat.member", "search", [("openid", "in", openids)])
-        tag_id = odoo.call("wechat.tag", "create", {"name": "bench", "account_id": account_id,
-                                                    "member_ids": [(6, 0, member_ids)]})
+        tag_id = odoo.call(
+            "wechat.tag", "create", {"name": "bench", "account_id": account_id, "member_ids": [(6, 0, member_ids)]}
+        )
         odoo.call("wechat.tag", "action_sync_to_wechat", [tag_id])
         calls = len(fake.calls_to("/cgi-bin/tags/members/batchtagging"))
         print(f"tag sync of {n_tag} members: {calls} WeChat calls (ceil(N/50) = {math.ceil(n_tag / 50)})")

@@ -270,9 +270,7 @@ def test_user_messages_and_scancode_events(fake_wechat, acc, sim, receiver):
 
 def test_violations_fail_the_test_unless_expected(tmp_path):
     """The pytest plugin fails a test whose fake logged violations, unless it opted out."""
-    (tmp_path / "conftest.py").write_text(
-        "pytest_plugins = ['fakewechat.pytest_plugin']\n"
-    )
+    (tmp_path / "conftest.py").write_text("pytest_plugins = ['fakewechat.pytest_plugin']\n")
     (tmp_path / "test_inner.py").write_text(
         "import pytest\n\n"
         "def test_unexpected(fake_wechat):\n"

@@ -97,37 +97,68 @@ def _xmlid(odoo, xmlid):
 def test_demo_connects_sandbox_accounts_to_the_fake(odoo, fake_wechat):
     """``./run demo``: the sandbox accounts point at the fake, which knows their secrets and templates."""
     appid = "wx" + uuid.uuid4().hex[:16]
-    account_id = odoo.call("wechat.account", "create", {
-        "name": f"Demo {appid}", "appid": appid, "appsecret": "demo-secret", "callback_token": "cbtoken",
-        "sandbox": True, "sandbox_url": "http://127.0.0.1:1", "timeout": 5,
-    })
-    odoo.call("wechat.notice.template", "create", {
-        "account_id": account_id, "kind_id": _xmlid(odoo, "wechat_member.notice_kind_pos_thanks"),
-        "channel": "template", "template_id": f"tpl_{appid}",
-        "line_ids": [(0, 0, {"sequence": 2, "keyword": "amount2", "value_key": "amount"}),
-                     (0, 0, {"sequence": 1, "keyword": "thing1", "value_key": "store"})],
-    })
+    account_id = odoo.call(
+        "wechat.account",
+        "create",
+        {
+            "name": f"Demo {appid}",
+            "appid": appid,
+            "appsecret": "demo-secret",
+            "callback_token": "cbtoken",
+            "sandbox": True,
+            "sandbox_url": "http://127.0.0.1:1",
+            "timeout": 5,
+        },
+    )
+    odoo.call(
+        "wechat.notice.template",
+        "create",
+        {
+            "account_id": account_id,
+            "kind_id": _xmlid(odoo, "wechat_member.notice_kind_pos_thanks"),
+            "channel": "template",
+            "template_id": f"tpl_{appid}",
+            "line_ids": [
+                (0, 0, {"sequence": 2, "keyword": "amount2", "value_key": "amount"}),
+                (0, 0, {"sequence": 1, "keyword": "thing1", "value_key": "store"}),
+            ],
+        },
+    )
     base_url = odoo.call("ir.config_parameter", "get_param", "web.base.url")
-    result = harness.connect_sandbox_accounts(odoo.url, fake_wechat.url, db=odoo.db,
-                                              domain=[("sandbox", "=", True), ("appid", "=", appid)])
+    result = harness.connect_sandbox_accounts(
+        odoo.url, fake_wechat.url, db=odoo.db, domain=[("sandbox", "=", True), ("appid", "=", appid)]
+    )
     assert result == [{"name": f"Demo {appid}", "appid": appid, "webhook": f"{odoo.url}/wechat/callback/{account_id}"}]
     assert odoo.call("ir.config_parameter", "get_param", "web.base.url") == base_url == odoo.url
     [account] = odoo.search_read("wechat.account", [("id", "=", account_id)], ["sandbox_url"])
     assert account["sandbox_url"] == fake_wechat.url
     registered = fake_wechat.accounts[appid]
-    assert (registered.webhook_url, registered.token, registered.secret) == (result[0]["webhook"], "cbtoken",
-                                                                             "demo-secret")
+    assert (registered.webhook_url, registered.token, registered.secret) == (
+        result[0]["webhook"],
+        "cbtoken",
+        "demo-secret",
+    )
     template = registered.templates[f"tpl_{appid}"]
     assert template["keywords"] == ["thing1", "amount2"]
-    assert template["title"] == odoo.search_read("wechat.notice.kind", [("id", "=", _xmlid(
-        odoo, "wechat_member.notice_kind_pos_thanks"))], ["name"])[0]["name"]
+    assert (
+        template["title"]
+        == odoo.search_read(
+            "wechat.notice.kind", [("id", "=", _xmlid(odoo, "wechat_member.notice_kind_pos_thanks"))], ["name"]
+        )[0]["name"]
+    )
 
 
 def test_only_an_administrator_connects_the_sandbox(odoo, fake_wechat):
     login = "cashier_" + uuid.uuid4().hex[:8]
-    odoo.call("res.users", "create", {
-        "name": login, "login": login, "password": login,
-        "groups_id": [(6, 0, [_xmlid(odoo, "wechat_member.group_wechat_cashier")])],
-    })
+    odoo.call(
+        "res.users",
+        "create",
+        {
+            "name": login,
+            "login": login,
+            "password": login,
+            "groups_id": [(6, 0, [_xmlid(odoo, "wechat_member.group_wechat_cashier")])],
+        },
+    )
     with pytest.raises(xmlrpc.client.Fault):
         harness.connect_sandbox_accounts(odoo.url, fake_wechat.url, db=odoo.db, login=login, password=login)

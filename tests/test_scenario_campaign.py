@@ -19,14 +19,21 @@ def test_25000_followers_three_chunks_fault_in_the_second(odoo, sandbox, fake_we
     odoo.call("wechat.account", "action_import_followers", [account_id])
     assert odoo.call("wechat.member", "search_count", [("account_id", "=", account_id)]) == 25000
 
-    segment_id = odoo.call("wechat.segment", "create",
-                           {"name": "Everyone", "account_id": account_id, "domain": "[]"})
+    segment_id = odoo.call("wechat.segment", "create", {"name": "Everyone", "account_id": account_id, "domain": "[]"})
     assert odoo.search_read("wechat.segment", [("id", "=", segment_id)], ["member_count"])[0]["member_count"] == 25000
 
     def campaign(name):
-        return odoo.call("wechat.campaign", "create", {
-            "name": name, "account_id": account_id, "audience": "segment", "segment_id": segment_id,
-            "text_content": f"{name}: 新品上市 / new arrivals"})
+        return odoo.call(
+            "wechat.campaign",
+            "create",
+            {
+                "name": name,
+                "account_id": account_id,
+                "audience": "segment",
+                "segment_id": segment_id,
+                "text_content": f"{name}: 新品上市 / new arrivals",
+            },
+        )
 
     first = campaign("March 1")
     fake_wechat.inject("/cgi-bin/message/mass/send", errcode=-1, skip=1, times=1)  # WeChat busy on chunk 2
@@ -36,14 +43,16 @@ def test_25000_followers_three_chunks_fault_in_the_second(odoo, sandbox, fake_we
     odoo.call("wechat.campaign", "action_send_now", [first])  # resume (the cron does the same)
     [result] = odoo.search_read("wechat.campaign", [("id", "=", first)], ["state", "recipient_count"])
     assert result == {"id": first, "state": "done", "recipient_count": 25000}
-    chunks = odoo.search_read("wechat.campaign.chunk", [("campaign_id", "=", first)], ["member_count", "state"],
-                              order="sequence")
+    chunks = odoo.search_read(
+        "wechat.campaign.chunk", [("campaign_id", "=", first)], ["member_count", "state"], order="sequence"
+    )
     assert [c["member_count"] for c in chunks] == [10000, 10000, 5000]
     assert all(len(acc.received[o]) == 1 for o in openids), "exactly 25 000 received it once"
 
     # Stats arrive through the signed MASSSENDJOBFINISH callbacks.
-    assert wait_for(lambda: odoo.search_read("wechat.campaign", [("id", "=", first)], ["sent_count"])[0][
-        "sent_count"] == 25000)
+    assert wait_for(
+        lambda: odoo.search_read("wechat.campaign", [("id", "=", first)], ["sent_count"])[0]["sent_count"] == 25000
+    )
 
     # Three more this month, then the fifth is filtered for these followers.
     for name in ("March 8", "March 15", "March 22"):

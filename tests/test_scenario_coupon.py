@@ -20,8 +20,19 @@ def test_issue_notify_wallet(odoo, sandbox, fake_wechat):
             "trigger": "with_code",
             "applies_on": "current",
             "rule_ids": [],
-            "reward_ids": [[0, 0, {"reward_type": "discount", "discount": 10, "discount_mode": "percent",
-                                   "discount_applicability": "order", "required_points": 1}]],
+            "reward_ids": [
+                [
+                    0,
+                    0,
+                    {
+                        "reward_type": "discount",
+                        "discount": 10,
+                        "discount_mode": "percent",
+                        "discount_applicability": "order",
+                        "required_points": 1,
+                    },
+                ]
+            ],
         },
     )
     campaign_id = odoo.call(

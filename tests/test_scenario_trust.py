@@ -27,67 +27,155 @@ def xmlid(odoo, module, name):
 def shop(odoo, fake_wechat):
     """A WeChat account with WeChat Pay, a POS using it, an open session and a cashier (own client)."""
     appid = "wx" + uuid.uuid4().hex[:16]
-    account_id = odoo.call("wechat.account", "create", {
-        "name": f"Trust {appid}", "appid": appid, "appsecret": "scenario-secret",
-        "callback_token": "scenariotoken", "encoding_aes_key": AES_KEY, "encrypt_mode": "plain",
-        "pay_mch_id": MCH_ID, "pay_api_key": MCH_KEY, "sandbox": True, "sandbox_url": fake_wechat.url,
-        "timeout": 5,
-    })
+    account_id = odoo.call(
+        "wechat.account",
+        "create",
+        {
+            "name": f"Trust {appid}",
+            "appid": appid,
+            "appsecret": "scenario-secret",
+            "callback_token": "scenariotoken",
+            "encoding_aes_key": AES_KEY,
+            "encrypt_mode": "plain",
+            "pay_mch_id": MCH_ID,
+            "pay_api_key": MCH_KEY,
+            "sandbox": True,
+            "sandbox_url": fake_wechat.url,
+            "timeout": 5,
+        },
+    )
     acc = fake_wechat.add_account(
-        appid=appid, secret="scenario-secret", token="scenariotoken", aes_key=AES_KEY, encrypt_mode="plain",
-        webhook_url=f"{odoo.url}/wechat/callback/{account_id}", mch_id=MCH_ID, mch_key=MCH_KEY,
+        appid=appid,
+        secret="scenario-secret",
+        token="scenariotoken",
+        aes_key=AES_KEY,
+        encrypt_mode="plain",
+        webhook_url=f"{odoo.url}/wechat/callback/{account_id}",
+        mch_id=MCH_ID,
+        mch_key=MCH_KEY,
     )
     [company] = odoo.search_read("wechat.account", [("id", "=", account_id)], ["company_id"])
     company_id = company["company_id"][0]
-    journal = odoo.search_read("account.journal", [("type", "=", "bank"), ("company_id", "=", company_id)],
-                               ["id"], limit=1)
-    pm_id = odoo.call("pos.payment.method", "create", {
-        "name": f"WeChat Pay {appid}", "use_payment_terminal": "wechat_pay", "payment_method_type": "terminal",
-        "wechat_account_id": account_id, "journal_id": journal[0]["id"] if journal else False,
-        "company_id": company_id,
-    })
-    config_id = odoo.call("pos.config", "create", {
-        "name": f"Till {appid}", "wechat_account_id": account_id, "payment_method_ids": [[4, pm_id]],
-        "company_id": company_id,
-    })
+    journal = odoo.search_read(
+        "account.journal", [("type", "=", "bank"), ("company_id", "=", company_id)], ["id"], limit=1
+    )
+    pm_id = odoo.call(
+        "pos.payment.method",
+        "create",
+        {
+            "name": f"WeChat Pay {appid}",
+            "use_payment_terminal": "wechat_pay",
+            "payment_method_type": "terminal",
+            "wechat_account_id": account_id,
+            "journal_id": journal[0]["id"] if journal else False,
+            "company_id": company_id,
+        },
+    )
+    config_id = odoo.call(
+        "pos.config",
+        "create",
+        {
+            "name": f"Till {appid}",
+            "wechat_account_id": account_id,
+            "payment_method_ids": [[4, pm_id]],
+            "company_id": company_id,
+        },
+    )
     login = f"cashier_{appid}"
-    odoo.call("res.users", "create", {
-        "name": "Scenario Cashier", "login": login, "password": login, "company_id": company_id,
-        "company_ids": [[6, 0, [company_id]]],
-        "groups_id": [[6, 0, [xmlid(odoo, "base", "group_user"), xmlid(odoo, "point_of_sale", "group_pos_user")]]],
-    })
+    odoo.call(
+        "res.users",
+        "create",
+        {
+            "name": "Scenario Cashier",
+            "login": login,
+            "password": login,
+            "company_id": company_id,
+            "company_ids": [[6, 0, [company_id]]],
+            "groups_id": [[6, 0, [xmlid(odoo, "base", "group_user"), xmlid(odoo, "point_of_sale", "group_pos_user")]]],
+        },
+    )
     cashier = OdooClient(odoo.url, odoo.db, login=login, password=login)
     session_id = odoo.call("pos.session", "create", {"config_id": config_id, "user_id": cashier.uid})
     return {
-        "account_id": account_id, "acc": acc, "sim": fake_wechat.simulator(appid), "pm_id": pm_id,
-        "config_id": config_id, "session_id": session_id, "cashier": cashier, "company_id": company_id,
+        "account_id": account_id,
+        "acc": acc,
+        "sim": fake_wechat.simulator(appid),
+        "pm_id": pm_id,
+        "config_id": config_id,
+        "session_id": session_id,
+        "cashier": cashier,
+        "company_id": company_id,
     }
 
 
 def _charge(shop, fake_wechat, openid, amount):
     line = {"order_uuid": str(uuid.uuid4()), "payment_uuid": str(uuid.uuid4())}
     code = fake_wechat.pay_script(fake_wechat.auth_code(), "SUCCESS", openid=openid, is_subscribe="Y")
-    res = shop["cashier"].call("pos.payment.method", "wechat_pay_charge", [shop["pm_id"]],
-                               dict(line, auth_code=code, amount=amount, currency="CNY"))
+    res = shop["cashier"].call(
+        "pos.payment.method",
+        "wechat_pay_charge",
+        [shop["pm_id"]],
+        dict(line, auth_code=code, amount=amount, currency="CNY"),
+    )
     assert res["status"] == "done", res
     return line, res
 
 
 def _sync_paid_order(odoo, shop, line, res, amount):
-    product = odoo.search_read("product.product", [("available_in_pos", "=", True), ("list_price", ">", 0)],
-                               ["id"], limit=1)
-    product_id = product[0]["id"] if product else odoo.call("product.product", "create", {
-        "name": "Scenario tea", "list_price": amount, "available_in_pos": True, "taxes_id": [[6, 0, []]]})
+    product = odoo.search_read(
+        "product.product", [("available_in_pos", "=", True), ("list_price", ">", 0)], ["id"], limit=1
+    )
+    product_id = (
+        product[0]["id"]
+        if product
+        else odoo.call(
+            "product.product",
+            "create",
+            {"name": "Scenario tea", "list_price": amount, "available_in_pos": True, "taxes_id": [[6, 0, []]]},
+        )
+    )
     order = {
-        "uuid": line["order_uuid"], "session_id": shop["session_id"], "user_id": shop["cashier"].uid,
-        "sequence_number": 1, "name": f"Order {line['order_uuid'][:8]}", "partner_id": False,
-        "lines": [[0, 0, {"product_id": product_id, "qty": 1, "price_unit": amount, "price_subtotal": amount,
-                          "price_subtotal_incl": amount, "discount": 0, "tax_ids": [[6, 0, []]],
-                          "pack_lot_ids": []}]],
-        "payment_ids": [[0, 0, {"payment_method_id": shop["pm_id"], "amount": amount,
-                                "uuid": line["payment_uuid"], "transaction_id": res["transaction_id"]}]],
-        "amount_total": amount, "amount_tax": 0, "amount_paid": amount, "amount_return": 0,
-        "state": "paid", "to_invoice": False, "date_order": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+        "uuid": line["order_uuid"],
+        "session_id": shop["session_id"],
+        "user_id": shop["cashier"].uid,
+        "sequence_number": 1,
+        "name": f"Order {line['order_uuid'][:8]}",
+        "partner_id": False,
+        "lines": [
+            [
+                0,
+                0,
+                {
+                    "product_id": product_id,
+                    "qty": 1,
+                    "price_unit": amount,
+                    "price_subtotal": amount,
+                    "price_subtotal_incl": amount,
+                    "discount": 0,
+                    "tax_ids": [[6, 0, []]],
+                    "pack_lot_ids": [],
+                },
+            ]
+        ],
+        "payment_ids": [
+            [
+                0,
+                0,
+                {
+                    "payment_method_id": shop["pm_id"],
+                    "amount": amount,
+                    "uuid": line["payment_uuid"],
+                    "transaction_id": res["transaction_id"],
+                },
+            ]
+        ],
+        "amount_total": amount,
+        "amount_tax": 0,
+        "amount_paid": amount,
+        "amount_return": 0,
+        "state": "paid",
+        "to_invoice": False,
+        "date_order": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
     }
     result = shop["cashier"].call("pos.order", "sync_from_ui", [order])
     return result["pos.order"][0]["id"]
@@ -97,18 +185,25 @@ def test_cashier_cannot_forge_members_or_payments(odoo, shop, fake_wechat):
     cashier = shop["cashier"]
     victim = odoo.call("res.partner", "create", {"name": "Someone else", "company_id": shop["company_id"]})
     with pytest.raises(OdooError):
-        cashier.call("wechat.member", "create", {
-            "account_id": shop["account_id"], "openid": "oCHOSEN0000000000000000000001", "partner_id": victim})
+        cashier.call(
+            "wechat.member",
+            "create",
+            {"account_id": shop["account_id"], "openid": "oCHOSEN0000000000000000000001", "partner_id": victim},
+        )
     assert not odoo.search_read("wechat.member", [("openid", "=", "oCHOSEN0000000000000000000001")], ["id"])
 
     openid = shop["acc"].add_nonfollower()
     line, res = _charge(shop, fake_wechat, openid, 30.0)
-    [txn] = odoo.search_read("wechat.pay.transaction", [("payment_uuid", "=", line["payment_uuid"])],
-                             ["id", "state", "openid"])
+    [txn] = odoo.search_read(
+        "wechat.pay.transaction", [("payment_uuid", "=", line["payment_uuid"])], ["id", "state", "openid"]
+    )
     with pytest.raises(OdooError):
         cashier.call("wechat.pay.transaction", "write", [txn["id"]], {"openid": "oFORGED", "state": "cancelled"})
     assert odoo.search_read("wechat.pay.transaction", [("id", "=", txn["id"])], ["state", "openid"])[0] == {
-        "id": txn["id"], "state": txn["state"], "openid": txn["openid"]}
+        "id": txn["id"],
+        "state": txn["state"],
+        "openid": txn["openid"],
+    }
 
     order_id = _sync_paid_order(odoo, shop, line, res, 30.0)
     [order] = odoo.search_read("pos.order", [("id", "=", order_id)], ["state"])
@@ -134,8 +229,9 @@ def test_old_screenshot_refused_fresh_code_accepted(odoo, shop):
     page = shop["sim"].oauth(openid, f"{odoo.url}/wechat/member/{shop['account_id']}?lang=en")
     assert page.status_code == 200
     fresh = re.search(r'id="wm-dynamic-code" data-code="(WD\d+)"', page.text).group(1)
-    [member] = odoo.search_read("wechat.member", [("account_id", "=", shop["account_id"]), ("openid", "=", openid)],
-                                ["id", "partner_id"])
+    [member] = odoo.search_read(
+        "wechat.member", [("account_id", "=", shop["account_id"]), ("openid", "=", openid)], ["id", "partner_id"]
+    )
     assert fresh.endswith(str(member["id"]))
 
     cashier = shop["cashier"]
@@ -148,5 +244,4 @@ def test_old_screenshot_refused_fresh_code_accepted(odoo, shop):
     old = _dynamic_code(secret, member["id"], time.time() - 300)
     refused = cashier.call("res.partner", "wechat_pos_find_member", shop["config_id"], old)
     assert refused["res.partner"] == []
-    assert refused["wechat_error"] == (
-        "This member code has expired: ask the customer to refresh their member page.")
+    assert refused["wechat_error"] == ("This member code has expired: ask the customer to refresh their member page.")

@@ -546,8 +546,7 @@ def check_browser(python):
 # ---------------------------------------------------------------- commands
 
 
-def run_odoo_tests(odoo, python, pg, db, log_path, test_tags, pidfile, install=True, extra_env=None,
-                   modules=MODULES):
+def run_odoo_tests(odoo, python, pg, db, log_path, test_tags, pidfile, install=True, extra_env=None, modules=MODULES):
     """Install ``modules`` (or just load ``db``) with --test-enable and return the verdict."""
     cmd = (
         odoo.command(python)
@@ -713,9 +712,18 @@ class Session:
         wait_http(f"http://127.0.0.1:{gevent_port}/web/health", proc, timeout=60)
         if proxy:
             front = self.spawn(
-                [self.python, str(ROOT / "tools" / "demo_proxy.py"), "--port", str(port),
-                 "--http", f"127.0.0.1:{http_port}", "--gevent", f"127.0.0.1:{gevent_port}"],
-                RUNDIR / "logs" / f"proxy-{log_name}", dict(os.environ),
+                [
+                    self.python,
+                    str(ROOT / "tools" / "demo_proxy.py"),
+                    "--port",
+                    str(port),
+                    "--http",
+                    f"127.0.0.1:{http_port}",
+                    "--gevent",
+                    f"127.0.0.1:{gevent_port}",
+                ],
+                RUNDIR / "logs" / f"proxy-{log_name}",
+                dict(os.environ),
             )
             wait_http(f"http://127.0.0.1:{port}/web/health", front, timeout=30)
         return proc
@@ -743,16 +751,19 @@ def run_standalone_tests(sess, step):
         sess.pg.drop_db(db)
         tags = ",".join([f"/{m}" for m in modules] + list(STANDALONE_SKIPPED_TOURS))
         runs.append((modules, db, log_path, tags))
-    say(f"{step} installing, side by side in fresh databases, with --test-enable, tours skipped: "
-        + "; ".join(f"{' + '.join(m)} alone in {db} (log: .run/logs/{log.name})" for m, db, log, __ in runs))
+    say(
+        f"{step} installing, side by side in fresh databases, with --test-enable, tours skipped: "
+        + "; ".join(f"{' + '.join(m)} alone in {db} (log: .run/logs/{log.name})" for m, db, log, __ in runs)
+    )
     with concurrent.futures.ThreadPoolExecutor(len(runs)) as pool:
         futures = [
-            pool.submit(run_odoo_tests, sess.odoo, sess.python, sess.pg, db, log_path, tags, sess.pidfile,
-                        modules=modules)
+            pool.submit(
+                run_odoo_tests, sess.odoo, sess.python, sess.pg, db, log_path, tags, sess.pidfile, modules=modules
+            )
             for modules, db, log_path, tags in runs
         ]
         verdicts = [future.result() for future in futures]
-    for (modules, *__), verdict in zip(runs, verdicts):
+    for (modules, *__), verdict in zip(runs, verdicts, strict=False):
         say(
             f"    {' + '.join(modules)} alone: {verdict['passed']} passed, {verdict['bad']} failed "
             f"({verdict['tests']} run, {len(verdict['skipped'])} skipped) in {verdict['seconds']:.0f}s"
@@ -787,11 +798,15 @@ def cmd_test(args):
             say(f"2/{steps} serving {TEST_DB} with --workers=2 on http://127.0.0.1:{port} and running pytest tests/")
             # Links built by Odoo (OAuth redirects, callbacks) must point at this server, not the
             # port the tours of step 1 used.
-            pg.psql("UPDATE ir_config_parameter SET value = :'url' WHERE key = 'web.base.url'",
-                    db=TEST_DB, url=f"http://127.0.0.1:{port}")
+            pg.psql(
+                "UPDATE ir_config_parameter SET value = :'url' WHERE key = 'web.base.url'",
+                db=TEST_DB,
+                url=f"http://127.0.0.1:{port}",
+            )
             server = sess.serve(TEST_DB, port, "odoo-server.log", proxy=True)
-            py_v = run_pytest(python, f"http://127.0.0.1:{port}", TEST_DB, pg, odoo, RUNDIR / "logs" / "pytest.log",
-                              args.pytest_args)
+            py_v = run_pytest(
+                python, f"http://127.0.0.1:{port}", TEST_DB, pg, odoo, RUNDIR / "logs" / "pytest.log", args.pytest_args
+            )
             say(
                 f"    pytest: {py_v['passed']} passed, {py_v['bad']} failed "
                 f"({len(py_v['skipped'])} skipped) in {py_v['seconds']:.0f}s"
@@ -869,8 +884,10 @@ def cmd_demo(args):
                     check=False,
                 )
                 if res.returncode:
-                    raise HarnessError(f"{'installing' if options[0] == '-i' else 'updating'} the demo database "
-                                       "failed (see the log above)")
+                    raise HarnessError(
+                        f"{'installing' if options[0] == '-i' else 'updating'} the demo database "
+                        "failed (see the log above)"
+                    )
                 stamp.write_text(code)
             fake_port = args.fake_port or free_port()
             fake = sess.spawn(
@@ -906,7 +923,8 @@ DEMO_BANNER = """
 {sandbox}
  Simulate a follower:
    PYTHONPATH=tests .venv/bin/python -m fakewechat follow --url {fake_url} --appid {appid} --scene store_shanghai
-   PYTHONPATH=tests .venv/bin/python -m fakewechat text --url {fake_url} --appid {appid} --openid <openid> --content 积分
+   PYTHONPATH=tests .venv/bin/python -m fakewechat text --url {fake_url} --appid {appid} \\
+       --openid <openid> --content 积分
  Member page:   {url}/wechat/member/<account id> (the fake signs you in as the last simulated user)
  Logs:          .run/logs/   Stop with Ctrl-C.
 =================================================================="""
@@ -915,14 +933,17 @@ DEMO_BANNER = """
 # Benchmarks that run on a database of their own, dropped and re-created at each run.  Coupon
 # issue: Odoo's loyalty.generate.wizard draws 32-bit codes, so coupons left in a shared
 # database by earlier runs make it fail with "A coupon/loyalty card must have a unique code".
-FRESH_BENCH_DBS = {"coupon_issue": "wm_bench_coupon", "notice_route": "wm_bench_notice",
-                   "member_import": "wm_bench_import"}
+FRESH_BENCH_DBS = {
+    "coupon_issue": "wm_bench_coupon",
+    "notice_route": "wm_bench_notice",
+    "member_import": "wm_bench_import",
+}
 BENCH_DB = "wm_bench"
 
 
 def cmd_bench(args):
     """Run bench/*.py against Odoo served with --workers=2 on its own database."""
-    names = args.names or sorted(p.stem[len("bench_"):] for p in (ROOT / "bench").glob("bench_*.py"))
+    names = args.names or sorted(p.stem[len("bench_") :] for p in (ROOT / "bench").glob("bench_*.py"))
     by_db = {}
     for name in names:
         by_db.setdefault(FRESH_BENCH_DBS.get(name, BENCH_DB), []).append(name)
@@ -936,8 +957,15 @@ def cmd_bench(args):
             subprocess.run(
                 sess.odoo.command(sess.python)
                 + base_odoo_args(sess.odoo, sess.pg, db)
-                + ["-u" if exists else "-i", ",".join(MODULES), "--without-demo", "all", "--stop-after-init",
-                   "--log-level", "warn"],
+                + [
+                    "-u" if exists else "-i",
+                    ",".join(MODULES),
+                    "--without-demo",
+                    "all",
+                    "--stop-after-init",
+                    "--log-level",
+                    "warn",
+                ],
                 env=odoo_env(sess.pg),
                 check=True,
             )
@@ -945,8 +973,14 @@ def cmd_bench(args):
             server = sess.serve(db, port, f"odoo-bench-{db}.log")
             # WM_ODOO_ADDONS / WM_ODOO_DATA_DIR: for benches that also open the database in-process (private
             # methods cannot be called over JSON-RPC).
-            env = dict(os.environ, **sess.pg.env(), WM_ODOO_URL=f"http://127.0.0.1:{port}", WM_ODOO_DB=db,
-                       WM_ODOO_ADDONS=",".join(sess.odoo.addons_paths), WM_ODOO_DATA_DIR=str(RUNDIR / "filestore"))
+            env = dict(
+                os.environ,
+                **sess.pg.env(),
+                WM_ODOO_URL=f"http://127.0.0.1:{port}",
+                WM_ODOO_DB=db,
+                WM_ODOO_ADDONS=",".join(sess.odoo.addons_paths),
+                WM_ODOO_DATA_DIR=str(RUNDIR / "filestore"),
+            )
             for name in db_names:
                 script = ROOT / "bench" / f"bench_{name}.py"
                 say(f"running {script.relative_to(ROOT)} on {db}")
@@ -963,17 +997,25 @@ def cmd_i18n(args):
         base = sess.odoo.command(sess.python) + base_odoo_args(sess.odoo, sess.pg, db)
         # A fresh database with demo data: its records' names are terms too (the i18n tests run with demo data).
         sess.pg.drop_db(db)
-        subprocess.run(base + ["-i", ",".join(MODULES), "--stop-after-init", "--log-level", "warn"],
-                       env=odoo_env(sess.pg), check=True)
+        subprocess.run(
+            base + ["-i", ",".join(MODULES), "--stop-after-init", "--log-level", "warn"],
+            env=odoo_env(sess.pg),
+            check=True,
+        )
         for module in MODULES:
             pot = ROOT / module / "i18n" / f"{module}.pot"
             pot.parent.mkdir(exist_ok=True)
-            subprocess.run(base + ["--i18n-export", str(pot), "--modules", module, "--stop-after-init",
-                                   "--log-level", "warn"], env=odoo_env(sess.pg), check=True)
+            subprocess.run(
+                base + ["--i18n-export", str(pot), "--modules", module, "--stop-after-init", "--log-level", "warn"],
+                env=odoo_env(sess.pg),
+                check=True,
+            )
             po = pot.parent / "zh_CN.po"
             if po.exists() and shutil.which("msgmerge"):
-                subprocess.run(["msgmerge", "--quiet", "--update", "--no-fuzzy-matching", "--backup=none",
-                                str(po), str(pot)], check=True)
+                subprocess.run(
+                    ["msgmerge", "--quiet", "--update", "--no-fuzzy-matching", "--backup=none", str(po), str(pot)],
+                    check=True,
+                )
             say(f"{module}: {pot.relative_to(ROOT)} exported, zh_CN.po merged")
     say("now translate the empty msgstr entries of each zh_CN.po (tests/test_i18n.py checks them)")
     return 0
@@ -981,18 +1023,32 @@ def cmd_i18n(args):
 
 def _post_json(url, payload, timeout):
     """POST ``payload`` as JSON; an HTTP error status raises (``urllib.error.HTTPError``)."""
-    req = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return resp.read()
 
 
-SANDBOX_ACCOUNT_FIELDS = ["name", "appid", "appsecret", "callback_token", "encoding_aes_key", "encrypt_mode",
-                          "webhook_url", "pay_mch_id", "pay_api_key", "certified", "timeout", "notice_template_ids"]
+SANDBOX_ACCOUNT_FIELDS = [
+    "name",
+    "appid",
+    "appsecret",
+    "callback_token",
+    "encoding_aes_key",
+    "encrypt_mode",
+    "webhook_url",
+    "pay_mch_id",
+    "pay_api_key",
+    "certified",
+    "timeout",
+    "notice_template_ids",
+]
 
 
-def connect_sandbox_accounts(url, fake_url, db=DEMO_DB, login="admin", password="admin",
-                             domain=(("sandbox", "=", True),)):
+def connect_sandbox_accounts(
+    url, fake_url, db=DEMO_DB, login="admin", password="admin", domain=(("sandbox", "=", True),)
+):
     """Point the sandbox accounts of the Odoo at ``url`` at the fake platform at ``fake_url``.
 
     Over XML-RPC as an administrator: sets ``web.base.url`` to ``url`` (the
@@ -1019,28 +1075,44 @@ def connect_sandbox_accounts(url, fake_url, db=DEMO_DB, login="admin", password=
     result = []
     for account in call("wechat.account", "read", ids, SANDBOX_ACCOUNT_FIELDS):
         timeout = account["timeout"]
-        _post_json(f"{fake}/_fake/accounts", {
-            "appid": account["appid"],
-            "secret": account["appsecret"],
-            "token": account["callback_token"],
-            "aes_key": account["encoding_aes_key"] or None,
-            "encrypt_mode": account["encrypt_mode"],
-            "webhook_url": account["webhook_url"],
-            "mch_id": account["pay_mch_id"],
-            "mch_key": account["pay_api_key"],
-            "certified": account["certified"],
-        }, timeout)
+        _post_json(
+            f"{fake}/_fake/accounts",
+            {
+                "appid": account["appid"],
+                "secret": account["appsecret"],
+                "token": account["callback_token"],
+                "aes_key": account["encoding_aes_key"] or None,
+                "encrypt_mode": account["encrypt_mode"],
+                "webhook_url": account["webhook_url"],
+                "mch_id": account["pay_mch_id"],
+                "mch_key": account["pay_api_key"],
+                "certified": account["certified"],
+            },
+            timeout,
+        )
         # The account's templates exist on the fake too.
-        for mapping in call("wechat.notice.template", "read", account["notice_template_ids"],
-                            ["channel", "template_id", "kind_id", "line_ids"]):
+        for mapping in call(
+            "wechat.notice.template",
+            "read",
+            account["notice_template_ids"],
+            ["channel", "template_id", "kind_id", "line_ids"],
+        ):
             kind = call("wechat.notice.kind", "read", [mapping["kind_id"][0]], ["name"])[0]
-            lines = {line["id"]: line["keyword"]
-                     for line in call("wechat.notice.template.line", "read", mapping["line_ids"], ["keyword"])}
+            lines = {
+                line["id"]: line["keyword"]
+                for line in call("wechat.notice.template.line", "read", mapping["line_ids"], ["keyword"])
+            }
             path = "subscribe_templates" if mapping["channel"] == "subscribe" else "templates"
-            _post_json(f"{fake}/_fake/{path}", {
-                "appid": account["appid"], "template_id": mapping["template_id"], "title": kind["name"],
-                "keywords": [lines[line_id] for line_id in mapping["line_ids"]],
-            }, timeout)
+            _post_json(
+                f"{fake}/_fake/{path}",
+                {
+                    "appid": account["appid"],
+                    "template_id": mapping["template_id"],
+                    "title": kind["name"],
+                    "keywords": [lines[line_id] for line_id in mapping["line_ids"]],
+                },
+                timeout,
+            )
         result.append({"name": account["name"], "appid": account["appid"], "webhook": account["webhook_url"]})
     return result
 
@@ -1062,12 +1134,18 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     p_test = sub.add_parser("test", help="run every test; ends with 'N passed, N failed'")
     p_test.add_argument("--tags", help="for development: Odoo --test-tags instead of every module's tests")
-    p_test.add_argument("--pytest-args", help="for development: pytest arguments instead of tests/, e.g. "
-                        "'tests/test_fake_messages.py -k window'")
+    p_test.add_argument(
+        "--pytest-args",
+        help="for development: pytest arguments instead of tests/, e.g. " "'tests/test_fake_messages.py -k window'",
+    )
     p_test.add_argument("--no-pytest", action="store_true", help="for development: the Odoo tests only")
-    p_test.add_argument("--standalone", action=argparse.BooleanOptionalAction, default=None,
-                        help="also install " + " and ".join("+".join(m) for m in STANDALONE_SETS) + " alone, each "
-                        "in a database of its own, and run their tests (default: on, off with --tags/--pytest-args)")
+    p_test.add_argument(
+        "--standalone",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also install " + " and ".join("+".join(m) for m in STANDALONE_SETS) + " alone, each "
+        "in a database of its own, and run their tests (default: on, off with --tags/--pytest-args)",
+    )
     p_test.set_defaults(func=cmd_test)
     p_demo = sub.add_parser("demo", help="run the demo with the sandbox WeChat platform")
     p_demo.add_argument("--port", type=int, default=8069)

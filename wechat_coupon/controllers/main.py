@@ -50,9 +50,7 @@ class WeChatCouponPage(WeChatMemberPage):
         if status == "valid":
             if with_qr:
                 values["qr"] = "data:image/png;base64," + base64.b64encode(qr_png(card.code, box_size=6)).decode()
-            values["forward_url"] = (
-                f"/wechat/coupons/{account.id}/gift/{card.id}/{card._wechat_forward_token()}"
-            )
+            values["forward_url"] = f"/wechat/coupons/{account.id}/gift/{card.id}/{card._wechat_forward_token()}"
         return values
 
     # ------------------------------------------------------------------ wallet
@@ -102,8 +100,13 @@ class WeChatCouponPage(WeChatMemberPage):
         }
         return request.render("wechat_coupon.coupon_claim", values, status=status)
 
-    @http.route("/wechat/coupons/<int:account_id>/claim/<int:campaign_id>", type="http", auth="public",
-                methods=["GET"], sitemap=False)
+    @http.route(
+        "/wechat/coupons/<int:account_id>/claim/<int:campaign_id>",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        sitemap=False,
+    )
     def coupon_claim_page(self, account_id, campaign_id, lang=None, **kw):
         account = self._account(account_id)
         campaign = self._campaign(account, campaign_id)
@@ -113,8 +116,13 @@ class WeChatCouponPage(WeChatMemberPage):
         campaign._member_cards(member)._wechat_mark_seen()  # opened from the notice: the issued coupon is claimed
         return self._render_claim(account, member, campaign)
 
-    @http.route("/wechat/coupons/<int:account_id>/claim/<int:campaign_id>", type="http", auth="public",
-                methods=["POST"], sitemap=False)
+    @http.route(
+        "/wechat/coupons/<int:account_id>/claim/<int:campaign_id>",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        sitemap=False,
+    )
     def coupon_claim(self, account_id, campaign_id, **post):
         account = self._account(account_id)
         campaign = self._campaign(account, campaign_id)
@@ -135,8 +143,13 @@ class WeChatCouponPage(WeChatMemberPage):
             raise NotFound()
         return card
 
-    @http.route("/wechat/coupons/<int:account_id>/gift/<int:card_id>/<string:token>", type="http", auth="public",
-                methods=["GET"], sitemap=False)
+    @http.route(
+        "/wechat/coupons/<int:account_id>/gift/<int:card_id>/<string:token>",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        sitemap=False,
+    )
     def coupon_gift_page(self, account_id, card_id, token, lang=None, **kw):
         account = self._account(account_id)
         card = self._gift_card(account, card_id)
@@ -159,8 +172,13 @@ class WeChatCouponPage(WeChatMemberPage):
         }
         return request.render("wechat_coupon.coupon_gift", values)
 
-    @http.route("/wechat/coupons/<int:account_id>/gift/<int:card_id>/<string:token>", type="http", auth="public",
-                methods=["POST"], sitemap=False)
+    @http.route(
+        "/wechat/coupons/<int:account_id>/gift/<int:card_id>/<string:token>",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        sitemap=False,
+    )
     def coupon_gift_accept(self, account_id, card_id, token, **post):
         account = self._account(account_id)
         card = self._gift_card(account, card_id)
@@ -175,6 +193,6 @@ class WeChatCouponPage(WeChatMemberPage):
         return request.redirect(f"/wechat/coupons/{account.id}?received=1")
 
     def _render_error(self, message, status=400):
-        return request.render("wechat_member.member_page_error", {"message": message, "lang": request.env.lang},
-                              status=status)
-
+        return request.render(
+            "wechat_member.member_page_error", {"message": message, "lang": request.env.lang}, status=status
+        )

@@ -23,11 +23,17 @@ class LoyaltyCard(models.Model):
         "wechat.coupon.campaign", string="WeChat Campaign", index="btree_not_null", readonly=True, ondelete="restrict"
     )
     wechat_automation_id = fields.Many2one(
-        "wechat.coupon.automation", string="WeChat Automation", index="btree_not_null", readonly=True,
+        "wechat.coupon.automation",
+        string="WeChat Automation",
+        index="btree_not_null",
+        readonly=True,
         ondelete="set null",
     )
     wechat_recipient_id = fields.Many2one(
-        "res.partner", string="Issued To", readonly=True, ondelete="set null",
+        "res.partner",
+        string="Issued To",
+        readonly=True,
+        ondelete="set null",
         help="The member the coupon was issued to; the holder (Customer) changes when it is forwarded.",
     )
     wechat_seq = fields.Integer("Coupon Number", readonly=True, help="1 to the campaign's limit per member.")
@@ -62,9 +68,11 @@ class LoyaltyCard(models.Model):
         today = today or fields.Date.context_today(self)
         if not self.active or self.points <= 0 or self.wechat_redeem_order_id:
             return "used"
-        if (self.expiration_date and self.expiration_date < today) or (
-            self.program_id.date_to and self.program_id.date_to < today
-        ) or not self.program_id.active:
+        if (
+            (self.expiration_date and self.expiration_date < today)
+            or (self.program_id.date_to and self.program_id.date_to < today)
+            or not self.program_id.active
+        ):
             return "expired"
         return "valid"
 
@@ -82,8 +90,18 @@ class LoyaltyCard(models.Model):
         return ["044" + digits[i : i + 16] for i in range(0, 16 * count, 16)]
 
     @api.model
-    def _wechat_bulk_create(self, program, rows, points=1.0, expiration_date=False, description="",
-                            origin="issue", campaign=None, automation=None, claim_date=None):
+    def _wechat_bulk_create(
+        self,
+        program,
+        rows,
+        points=1.0,
+        expiration_date=False,
+        description="",
+        origin="issue",
+        campaign=None,
+        automation=None,
+        claim_date=None,
+    ):
         """Insert one coupon per ``(partner_id, seq)`` of ``rows`` with batched SQL.
 
         One statement per batch inserts the cards and their ``loyalty.history``
@@ -230,7 +248,8 @@ class LoyaltyCard(models.Model):
         self.env.flush_all()
         # A concurrent redemption makes this fail with a serialization error: the request is retried.
         self.env.cr.execute(
-            "SELECT id FROM loyalty_card WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [sorted(spent)],
+            "SELECT id FROM loyalty_card WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            [sorted(spent)],
             log_exceptions=False,
         )
         found = {row[0] for row in self.env.cr.fetchall()}
@@ -250,8 +269,9 @@ class LoyaltyCard(models.Model):
                     company=card.company_id.name,
                 )
             if card.expiration_date and card.expiration_date < today:
-                return _("This coupon has expired (%(code)s, valid until %(date)s).", code=code,
-                         date=card.expiration_date)
+                return _(
+                    "This coupon has expired (%(code)s, valid until %(date)s).", code=code, date=card.expiration_date
+                )
             if float_compare(card.points, -spent[card.id], 2) < 0:
                 if card.points <= 0 or card.wechat_redeem_order_id:
                     return _("This coupon has already been used (%(code)s).", code=code)

@@ -17,13 +17,12 @@ class PosConfig(models.Model):
         res = super().use_coupon_code(code, creation_date, partner_id, pricelist_id)
         Card = self.env["loyalty.card"].sudo()
         program_ids = self._get_program_ids().ids
-        card = Card.search([("program_id", "in", program_ids), ("code", "=", code), ("wechat_origin", "!=", False)],
-                           limit=1)
+        card = Card.search(
+            [("program_id", "in", program_ids), ("code", "=", code), ("wechat_origin", "!=", False)], limit=1
+        )
         if not res.get("successful") and card:
             if partner_id and card.partner_id and card.partner_id.id != partner_id:
-                return self._wechat_coupon_refusal(
-                    _("This coupon (%(code)s) belongs to another member.", code=code)
-                )
+                return self._wechat_coupon_refusal(_("This coupon (%(code)s) belongs to another member.", code=code))
             if not partner_id and card.partner_id:
                 res = super().use_coupon_code(code, creation_date, card.partner_id.id, pricelist_id)
         if not res.get("successful") and card and (card.points <= 0 or card.wechat_redeem_order_id):

@@ -57,17 +57,23 @@ class PosOrder(models.Model):
         card_ids = {
             vals.get("coupon_id")
             for command in order.get("lines") or []
-            if isinstance(command, (list, tuple)) and len(command) == 3 and isinstance(vals := command[2], dict)
-            and vals.get("is_reward_line") and (vals.get("points_cost") or 0) > 0
-            and isinstance(vals.get("coupon_id"), int) and vals["coupon_id"] > 0
+            if isinstance(command, list | tuple)
+            and len(command) == 3
+            and isinstance(vals := command[2], dict)
+            and vals.get("is_reward_line")
+            and (vals.get("points_cost") or 0) > 0
+            and isinstance(vals.get("coupon_id"), int)
+            and vals["coupon_id"] > 0
         }
         if not card_ids:
             return
         cards = self.env["loyalty.card"].sudo().browse(card_ids).exists()
         own = cards.filtered(lambda card: card.partner_id and card.program_id.is_nominative)
         if own:
-            raise UserError(_(
-                "The points of %(customer)s cannot be spent: the customer was not confirmed. Confirm the customer "
-                "(name and last 4 phone digits) or scan their dynamic member code, then validate the order again.",
-                customer=own[0].partner_id.display_name,
-            ))
+            raise UserError(
+                _(
+                    "The points of %(customer)s cannot be spent: the customer was not confirmed. Confirm the customer "
+                    "(name and last 4 phone digits) or scan their dynamic member code, then validate the order again.",
+                    customer=own[0].partner_id.display_name,
+                )
+            )

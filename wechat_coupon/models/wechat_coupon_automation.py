@@ -58,10 +58,11 @@ class WeChatCouponAutomation(models.Model):
     last_run = fields.Datetime(readonly=True)
     # Reach of the next run (not stored: the quotas and opt-ins change by the minute).
     reach_summary = fields.Char(
-        "Reach of the Next Run", compute="_compute_reach",
+        "Reach of the Next Run",
+        compute="_compute_reach",
         help="The members the next run would give a coupon or a reminder (today's occasions not handled yet: "
         "birthdays in the set number of days, dormant members, coupons expiring in the set number of days), "
-        "and how many of them each channel of this automation's notice reaches now; \"not reachable\": no "
+        'and how many of them each channel of this automation\'s notice reaches now; "not reachable": no '
         "channel WeChat allows reaches them (they find the coupon in their wallet).",
     )
     reach_count = fields.Integer("Reachable Members", compute="_compute_reach")
@@ -134,8 +135,18 @@ class WeChatCouponAutomation(models.Model):
             ON CONFLICT (automation_id, partner_id, occasion) DO NOTHING
             RETURNING partner_id, occasion, card_id
             """,
-            [self.id, self.company_id.id, now, self.env.uid, self.env.uid, now, now,
-             [p[0] for p in pairs], [p[1] for p in pairs], [p[2] for p in pairs]],
+            [
+                self.id,
+                self.company_id.id,
+                now,
+                self.env.uid,
+                self.env.uid,
+                now,
+                now,
+                [p[0] for p in pairs],
+                [p[1] for p in pairs],
+                [p[2] for p in pairs],
+            ],
         )
         rows = self.env.cr.fetchall()
         self.env["wechat.coupon.automation.log"].invalidate_model()
@@ -173,16 +184,22 @@ class WeChatCouponAutomation(models.Model):
         if self.automation_type == "birthday":
             return _(
                 "Happy birthday! A gift for you: %(program)s, valid until %(date)s. Your wallet: %(url)s",
-                program=card.program_id.name, date=card.expiration_date, url=wallet,
+                program=card.program_id.name,
+                date=card.expiration_date,
+                url=wallet,
             )
         if self.automation_type == "winback":
             return _(
                 "We miss you! A coupon for your next visit: %(program)s, valid until %(date)s. Your wallet: %(url)s",
-                program=card.program_id.name, date=card.expiration_date, url=wallet,
+                program=card.program_id.name,
+                date=card.expiration_date,
+                url=wallet,
             )
         return _(
             "Reminder: your coupon %(program)s expires on %(date)s. Your wallet: %(url)s",
-            program=card.program_id.name, date=card.expiration_date, url=wallet,
+            program=card.program_id.name,
+            date=card.expiration_date,
+            url=wallet,
         )
 
     def _text(self, card):
@@ -199,7 +216,8 @@ class WeChatCouponAutomation(models.Model):
     def _notify(self, cards):
         """A notice of this automation's kind per card's holder (birthday and win-back are marketing)."""
         notices = self.env["wechat.coupon.campaign"]._notify_cards(
-            self.account_id, NOTICE_KINDS[self.automation_type], cards, extra={"automation_id": self.id})
+            self.account_id, NOTICE_KINDS[self.automation_type], cards, extra={"automation_id": self.id}
+        )
         return len(notices.filtered(lambda n: n.state != "none"))
 
     def _run_birthday(self):
@@ -230,17 +248,23 @@ class WeChatCouponAutomation(models.Model):
 
     def _winback_occasions(self):
         """``(partner_id, occasion)`` of the dormant members, sorted; read in SQL (there can be 100 000s)."""
-        query = self.env["wechat.member"].sudo()._search(
-            self._members_domain() + [("partner_id.wechat_activity_state", "=", "dormant")]
+        query = (
+            self.env["wechat.member"]
+            .sudo()
+            ._search(self._members_domain() + [("partner_id.wechat_activity_state", "=", "dormant")])
         )
         self.env.flush_all()
-        self.env.cr.execute(SQL(
-            "SELECT p.id, p.wechat_last_purchase FROM res_partner p WHERE p.id IN %s ORDER BY p.id",
-            query.subselect(SQL.identifier(query.table, "partner_id")),
-        ))
+        self.env.cr.execute(
+            SQL(
+                "SELECT p.id, p.wechat_last_purchase FROM res_partner p WHERE p.id IN %s ORDER BY p.id",
+                query.subselect(SQL.identifier(query.table, "partner_id")),
+            )
+        )
         # One win-back per dormancy: a new purchase starts a new occasion.
-        return [(partner_id, f"dormant:{fields.Date.to_string(last.date()) if last else '-'}")
-                for partner_id, last in self.env.cr.fetchall()]
+        return [
+            (partner_id, f"dormant:{fields.Date.to_string(last.date()) if last else '-'}")
+            for partner_id, last in self.env.cr.fetchall()
+        ]
 
     def _expiring_cards(self):
         """The coupons of the account's members that expire on the run's target day (today + days)."""
@@ -248,16 +272,20 @@ class WeChatCouponAutomation(models.Model):
         target = today + timedelta(days=self.days)
         # The members' contacts as a subquery: no read of 100 000s of members.
         members = self.env["wechat.member"].sudo()._search(self._members_domain())
-        return self.env["loyalty.card"].sudo().search(
-            [
-                ("partner_id", "in", members.subselect(SQL.identifier(members.table, "partner_id"))),
-                ("wechat_origin", "!=", False),
-                ("program_id.program_type", "in", COUPON_PROGRAM_TYPES),
-                ("company_id", "in", [False, self.company_id.id]),
-                ("expiration_date", "=", target),
-                ("points", ">", 0),
-                ("wechat_redeem_order_id", "=", False),
-            ]
+        return (
+            self.env["loyalty.card"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "in", members.subselect(SQL.identifier(members.table, "partner_id"))),
+                    ("wechat_origin", "!=", False),
+                    ("program_id.program_type", "in", COUPON_PROGRAM_TYPES),
+                    ("company_id", "in", [False, self.company_id.id]),
+                    ("expiration_date", "=", target),
+                    ("points", ">", 0),
+                    ("wechat_redeem_order_id", "=", False),
+                ]
+            )
         )
 
     def _run_expiry(self):
@@ -278,7 +306,8 @@ class WeChatCouponAutomation(models.Model):
         if self.automation_type == "expiry":
             self.env.flush_all()
             self.env.cr.execute(
-                "SELECT partner_id, id FROM loyalty_card WHERE id = ANY(%s)", [self._expiring_cards().ids])
+                "SELECT partner_id, id FROM loyalty_card WHERE id = ANY(%s)", [self._expiring_cards().ids]
+            )
             pairs = [(partner_id, f"card:{card_id}") for partner_id, card_id in self.env.cr.fetchall()]
         elif self.automation_type == "birthday":
             pairs = self._birthday_occasions()

@@ -23,8 +23,9 @@ class WeChatCouponCampaign(models.Model):
     _check_company_auto = True
 
     name = fields.Char(required=True, tracking=True, translate=True)
-    account_id = fields.Many2one("wechat.account", string="WeChat Account", required=True, check_company=True,
-                                 tracking=True)
+    account_id = fields.Many2one(
+        "wechat.account", string="WeChat Account", required=True, check_company=True, tracking=True
+    )
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     program_id = fields.Many2one(
         "loyalty.program",
@@ -34,31 +35,50 @@ class WeChatCouponCampaign(models.Model):
         domain="[('program_type', 'in', ('coupons', 'promo_code'))]",
         tracking=True,
     )
-    state = fields.Selection([("draft", "Draft"), ("issued", "Issued")], default="draft", required=True,
-                             tracking=True, copy=False, index=True)
+    state = fields.Selection(
+        [("draft", "Draft"), ("issued", "Issued")],
+        default="draft",
+        required=True,
+        tracking=True,
+        copy=False,
+        index=True,
+    )
     audience = fields.Selection(
-        [("members", "Selected Members"), ("followers", "All Followers"), ("category", "Contact Tag"),
-         ("segment", "Segment"), ("claim", "Claim Page Only")],
+        [
+            ("members", "Selected Members"),
+            ("followers", "All Followers"),
+            ("category", "Contact Tag"),
+            ("segment", "Segment"),
+            ("claim", "Claim Page Only"),
+        ],
         default="members",
         required=True,
     )
     member_ids = fields.Many2many("wechat.member", string="Members", domain="[('account_id', '=', account_id)]")
     category_id = fields.Many2one("res.partner.category", string="Contact Tag")
     segment_id = fields.Many2one(
-        "wechat.segment", string="Segment", check_company=True, domain="[('account_id', '=', account_id)]",
-        help="The segment's contacts; with its \"Include Phone-only Members\", also the members registered at the "
+        "wechat.segment",
+        string="Segment",
+        check_company=True,
+        domain="[('account_id', '=', account_id)]",
+        help='The segment\'s contacts; with its "Include Phone-only Members", also the members registered at the '
         "till by phone, who redeem the coupon with their member code.",
     )
     expiration_date = fields.Date("Valid Until")
     limit_per_member = fields.Integer("Coupons per Member", default=1, required=True)
-    points = fields.Float("Coupon Points", default=1.0, required=True,
-                          help="Points put on each coupon (a coupon reward usually costs 1 point).")
+    points = fields.Float(
+        "Coupon Points",
+        default=1.0,
+        required=True,
+        help="Points put on each coupon (a coupon reward usually costs 1 point).",
+    )
     claim_enabled = fields.Boolean("Claim Page", help="Members can claim a coupon from the campaign's claim page.")
     claim_limit = fields.Integer("Claim Stock", default=0, help="How many members can claim; 0: no limit.")
     claim_count = fields.Integer("Claims", readonly=True, copy=False, default=0)
     issue_date = fields.Datetime("Issued On", readonly=True, copy=False)
     notice_text = fields.Text(
-        "Notice", translate=True,
+        "Notice",
+        translate=True,
         help="Customer-service text sent to members with an open 48 h window. Empty: a default text. "
         "{program}, {date} and {url} are replaced.",
     )
@@ -67,18 +87,28 @@ class WeChatCouponCampaign(models.Model):
     issued_count = fields.Integer("Issued", readonly=True, copy=False, aggregator="sum")
     claimed_count = fields.Integer("Claimed", readonly=True, copy=False, aggregator="sum")
     redeemed_count = fields.Integer("Redeemed", readonly=True, copy=False, aggregator="sum")
-    revenue = fields.Float("Revenue", digits="Account", readonly=True, copy=False, aggregator="sum",
-                           help="Total of the paid POS orders that redeemed a coupon of the campaign.")
+    revenue = fields.Float(
+        "Revenue",
+        digits="Account",
+        readonly=True,
+        copy=False,
+        aggregator="sum",
+        help="Total of the paid POS orders that redeemed a coupon of the campaign.",
+    )
     redemption_rate = fields.Float("Redemption Rate (%)", readonly=True, copy=False, aggregator="avg")
     notified_count = fields.Integer("Notified", readonly=True, copy=False)
-    not_notified_count = fields.Integer("Not Notified", readonly=True, copy=False,
-                                        help="Outside the 48 h window, over the weekly budget or unfollowed: "
-                                        "they see the coupon in their wallet.")
+    not_notified_count = fields.Integer(
+        "Not Notified",
+        readonly=True,
+        copy=False,
+        help="Outside the 48 h window, over the weekly budget or unfollowed: " "they see the coupon in their wallet.",
+    )
 
     # Reach before issuing (not stored: the quotas and opt-ins change by the minute).
     reach_summary = fields.Char(
-        "Reach", compute="_compute_reach",
-        help="Before issuing: how many members of the audience each channel of the \"Coupon issued\" notice "
+        "Reach",
+        compute="_compute_reach",
+        help='Before issuing: how many members of the audience each channel of the "Coupon issued" notice '
         "reaches now (the first one WeChat allows for each, in the kind's order), and how many none reaches "
         "(they find the coupon in their wallet).",
     )
@@ -108,16 +138,21 @@ class WeChatCouponCampaign(models.Model):
         Member = self.env["wechat.member"].sudo()
         for campaign in self:
             counts = None
-            if campaign.state == "draft" and campaign.account_id and campaign.audience != "claim" and (
-                    campaign.audience != "category" or campaign.category_id) and (
-                    campaign.audience != "segment" or campaign.segment_id):
+            if (
+                campaign.state == "draft"
+                and campaign.account_id
+                and campaign.audience != "claim"
+                and (campaign.audience != "category" or campaign.category_id)
+                and (campaign.audience != "segment" or campaign.segment_id)
+            ):
                 members = Member.browse(campaign._audience_member_ids())
                 counts = Notice._reachability("coupon_issued", members)
             shown = counts or {}
             campaign.reach_count = sum(count for channel, count in shown.items() if channel != "none")
             campaign.unreachable_count = shown.get("none", 0)
             campaign.reach_summary = counts is not None and Notice._reachability_text(
-                "coupon_issued", None, counts=counts)
+                "coupon_issued", None, counts=counts
+            )
 
     # ------------------------------------------------------------------ audience
     def _audience_domain(self):
@@ -147,10 +182,12 @@ class WeChatCouponCampaign(models.Model):
         if self.audience == "segment":
             return self.segment_id.sudo()._partner_ids()
         query = self.env["wechat.member"].sudo()._search(domain)
-        self.env.cr.execute(SQL(
-            "SELECT DISTINCT audience.partner_id FROM %s AS audience ORDER BY 1",
-            query.subselect(SQL.identifier(query.table, "partner_id")),
-        ))
+        self.env.cr.execute(
+            SQL(
+                "SELECT DISTINCT audience.partner_id FROM %s AS audience ORDER BY 1",
+                query.subselect(SQL.identifier(query.table, "partner_id")),
+            )
+        )
         return [row[0] for row in self.env.cr.fetchall()]
 
     def _audience_member_ids(self):
@@ -233,8 +270,11 @@ class WeChatCouponCampaign(models.Model):
         url = campaign.account_id._wechat_coupon_claim_url(campaign)
         date = fields.Date.to_string(campaign.expiration_date) if campaign.expiration_date else "-"
         if campaign.notice_text:
-            return campaign.notice_text.replace("{program}", campaign.program_id.name).replace(
-                "{date}", date).replace("{url}", url)
+            return (
+                campaign.notice_text.replace("{program}", campaign.program_id.name)
+                .replace("{date}", date)
+                .replace("{url}", url)
+            )
         return _(
             "A coupon for you: %(program)s, valid until %(date)s. Open your wallet: %(url)s",
             program=campaign.program_id.with_context(lang=partner.lang or self.env.lang).name,
@@ -254,10 +294,12 @@ class WeChatCouponCampaign(models.Model):
         notices = self._notify_cards(self.account_id, "coupon_issued", cards)
         notified = len(notices.filtered(lambda n: n.state != "none"))
         not_notified = len(set(cards.sudo().partner_id.ids)) - notified
-        self.write({
-            "notified_count": self.notified_count + notified,
-            "not_notified_count": self.not_notified_count + not_notified,
-        })
+        self.write(
+            {
+                "notified_count": self.notified_count + notified,
+                "not_notified_count": self.not_notified_count + not_notified,
+            }
+        )
         return notified, not_notified
 
     @api.model
@@ -282,9 +324,16 @@ class WeChatCouponCampaign(models.Model):
         )
         pairs = self.env.cr.fetchall()
         members = self.env["wechat.member"].sudo().browse([m for m, __ in pairs])
-        return self.env["wechat.notice"].sudo()._notify(
-            kind, members, {m: dict(extra or {}, card_id=c) for m, c in pairs}, key={m: f"card-{c}" for m, c in pairs},
-            account=account,
+        return (
+            self.env["wechat.notice"]
+            .sudo()
+            ._notify(
+                kind,
+                members,
+                {m: dict(extra or {}, card_id=c) for m, c in pairs},
+                key={m: f"card-{c}" for m, c in pairs},
+                account=account,
+            )
         )
 
     # ------------------------------------------------------------------ claim
@@ -323,8 +372,12 @@ class WeChatCouponCampaign(models.Model):
             blockers["unavailable"] = _("This offer is not available.")
         if (campaign.expiration_date and campaign.expiration_date < today) or not campaign.program_id.active:
             blockers["ended"] = _("This offer has ended.")
-        if self.env["loyalty.card"].sudo().search_count(
-            [("wechat_campaign_id", "=", campaign.id), ("wechat_recipient_id", "=", member.partner_id.id)], limit=1
+        if (
+            self.env["loyalty.card"]
+            .sudo()
+            .search_count(
+                [("wechat_campaign_id", "=", campaign.id), ("wechat_recipient_id", "=", member.partner_id.id)], limit=1
+            )
         ):
             blockers["claimed"] = _("You have already claimed this coupon. It is in your wallet.")
         if campaign.claim_limit and campaign.claim_count >= campaign.claim_limit:
@@ -334,8 +387,10 @@ class WeChatCouponCampaign(models.Model):
     def _member_cards(self, member):
         """The coupons of this campaign that ``member`` holds now (issued, claimed or received from a friend)."""
         self.ensure_one()
-        return self.env["loyalty.card"].sudo().search(
-            [("wechat_campaign_id", "=", self.id), ("partner_id", "=", member.partner_id.id)]
+        return (
+            self.env["loyalty.card"]
+            .sudo()
+            .search([("wechat_campaign_id", "=", self.id), ("partner_id", "=", member.partner_id.id)])
         )
 
     def _claim(self, member):
@@ -379,8 +434,9 @@ class WeChatCouponCampaign(models.Model):
         Card = self.env["loyalty.card"].sudo().with_context(active_test=False)
         domain = [("wechat_campaign_id", "in", self.ids)]
         issued = dict(Card._read_group(domain, ["wechat_campaign_id"], ["__count"]))
-        claimed = dict(Card._read_group(domain + [("wechat_claim_date", "!=", False)], ["wechat_campaign_id"],
-                                        ["__count"]))
+        claimed = dict(
+            Card._read_group(domain + [("wechat_claim_date", "!=", False)], ["wechat_campaign_id"], ["__count"])
+        )
         redeemed = {
             campaign: (count, order_ids)
             for campaign, count, order_ids in Card._read_group(
@@ -398,13 +454,15 @@ class WeChatCouponCampaign(models.Model):
                     [("id", "in", list(set(order_ids))), ("state", "in", PAID_STATES)], [], ["amount_total:sum"]
                 )
             issued_count = issued.get(campaign, 0)
-            campaign.write({
-                "issued_count": issued_count,
-                "claimed_count": claimed.get(campaign, 0),
-                "redeemed_count": count,
-                "revenue": revenue or 0.0,
-                "redemption_rate": 100.0 * count / issued_count if issued_count else 0.0,
-            })
+            campaign.write(
+                {
+                    "issued_count": issued_count,
+                    "claimed_count": claimed.get(campaign, 0),
+                    "redeemed_count": count,
+                    "revenue": revenue or 0.0,
+                    "redemption_rate": 100.0 * count / issued_count if issued_count else 0.0,
+                }
+            )
 
     @api.model
     def _cron_update_statistics(self):

@@ -15,8 +15,17 @@ class CouponMixin:
                 "applies_on": "current",
                 "rule_ids": [],
                 "reward_ids": [
-                    (0, 0, {"reward_type": "discount", "discount": 10, "discount_mode": "percent",
-                            "discount_applicability": "order", "required_points": 1})
+                    (
+                        0,
+                        0,
+                        {
+                            "reward_type": "discount",
+                            "discount": 10,
+                            "discount_mode": "percent",
+                            "discount_applicability": "order",
+                            "required_points": 1,
+                        },
+                    )
                 ],
             }
         )

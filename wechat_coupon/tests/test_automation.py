@@ -9,8 +9,13 @@ from .common import CouponCase
 @tagged("post_install", "-at_install")
 class TestCouponAutomation(CouponCase):
     def automation(self, automation_type, **vals):
-        values = {"name": automation_type, "automation_type": automation_type, "account_id": self.account.id,
-                  "program_id": self.program.id, "days": 7}
+        values = {
+            "name": automation_type,
+            "automation_type": automation_type,
+            "account_id": self.account.id,
+            "program_id": self.program.id,
+            "days": 7,
+        }
         values.update(vals)
         return self.env["wechat.coupon.automation"].create(values)
 
@@ -18,8 +23,9 @@ class TestCouponAutomation(CouponCase):
         automation = self.automation("birthday")
         target = fields.Date.today() + timedelta(days=7)
         member = self.make_member(window=True)
-        member.partner_id.wechat_birthday = target.replace(year=1990) if not (
-            target.month == 2 and target.day == 29) else target.replace(year=1992)
+        member.partner_id.wechat_birthday = (
+            target.replace(year=1990) if not (target.month == 2 and target.day == 29) else target.replace(year=1992)
+        )
         other = self.make_member()
         other.partner_id.wechat_birthday = (target + timedelta(days=1)).replace(year=1990)
         before = len(self.fake.calls_to("/message/custom/send"))
@@ -42,8 +48,9 @@ class TestCouponAutomation(CouponCase):
             "UPDATE res_partner SET wechat_activity_state = 'dormant', wechat_last_purchase = %s WHERE id = %s",
             [fields.Datetime.now() - timedelta(days=120), dormant.partner_id.id],
         )
-        self.env.cr.execute("UPDATE res_partner SET wechat_activity_state = 'active' WHERE id = %s",
-                            [active.partner_id.id])
+        self.env.cr.execute(
+            "UPDATE res_partner SET wechat_activity_state = 'active' WHERE id = %s", [active.partner_id.id]
+        )
         self.env["res.partner"].invalidate_model(["wechat_activity_state", "wechat_last_purchase"])
         before = len(self.fake.calls_to("/message/custom/send"))
         automation._cron_winback()
@@ -54,8 +61,11 @@ class TestCouponAutomation(CouponCase):
         self.assertEqual(len(cards), 1)
         self.assertEqual(len(self.fake.calls_to("/message/custom/send")), before, "no quota: no customer service")
         notice = self.env["wechat.notice"].search([("member_id", "=", dormant.id)])
-        self.assertEqual((notice.kind_id.code, notice.state), ("winback", "digest"),
-                         "a marketing notice nobody else can carry waits for the daily digest")
+        self.assertEqual(
+            (notice.kind_id.code, notice.state),
+            ("winback", "digest"),
+            "a marketing notice nobody else can carry waits for the daily digest",
+        )
 
     def test_expiry_reminder_once_per_coupon(self):
         automation = self.automation("expiry", program_id=False, days=3)
@@ -93,13 +103,20 @@ class TestBirthdayDigest(CouponCase):
         members.partner_id.write({"wechat_birthday": born})
         capped = members[:5]
         self.env["wechat.message.log"]._log(self.account, capped.ids * 4, "mass")  # WeChat's 4 this month
-        automation = self.env["wechat.coupon.automation"].create({
-            "name": "Birthday", "automation_type": "birthday", "account_id": self.account.id,
-            "program_id": self.program.id, "days": 7})
+        automation = self.env["wechat.coupon.automation"].create(
+            {
+                "name": "Birthday",
+                "automation_type": "birthday",
+                "account_id": self.account.id,
+                "program_id": self.program.id,
+                "days": 7,
+            }
+        )
         automation._cron_birthday()
         self.commit()
         notices = self.env["wechat.notice"].search(
-            [("kind_id.code", "=", "birthday"), ("member_id", "in", members.ids)])
+            [("kind_id.code", "=", "birthday"), ("member_id", "in", members.ids)]
+        )
         self.assertEqual(len(notices), 1000)
         self.assertEqual(set(notices.mapped("state")), {"digest"}, "nobody wrote: no customer service")
         self.assertFalse(self.fake.calls_to("/message/custom/send"))
@@ -114,17 +131,24 @@ class TestBirthdayDigest(CouponCase):
         self.assertEqual(self.fake.violations, [])
 
     def test_birthday_by_subscribe_notice_when_opted_in(self):
-        self.map_template("birthday", "SUB_BIRTHDAY", {"thing1": "coupon_name", "time2": "expiry_date"},
-                          channel="subscribe")
+        self.map_template(
+            "birthday", "SUB_BIRTHDAY", {"thing1": "coupon_name", "time2": "expiry_date"}, channel="subscribe"
+        )
         target = fields.Date.today() + timedelta(days=7)
         born = target.replace(year=1992) if (target.month, target.day) == (2, 29) else target.replace(year=1990)
         member = self.make_member()
         member.partner_id.wechat_birthday = born
         self.fake.subscribe_accept(self.appid, member.openid, ["SUB_BIRTHDAY"])
         self.env["wechat.notice.optin"]._record(member, ["SUB_BIRTHDAY"])
-        automation = self.env["wechat.coupon.automation"].create({
-            "name": "Birthday", "automation_type": "birthday", "account_id": self.account.id,
-            "program_id": self.program.id, "days": 7})
+        automation = self.env["wechat.coupon.automation"].create(
+            {
+                "name": "Birthday",
+                "automation_type": "birthday",
+                "account_id": self.account.id,
+                "program_id": self.program.id,
+                "days": 7,
+            }
+        )
         automation._cron_birthday()
         self.commit()
         notice = self.env["wechat.notice"].search([("kind_id.code", "=", "birthday"), ("member_id", "=", member.id)])

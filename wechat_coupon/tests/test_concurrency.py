@@ -23,8 +23,19 @@ class TestConcurrentRedemption(TransactionCase):
                     "trigger": "with_code",
                     "applies_on": "current",
                     "rule_ids": [],
-                    "reward_ids": [(0, 0, {"reward_type": "discount", "discount": 10, "discount_mode": "percent",
-                                           "discount_applicability": "order", "required_points": 1})],
+                    "reward_ids": [
+                        (
+                            0,
+                            0,
+                            {
+                                "reward_type": "discount",
+                                "discount": 10,
+                                "discount_mode": "percent",
+                                "discount_applicability": "order",
+                                "required_points": 1,
+                            },
+                        )
+                    ],
                 }
             )
             partner = env["res.partner"].create({"name": "Concurrent holder"})
@@ -45,8 +56,14 @@ class TestConcurrentRedemption(TransactionCase):
 
     def test_two_tills_one_coupon(self):
         results, barrier = [], threading.Barrier(2)
-        data = {str(self.card_id): {"points": -1, "program_id": self.program_id, "coupon_id": self.card_id,
-                                    "barcode": False}}
+        data = {
+            str(self.card_id): {
+                "points": -1,
+                "program_id": self.program_id,
+                "coupon_id": self.card_id,
+                "barcode": False,
+            }
+        }
 
         def till():
             # As Odoo's RPC dispatch: a serialization failure is retried in a new transaction.

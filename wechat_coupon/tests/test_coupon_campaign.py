@@ -35,8 +35,9 @@ class TestCouponCampaign(CouponCase):
             self.assertEqual(card.points_display.split()[0], "1")
         self.assertEqual(self.program.coupon_count, 6)
         self.assertEqual(members[0].partner_id.loyalty_card_count, 1)
-        self.assertIn(cards[0].code, members.partner_id.filtered(
-            lambda p: p == cards[0].partner_id)._wechat_coupons_text())
+        self.assertIn(
+            cards[0].code, members.partner_id.filtered(lambda p: p == cards[0].partner_id)._wechat_coupons_text()
+        )
         self.assertEqual(campaign.issued_count, 6)
         # The views read them.
         self.env["loyalty.card"].web_search_read([("id", "in", cards.ids)], {"code": {}, "partner_id": {}})
@@ -57,8 +58,9 @@ class TestCouponCampaign(CouponCase):
         campaign.action_issue()
         cards = campaign.card_ids
         self.assertEqual(len(cards), 6)
-        self.assertEqual(sorted(cards.filtered(lambda c: c.partner_id == members[0].partner_id).mapped("wechat_seq")),
-                         [1, 2, 3])
+        self.assertEqual(
+            sorted(cards.filtered(lambda c: c.partner_id == members[0].partner_id).mapped("wechat_seq")), [1, 2, 3]
+        )
 
     def test_bulk_issue_2000(self):
         partners = self.env["res.partner"].create([{"name": f"Bulk {i}"} for i in range(2000)])
@@ -77,11 +79,15 @@ class TestCouponCampaign(CouponCase):
         taken.action_issue()
         taken_code = taken.card_ids.code
         trigger_code = "044" + "0" * 16
-        self.env["loyalty.program"].create({
-            "name": "Promo", "program_type": "promo_code", "trigger": "with_code",
-            "rule_ids": [(0, 0, {"mode": "with_code", "code": trigger_code})],
-            "reward_ids": [(0, 0, {"reward_type": "discount", "discount": 5, "required_points": 1})],
-        })
+        self.env["loyalty.program"].create(
+            {
+                "name": "Promo",
+                "program_type": "promo_code",
+                "trigger": "with_code",
+                "rule_ids": [(0, 0, {"mode": "with_code", "code": trigger_code})],
+                "reward_ids": [(0, 0, {"reward_type": "discount", "discount": 5, "required_points": 1})],
+            }
+        )
         Card = type(self.env["loyalty.card"])
         generate = Card._wechat_generate_codes
         batches = []
@@ -110,8 +116,10 @@ class TestCouponCampaign(CouponCase):
 
         # Codes that stay taken: a clear error after a few tries.
         late = self.make_campaign(self.make_member())
-        with patch.object(Card, "_wechat_generate_codes", lambda card_model, count: [taken_code] * count), \
-                self.assertRaisesRegex(UserError, "unique coupon codes"):
+        with (
+            patch.object(Card, "_wechat_generate_codes", lambda card_model, count: [taken_code] * count),
+            self.assertRaisesRegex(UserError, "unique coupon codes"),
+        ):
             late.action_issue()
         self.assertFalse(late.card_ids)
 
@@ -170,8 +178,11 @@ class TestCouponCampaign(CouponCase):
         self.assertEqual(sorted(notices.mapped("state")), ["none", "none", "sent"], "every notice recorded")
 
     def test_notice_by_template_for_members_without_quota(self):
-        self.map_template("coupon_issued", "TPL_COUPON", {
-            "thing1": "coupon_name", "character_string2": "coupon_code", "time3": "expiry_date"})
+        self.map_template(
+            "coupon_issued",
+            "TPL_COUPON",
+            {"thing1": "coupon_name", "character_string2": "coupon_code", "time3": "expiry_date"},
+        )
         member = self.make_member()
         campaign = self.make_campaign(member, expiration_date=fields.Date.today() + timedelta(days=30))
         campaign.action_issue()
@@ -268,15 +279,17 @@ class TestCouponCampaign(CouponCase):
         res = Order.with_company(other).validate_coupon_programs({str(card.id): -1}, [])
         self.assertFalse(res["successful"])
         self.assertIn("another company", res["payload"]["message"])
-        Order.confirm_coupon_programs({str(card.id): {"points": -1, "program_id": self.program.id,
-                                                      "coupon_id": card.id, "barcode": False}})
+        Order.confirm_coupon_programs(
+            {str(card.id): {"points": -1, "program_id": self.program.id, "coupon_id": card.id, "barcode": False}}
+        )
         self.assertEqual(card.points, 0)
         res = Order.validate_coupon_programs({str(card.id): -1}, [])
         self.assertFalse(res["successful"])
         self.assertIn("already been used", res["payload"]["message"])
         with self.assertRaisesRegex(UserError, "already been used"):
-            Order.confirm_coupon_programs({str(card.id): {"points": -1, "program_id": self.program.id,
-                                                          "coupon_id": card.id, "barcode": False}})
+            Order.confirm_coupon_programs(
+                {str(card.id): {"points": -1, "program_id": self.program.id, "coupon_id": card.id, "barcode": False}}
+            )
         self.assertEqual(card.points, 0)
 
     def test_server_actions(self):
@@ -286,13 +299,18 @@ class TestCouponCampaign(CouponCase):
         self.assertEqual(campaign.member_ids, members)
         self.assertEqual(campaign.state, "draft")
         wizard_action = self.env["wechat.coupon.issue.wizard"].action_open(members)
-        wizard = self.env["wechat.coupon.issue.wizard"].with_context(wizard_action["context"]).create(
-            {"program_id": self.program.id}
+        wizard = (
+            self.env["wechat.coupon.issue.wizard"]
+            .with_context(wizard_action["context"])
+            .create({"program_id": self.program.id})
         )
         wizard.action_issue()
-        issued = self.env["loyalty.card"].search([("partner_id", "in", members.partner_id.ids),
-                                                  ("wechat_origin", "=", "issue")])
+        issued = self.env["loyalty.card"].search(
+            [("partner_id", "in", members.partner_id.ids), ("wechat_origin", "=", "issue")]
+        )
         self.assertEqual(len(issued), 2)
-        for xmlid in ("wechat_coupon.action_wechat_member_issue_coupon",
-                      "wechat_coupon.action_wechat_member_create_coupon_campaign"):
+        for xmlid in (
+            "wechat_coupon.action_wechat_member_issue_coupon",
+            "wechat_coupon.action_wechat_member_create_coupon_campaign",
+        ):
             self.assertEqual(self.env.ref(xmlid).binding_model_id.model, "wechat.member")

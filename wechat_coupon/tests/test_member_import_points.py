@@ -12,13 +12,17 @@ class TestMemberImportPoints(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.manager = new_test_user(cls.env, "import_points_manager",
-                                    groups="base.group_user,wechat_member.group_wechat_manager")
+        cls.manager = new_test_user(
+            cls.env, "import_points_manager", groups="base.group_user,wechat_member.group_wechat_manager"
+        )
         cls.program = cls.env["loyalty.program"].create({"name": "Old member points", "program_type": "loyalty"})
 
     def run_import(self, rows):
-        wizard = self.env["wechat.member.import"].with_user(self.manager).create(
-            {"file": base64.b64encode(csv_bytes(rows)), "filename": "m.csv", "program_id": self.program.id})
+        wizard = (
+            self.env["wechat.member.import"]
+            .with_user(self.manager)
+            .create({"file": base64.b64encode(csv_bytes(rows)), "filename": "m.csv", "program_id": self.program.id})
+        )
         wizard.action_import()
         return wizard
 
@@ -26,8 +30,12 @@ class TestMemberImportPoints(TransactionCase):
         return self.env["loyalty.card"].search([("program_id", "=", self.program.id)])
 
     def test_points_on_card_with_one_history_line(self):
-        rows = [["手机号", "姓名", "积分"], ["13800001111", "甲", "120"], ["13800002222", "乙", "0"],
-                ["13800003333", "丙", ""]]
+        rows = [
+            ["手机号", "姓名", "积分"],
+            ["13800001111", "甲", "120"],
+            ["13800002222", "乙", "0"],
+            ["13800003333", "丙", ""],
+        ]
         wizard = self.run_import(rows)
         self.assertEqual(wizard.created_count, 3)
         card = self.cards()

@@ -16,15 +16,18 @@ class TestNotifyMeTour(CouponHttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.fake_account.add_subscribe_template(TEMPLATE, title="优惠券到期提醒",
-                                                keywords=tuple(k for k, __ in KEYWORDS))
-        cls.mapping = cls.env["wechat.notice.template"].create({
-            "account_id": cls.account.id,
-            "kind_id": cls.env.ref("wechat_coupon.notice_kind_coupon_expiring").id,
-            "channel": "subscribe",
-            "template_id": TEMPLATE,
-            "line_ids": [(0, 0, {"keyword": k, "value_key": v}) for k, v in KEYWORDS],
-        })
+        cls.fake_account.add_subscribe_template(
+            TEMPLATE, title="优惠券到期提醒", keywords=tuple(k for k, __ in KEYWORDS)
+        )
+        cls.mapping = cls.env["wechat.notice.template"].create(
+            {
+                "account_id": cls.account.id,
+                "kind_id": cls.env.ref("wechat_coupon.notice_kind_coupon_expiring").id,
+                "channel": "subscribe",
+                "template_id": TEMPLATE,
+                "line_ids": [(0, 0, {"keyword": k, "value_key": v}) for k, v in KEYWORDS],
+            }
+        )
         cls.account.budget_per_week = 0
 
     def send_after_commit(self):
@@ -40,9 +43,14 @@ class TestNotifyMeTour(CouponHttpCase):
         campaign = self.make_campaign(member, expiration_date=fields.Date.today() + timedelta(days=3))
         campaign.action_issue()
         self.send_after_commit()
-        automation = self.env["wechat.coupon.automation"].create({
-            "name": "Expiry", "automation_type": "expiry", "account_id": self.account.id, "days": 3,
-        })
+        automation = self.env["wechat.coupon.automation"].create(
+            {
+                "name": "Expiry",
+                "automation_type": "expiry",
+                "account_id": self.account.id,
+                "days": 3,
+            }
+        )
 
         tickets_before = self.fake_account.jsapi_ticket_calls
         self.browser_size = "375x667"
@@ -63,8 +71,9 @@ class TestNotifyMeTour(CouponHttpCase):
         self.assertEqual(sent[0]["template_id"], TEMPLATE)
         self.assertEqual(set(sent[0]["data"]), {k for k, __ in KEYWORDS}, "exactly the mapping's keywords")
         self.assertEqual(sent[0]["data"]["character_string2"]["value"], campaign.card_ids.code)
-        notice = self.env["wechat.notice"].search([
-            ("member_id", "=", member.id), ("kind_id.code", "=", "coupon_expiring")])
+        notice = self.env["wechat.notice"].search(
+            [("member_id", "=", member.id), ("kind_id.code", "=", "coupon_expiring")]
+        )
         self.assertEqual(len(notice), 1)
         self.assertEqual((notice.state, notice.channel), ("sent", "subscribe"))
         self.assertEqual(notice.mapping_id, self.mapping)
@@ -75,7 +84,10 @@ class TestNotifyMeTour(CouponHttpCase):
         automation._cron_expiry_reminder()
         self.send_after_commit()
         self.fake.wait_idle(10)
-        self.assertEqual(len([m for m in self.fake_account.subscribe_messages if m["touser"] == openid]), 1,
-                         "a second run sends nothing more")
+        self.assertEqual(
+            len([m for m in self.fake_account.subscribe_messages if m["touser"] == openid]),
+            1,
+            "a second run sends nothing more",
+        )
         self.assertEqual(len(self.fake.calls_to("/message/subscribe/bizsend")), 1)
         self.assertEqual(self.fake.violations, [])

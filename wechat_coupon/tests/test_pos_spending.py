@@ -21,37 +21,71 @@ class TestPosSpending(PosMemberCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.program = cls.env["loyalty.program"].create({
-            "name": "Member points",
-            "program_type": "loyalty",
-            "applies_on": "both",
-            "trigger": "auto",
-            "pos_ok": True,
-            "pos_config_ids": [Command.link(cls.config.id)],
-            "rule_ids": [Command.create({"reward_point_mode": "money", "reward_point_amount": 1})],
-            "reward_ids": [Command.create({"reward_type": "discount", "discount": 10, "discount_mode": "per_order",
-                                           "required_points": 100})],
-        })
+        cls.program = cls.env["loyalty.program"].create(
+            {
+                "name": "Member points",
+                "program_type": "loyalty",
+                "applies_on": "both",
+                "trigger": "auto",
+                "pos_ok": True,
+                "pos_config_ids": [Command.link(cls.config.id)],
+                "rule_ids": [Command.create({"reward_point_mode": "money", "reward_point_amount": 1})],
+                "reward_ids": [
+                    Command.create(
+                        {
+                            "reward_type": "discount",
+                            "discount": 10,
+                            "discount_mode": "per_order",
+                            "required_points": 100,
+                        }
+                    )
+                ],
+            }
+        )
         cls.card = cls.env["loyalty.card"].create(
-            {"program_id": cls.program.id, "partner_id": cls.lily.id, "points": 250})
-        cls.coupons = cls.env["loyalty.program"].create({
-            "name": "Wallet coupon", "program_type": "coupons", "trigger": "with_code", "applies_on": "current",
-            "pos_ok": True, "pos_config_ids": [Command.link(cls.config.id)], "rule_ids": [],
-            "reward_ids": [Command.create({"reward_type": "discount", "discount": 5, "discount_mode": "per_order",
-                                           "required_points": 1})],
-        })
+            {"program_id": cls.program.id, "partner_id": cls.lily.id, "points": 250}
+        )
+        cls.coupons = cls.env["loyalty.program"].create(
+            {
+                "name": "Wallet coupon",
+                "program_type": "coupons",
+                "trigger": "with_code",
+                "applies_on": "current",
+                "pos_ok": True,
+                "pos_config_ids": [Command.link(cls.config.id)],
+                "rule_ids": [],
+                "reward_ids": [
+                    Command.create(
+                        {"reward_type": "discount", "discount": 5, "discount_mode": "per_order", "required_points": 1}
+                    )
+                ],
+            }
+        )
         cls.coupon = cls.env["loyalty.card"].create(
-            {"program_id": cls.coupons.id, "partner_id": cls.lily.id, "points": 1})
+            {"program_id": cls.coupons.id, "partner_id": cls.lily.id, "points": 1}
+        )
 
     def _spend(self, card, method=None, points=100):
         data = self.create_ui_order_data([(self.tea, 1)], customer=self.lily, uuid=str(uuid.uuid4()))
         reward = card.program_id.reward_ids
-        data["lines"].append(Command.create({
-            "product_id": reward.discount_line_product_id.id, "qty": 1, "price_unit": -10, "price_subtotal": -10,
-            "price_subtotal_incl": -10, "discount": 0, "is_reward_line": True, "reward_id": reward.id,
-            "coupon_id": card.id, "points_cost": points, "reward_identifier_code": uuid.uuid4().hex[:8],
-            "tax_ids": [],
-        }))
+        data["lines"].append(
+            Command.create(
+                {
+                    "product_id": reward.discount_line_product_id.id,
+                    "qty": 1,
+                    "price_unit": -10,
+                    "price_subtotal": -10,
+                    "price_subtotal_incl": -10,
+                    "discount": 0,
+                    "is_reward_line": True,
+                    "reward_id": reward.id,
+                    "coupon_id": card.id,
+                    "points_cost": points,
+                    "reward_identifier_code": uuid.uuid4().hex[:8],
+                    "tax_ids": [],
+                }
+            )
+        )
         data["amount_total"] -= 10
         data["amount_paid"] -= 10
         data["payment_ids"][0][2]["amount"] -= 10
@@ -64,8 +98,9 @@ class TestPosSpending(PosMemberCommon):
         self.open_new_session()
         with self.assertRaisesRegex(UserError, "the customer was not confirmed"):
             self._spend(self.card)
-        self.assertFalse(self.env["pos.order"].search([("partner_id", "=", self.lily.id)]),
-                         "the refused order is not saved")
+        self.assertFalse(
+            self.env["pos.order"].search([("partner_id", "=", self.lily.id)]), "the refused order is not saved"
+        )
         for method in ("customer_confirmed", "static_code_confirmed", "phone_confirmed"):
             order = self._spend(self.card, method)
             self.assertEqual(order.wechat_bind_method, method)
@@ -90,18 +125,32 @@ class TestSegmentCoupons(PosMemberCommon):
     def test_segment_campaign_issues_to_phone_only_members(self):
         """A phone-only member (member code from the till, no WeChat) gets the coupon of a segment campaign."""
         follower = self._member("oSegmentCoupon00000000000001")
-        segment = self.env["wechat.segment"].create({
-            "name": "Everyone", "account_id": self.account.id, "followers_only": False,
-            "include_phone_members": True,
-        })
-        program = self.env["loyalty.program"].create({
-            "name": "Segment coupon", "program_type": "coupons", "trigger": "with_code", "applies_on": "current",
-            "reward_ids": [Command.create({"reward_type": "discount", "discount": 5, "required_points": 1})],
-        })
-        campaign = self.env["wechat.coupon.campaign"].create({
-            "name": "Segment", "account_id": self.account.id, "program_id": program.id, "audience": "segment",
-            "segment_id": segment.id,
-        })
+        segment = self.env["wechat.segment"].create(
+            {
+                "name": "Everyone",
+                "account_id": self.account.id,
+                "followers_only": False,
+                "include_phone_members": True,
+            }
+        )
+        program = self.env["loyalty.program"].create(
+            {
+                "name": "Segment coupon",
+                "program_type": "coupons",
+                "trigger": "with_code",
+                "applies_on": "current",
+                "reward_ids": [Command.create({"reward_type": "discount", "discount": 5, "required_points": 1})],
+            }
+        )
+        campaign = self.env["wechat.coupon.campaign"].create(
+            {
+                "name": "Segment",
+                "account_id": self.account.id,
+                "program_id": program.id,
+                "audience": "segment",
+                "segment_id": segment.id,
+            }
+        )
         campaign.action_issue()
         holders = campaign.card_ids.partner_id
         self.assertIn(self.lily, holders, "the phone-only member")

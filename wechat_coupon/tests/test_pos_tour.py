@@ -21,16 +21,36 @@ class TestWeChatCouponPos(TestPointOfSaleHttpCommon):
                 "applies_on": "current",
                 "pos_ok": True,
                 "rule_ids": [],
-                "reward_ids": [(0, 0, {"reward_type": "discount", "discount": 10, "discount_mode": "percent",
-                                       "discount_applicability": "order", "required_points": 1})],
+                "reward_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "reward_type": "discount",
+                            "discount": 10,
+                            "discount_mode": "percent",
+                            "discount_applicability": "order",
+                            "required_points": 1,
+                        },
+                    )
+                ],
                 "pos_config_ids": [Command.link(self.main_pos_config.id)],
             }
         )
         account = self.env["wechat.account"].sudo().create({"name": "POS coupons", "appid": "wxcouponpos0000001"})
         member = self.env["wechat.member"]._get_or_create(account, "oCouponPos000000000000000001")[0]
-        campaign = self.env["wechat.coupon.campaign"].sudo().create(
-            {"name": "Till", "account_id": account.id, "program_id": program.id, "audience": "members",
-             "member_ids": [Command.set(member.ids)]}
+        campaign = (
+            self.env["wechat.coupon.campaign"]
+            .sudo()
+            .create(
+                {
+                    "name": "Till",
+                    "account_id": account.id,
+                    "program_id": program.id,
+                    "audience": "members",
+                    "member_ids": [Command.set(member.ids)],
+                }
+            )
         )
         campaign.action_issue()
         card = campaign.card_ids
@@ -50,12 +70,30 @@ class TestWeChatCouponPos(TestPointOfSaleHttpCommon):
 
     def test_spend_points_asks_to_confirm_the_customer(self):
         self.env["loyalty.program"].search([]).write({"active": False})
-        program = self.env["loyalty.program"].create({
-            "name": "Member points", "program_type": "loyalty", "trigger": "auto", "applies_on": "both",
-            "pos_ok": True, "pos_config_ids": [Command.link(self.main_pos_config.id)], "rule_ids": [],
-            "reward_ids": [(0, 0, {"reward_type": "discount", "discount": 10, "discount_mode": "per_order",
-                                   "discount_applicability": "order", "required_points": 100})],
-        })
+        program = self.env["loyalty.program"].create(
+            {
+                "name": "Member points",
+                "program_type": "loyalty",
+                "trigger": "auto",
+                "applies_on": "both",
+                "pos_ok": True,
+                "pos_config_ids": [Command.link(self.main_pos_config.id)],
+                "rule_ids": [],
+                "reward_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "reward_type": "discount",
+                            "discount": 10,
+                            "discount_mode": "per_order",
+                            "discount_applicability": "order",
+                            "required_points": 100,
+                        },
+                    )
+                ],
+            }
+        )
         lily = self.env["res.partner"].create({"name": "Lily Spender", "phone": "13800138000"})
         lily.wechat_member_code = "WM90000077"
         card = self.env["loyalty.card"].create({"program_id": program.id, "partner_id": lily.id, "points": 250})

@@ -23,14 +23,18 @@ class TestCouponReach(CouponCase):
         self.members = self.quota | self.follower | self.gone
 
     def map_template(self, kind_code):
-        return self.env["wechat.notice.template"].create({
-            "account_id": self.account.id,
-            "kind_id": self.env["wechat.notice.kind"]._get(kind_code).id,
-            "channel": "template",
-            "template_id": f"TPL-{kind_code}",
-            "line_ids": [(0, 0, {"keyword": "thing1", "value_key": "coupon_name"}),
-                         (0, 0, {"keyword": "time2", "value_key": "expiry_date"})],
-        })
+        return self.env["wechat.notice.template"].create(
+            {
+                "account_id": self.account.id,
+                "kind_id": self.env["wechat.notice.kind"]._get(kind_code).id,
+                "channel": "template",
+                "template_id": f"TPL-{kind_code}",
+                "line_ids": [
+                    (0, 0, {"keyword": "thing1", "value_key": "coupon_name"}),
+                    (0, 0, {"keyword": "time2", "value_key": "expiry_date"}),
+                ],
+            }
+        )
 
     def reach(self, record):
         record.invalidate_recordset(REACH_FIELDS)
@@ -39,11 +43,15 @@ class TestCouponReach(CouponCase):
     def test_campaign_reach_per_channel(self):
         campaign = self.make_campaign(self.members)
         # Without a template mapping only customer service reaches, and only the member with a quota.
-        self.assertEqual(self.reach(campaign), (
-            1, 2, "Customer-service message 1 · Template message 0 · Subscribe notice 0 · not reachable 2"))
+        self.assertEqual(
+            self.reach(campaign),
+            (1, 2, "Customer-service message 1 · Template message 0 · Subscribe notice 0 · not reachable 2"),
+        )
         mapping = self.map_template("coupon_issued")
-        self.assertEqual(self.reach(campaign), (
-            2, 1, "Customer-service message 1 · Template message 1 · Subscribe notice 0 · not reachable 1"))
+        self.assertEqual(
+            self.reach(campaign),
+            (2, 1, "Customer-service message 1 · Template message 1 · Subscribe notice 0 · not reachable 1"),
+        )
         # It is what the router does when the coupons are issued.
         campaign.action_issue()
         notices = self.env["wechat.notice"].search([("member_id", "in", self.members.ids)])
@@ -71,8 +79,10 @@ class TestCouponReach(CouponCase):
             self.assertEqual(form.reach_summary, "nobody")
             form.member_ids.add(self.follower)
             form.member_ids.add(self.gone)
-            self.assertEqual(form.reach_summary,
-                             "Customer-service message 0 · Template message 1 · Subscribe notice 0 · not reachable 1")
+            self.assertEqual(
+                form.reach_summary,
+                "Customer-service message 0 · Template message 1 · Subscribe notice 0 · not reachable 1",
+            )
 
     def test_expiry_automation_reach_of_the_next_run(self):
         """Expiry reminder: the holders of the coupons that expire in ``days``; once reminded, nobody."""
@@ -81,12 +91,15 @@ class TestCouponReach(CouponCase):
             self.make_campaign(member, name=f"Soon {member.id}", expiration_date=target).action_issue()
         later = self.make_member()
         self.make_campaign(later, name="Later", expiration_date=target + timedelta(days=1)).action_issue()
-        automation = self.env["wechat.coupon.automation"].create({
-            "name": "Expiry", "automation_type": "expiry", "account_id": self.account.id, "days": 3})
+        automation = self.env["wechat.coupon.automation"].create(
+            {"name": "Expiry", "automation_type": "expiry", "account_id": self.account.id, "days": 3}
+        )
         self.account.budget_per_week = 0
         # coupon_expiring: subscribe notice, customer service, template (no subscribe mapping here).
-        self.assertEqual(self.reach(automation), (
-            1, 2, "Subscribe notice 0 · Customer-service message 1 · Template message 0 · not reachable 2"))
+        self.assertEqual(
+            self.reach(automation),
+            (1, 2, "Subscribe notice 0 · Customer-service message 1 · Template message 0 · not reachable 2"),
+        )
         self.map_template("coupon_expiring")
         self.assertEqual(self.reach(automation)[:2], (2, 1))
         automation.action_run()
@@ -98,9 +111,17 @@ class TestCouponReach(CouponCase):
         birthday = target.replace(year=1992) if (target.month, target.day) == (2, 29) else target.replace(year=1990)
         self.members.partner_id.wechat_birthday = birthday
         self.make_member().partner_id.wechat_birthday = birthday + timedelta(days=1)
-        automation = self.env["wechat.coupon.automation"].create({
-            "name": "Birthday", "automation_type": "birthday", "account_id": self.account.id,
-            "program_id": self.program.id, "days": 7})
+        automation = self.env["wechat.coupon.automation"].create(
+            {
+                "name": "Birthday",
+                "automation_type": "birthday",
+                "account_id": self.account.id,
+                "program_id": self.program.id,
+                "days": 7,
+            }
+        )
         self.account.budget_per_week = 0
-        self.assertEqual(self.reach(automation), (
-            2, 1, "Customer-service message 1 · Subscribe notice 0 · Daily digest (mass send) 1 · not reachable 1"))
+        self.assertEqual(
+            self.reach(automation),
+            (2, 1, "Customer-service message 1 · Subscribe notice 0 · Daily digest (mass send) 1 · not reachable 1"),
+        )

@@ -5,8 +5,14 @@ from odoo.tests import TransactionCase, tagged
 @tagged("post_install", "-at_install")
 class TestCouponNeutralize(TransactionCase):
     def test_neutralize_stops_the_automations(self):
-        crons = [self.env.ref(f"wechat_coupon.{xmlid}") for xmlid in (
-            "ir_cron_wechat_coupon_birthday", "ir_cron_wechat_coupon_winback", "ir_cron_wechat_coupon_expiry")]
+        crons = [
+            self.env.ref(f"wechat_coupon.{xmlid}")
+            for xmlid in (
+                "ir_cron_wechat_coupon_birthday",
+                "ir_cron_wechat_coupon_winback",
+                "ir_cron_wechat_coupon_expiry",
+            )
+        ]
         for cron in crons:
             cron.active = True
         self.env.flush_all()

@@ -10,7 +10,9 @@ class WeChatCouponIssueWizard(models.TransientModel):
     _description = "Issue WeChat Coupons"
 
     program_id = fields.Many2one(
-        "loyalty.program", string="Coupon Program", required=True,
+        "loyalty.program",
+        string="Coupon Program",
+        required=True,
         domain="[('program_type', 'in', ('coupons', 'promo_code'))]",
     )
     name = fields.Char("Campaign Name")
@@ -24,8 +26,8 @@ class WeChatCouponIssueWizard(models.TransientModel):
             raise UserError(_("The program and the WeChat account belong to different companies."))
         campaign = self.env["wechat.coupon.campaign"].create(
             {
-                "name": self.name or _("%(program)s for %(count)s members", program=self.program_id.name,
-                                       count=len(self.member_ids)),
+                "name": self.name
+                or _("%(program)s for %(count)s members", program=self.program_id.name, count=len(self.member_ids)),
                 "account_id": self.account_id.id,
                 "program_id": self.program_id.id,
                 "audience": "members",

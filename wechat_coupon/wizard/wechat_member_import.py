@@ -18,7 +18,9 @@ class WeChatMemberImport(models.TransientModel):
     _inherit = "wechat.member.import"
 
     program_id = fields.Many2one(
-        "loyalty.program", "Loyalty Program", check_company=True,
+        "loyalty.program",
+        "Loyalty Program",
+        check_company=True,
         domain="[('program_type', '=', 'loyalty'), ('company_id', 'in', [company_id, False])]",
         help="The imported points balance is set on each member's card of this program.",
     )
@@ -30,21 +32,28 @@ class WeChatMemberImport(models.TransientModel):
             return changed
         program = self.program_id
         if not program:
-            lines.append((1, columns["points"][1], "", _("No loyalty program chosen: the points are not imported."),
-                          "error"))
+            lines.append(
+                (1, columns["points"][1], "", _("No loyalty program chosen: the points are not imported."), "error")
+            )
             return changed
         new, updates = self._wechat_import_points_plan(rows)
         changed |= {row["partner_id"] for row in new if row["partner_id"]}
         changed |= {pid for __, __, __, pid in updates}
         if dry_run:
             return changed
-        params = {"program": program.id, "company": program.company_id.id or None, "uid": self.env.uid,
-                  "now": fields.Datetime.now(), "description": _("Imported")}
+        params = {
+            "program": program.id,
+            "company": program.company_id.id or None,
+            "uid": self.env.uid,
+            "now": fields.Datetime.now(),
+            "description": _("Imported"),
+        }
         if updates:
             self._wechat_import_update_cards(updates, params)
         for start in range(0, len(new), BATCH_SIZE):
-            self._wechat_import_new_cards([(row["partner_id"], row["points"])
-                                           for row in new[start:start + BATCH_SIZE]], params)
+            self._wechat_import_new_cards(
+                [(row["partner_id"], row["points"]) for row in new[start : start + BATCH_SIZE]], params
+            )
         self.env["loyalty.card"].invalidate_model()
         self.env["loyalty.history"].invalidate_model()
         self.env["loyalty.program"].invalidate_model(["coupon_ids", "coupon_count"])
@@ -91,8 +100,7 @@ class WeChatMemberImport(models.TransientModel):
                    %(uid)s, %(uid)s, %(now)s, %(now)s
               FROM card
             """,
-            dict(params, ids=[u[0] for u in updates], points=[u[1] for u in updates],
-                 diffs=[u[2] for u in updates]),
+            dict(params, ids=[u[0] for u in updates], points=[u[1] for u in updates], diffs=[u[2] for u in updates]),
         )
 
     def _wechat_import_new_cards(self, pending, params):

@@ -107,8 +107,13 @@ class WeChatCallbackController(http.Controller):
         return account
 
     @http.route(
-        "/wechat/callback/<int:account_id>", type="http", auth="none", methods=["GET"], csrf=False,
-        save_session=False, readonly=False,
+        "/wechat/callback/<int:account_id>",
+        type="http",
+        auth="none",
+        methods=["GET"],
+        csrf=False,
+        save_session=False,
+        readonly=False,
     )
     def callback_verify(self, account_id, signature=None, timestamp=None, nonce=None, echostr=None, **kw):
         account = self._account(account_id)
@@ -203,8 +208,14 @@ class WeChatCallbackController(http.Controller):
 class WeChatCampaignLinks(http.Controller):
     VISITOR_COOKIE = "wechat_vid"
 
-    @http.route("/wechat/c/<int:campaign_id>/<string:sig>", type="http", auth="public", methods=["GET"],
-                sitemap=False, readonly=False)
+    @http.route(
+        "/wechat/c/<int:campaign_id>/<string:sig>",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        sitemap=False,
+        readonly=False,
+    )
     def campaign_click(self, campaign_id, sig, **kw):
         """Click-tracking redirect of a campaign link: one click per member (or browser) and link.
 
@@ -218,8 +229,14 @@ class WeChatCampaignLinks(http.Controller):
         request.env["wechat.campaign.click"].sudo()._count(campaign, visitor)
         response = request.redirect(campaign.link_url, local=False)
         if cookie:
-            response.set_cookie(self.VISITOR_COOKIE, cookie, max_age=365 * 24 * 3600, httponly=True,
-                                samesite="Lax", secure=request.httprequest.scheme == "https")
+            response.set_cookie(
+                self.VISITOR_COOKIE,
+                cookie,
+                max_age=365 * 24 * 3600,
+                httponly=True,
+                samesite="Lax",
+                secure=request.httprequest.scheme == "https",
+            )
         return response
 
     def _click_visitor(self, campaign):
@@ -231,8 +248,10 @@ class WeChatCampaignLinks(http.Controller):
         """
         openid = request.session.get(f"wechat_openid_{campaign.account_id.id}")
         if openid:
-            member = request.env["wechat.member"].sudo().search(
-                [("account_id", "=", campaign.account_id.id), ("openid", "=", openid)], limit=1
+            member = (
+                request.env["wechat.member"]
+                .sudo()
+                .search([("account_id", "=", campaign.account_id.id), ("openid", "=", openid)], limit=1)
             )
             if member:
                 return f"m:{member.id}", None

@@ -73,11 +73,12 @@ class WeChatMemberPage(http.Controller):
         nonce = secrets.token_urlsafe(18)
         now = int(time.time())
         states = {
-            k: v for k, v in (request.session.get(STATE_SESSION_KEY) or {}).items()
-            if isinstance(v, (list, tuple)) and len(v) == 3 and v[2] > now
+            k: v
+            for k, v in (request.session.get(STATE_SESSION_KEY) or {}).items()
+            if isinstance(v, list | tuple) and len(v) == 3 and v[2] > now
         }
         if len(states) >= MAX_PENDING_STATES:  # keep the newest ones
-            states = dict(sorted(states.items(), key=lambda kv: kv[1][2])[-(MAX_PENDING_STATES - 1):])
+            states = dict(sorted(states.items(), key=lambda kv: kv[1][2])[-(MAX_PENDING_STATES - 1) :])
         states[nonce] = [account.id, path, now + STATE_TTL]
         request.session[STATE_SESSION_KEY] = states
         return nonce
@@ -185,9 +186,7 @@ class WeChatMemberPage(http.Controller):
         member = self._current_member(account)
         if not member:
             return request.make_json_response({"error": "login"}, status=403)
-        return request.make_json_response(
-            self._dynamic_code_values(member), headers=[("Cache-Control", "no-store")]
-        )
+        return request.make_json_response(self._dynamic_code_values(member), headers=[("Cache-Control", "no-store")])
 
     def _prepare_member_page_values(self, member):
         """The values of ``member``'s page (template ``wechat_member.member_page``).

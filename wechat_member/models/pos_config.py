@@ -36,9 +36,7 @@ class PosConfig(models.Model):
     @api.depends("wechat_account_id")
     def _compute_wechat_follow(self):
         Channel = self.env["wechat.qr.channel"].sudo()
-        channels = Channel.search(
-            [("pos_config_id", "in", self.ids), ("qr_image", "!=", False)], order="sequence, id"
-        )
+        channels = Channel.search([("pos_config_id", "in", self.ids), ("qr_image", "!=", False)], order="sequence, id")
         for config in self:
             mine = channels.filtered(lambda c, cfg=config: c.pos_config_id.id == cfg.id)
             account = config.sudo().wechat_account_id

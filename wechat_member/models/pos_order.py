@@ -227,7 +227,7 @@ class PosOrder(models.Model):
         method = order.pop("wechat_bind_method", False)
         token = order.pop("wechat_bind_token", False)
         partner_id = order.get("partner_id")
-        if isinstance(partner_id, (list, tuple)):
+        if isinstance(partner_id, list | tuple):
             partner_id = partner_id[0] if partner_id else False
         config = self.env["pos.session"].browse(order.get("session_id") or 0).exists().config_id
         if method not in CONFIRMED_METHODS or not partner_id or not config:
@@ -273,28 +273,35 @@ class PosOrder(models.Model):
             conditions.append(SQL("o.date_order < %s", date_to))
         if categories:
             children = self.env["product.category"].sudo().search([("id", "child_of", categories.ids)])
-            conditions.append(SQL(
-                """EXISTS (
+            conditions.append(
+                SQL(
+                    """EXISTS (
                     SELECT 1 FROM pos_order_line l
                       JOIN product_product p ON p.id = l.product_id
                       JOIN product_template t ON t.id = p.product_tmpl_id
                      WHERE l.order_id = o.id AND t.categ_id = ANY(%s)
                 )""",
-                children.ids,
-            ))
-        net_amount = SQL(
-            """, o.amount_total + COALESCE((
+                    children.ids,
+                )
+            )
+        net_amount = (
+            SQL(
+                """, o.amount_total + COALESCE((
                 SELECT sum(r.amount_total) FROM pos_order r
                  WHERE r.state IN %s AND r.id IN (
                        SELECT rl.order_id FROM pos_order_line rl
                          JOIN pos_order_line sl ON sl.id = rl.refunded_orderline_id
                         WHERE sl.order_id = o.id)
             ), 0) AS net_amount""",
-            PAID_STATES,
-        ) if net else SQL()
+                PAID_STATES,
+            )
+            if net
+            else SQL()
+        )
         return SQL(
             "SELECT o.id AS order_id, o.partner_id, o.date_order, o.amount_total AS amount%s FROM pos_order o WHERE %s",
-            net_amount, SQL(" AND ").join(conditions),
+            net_amount,
+            SQL(" AND ").join(conditions),
         )
 
     # ------------------------------------------------------------------ capture rate

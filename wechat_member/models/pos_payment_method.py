@@ -30,7 +30,7 @@ class PosPaymentMethod(models.Model):
         "WeChat Pay Thanks",
         compute="_compute_wechat_thanks_message",
         help="Technical: the thanks printed on the receipt and shown on the customer display after a WeChat Pay "
-        "payment (the account's thank-you message, when \"Thank WeChat Payers\" is on).",
+        'payment (the account\'s thank-you message, when "Thank WeChat Payers" is on).',
     )
 
     def _get_payment_terminal_selection(self):

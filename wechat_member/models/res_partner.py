@@ -40,7 +40,10 @@ def _activity_state_sql(first, last, count, now):
             WHEN %(last)s >= %(now)s - make_interval(days => wechat_active_days) THEN 'active'
             WHEN %(last)s >= %(now)s - make_interval(days => wechat_lost_days) THEN 'dormant'
             ELSE 'lost' END""",
-        first=first, last=last, count=count, now=now,
+        first=first,
+        last=last,
+        count=count,
+        now=now,
     )
 
 
@@ -70,39 +73,60 @@ class ResPartner(models.Model):
         help="Shown as a QR code on the member page; the cashier scans or types it to bind the member.",
     )
     wechat_birthday = fields.Date("Birthday", groups=PERSONAL_GROUPS, copy=False)
-    wechat_gender = fields.Selection([("male", "Male"), ("female", "Female"), ("other", "Other")], string="Gender",
-                                     groups=PERSONAL_GROUPS, copy=False)
+    wechat_gender = fields.Selection(
+        [("male", "Male"), ("female", "Female"), ("other", "Other")],
+        string="Gender",
+        groups=PERSONAL_GROUPS,
+        copy=False,
+    )
     wechat_consent = fields.Boolean(
-        "Marketing Consent", help="The member agreed to receive offers and to keep the profile data.",
-        groups=PERSONAL_GROUPS, copy=False,
+        "Marketing Consent",
+        help="The member agreed to receive offers and to keep the profile data.",
+        groups=PERSONAL_GROUPS,
+        copy=False,
     )
     wechat_consent_date = fields.Datetime("Consent Date", readonly=True, groups=PERSONAL_GROUPS, copy=False)
     # Purchase statistics, updated incrementally by each paid order.
-    wechat_purchase_count = fields.Integer("Purchases", readonly=True, default=0, groups=PERSONAL_GROUPS,
-                                           copy=False)
-    wechat_purchase_amount = fields.Float("Purchase Amount", digits="Account", readonly=True, default=0.0,
-                                          groups=PERSONAL_GROUPS, copy=False)
+    wechat_purchase_count = fields.Integer("Purchases", readonly=True, default=0, groups=PERSONAL_GROUPS, copy=False)
+    wechat_purchase_amount = fields.Float(
+        "Purchase Amount", digits="Account", readonly=True, default=0.0, groups=PERSONAL_GROUPS, copy=False
+    )
     wechat_first_purchase = fields.Datetime("First Purchase", readonly=True, groups=PERSONAL_GROUPS, copy=False)
-    wechat_last_purchase = fields.Datetime("Last Purchase", readonly=True, index=True, groups=PERSONAL_GROUPS,
-                                           copy=False)
+    wechat_last_purchase = fields.Datetime(
+        "Last Purchase", readonly=True, index=True, groups=PERSONAL_GROUPS, copy=False
+    )
     wechat_avg_basket = fields.Float(
-        "Average Basket", digits="Account", compute="_compute_wechat_avg_basket", store=True,
-        groups=PERSONAL_GROUPS, copy=False,
+        "Average Basket",
+        digits="Account",
+        compute="_compute_wechat_avg_basket",
+        store=True,
+        groups=PERSONAL_GROUPS,
+        copy=False,
     )
-    wechat_days_since_purchase = fields.Integer("Days Since Last Purchase", compute="_compute_wechat_days_since",
-                                                groups=PERSONAL_GROUPS)
+    wechat_days_since_purchase = fields.Integer(
+        "Days Since Last Purchase", compute="_compute_wechat_days_since", groups=PERSONAL_GROUPS
+    )
     wechat_activity_state = fields.Selection(
-        ACTIVITY_STATES, string="Activity", default="to_activate", readonly=True, index=True,
-        groups=PERSONAL_GROUPS, copy=False,
+        ACTIVITY_STATES,
+        string="Activity",
+        default="to_activate",
+        readonly=True,
+        index=True,
+        groups=PERSONAL_GROUPS,
+        copy=False,
     )
-    wechat_rfm_recency = fields.Integer("RFM Recency", readonly=True, help="1 (long ago) to 5 (recent)",
-                                        groups=PERSONAL_GROUPS, copy=False)
-    wechat_rfm_frequency = fields.Integer("RFM Frequency", readonly=True, help="1 (rare) to 5 (frequent)",
-                                          groups=PERSONAL_GROUPS, copy=False)
-    wechat_rfm_monetary = fields.Integer("RFM Monetary", readonly=True, help="1 (low) to 5 (high)",
-                                         groups=PERSONAL_GROUPS, copy=False)
-    wechat_rfm_score = fields.Char("RFM", compute="_compute_wechat_rfm_score", store=True, groups=PERSONAL_GROUPS,
-                                   copy=False)
+    wechat_rfm_recency = fields.Integer(
+        "RFM Recency", readonly=True, help="1 (long ago) to 5 (recent)", groups=PERSONAL_GROUPS, copy=False
+    )
+    wechat_rfm_frequency = fields.Integer(
+        "RFM Frequency", readonly=True, help="1 (rare) to 5 (frequent)", groups=PERSONAL_GROUPS, copy=False
+    )
+    wechat_rfm_monetary = fields.Integer(
+        "RFM Monetary", readonly=True, help="1 (low) to 5 (high)", groups=PERSONAL_GROUPS, copy=False
+    )
+    wechat_rfm_score = fields.Char(
+        "RFM", compute="_compute_wechat_rfm_score", store=True, groups=PERSONAL_GROUPS, copy=False
+    )
 
     _sql_constraints = [
         ("wechat_member_code_uniq", "UNIQUE(wechat_member_code)", "This member code is already used."),
@@ -157,8 +181,10 @@ class ResPartner(models.Model):
         while len(codes) < count:
             wanted = count - len(codes)
             self.flush_model(["wechat_member_code"])
-            drawn = {f"{MEMBER_CODE_PREFIX}{secrets.randbelow(10 ** MEMBER_CODE_DIGITS):0{MEMBER_CODE_DIGITS}d}"
-                     for __ in range(wanted)} - codes
+            drawn = {
+                f"{MEMBER_CODE_PREFIX}{secrets.randbelow(10 ** MEMBER_CODE_DIGITS):0{MEMBER_CODE_DIGITS}d}"
+                for __ in range(wanted)
+            } - codes
             self.env.cr.execute(
                 "SELECT wechat_member_code FROM res_partner WHERE wechat_member_code = ANY(%s)", [list(drawn)]
             )
@@ -207,8 +233,14 @@ class ResPartner(models.Model):
         self._wechat_add_purchase_totals(ids, [totals[pid] for pid in ids])
         partners = self.browse(ids)
         partners.invalidate_recordset(
-            ["wechat_purchase_count", "wechat_purchase_amount", "wechat_first_purchase", "wechat_last_purchase",
-             "wechat_avg_basket", "wechat_activity_state"]
+            [
+                "wechat_purchase_count",
+                "wechat_purchase_amount",
+                "wechat_first_purchase",
+                "wechat_last_purchase",
+                "wechat_avg_basket",
+                "wechat_activity_state",
+            ]
         )
         partners._wechat_sync_member_activity()
         self.env["wechat.tag.rule"]._apply_to_partners(partners)
@@ -239,8 +271,9 @@ class ResPartner(models.Model):
         One UPDATE, in place: the totals, dates, average basket and
         activity state are computed by PostgreSQL from the stored values.
         """
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             WITH delta AS (
                 SELECT * FROM unnest(%(ids)s::int[], %(counts)s::int[], %(totals)s::float8[],
                                      %(firsts)s::timestamp[], %(lasts)s::timestamp[])
@@ -266,14 +299,15 @@ class ResPartner(models.Model):
               FROM new n
              WHERE p.id = n.id
             """,
-            ids=ids,
-            counts=[r[0] for r in rows],
-            totals=[r[1] for r in rows],
-            firsts=[r[2] for r in rows],
-            lasts=[r[3] for r in rows],
-            company=self.env.company.id,
-            activity=_activity_state_sql("n.first", "n.last", "n.count", fields.Datetime.now()),
-        ))
+                ids=ids,
+                counts=[r[0] for r in rows],
+                totals=[r[1] for r in rows],
+                firsts=[r[2] for r in rows],
+                lasts=[r[3] for r in rows],
+                company=self.env.company.id,
+                activity=_activity_state_sql("n.first", "n.last", "n.count", fields.Datetime.now()),
+            )
+        )
 
     def _wechat_update_activity(self, all_members=False):
         """Set the activity state from the purchase dates, in one UPDATE.
@@ -285,19 +319,24 @@ class ResPartner(models.Model):
         """
         self.env.flush_all()
         where = SQL("p.wechat_is_member") if all_members else SQL("p.id = ANY(%s)", self.ids)
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             UPDATE res_partner p SET wechat_activity_state = %(activity)s
               FROM res_company c
              WHERE c.id = COALESCE(p.company_id, %(company)s) AND %(where)s
             RETURNING p.id
             """,
-            activity=_activity_state_sql(
-                "p.wechat_first_purchase", "p.wechat_last_purchase", "p.wechat_purchase_count", fields.Datetime.now()
-            ),
-            company=self.env.company.id,
-            where=where,
-        ))
+                activity=_activity_state_sql(
+                    "p.wechat_first_purchase",
+                    "p.wechat_last_purchase",
+                    "p.wechat_purchase_count",
+                    fields.Datetime.now(),
+                ),
+                company=self.env.company.id,
+                where=where,
+            )
+        )
         partners = self.browse([row[0] for row in self.env.cr.fetchall()])
         partners.invalidate_recordset(["wechat_activity_state"])
         partners._wechat_sync_member_activity()
@@ -419,9 +458,7 @@ class ResPartner(models.Model):
             groups = (
                 self.env["wechat.member"]
                 .sudo()
-                ._read_group(
-                    [("partner_id", "in", self.ids), ("state", "=", "follower")], ["partner_id", "account_id"]
-                )
+                ._read_group([("partner_id", "in", self.ids), ("state", "=", "follower")], ["partner_id", "account_id"])
             )
             for partner, account in groups:
                 follows.setdefault(partner.id, []).append(account.id)
@@ -559,12 +596,16 @@ class ResPartner(models.Model):
             return {"res.partner": [], "wechat_existing": existing._wechat_masked()}
         name = " ".join(str(name or "").split())[:128]
         # Like a member created by a payment: the input is checked, the company is the POS's.
-        partner = self.sudo().with_company(config.company_id).create(
-            {
-                "name": name or _("Member %(phone)s", phone=value),
-                "phone": value,
-                "company_id": config.company_id.id,
-            }
+        partner = (
+            self.sudo()
+            .with_company(config.company_id)
+            .create(
+                {
+                    "name": name or _("Member %(phone)s", phone=value),
+                    "phone": value,
+                    "company_id": config.company_id.id,
+                }
+            )
         )
         partner = self.browse(partner.ids)
         partner._wechat_ensure_member_code()
@@ -596,8 +637,9 @@ class ResPartner(models.Model):
         if contact.wechat_member_ids:
             return {
                 "res.partner": [],
-                "wechat_error": _("This phone number belongs to another WeChat member: it cannot be bound to this"
-                                  " customer."),
+                "wechat_error": _(
+                    "This phone number belongs to another WeChat member: it cannot be bound to this" " customer."
+                ),
             }
         self.env["base.partner.merge.automatic.wizard"].sudo()._merge(
             [mine.id, contact.id], dst_partner=contact, extra_checks=False

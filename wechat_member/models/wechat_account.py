@@ -89,10 +89,10 @@ class WeChatAccount(models.Model):
     access_token = fields.Char(groups="base.group_system", copy=False, readonly=True, exportable=False)
     token_expires_at = fields.Datetime(groups="base.group_system", copy=False, readonly=True)
     # JS-SDK ticket (``ticket/getticket?type=jsapi``), kept and refreshed like the token: it signs member pages.
-    jsapi_ticket = fields.Char("JS-SDK Ticket", groups="base.group_system", copy=False, readonly=True,
-                               exportable=False)
-    jsapi_ticket_expires_at = fields.Datetime("JS-SDK Ticket Expiry", groups="base.group_system", copy=False,
-                                              readonly=True, exportable=False)
+    jsapi_ticket = fields.Char("JS-SDK Ticket", groups="base.group_system", copy=False, readonly=True, exportable=False)
+    jsapi_ticket_expires_at = fields.Datetime(
+        "JS-SDK Ticket Expiry", groups="base.group_system", copy=False, readonly=True, exportable=False
+    )
     # Behaviour
     welcome_message = fields.Text(
         translate=True,
@@ -106,7 +106,7 @@ class WeChatAccount(models.Model):
     )
     pos_thanks = fields.Boolean(
         "Thank WeChat Payers",
-        help="After a purchase paid with WeChat Pay at the till, send the payer a \"POS thanks\" notice (amount, "
+        help='After a purchase paid with WeChat Pay at the till, send the payer a "POS thanks" notice (amount, '
         "store, points) through the notice router: by template message when one is mapped (a payment opens no "
         "customer-service window since 2023). The thanks also show on the receipt, the customer display and the "
         "member page.",
@@ -124,23 +124,31 @@ class WeChatAccount(models.Model):
     channel_count = fields.Integer(compute="_compute_channel_count")
     menu_button_ids = fields.One2many("wechat.menu.button", "account_id", string="Custom Menu")
     budget_per_week = fields.Integer(
-        "Marketing Messages per Week", default=2,
+        "Marketing Messages per Week",
+        default=2,
         help="Contact budget: at most this many marketing messages (mass sends, offers, coupon notices) per "
         "member and week, whoever sends them. 0: no limit.",
     )
     notice_template_ids = fields.One2many("wechat.notice.template", "account_id", string="Notice Templates")
     digest_hour = fields.Integer(
-        "Digest Hour", default=10,
-        help="Hour of the day (the company's time zone) at which the daily digest of marketing notices is sent.")
+        "Digest Hour",
+        default=10,
+        help="Hour of the day (the company's time zone) at which the daily digest of marketing notices is sent.",
+    )
     digest_message = fields.Text(
-        "Digest Message", translate=True,
-        default=lambda self: _("News for members today: gifts and coupons are waiting for you. Open your member "
-                               "page to see them."),
-        help="The daily digest's text; a click-tracked link to the member page follows.")
-    digest_last_date = fields.Date("Last Digest", readonly=True, copy=False,
-                                   help="The day of the last daily digest (one a day).")
+        "Digest Message",
+        translate=True,
+        default=lambda self: _(
+            "News for members today: gifts and coupons are waiting for you. Open your member " "page to see them."
+        ),
+        help="The daily digest's text; a click-tracked link to the member page follows.",
+    )
+    digest_last_date = fields.Date(
+        "Last Digest", readonly=True, copy=False, help="The day of the last daily digest (one a day)."
+    )
     digest_holdout_percent = fields.Integer(
-        "Digest Holdout (%)", default=0, help="Share of the digest's members not sent, to measure its real uplift.")
+        "Digest Holdout (%)", default=0, help="Share of the digest's members not sent, to measure its real uplift."
+    )
     preview_openids = fields.Char("Preview OpenIDs", help="Comma-separated openids that receive campaign previews.")
     # Activity periods live on the company (shared by its accounts).
     wechat_new_days = fields.Integer(related="company_id.wechat_new_days", readonly=False)
@@ -151,8 +159,11 @@ class WeChatAccount(models.Model):
         ("appid_uniq", "UNIQUE(appid)", "This AppID is already used by another WeChat account."),
         ("timeout_positive", "CHECK(timeout > 0)", "The timeout must be positive."),
         ("digest_hour_range", "CHECK(digest_hour >= 0 AND digest_hour <= 23)", "The digest hour is 0 to 23."),
-        ("digest_holdout_range", "CHECK(digest_holdout_percent >= 0 AND digest_holdout_percent <= 50)",
-         "The digest holdout is between 0 and 50 %."),
+        (
+            "digest_holdout_range",
+            "CHECK(digest_holdout_percent >= 0 AND digest_holdout_percent <= 50)",
+            "The digest holdout is between 0 and 50 %.",
+        ),
     ]
 
     def _local_now(self, now=None):
@@ -226,8 +237,11 @@ class WeChatAccount(models.Model):
             token = account.callback_token or ""
             if not token.strip() or not token.isascii() or not token.isalnum():
                 raise ValidationError(
-                    _("The callback token of %(account)s must be letters and digits, as set in the WeChat admin "
-                      "console.", account=account.name)
+                    _(
+                        "The callback token of %(account)s must be letters and digits, as set in the WeChat admin "
+                        "console.",
+                        account=account.name,
+                    )
                 )
 
     @api.constrains("sandbox", "sandbox_url", "api_base_url", "oauth_base_url", "pay_base_url")
@@ -243,8 +257,9 @@ class WeChatAccount(models.Model):
     def write(self, vals):
         if {"appid", "appsecret", "sandbox", "sandbox_url", "api_base_url"} & set(vals):
             # Another platform or credentials: the stored token and JS-SDK ticket are not valid there.
-            vals = dict(vals, access_token=False, token_expires_at=False, jsapi_ticket=False,
-                        jsapi_ticket_expires_at=False)
+            vals = dict(
+                vals, access_token=False, token_expires_at=False, jsapi_ticket=False, jsapi_ticket_expires_at=False
+            )
         return super().write(vals)
 
     # ------------------------------------------------------------------ endpoints
@@ -353,20 +368,30 @@ class WeChatAccount(models.Model):
 
     def _refresh_stored(self, field, expiry_field, fetch, stale, own):
         with self._token_cursor(own=own) as (cr, separate):
-            cr.execute(SQL(
-                "SELECT %s, %s FROM wechat_account WHERE id = %s FOR NO KEY UPDATE",
-                SQL.identifier(field), SQL.identifier(expiry_field), self.id,
-            ))
+            cr.execute(
+                SQL(
+                    "SELECT %s, %s FROM wechat_account WHERE id = %s FOR NO KEY UPDATE",
+                    SQL.identifier(field),
+                    SQL.identifier(expiry_field),
+                    self.id,
+                )
+            )
             value, expires_at = cr.fetchone()
             now = fields.Datetime.now()
             if value and value != stale and expires_at and expires_at > now + timedelta(seconds=TOKEN_MARGIN):
                 return value
             value, expires_in = fetch(value)
             expires_at = now + timedelta(seconds=int(expires_in))
-            cr.execute(SQL(
-                "UPDATE wechat_account SET %s = %s, %s = %s WHERE id = %s",
-                SQL.identifier(field), value, SQL.identifier(expiry_field), expires_at, self.id,
-            ))
+            cr.execute(
+                SQL(
+                    "UPDATE wechat_account SET %s = %s, %s = %s WHERE id = %s",
+                    SQL.identifier(field),
+                    value,
+                    SQL.identifier(expiry_field),
+                    expires_at,
+                    self.id,
+                )
+            )
             if not separate:
                 self.invalidate_recordset([field, expiry_field])
             return value
@@ -477,8 +502,10 @@ class WeChatAccount(models.Model):
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
-            "params": {"type": "success", "message": _("%(count)s followers, %(new)s new members.",
-                                                       count=len(openids), new=created)},
+            "params": {
+                "type": "success",
+                "message": _("%(count)s followers, %(new)s new members.", count=len(openids), new=created),
+            },
         }
 
     def action_view_members(self):

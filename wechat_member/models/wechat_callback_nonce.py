@@ -46,7 +46,8 @@ class WeChatCallbackNonce(models.Model):
         if self.env.cr.fetchone():
             return True
         self.env.cr.execute(
-            "SELECT body_hash FROM wechat_callback_nonce WHERE account_id = %s AND nonce = %s", [account.id, nonce or ""]
+            "SELECT body_hash FROM wechat_callback_nonce WHERE account_id = %s AND nonce = %s",
+            [account.id, nonce or ""],
         )
         row = self.env.cr.fetchone()
         return bool(row) and consteq(row[0], digest)

@@ -42,20 +42,39 @@ class WeChatCampaign(models.Model):
     account_id = fields.Many2one("wechat.account", required=True, check_company=True, tracking=True)
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     state = fields.Selection(
-        [("draft", "Draft"), ("scheduled", "Scheduled"), ("sending", "Sending"), ("paused", "Paused"),
-         ("done", "Sent"), ("failed", "Failed"), ("cancelled", "Cancelled")],
-        default="draft", required=True, tracking=True, index=True, copy=False,
+        [
+            ("draft", "Draft"),
+            ("scheduled", "Scheduled"),
+            ("sending", "Sending"),
+            ("paused", "Paused"),
+            ("done", "Sent"),
+            ("failed", "Failed"),
+            ("cancelled", "Cancelled"),
+        ],
+        default="draft",
+        required=True,
+        tracking=True,
+        index=True,
+        copy=False,
     )
     content_type = fields.Selection(
         [("text", "Text"), ("news", "Article (news)"), ("image", "Image")],
-        string="Content", default="text", required=True,
+        string="Content",
+        default="text",
+        required=True,
     )
     text_content = fields.Text("Message", translate=False)
     media_id = fields.Char("WeChat Media ID", help="The article (news) or image media_id from WeChat's library.")
     link_url = fields.Char("Link", help="Appended to a text message through a click-tracking link.")
     audience = fields.Selection(
-        [("segment", "Segment"), ("tag", "WeChat Tag"), ("all", "All Followers"),
-         ("digest", "Daily digest of notices")], default="segment", required=True,
+        [
+            ("segment", "Segment"),
+            ("tag", "WeChat Tag"),
+            ("all", "All Followers"),
+            ("digest", "Daily digest of notices"),
+        ],
+        default="segment",
+        required=True,
         help="Daily digest: the members whose marketing notices no other channel could carry (made by the notice "
         "router).",
     )
@@ -63,10 +82,15 @@ class WeChatCampaign(models.Model):
     segment_id = fields.Many2one("wechat.segment", check_company=True)
     tag_id = fields.Many2one("wechat.tag", string="Tag", check_company=True)
     schedule_date = fields.Datetime("Send On", help="Leave empty to send now.", copy=False)
-    repeat = fields.Selection([("none", "Once"), ("weekly", "Every week"), ("monthly", "Every month")],
-                              default="none", required=True, help="Recurring campaigns are copied after each send.")
-    holdout_percent = fields.Integer("Holdout (%)", default=0,
-                                     help="Share of the audience not sent, to measure the real uplift.")
+    repeat = fields.Selection(
+        [("none", "Once"), ("weekly", "Every week"), ("monthly", "Every month")],
+        default="none",
+        required=True,
+        help="Recurring campaigns are copied after each send.",
+    )
+    holdout_percent = fields.Integer(
+        "Holdout (%)", default=0, help="Share of the audience not sent, to measure the real uplift."
+    )
     attribution_days = fields.Integer("Attribution Window (days)", default=7)
     sent_date = fields.Datetime(readonly=True, copy=False)
     error = fields.Text(readonly=True, copy=False)
@@ -95,7 +119,8 @@ class WeChatCampaign(models.Model):
 
     # Reach before sending (not stored: quotas change with every send).
     reach_summary = fields.Char(
-        "Reach", compute="_compute_reach",
+        "Reach",
+        compute="_compute_reach",
         help="Before sending: the members of the audience a mass send reaches now (followers who have not had "
         "WeChat's 4 mass messages this month nor the account's weekly contact budget; the holdout is drawn from "
         "them), and those it does not reach (not following, over the monthly cap, over the budget).",
@@ -128,12 +153,18 @@ class WeChatCampaign(models.Model):
             if campaign.sent_date and campaign.recipient_ids:
                 recipients = SQL(
                     """SELECT m.partner_id FROM wechat_campaign_recipient r
-                         JOIN wechat_member m ON m.id = r.member_id WHERE r.campaign_id = %s""", campaign.id)
+                         JOIN wechat_member m ON m.id = r.member_id WHERE r.campaign_id = %s""",
+                    campaign.id,
+                )
                 purchases = self.env["pos.order"]._wechat_purchases_sql(
-                    partners=recipients, date_from=campaign.sent_date, net=True,
-                    date_to=campaign.sent_date + timedelta(days=campaign.attribution_days))
-                self.env.cr.execute(SQL(
-                    """
+                    partners=recipients,
+                    date_from=campaign.sent_date,
+                    net=True,
+                    date_to=campaign.sent_date + timedelta(days=campaign.attribution_days),
+                )
+                self.env.cr.execute(
+                    SQL(
+                        """
                     SELECT r.holdout, count(DISTINCT o.partner_id), COALESCE(sum(o.net_amount), 0)
                       FROM wechat_campaign_recipient r
                       JOIN wechat_member m ON m.id = r.member_id
@@ -141,8 +172,10 @@ class WeChatCampaign(models.Model):
                      WHERE r.campaign_id = %s
                      GROUP BY r.holdout
                     """,
-                    purchases, campaign.id,
-                ))
+                        purchases,
+                        campaign.id,
+                    )
+                )
                 for holdout, buyers, revenue in self.env.cr.fetchall():
                     key = "holdout" if holdout else "sent"
                     values[f"{key}_buyers"], values[f"{key}_revenue"] = buyers, revenue
@@ -160,14 +193,18 @@ class WeChatCampaign(models.Model):
         for campaign in self:
             campaign.reach_count = campaign.unreachable_count = 0
             campaign.reach_summary = False
-            if campaign.state not in ("draft", "scheduled") or not campaign.account_id or (
-                    campaign.audience == "segment" and not campaign.segment_id) or (
-                    campaign.audience == "tag" and not campaign.tag_id):
+            if (
+                campaign.state not in ("draft", "scheduled")
+                or not campaign.account_id
+                or (campaign.audience == "segment" and not campaign.segment_id)
+                or (campaign.audience == "tag" and not campaign.tag_id)
+            ):
                 continue
             member_ids = campaign._audience_all_member_ids()
             self.env.flush_all()
-            self.env.cr.execute("SELECT id FROM wechat_member WHERE id = ANY(%s) AND state = 'follower' ORDER BY id",
-                                [member_ids])
+            self.env.cr.execute(
+                "SELECT id FROM wechat_member WHERE id = ANY(%s) AND state = 'follower' ORDER BY id", [member_ids]
+            )
             followers = [row[0] for row in self.env.cr.fetchall()]
             over_quota = Log._over_monthly_quota(followers, MONTHLY_MASS_LIMIT)
             over_budget = Log._over_budget(campaign.account_id, set(followers) - over_quota)
@@ -180,8 +217,12 @@ class WeChatCampaign(models.Model):
             campaign.reach_summary = _(
                 "Mass send %(reach)s · not reachable %(none)s (not following %(unfollowed)s, over WeChat's %(limit)s "
                 "a month %(quota)s, over the contact budget %(budget)s)",
-                reach=reach, none=len(member_ids) - reach, unfollowed=len(member_ids) - len(followers),
-                limit=MONTHLY_MASS_LIMIT, quota=len(over_quota), budget=len(over_budget),
+                reach=reach,
+                none=len(member_ids) - reach,
+                unfollowed=len(member_ids) - len(followers),
+                limit=MONTHLY_MASS_LIMIT,
+                quota=len(over_quota),
+                budget=len(over_budget),
             )
 
     def _audience_all_member_ids(self):
@@ -194,10 +235,14 @@ class WeChatCampaign(models.Model):
             return self.tag_id._origin.member_ids.ids
         self.env.flush_all()
         if self.audience == "digest":
-            self.env.cr.execute("SELECT DISTINCT member_id FROM wechat_notice WHERE campaign_id = %s", [campaign.id or 0])
+            self.env.cr.execute(
+                "SELECT DISTINCT member_id FROM wechat_notice WHERE campaign_id = %s", [campaign.id or 0]
+            )
         else:
-            self.env.cr.execute("SELECT id FROM wechat_member WHERE account_id = %s AND state = 'follower'",
-                                [self.account_id._origin.id])
+            self.env.cr.execute(
+                "SELECT id FROM wechat_member WHERE account_id = %s AND state = 'follower'",
+                [self.account_id._origin.id],
+            )
         return [row[0] for row in self.env.cr.fetchall()]
 
     # ------------------------------------------------------------------ content
@@ -268,23 +313,29 @@ class WeChatCampaign(models.Model):
             raise UserError(_("Nobody to send to: the audience is empty or everyone is excluded."))
         if len(to_send) < 2 and not by_tag:
             raise UserError(_("WeChat sends a mass message to at least 2 followers; this audience has 1."))
-        self.write({
-            "audience_count": len(member_ids),
-            "excluded_quota_count": len(over_quota),
-            "excluded_budget_count": len(over_budget),
-            "holdout_count": len(holdout),
-            "recipient_count": len(to_send),
-        })
+        self.write(
+            {
+                "audience_count": len(member_ids),
+                "excluded_quota_count": len(over_quota),
+                "excluded_budget_count": len(over_budget),
+                "holdout_count": len(holdout),
+                "recipient_count": len(to_send),
+            }
+        )
         Chunk = self.env["wechat.campaign.chunk"]
         chunks = [to_send] if by_tag else list(split_every(CHUNK_SIZE, to_send, list))
         if not by_tag and len(chunks[-1]) < 2 and len(chunks) > 1:  # WeChat refuses a list of 1
             chunks[-2:] = [chunks[-2][:-1], [chunks[-2][-1]] + chunks[-1]]
         for sequence, ids in enumerate(chunks, start=1):
-            chunk = Chunk.create({
-                "campaign_id": self.id, "sequence": sequence, "by_tag": by_tag,
-                "clientmsgid": f"wm{self.env.cr.dbname[:20]}-{self.id}-{sequence}"[:64],
-                "member_count": len(ids),
-            })
+            chunk = Chunk.create(
+                {
+                    "campaign_id": self.id,
+                    "sequence": sequence,
+                    "by_tag": by_tag,
+                    "clientmsgid": f"wm{self.env.cr.dbname[:20]}-{self.id}-{sequence}"[:64],
+                    "member_count": len(ids),
+                }
+            )
             self._insert_recipients(ids, chunk.id, holdout=False)
         if holdout:
             self._insert_recipients(sorted(holdout), None, holdout=True)
@@ -352,11 +403,13 @@ class WeChatCampaign(models.Model):
             self._commit_progress()
             chunk._apply_stored_job_result()
         failed = self.chunk_ids.filtered(lambda c: c.state == "failed")
-        self.write({
-            "state": "failed" if failed and len(failed) == len(self.chunk_ids) else "done",
-            "sent_date": fields.Datetime.now(),
-            "error": "\n".join(failed.mapped("error")) or False,
-        })
+        self.write(
+            {
+                "state": "failed" if failed and len(failed) == len(self.chunk_ids) else "done",
+                "sent_date": fields.Datetime.now(),
+                "error": "\n".join(failed.mapped("error")) or False,
+            }
+        )
         if self.repeat != "none":
             self._schedule_next()
 
@@ -367,8 +420,13 @@ class WeChatCampaign(models.Model):
 
     def _schedule_next(self):
         step = relativedelta(weeks=1) if self.repeat == "weekly" else relativedelta(months=1)
-        self.copy({"state": "scheduled", "schedule_date": (self.schedule_date or fields.Datetime.now()) + step,
-                   "name": self.name})
+        self.copy(
+            {
+                "state": "scheduled",
+                "schedule_date": (self.schedule_date or fields.Datetime.now()) + step,
+                "name": self.name,
+            }
+        )
 
     @api.model
     def _cron_send(self):
@@ -377,10 +435,17 @@ class WeChatCampaign(models.Model):
             [("state", "=", "sent"), ("wechat_status", "=", False), ("msg_id", "!=", False)]
         )._apply_stored_job_result()
         now = fields.Datetime.now()
-        campaigns = self.search([
-            "|", "&", ("state", "=", "scheduled"), "|", ("schedule_date", "=", False), ("schedule_date", "<=", now),
-            ("state", "in", ("sending", "paused")),
-        ])
+        campaigns = self.search(
+            [
+                "|",
+                "&",
+                ("state", "=", "scheduled"),
+                "|",
+                ("schedule_date", "=", False),
+                ("schedule_date", "<=", now),
+                ("state", "in", ("sending", "paused")),
+            ]
+        )
         for campaign in campaigns:
             try:
                 campaign._send()

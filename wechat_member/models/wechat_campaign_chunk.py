@@ -12,8 +12,9 @@ class WeChatCampaignChunk(models.Model):
 
     campaign_id = fields.Many2one("wechat.campaign", required=True, ondelete="cascade", index=True)
     sequence = fields.Integer(required=True)
-    state = fields.Selection([("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed")], default="pending",
-                             required=True, index=True)
+    state = fields.Selection(
+        [("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed")], default="pending", required=True, index=True
+    )
     by_tag = fields.Boolean("Sent by Tag")
     clientmsgid = fields.Char(required=True, index=True)
     member_count = fields.Integer("Recipients")
@@ -36,8 +37,9 @@ class WeChatCampaignChunk(models.Model):
         try:
             if self.by_tag:
                 tag_id = campaign.tag_id._ensure_wechat_tag()
-                res = api_client.post("message/mass/sendall",
-                                      dict(payload, filter={"is_to_all": False, "tag_id": tag_id}))
+                res = api_client.post(
+                    "message/mass/sendall", dict(payload, filter={"is_to_all": False, "tag_id": tag_id})
+                )
             else:
                 res = api_client.post("message/mass/send", dict(payload, touser=members.mapped("openid")))
         except WeChatError as exc:
@@ -48,15 +50,19 @@ class WeChatCampaignChunk(models.Model):
             res = exc.data
             status = self._confirm_sent(api_client, str(res["msg_id"]))
             if status not in ("SEND_SUCCESS", "SENDING"):
-                raise WeChatError(45065, _("WeChat reports the earlier send of this chunk as %(status)s.",
-                                           status=status or _("unknown")), self.env) from exc
+                raise WeChatError(
+                    45065,
+                    _("WeChat reports the earlier send of this chunk as %(status)s.", status=status or _("unknown")),
+                    self.env,
+                ) from exc
         self.write({"state": "sent", "msg_id": str(res.get("msg_id")), "error": False})
         self.env["wechat.message.log"]._log(campaign.account_id, members.ids, "mass", campaign=campaign)
 
     def _confirm_sent(self, api_client, msg_id):
         """WeChat's status of mass send ``msg_id``: the job-finish event we stored, else ``mass/get``."""
         event = self.env["wechat.event"].search(
-            [("mass_msg_id", "=", msg_id), ("account_id", "=", self.campaign_id.account_id.id)], limit=1)
+            [("mass_msg_id", "=", msg_id), ("account_id", "=", self.campaign_id.account_id.id)], limit=1
+        )
         if event:
             status = json.loads(event.payload or "{}").get("Status", "")
             return "SEND_SUCCESS" if status == "send success" else "SEND_FAIL"
@@ -75,8 +81,12 @@ class WeChatCampaignChunk(models.Model):
                 chunk._apply_job_result(json.loads(event.payload or "{}"))
 
     def _apply_job_result(self, msg):
-        for key, field in (("TotalCount", "total_count"), ("FilterCount", "filter_count"),
-                           ("SentCount", "sent_count"), ("ErrorCount", "error_count")):
+        for key, field in (
+            ("TotalCount", "total_count"),
+            ("FilterCount", "filter_count"),
+            ("SentCount", "sent_count"),
+            ("ErrorCount", "error_count"),
+        ):
             try:
                 self[field] = int(msg.get(key) or 0)
             except ValueError:

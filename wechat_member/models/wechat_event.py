@@ -15,8 +15,20 @@ PAYLOAD_LIMIT = 8000
 # What WeChat sent, and what processing it derived (the member, a mass send's msg_id): written by the
 # webhook and the event processing only (server code), never through RPC, even by a manager.
 RECEIVED_FIELDS = (
-    "account_id", "dedupe_key", "msg_type", "event", "event_key", "openid", "content", "payload", "create_time",
-    "signature_checked", "mass_msg_id", "member_id", "channel_id", "new_member",
+    "account_id",
+    "dedupe_key",
+    "msg_type",
+    "event",
+    "event_key",
+    "openid",
+    "content",
+    "payload",
+    "create_time",
+    "signature_checked",
+    "mass_msg_id",
+    "member_id",
+    "channel_id",
+    "new_member",
 )
 
 
@@ -53,13 +65,20 @@ class WeChatEvent(models.Model):
         index=True,
     )
     error = fields.Char(readonly=True)
-    reply_extra = fields.Text("Notices in the Reply", readonly=True,
-                              help="Notices routed as the passive reply to this event, after the rule's reply.")
-    mass_msg_id = fields.Char("Mass msg_id", readonly=True, index="btree_not_null",
-                              help="The mass send a MASSSENDJOBFINISH event reports on.")
+    reply_extra = fields.Text(
+        "Notices in the Reply",
+        readonly=True,
+        help="Notices routed as the passive reply to this event, after the rule's reply.",
+    )
+    mass_msg_id = fields.Char(
+        "Mass msg_id", readonly=True, index="btree_not_null", help="The mass send a MASSSENDJOBFINISH event reports on."
+    )
     signature_checked = fields.Boolean(
-        "Signed by WeChat", readonly=True, copy=False,
-        help="Received by the webhook with a valid WeChat signature: only such events are processed again.")
+        "Signed by WeChat",
+        readonly=True,
+        copy=False,
+        help="Received by the webhook with a valid WeChat signature: only such events are processed again.",
+    )
 
     _sql_constraints = [
         ("account_dedupe_uniq", "UNIQUE(account_id, dedupe_key)", "This WeChat event was already received."),
@@ -79,8 +98,10 @@ class WeChatEvent(models.Model):
         forbidden = sorted(set(vals) & set(RECEIVED_FIELDS))
         if forbidden and not self.env.su:
             raise AccessError(
-                _("A WeChat event is kept as WeChat sent it: %(fields)s cannot be changed.",
-                  fields=", ".join(forbidden))
+                _(
+                    "A WeChat event is kept as WeChat sent it: %(fields)s cannot be changed.",
+                    fields=", ".join(forbidden),
+                )
             )
 
     @api.model
@@ -88,7 +109,10 @@ class WeChatEvent(models.Model):
         if (msg.get("MsgType") or "").lower() != "event" and msg.get("MsgId"):
             return f"msg:{msg['MsgId']}"
         return "evt:{}|{}|{}|{}|{}".format(
-            msg.get("FromUserName", ""), msg.get("CreateTime", ""), msg.get("Event", ""), msg.get("EventKey", ""),
+            msg.get("FromUserName", ""),
+            msg.get("CreateTime", ""),
+            msg.get("Event", ""),
+            msg.get("EventKey", ""),
             msg.get("MsgID") or msg.get("MsgId") or "",
         )
 
@@ -273,8 +297,11 @@ class WeChatEvent(models.Model):
         """
         self.mass_msg_id = str(msg.get("MsgID") or "")
         # msg_ids are WeChat's per account: the result of another account's send never reaches this chunk.
-        chunk = self.env["wechat.campaign.chunk"].sudo().search(
-            [("msg_id", "=", self.mass_msg_id), ("campaign_id.account_id", "=", self.account_id.id)], limit=1)
+        chunk = (
+            self.env["wechat.campaign.chunk"]
+            .sudo()
+            .search([("msg_id", "=", self.mass_msg_id), ("campaign_id.account_id", "=", self.account_id.id)], limit=1)
+        )
         if chunk:
             chunk._apply_job_result(msg)
         return None
@@ -283,8 +310,9 @@ class WeChatEvent(models.Model):
         """The member accepted (or refused) subscribe notices in WeChat's pop-up: accepts become opt-ins."""
         member, __ = self._member(state="visitor", touch=False)
         items = msg.get("SubscribeMsgPopupEvent") or []
-        accepted = [i.get("TemplateId") for i in items if i.get("SubscribeStatusString") == "accept"
-                    and i.get("TemplateId")]
+        accepted = [
+            i.get("TemplateId") for i in items if i.get("SubscribeStatusString") == "accept" and i.get("TemplateId")
+        ]
         if accepted:
             self.env["wechat.notice.optin"]._record(member, accepted, event=self)
         return None
@@ -306,8 +334,12 @@ class WeChatEvent(models.Model):
         status = msg.get("Status") or ""
         if status == "success":
             return None
-        notice = self.env["wechat.notice"].sudo().search(
-            [("account_id", "=", self.account_id.id), ("wechat_msgid", "=", str(msg.get("MsgID") or ""))], limit=1
+        notice = (
+            self.env["wechat.notice"]
+            .sudo()
+            .search(
+                [("account_id", "=", self.account_id.id), ("wechat_msgid", "=", str(msg.get("MsgID") or ""))], limit=1
+            )
         )
         if notice:
             notice._delivery_failed(status)
@@ -317,8 +349,9 @@ class WeChatEvent(models.Model):
     @api.model
     def _cron_retry_failed(self, limit=200):
         """Re-process events whose processing failed (nothing is lost); only those WeChat signed."""
-        events = self.sudo().search([("state", "=", "failed"), ("signature_checked", "=", True)], limit=limit,
-                                    order="id")
+        events = self.sudo().search(
+            [("state", "=", "failed"), ("signature_checked", "=", True)], limit=limit, order="id"
+        )
         for event in events:
             event._process(json.loads(event.payload or "{}"))
         return True

@@ -6,9 +6,8 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools.misc import format_datetime
-
 from odoo.tools import consteq
+from odoo.tools.misc import format_datetime
 from odoo.tools.misc import hmac as hmac_sign
 
 from ..tools.wechat_api import WeChatError
@@ -72,11 +71,19 @@ class WeChatMember(models.Model):
     unsubscribe_date = fields.Datetime("Unfollowed On", readonly=True)
     last_interaction = fields.Datetime(readonly=True, help="Last message, menu click, scan, follow or payment.")
     # The customer-service quota WeChat grants, kept from the events received (like WeChat does).
-    cs_message_at = fields.Datetime("Last Message", readonly=True, copy=False,
-                                    help="The member's last own message: 5 customer-service messages within 48 h.")
+    cs_message_at = fields.Datetime(
+        "Last Message",
+        readonly=True,
+        copy=False,
+        help="The member's last own message: 5 customer-service messages within 48 h.",
+    )
     cs_message_used = fields.Integer(readonly=True, copy=False)
-    cs_event_at = fields.Datetime("Last Follow/Scan/Click", readonly=True, copy=False,
-                                  help="Follow, QR scan or menu click: 3 customer-service messages within 1 minute.")
+    cs_event_at = fields.Datetime(
+        "Last Follow/Scan/Click",
+        readonly=True,
+        copy=False,
+        help="Follow, QR scan or menu click: 3 customer-service messages within 1 minute.",
+    )
     cs_event_used = fields.Integer(readonly=True, copy=False)
     notice_ids = fields.One2many("wechat.notice", "member_id", string="Notices", readonly=True)
     notice_count = fields.Integer(compute="_compute_notice_count")
@@ -91,7 +98,10 @@ class WeChatMember(models.Model):
         help="The QR channel through which the member first came.",
     )
     store_id = fields.Many2one(
-        related="channel_id.pos_config_id", string="Source Store", store=True, index=True,
+        related="channel_id.pos_config_id",
+        string="Source Store",
+        store=True,
+        index=True,
         help="The store whose QR code brought the member.",
     )
     tag_ids = fields.Many2many("wechat.tag", "wechat_member_tag_rel", "member_id", "tag_id", string="Tags")
@@ -108,8 +118,10 @@ class WeChatMember(models.Model):
     last_purchase = fields.Datetime(related="partner_id.wechat_last_purchase")
     activity_state = fields.Selection(related="partner_id.wechat_activity_state", store=True)
     in_service_window = fields.Boolean(
-        "Customer-Service Quota", compute="_compute_in_service_window",
-        help="WeChat allows a customer-service message to this member now.")
+        "Customer-Service Quota",
+        compute="_compute_in_service_window",
+        help="WeChat allows a customer-service message to this member now.",
+    )
     cs_quota_text = fields.Char("Customer-Service Quota Left", compute="_compute_in_service_window")
 
     _sql_constraints = [
@@ -121,8 +133,11 @@ class WeChatMember(models.Model):
         for member in self:
             if len(member.tag_ids) > MAX_TAGS_PER_MEMBER:
                 raise ValidationError(
-                    _("%(member)s would have more than %(max)s tags, WeChat's limit.", member=member.display_name,
-                      max=MAX_TAGS_PER_MEMBER)
+                    _(
+                        "%(member)s would have more than %(max)s tags, WeChat's limit.",
+                        member=member.display_name,
+                        max=MAX_TAGS_PER_MEMBER,
+                    )
                 )
 
     @api.depends("partner_id.name", "openid")
@@ -137,12 +152,14 @@ class WeChatMember(models.Model):
             member.in_service_window = bool(left)
             member.cs_quota_text = (
                 _("%(count)s until %(date)s", count=left, date=format_datetime(self.env, until, dt_format="short"))
-                if left else _("none")
+                if left
+                else _("none")
             )
 
     def _compute_notice_count(self):
-        counts = dict(self.env["wechat.notice"]._read_group([("member_id", "in", self.ids)], ["member_id"],
-                                                            ["__count"]))
+        counts = dict(
+            self.env["wechat.notice"]._read_group([("member_id", "in", self.ids)], ["member_id"], ["__count"])
+        )
         for member in self:
             member.notice_count = counts.get(member, 0)
 
@@ -243,7 +260,10 @@ class WeChatMember(models.Model):
             partner = self._new_member_partner(account, openid)
         partner._wechat_ensure_member_code()
         ids = self._insert_members(
-            account, [openid], partner.ids, state=state,
+            account,
+            [openid],
+            partner.ids,
+            state=state,
             activity_states=[partner.wechat_activity_state or "to_activate"],
         )
         if not ids:  # visible conflict: same transaction created it meanwhile
@@ -292,8 +312,18 @@ class WeChatMember(models.Model):
             ON CONFLICT (account_id, openid) DO NOTHING
             RETURNING id
             """,
-            [account.id, account.company_id.id, state, self.env.uid, self.env.uid, now, now,
-             list(openids), list(partner_ids), list(activity_states)],
+            [
+                account.id,
+                account.company_id.id,
+                state,
+                self.env.uid,
+                self.env.uid,
+                now,
+                now,
+                list(openids),
+                list(partner_ids),
+                list(activity_states),
+            ],
         )
         return [row[0] for row in self.env.cr.fetchall()]
 
@@ -312,12 +342,14 @@ class WeChatMember(models.Model):
         # < 3.12) and logs a warning per member outside an HTTP request (crons, shell).
         name = _("WeChat member %(suffix)s")
         for start in range(0, len(new), batch_size):
-            batch = new[start:start + batch_size]
+            batch = new[start : start + batch_size]
             codes = Partner._wechat_new_member_codes(len(batch))
-            partners = Partner.create([
-                {"name": name % {"suffix": o[-6:]}, "company_id": account.company_id.id, "wechat_member_code": code}
-                for o, code in zip(batch, codes, strict=True)
-            ])
+            partners = Partner.create(
+                [
+                    {"name": name % {"suffix": o[-6:]}, "company_id": account.company_id.id, "wechat_member_code": code}
+                    for o, code in zip(batch, codes, strict=True)
+                ]
+            )
             self._insert_members(account, batch, partners.ids, now=now)
             partners.invalidate_recordset(["wechat_member_ids"])
             partners.modified(["wechat_member_ids"])
@@ -364,8 +396,10 @@ class WeChatMember(models.Model):
         self.ensure_one()
         now = now or fields.Datetime.now()
         best = (0, None)
-        grants = ((self.cs_message_at, CS_MESSAGE_WINDOW, CS_MESSAGE_LIMIT - self.cs_message_used),
-                  (self.cs_event_at, CS_EVENT_WINDOW, CS_EVENT_LIMIT - self.cs_event_used))
+        grants = (
+            (self.cs_message_at, CS_MESSAGE_WINDOW, CS_MESSAGE_LIMIT - self.cs_message_used),
+            (self.cs_event_at, CS_EVENT_WINDOW, CS_EVENT_LIMIT - self.cs_event_used),
+        )
         for opened, window, left in grants:
             if opened and opened + window > now and left > best[0]:
                 best = (left, opened + window)
@@ -484,8 +518,9 @@ class WeChatMember(models.Model):
             src, dst = member.partner_id, other.partner_id
             if src._wechat_has_history() and not dst._wechat_has_history():
                 src, dst = dst, src
-            _logger.info("WeChat members %s and %s: same unionid, contact %s merged into %s",
-                         member.id, other.id, src.id, dst.id)
+            _logger.info(
+                "WeChat members %s and %s: same unionid, contact %s merged into %s", member.id, other.id, src.id, dst.id
+            )
             Wizard._merge([src.id, dst.id], dst_partner=dst, extra_checks=False)
             self.invalidate_model(["partner_id"])
         return True
@@ -509,10 +544,19 @@ class WeChatMember(models.Model):
         the "POS thanks" notice (or none), the member page shows it.
         """
         self.ensure_one()
-        notice = self.env["wechat.notice"].sudo().search([
-            ("member_id", "=", self.id), ("kind_id.code", "=", "pos_thanks"),
-            ("date", ">=", fields.Datetime.now() - timedelta(days=days)),
-        ], order="id desc", limit=1)
+        notice = (
+            self.env["wechat.notice"]
+            .sudo()
+            .search(
+                [
+                    ("member_id", "=", self.id),
+                    ("kind_id.code", "=", "pos_thanks"),
+                    ("date", ">=", fields.Datetime.now() - timedelta(days=days)),
+                ],
+                order="id desc",
+                limit=1,
+            )
+        )
         return notice.with_context(lang=self.env.lang)._text() if notice else ""
 
     def action_view_notices(self):

@@ -41,8 +41,17 @@ class WeChatMessageLog(models.Model):
                                             create_date, write_date)
             SELECT %s, unnest(%s::int[]), %s, %s, %s, %s, %s, %s, %s
             """,
-            [account.id, list(member_ids), kind, campaign.id if campaign else None, fields.Datetime.now(),
-             self.env.uid, self.env.uid, fields.Datetime.now(), fields.Datetime.now()],
+            [
+                account.id,
+                list(member_ids),
+                kind,
+                campaign.id if campaign else None,
+                fields.Datetime.now(),
+                self.env.uid,
+                self.env.uid,
+                fields.Datetime.now(),
+                fields.Datetime.now(),
+            ],
         )
         self.invalidate_model()
 

@@ -60,15 +60,17 @@ class WeChatNotice(models.Model):
     company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
     member_id = fields.Many2one("wechat.member", required=True, ondelete="cascade", index=True, readonly=True)
     partner_id = fields.Many2one("res.partner", index=True, readonly=True, ondelete="cascade")
-    kind_id = fields.Many2one("wechat.notice.kind", string="Kind", required=True, index=True, readonly=True,
-                              ondelete="cascade")
+    kind_id = fields.Many2one(
+        "wechat.notice.kind", string="Kind", required=True, index=True, readonly=True, ondelete="cascade"
+    )
     category = fields.Selection(related="kind_id.category")
     key = fields.Char(readonly=True, help="Idempotency key: a notice of this kind and key reaches a member once.")
     values = fields.Json(readonly=True)
     state = fields.Selection(NOTICE_STATES, required=True, default="queued", index=True, readonly=True)
     channel = fields.Selection(CHANNELS, readonly=True)
-    mapping_id = fields.Many2one("wechat.notice.template", string="Template Mapping", readonly=True,
-                                 ondelete="set null")
+    mapping_id = fields.Many2one(
+        "wechat.notice.template", string="Template Mapping", readonly=True, ondelete="set null"
+    )
     error_code = fields.Integer("WeChat Error", readonly=True)
     attempts = fields.Integer(readonly=True, help="Sends that got no clear answer from WeChat (retried later).")
     reason = fields.Text(readonly=True)
@@ -106,13 +108,17 @@ class WeChatNotice(models.Model):
         if not members or not kind.active:
             return router.browse()
         notices = router.browse()
-        groups = [(account, members)] if account else [
-            (a, members.filtered(lambda m, a=a: m.account_id == a)) for a in members.account_id]
+        groups = (
+            [(account, members)]
+            if account
+            else [(a, members.filtered(lambda m, a=a: m.account_id == a)) for a in members.account_id]
+        )
         for group_account, group in groups:
             # Reasons are written in the language of whoever routes, else the company's (crons, hooks).
             lang = router.env.context.get("lang") or group_account.company_id.partner_id.lang or router.env.user.lang
-            notices |= router.with_context(lang=lang)._route(kind, group_account.sudo(), group, values, key,
-                                                             reply_event)
+            notices |= router.with_context(lang=lang)._route(
+                kind, group_account.sudo(), group, values, key, reply_event
+            )
         if send and notices:
             # In SQL, at most one more than sent now: a filtered() would go through 100 000s of records.
             router.flush_model(["state"])
@@ -135,17 +141,26 @@ class WeChatNotice(models.Model):
         Returns the new notices, their state and channel in the cache.
         """
         channels = kind._channels()
-        mappings = self.env["wechat.notice.template"].sudo().search([
-            ("account_id", "=", account.id), ("kind_id", "=", kind.id), ("state", "=", "ok"),
-        ])
+        mappings = (
+            self.env["wechat.notice.template"]
+            .sudo()
+            .search(
+                [
+                    ("account_id", "=", account.id),
+                    ("kind_id", "=", kind.id),
+                    ("state", "=", "ok"),
+                ]
+            )
+        )
         by_channel = {m.channel: m for m in mappings}
         reply_member = reply_event.member_id if reply_event and "reply" in channels else None
         rows_sql, vals_sql = self._route_input_sql(members.ids, values, key)
         now = fields.Datetime.now()
         channel_sql, mapping_sql = self._route_channel_sql(kind, account, channels, by_channel, reply_member, now)
         self.env.flush_all()
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             WITH input AS (
                 SELECT t.member_id, %(vals)s AS vals, t.key, t.ord FROM %(rows)s
             ), route AS (
@@ -168,10 +183,18 @@ class WeChatNotice(models.Model):
             ON CONFLICT (kind_id, member_id, key) WHERE key IS NOT NULL DO NOTHING
             RETURNING id, state, channel
             """,
-            rows=rows_sql, vals=vals_sql, channel=channel_sql, account=account.id, company=account.company_id.id,
-            kind=kind.id, mapping=mapping_sql, none_reason=self._none_reason(kind, channels, by_channel), now=now,
-            uid=self.env.uid,
-        ))
+                rows=rows_sql,
+                vals=vals_sql,
+                channel=channel_sql,
+                account=account.id,
+                company=account.company_id.id,
+                kind=kind.id,
+                mapping=mapping_sql,
+                none_reason=self._none_reason(kind, channels, by_channel),
+                now=now,
+                uid=self.env.uid,
+            )
+        )
         return self._route_inserted(self.env.cr.fetchall(), reply_event, now)
 
     def _route_inserted(self, rows, reply_event, now):
@@ -203,13 +226,16 @@ class WeChatNotice(models.Model):
             rows_sql = SQL(
                 "ROWS FROM (unnest(%s::int[]), jsonb_array_elements(%s::jsonb), unnest(%s::varchar[]))"
                 " WITH ORDINALITY AS t(member_id, vals, key, ord)",
-                ids, json.dumps([values.get(i, {}) for i in ids]), keys,
+                ids,
+                json.dumps([values.get(i, {}) for i in ids]),
+                keys,
             )
             vals_sql = SQL("t.vals")
         else:
             rows_sql = SQL(
                 "ROWS FROM (unnest(%s::int[]), unnest(%s::varchar[])) WITH ORDINALITY AS t(member_id, key, ord)",
-                ids, keys,
+                ids,
+                keys,
             )
             vals_sql = SQL("%s::jsonb", json.dumps(values or {}))
         return rows_sql, vals_sql
@@ -218,12 +244,24 @@ class WeChatNotice(models.Model):
         """``(channel, mapping)``: the SQL ``CASE`` picking each member's channel (on ``m``) and its mapping."""
         cases = [self._channel_condition(c, kind, account, by_channel, reply_member, now) for c in channels]
         cases = [(c, cond) for c, cond in zip(channels, cases, strict=True) if cond is not None]
-        channel_sql = SQL("CASE %s ELSE NULL END", SQL(" ").join(
-            SQL("WHEN %s THEN %s", cond, channel) for channel, cond in cases
-        )) if cases else SQL("NULL")
-        mapping_sql = SQL("CASE %s ELSE NULL END", SQL(" ").join(
-            SQL("WHEN %s = %s THEN %s", SQL.identifier("route", "channel"), c, m.id) for c, m in by_channel.items()
-        )) if by_channel else SQL("NULL::int")
+        channel_sql = (
+            SQL(
+                "CASE %s ELSE NULL END", SQL(" ").join(SQL("WHEN %s THEN %s", cond, channel) for channel, cond in cases)
+            )
+            if cases
+            else SQL("NULL")
+        )
+        mapping_sql = (
+            SQL(
+                "CASE %s ELSE NULL END",
+                SQL(" ").join(
+                    SQL("WHEN %s = %s THEN %s", SQL.identifier("route", "channel"), c, m.id)
+                    for c, m in by_channel.items()
+                ),
+            )
+            if by_channel
+            else SQL("NULL::int")
+        )
         return channel_sql, mapping_sql
 
     def _channel_condition(self, channel, kind, account, by_channel, reply_member, now):
@@ -235,7 +273,11 @@ class WeChatNotice(models.Model):
             cond = SQL(
                 "(%s AND ((m.cs_message_at > %s AND m.cs_message_used < %s)"
                 " OR (m.cs_event_at > %s AND m.cs_event_used < %s)))",
-                follows, now - CS_MESSAGE_WINDOW, CS_MESSAGE_LIMIT, now - CS_EVENT_WINDOW, CS_EVENT_LIMIT,
+                follows,
+                now - CS_MESSAGE_WINDOW,
+                CS_MESSAGE_LIMIT,
+                now - CS_EVENT_WINDOW,
+                CS_EVENT_LIMIT,
             )
             if kind.uses_budget and account.budget_per_week:
                 cond = SQL("(%s AND NOT %s)", cond, self._over_budget_sql(account, now))
@@ -259,14 +301,17 @@ class WeChatNotice(models.Model):
         return SQL(
             "(SELECT count(*) FROM wechat_message_log l WHERE l.member_id = m.id AND l.date >= %s"
             " AND l.kind NOT IN ('template', 'notice')) >= %s",
-            now - timedelta(days=7), account.budget_per_week,
+            now - timedelta(days=7),
+            account.budget_per_week,
         )
 
     def _none_reason(self, kind, channels, by_channel):
         labels = dict(self._fields["channel"]._description_selection(self.env))
         missing = [labels[c] for c in ("template", "subscribe") if c in channels and c not in by_channel]
-        reason = _("No channel WeChat allows reaches this member now (tried: %(channels)s).",
-                   channels=", ".join(labels[c] for c in channels) or _("none"))
+        reason = _(
+            "No channel WeChat allows reaches this member now (tried: %(channels)s).",
+            channels=", ".join(labels[c] for c in channels) or _("none"),
+        )
         if missing:
             reason += " " + _("Not mapped on this account: %(channels)s.", channels=", ".join(missing))
         return reason
@@ -283,20 +328,36 @@ class WeChatNotice(models.Model):
         self.env.flush_all()
         self.env.cr.execute("SELECT DISTINCT account_id FROM wechat_member WHERE id = ANY(%s)", [members.ids])
         for account in self.env["wechat.account"].sudo().browse([row[0] for row in self.env.cr.fetchall()]):
-            mappings = self.env["wechat.notice.template"].sudo().search([
-                ("account_id", "=", account.id), ("kind_id", "=", kind.id), ("state", "=", "ok"),
-            ])
+            mappings = (
+                self.env["wechat.notice.template"]
+                .sudo()
+                .search(
+                    [
+                        ("account_id", "=", account.id),
+                        ("kind_id", "=", kind.id),
+                        ("state", "=", "ok"),
+                    ]
+                )
+            )
             by_channel = {m.channel: m for m in mappings}
             channels = kind._channels()
             cases = [(c, self._channel_condition(c, kind, account, by_channel, None, now)) for c in channels]
             cases = [(c, cond) for c, cond in cases if cond is not None]
-            channel_sql = SQL("CASE %s ELSE 'none' END", SQL(" ").join(
-                SQL("WHEN %s THEN %s", cond, c) for c, cond in cases)) if cases else SQL("'none'")
+            channel_sql = (
+                SQL("CASE %s ELSE 'none' END", SQL(" ").join(SQL("WHEN %s THEN %s", cond, c) for c, cond in cases))
+                if cases
+                else SQL("'none'")
+            )
             self.env.flush_all()
-            self.env.cr.execute(SQL(
-                "SELECT %s AS channel, count(*) FROM wechat_member m WHERE m.id = ANY(%s) AND m.account_id = %s"
-                " GROUP BY 1", channel_sql, members.ids, account.id,
-            ))
+            self.env.cr.execute(
+                SQL(
+                    "SELECT %s AS channel, count(*) FROM wechat_member m WHERE m.id = ANY(%s) AND m.account_id = %s"
+                    " GROUP BY 1",
+                    channel_sql,
+                    members.ids,
+                    account.id,
+                )
+            )
             for channel, count in self.env.cr.fetchall():
                 result[channel] = result.get(channel, 0) + count
         return result
@@ -349,8 +410,11 @@ class WeChatNotice(models.Model):
             except Exception as exc:  # noqa: BLE001 - one notice must not stop the others
                 _logger.exception("WeChat notice %s could not be sent", notice.id)
                 attempts = notice.attempts + 1
-                notice.write({"attempts": attempts, "reason": str(exc)[:500]} if attempts < MAX_ATTEMPTS else
-                             {"attempts": attempts, "state": "none", "reason": str(exc)[:500]})
+                notice.write(
+                    {"attempts": attempts, "reason": str(exc)[:500]}
+                    if attempts < MAX_ATTEMPTS
+                    else {"attempts": attempts, "state": "none", "reason": str(exc)[:500]}
+                )
             self._commit_progress()
 
     def _send_one(self):
@@ -368,11 +432,13 @@ class WeChatNotice(models.Model):
                 return
             if outcome:
                 errors.append(outcome)
-        self.write({
-            "state": "none",
-            "channel": False,
-            "reason": "\n".join(errors) or self._none_reason(self.kind_id, channels, {}),
-        })
+        self.write(
+            {
+                "state": "none",
+                "channel": False,
+                "reason": "\n".join(errors) or self._none_reason(self.kind_id, channels, {}),
+            }
+        )
 
     def _channel_label(self, channel):
         return dict(self._fields["channel"]._description_selection(self.env))[channel]
@@ -398,8 +464,12 @@ class WeChatNotice(models.Model):
                 return True
         except WeChatError as exc:
             self.error_code = exc.errcode
-            message = _("%(channel)s: WeChat error %(code)s (%(message)s).",
-                        channel=self._channel_label(channel), code=exc.errcode, message=str(exc))
+            message = _(
+                "%(channel)s: WeChat error %(code)s (%(message)s).",
+                channel=self._channel_label(channel),
+                code=exc.errcode,
+                message=str(exc),
+            )
             if exc.errcode in RETRY_ERRORS and self.attempts < MAX_ATTEMPTS:
                 raise _RetryLater(message) from exc
             if exc.errcode == 43004:
@@ -409,8 +479,10 @@ class WeChatNotice(models.Model):
 
     def _try_cs(self, member):
         if member.state != "follower" or not member._cs_quota_left():
-            return _("Customer service: no quota left (a member's message opens 5 within 48 h, a follow, scan or "
-                     "menu click 3 within 1 minute).")
+            return _(
+                "Customer service: no quota left (a member's message opens 5 within 48 h, a follow, scan or "
+                "menu click 3 within 1 minute)."
+            )
         if self.kind_id.uses_budget and self.env["wechat.message.log"]._over_budget(self.account_id, member.ids):
             return _("Customer service: the member had the week's marketing messages.")
         text = self._text()
@@ -427,10 +499,19 @@ class WeChatNotice(models.Model):
         return True
 
     def _try_mapping(self, channel, member):
-        mapping = self.env["wechat.notice.template"].sudo().search([
-            ("account_id", "=", self.account_id.id), ("kind_id", "=", self.kind_id.id), ("channel", "=", channel),
-            ("state", "=", "ok"),
-        ], limit=1)
+        mapping = (
+            self.env["wechat.notice.template"]
+            .sudo()
+            .search(
+                [
+                    ("account_id", "=", self.account_id.id),
+                    ("kind_id", "=", self.kind_id.id),
+                    ("channel", "=", channel),
+                    ("state", "=", "ok"),
+                ],
+                limit=1,
+            )
+        )
         label = self._channel_label(channel)
         if not mapping:
             return _("%(channel)s: no working template mapped for this kind.", channel=label)
@@ -461,7 +542,7 @@ class WeChatNotice(models.Model):
         self.ensure_one()
         channels = self.kind_id._channels()
         reason = _("Template message not delivered by WeChat: %(status)s.", status=status)
-        following = channels[channels.index(self.channel) + 1:] if self.channel in channels else []
+        following = channels[channels.index(self.channel) + 1 :] if self.channel in channels else []
         if not following:
             self.write({"state": "none", "reason": reason})
             return
@@ -469,8 +550,9 @@ class WeChatNotice(models.Model):
         self._send_one()
 
     def _mark_sent(self, channel):
-        self.write({"state": "sent", "channel": channel, "sent_date": fields.Datetime.now(), "reason": False,
-                    "error_code": 0})
+        self.write(
+            {"state": "sent", "channel": channel, "sent_date": fields.Datetime.now(), "reason": False, "error_code": 0}
+        )
         # Notices that use the contact budget are counted in it (``cs`` / ``subscribe``); the others are not.
         log_kind = ("cs" if channel == "cs" else "subscribe") if self.kind_id.uses_budget else "notice"
         self.env["wechat.message.log"]._log(self.account_id, self.member_id.ids, log_kind)
@@ -480,7 +562,7 @@ class WeChatNotice(models.Model):
         """Send queued notices (large routings, retries, and those whose after-commit send did not run)."""
         notices = self.search([("state", "=", "queued")], limit=limit, order="id")
         for batch in range(0, len(notices), 100):
-            notices[batch:batch + 100]._send()
+            notices[batch : batch + 100]._send()
         if len(notices) == limit:
             self.env.ref("wechat_member.ir_cron_wechat_notice_send")._trigger()
         return True
@@ -522,7 +604,6 @@ class WeChatNotice(models.Model):
         values = dict(self.values or {})
         return method(values) if method else values.get("text", "")
 
-
     # ------------------------------------------------------------------ kinds of wechat_member
     def _values_pos_thanks(self, values):
         """The balance when sent, after the order's points (confirmed after the sync)."""
@@ -533,17 +614,25 @@ class WeChatNotice(models.Model):
         points = values.get("points") or 0
         moved = f"+{points:g}" if points > 0 else f"{points:g}"
         balance = f"{values.get('balance') or 0:g}"
-        return _("%(points)s points: %(reason)s. Balance: %(balance)s points.",
-                 points=moved, reason=values.get("reason") or "", balance=balance)
+        return _(
+            "%(points)s points: %(reason)s. Balance: %(balance)s points.",
+            points=moved,
+            reason=values.get("reason") or "",
+            balance=balance,
+        )
 
     def _text_pos_thanks(self, values):
         partner = self.member_id.partner_id
         amount = formatLang(self.env, values.get("amount") or 0.0, currency_obj=self.account_id.company_id.currency_id)
-        return "\n".join(line for line in (
-            self.account_id.pos_thanks_message,
-            _("Paid %(amount)s at %(store)s.", amount=amount, store=values.get("store") or ""),
-            partner._wechat_points_text(),
-        ) if line)
+        return "\n".join(
+            line
+            for line in (
+                self.account_id.pos_thanks_message,
+                _("Paid %(amount)s at %(store)s.", amount=amount, store=values.get("store") or ""),
+                partner._wechat_points_text(),
+            )
+            if line
+        )
 
 
 class _RetryLater(Exception):
@@ -552,4 +641,3 @@ class _RetryLater(Exception):
 
 def _per_member(values):
     return isinstance(values, dict) and values and all(isinstance(k, int) for k in values)
-

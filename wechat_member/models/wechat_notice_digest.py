@@ -37,26 +37,34 @@ class WeChatNoticeDigest(models.AbstractModel):
     def _send_digest(self, account):
         Notice = self.env["wechat.notice"].sudo()
         notices = Notice.search(
-            [("account_id", "=", account.id), ("state", "=", "digest"), ("campaign_id", "=", False)])
+            [("account_id", "=", account.id), ("state", "=", "digest"), ("campaign_id", "=", False)]
+        )
         gone = notices.filtered(lambda n: n.member_id.state != "follower")
         gone.write({"state": "none", "reason": _("Daily digest: the member no longer follows the account.")})
         notices -= gone
         if len(notices.member_id) < 2:
             # WeChat's openid-list mass send needs 2 followers: wait for the next digest.
-            notices.write({"reason": _("Waiting for the next digest: WeChat sends a mass message to 2 followers "
-                                       "or more.")})
+            notices.write(
+                {"reason": _("Waiting for the next digest: WeChat sends a mass message to 2 followers " "or more.")}
+            )
             return self.env["wechat.campaign"]
         account = account.sudo().with_context(lang=account.company_id.partner_id.lang or self.env.lang)
         account.digest_last_date = account._digest_today()
-        campaign = self.env["wechat.campaign"].sudo().create({
-            "name": _("Daily digest %(date)s", date=account.digest_last_date),
-            "account_id": account.id,
-            "audience": "digest",
-            "content_type": "text",
-            "text_content": account.digest_message,
-            "link_url": account._member_page_url(),
-            "holdout_percent": account.digest_holdout_percent,
-        })
+        campaign = (
+            self.env["wechat.campaign"]
+            .sudo()
+            .create(
+                {
+                    "name": _("Daily digest %(date)s", date=account.digest_last_date),
+                    "account_id": account.id,
+                    "audience": "digest",
+                    "content_type": "text",
+                    "text_content": account.digest_message,
+                    "link_url": account._member_page_url(),
+                    "holdout_percent": account.digest_holdout_percent,
+                }
+            )
+        )
         notices.write({"campaign_id": campaign.id})
         try:
             campaign._send()
@@ -70,9 +78,18 @@ class WeChatNoticeDigest(models.AbstractModel):
     @api.model
     def _settle_finished(self):
         """Settle the digests whose campaign ended since (a send paused by WeChat, resumed by its cron)."""
-        campaigns = self.env["wechat.notice"].sudo().search(
-            [("state", "=", "digest"), ("campaign_id", "!=", False),
-             ("campaign_id.state", "in", FINAL_CAMPAIGN_STATES)]).campaign_id
+        campaigns = (
+            self.env["wechat.notice"]
+            .sudo()
+            .search(
+                [
+                    ("state", "=", "digest"),
+                    ("campaign_id", "!=", False),
+                    ("campaign_id.state", "in", FINAL_CAMPAIGN_STATES),
+                ]
+            )
+            .campaign_id
+        )
         for campaign in campaigns:
             self._settle(campaign)
 
@@ -86,12 +103,17 @@ class WeChatNoticeDigest(models.AbstractModel):
         failed = recipients.filtered(lambda r: not r.holdout and r.chunk_id.state == "failed").member_id
         now = fields.Datetime.now()
         notices.filtered(lambda n: n.member_id in sent).write(
-            {"state": "sent", "channel": "digest", "sent_date": now, "reason": False})
+            {"state": "sent", "channel": "digest", "sent_date": now, "reason": False}
+        )
         notices.filtered(lambda n: n.member_id in holdout).write(
-            {"state": "none", "reason": _("Daily digest: in the holdout group, not sent on purpose.")})
+            {"state": "none", "reason": _("Daily digest: in the holdout group, not sent on purpose.")}
+        )
         notices.filtered(lambda n: n.member_id in failed).write(
-            {"state": "none", "reason": _("Daily digest: WeChat refused the mass send (%(error)s).",
-                                          error=campaign.error or "")})
+            {
+                "state": "none",
+                "reason": _("Daily digest: WeChat refused the mass send (%(error)s).", error=campaign.error or ""),
+            }
+        )
         if campaign.state == "cancelled" and not recipients:
             # Nothing was sent (fewer than 2 left): the excluded members are told why, the others wait.
             Log = self.env["wechat.message.log"].sudo()
@@ -101,8 +123,12 @@ class WeChatNoticeDigest(models.AbstractModel):
             notices = notices.filtered(lambda n: n.state == "digest")
             notices.filtered(lambda n: n.member_id.id not in excluded).write({"campaign_id": False})
             notices = notices.filtered(lambda n: n.member_id.id in excluded)
-        notices.filtered(lambda n: n.state == "digest").write({
-            "state": "none",
-            "reason": _("Daily digest: the member already had WeChat's 4 mass messages this month, or the "
-                        "week's contact budget."),
-        })
+        notices.filtered(lambda n: n.state == "digest").write(
+            {
+                "state": "none",
+                "reason": _(
+                    "Daily digest: the member already had WeChat's 4 mass messages this month, or the "
+                    "week's contact budget."
+                ),
+            }
+        )

@@ -42,7 +42,10 @@ class WeChatNoticeKind(models.Model):
     )
     description = fields.Text(translate=True)
     uses_budget = fields.Boolean(
-        "Counts in the Contact Budget", compute="_compute_uses_budget", store=True, readonly=False,
+        "Counts in the Contact Budget",
+        compute="_compute_uses_budget",
+        store=True,
+        readonly=False,
         help="Notices of this kind are sent only within the account's weekly contact budget, and count in it "
         "(marketing notices, and messages written by a manager).",
     )
@@ -86,4 +89,3 @@ class WeChatNoticeKind(models.Model):
         if not kind:
             raise ValidationError(_("Unknown notice kind %(code)s.", code=code))
         return kind
-

@@ -28,15 +28,25 @@ class WeChatNoticeOptin(models.Model):
     @api.model
     def _record(self, member, template_ids, event=None):
         """Record the member's accepts (one row per accepted template)."""
-        return self.sudo().create([
-            {"account_id": member.account_id.id, "member_id": member.id, "template_id": template_id,
-             "event_id": event.id if event else False}
-            for template_id in template_ids
-        ])
+        return self.sudo().create(
+            [
+                {
+                    "account_id": member.account_id.id,
+                    "member_id": member.id,
+                    "template_id": template_id,
+                    "event_id": event.id if event else False,
+                }
+                for template_id in template_ids
+            ]
+        )
 
     @api.model
     def _withdraw(self, member, template_ids):
         """The member refused these templates in WeChat's settings: their opt-ins are gone."""
-        self.sudo().search([
-            ("member_id", "=", member.id), ("template_id", "in", list(template_ids)), ("state", "=", "available"),
-        ]).unlink()
+        self.sudo().search(
+            [
+                ("member_id", "=", member.id),
+                ("template_id", "in", list(template_ids)),
+                ("state", "=", "available"),
+            ]
+        ).unlink()

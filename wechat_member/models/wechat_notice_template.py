@@ -11,8 +11,10 @@ from ..tools.wechat_api import WeChatError
 _logger = logging.getLogger(__name__)
 
 # Keyword keys of WeChat's current templates (since May 2023): type + number, e.g. thing1, amount2.
-KEYWORD_RE = re.compile(r"^(thing|character_string|phrase|number|amount|time|date|letter|symbol|name|phone_number|"
-                        r"car_number|const)(\d{1,2})$")
+KEYWORD_RE = re.compile(
+    r"^(thing|character_string|phrase|number|amount|time|date|letter|symbol|name|phone_number|"
+    r"car_number|const)(\d{1,2})$"
+)
 HAN_RE = re.compile(r"[\u3400-\u9fff]")
 # The values an Odoo notice can show, and their kind of content.
 VALUE_TYPES = {
@@ -62,8 +64,21 @@ COMPATIBLE = {
     "const": {"fixed"},
 }
 # WeChat's limits per keyword type (characters); cut to them before sending.
-LIMITS = {"thing": 20, "character_string": 32, "phrase": 5, "number": 32, "amount": 20, "letter": 32, "symbol": 5,
-          "name": 10, "phone_number": 17, "car_number": 8, "const": 20, "time": 32, "date": 32}
+LIMITS = {
+    "thing": 20,
+    "character_string": 32,
+    "phrase": 5,
+    "number": 32,
+    "amount": 20,
+    "letter": 32,
+    "symbol": 5,
+    "name": 10,
+    "phone_number": 17,
+    "car_number": 8,
+    "const": 20,
+    "time": 32,
+    "date": 32,
+}
 
 
 def keyword_type(keyword):
@@ -126,23 +141,30 @@ class WeChatNoticeTemplate(models.Model):
     kind_id = fields.Many2one("wechat.notice.kind", string="Notice Kind", required=True, ondelete="cascade")
     kind_category = fields.Selection(related="kind_id.category")
     channel = fields.Selection(
-        [("template", "Template message"), ("subscribe", "Subscribe notice")], default="template", required=True,
+        [("template", "Template message"), ("subscribe", "Subscribe notice")],
+        default="template",
+        required=True,
         help="Template message: the account's template library (transactional notices only). Subscribe notice: a "
         "one-time 订阅通知 the member opted in for on the member page.",
     )
     template_id = fields.Char("WeChat Template ID", required=True, tracking=True)
     active = fields.Boolean(default=True)
-    state = fields.Selection([("ok", "In use"), ("broken", "Broken")], default="ok", required=True, tracking=True,
-                             readonly=True)
+    state = fields.Selection(
+        [("ok", "In use"), ("broken", "Broken")], default="ok", required=True, tracking=True, readonly=True
+    )
     broken_reason = fields.Text(readonly=True)
     line_ids = fields.One2many("wechat.notice.template.line", "mapping_id", string="Keywords", copy=True)
     value_keys = fields.Char(related="kind_id.value_keys")
-    value_labels = fields.Char("Values Carried", compute="_compute_value_labels",
-                               help="What notices of this kind can show in a keyword.")
+    value_labels = fields.Char(
+        "Values Carried", compute="_compute_value_labels", help="What notices of this kind can show in a keyword."
+    )
 
     _sql_constraints = [
-        ("account_kind_channel_uniq", "UNIQUE(account_id, kind_id, channel)",
-         "A notice kind has one mapping per channel on an account."),
+        (
+            "account_kind_channel_uniq",
+            "UNIQUE(account_id, kind_id, channel)",
+            "A notice kind has one mapping per channel on an account.",
+        ),
     ]
 
     @api.depends("kind_id.name", "template_id")
@@ -163,34 +185,55 @@ class WeChatNoticeTemplate(models.Model):
         labels = dict(VALUE_LABELS)
         for mapping in self:
             if mapping.channel == "template" and mapping.kind_id.category != "transactional":
-                raise ValidationError(_("%(kind)s is a marketing notice: WeChat forbids marketing in template "
-                                        "messages. Use a subscribe notice or the daily digest.",
-                                        kind=mapping.kind_id.name))
+                raise ValidationError(
+                    _(
+                        "%(kind)s is a marketing notice: WeChat forbids marketing in template "
+                        "messages. Use a subscribe notice or the daily digest.",
+                        kind=mapping.kind_id.name,
+                    )
+                )
             if not mapping.line_ids:
-                raise ValidationError(_("Map at least one keyword of template %(template)s.",
-                                        template=mapping.template_id))
+                raise ValidationError(
+                    _("Map at least one keyword of template %(template)s.", template=mapping.template_id)
+                )
             allowed = set(mapping.kind_id._value_keys()) | {"fixed", "date", "member_name"}
             seen = set()
             for line in mapping.line_ids:
                 ktype = keyword_type(line.keyword)
                 if not ktype:
-                    raise ValidationError(_(
-                        "%(keyword)s is not a keyword of WeChat's templates: use the template's own keys, such as "
-                        "thing1, amount2, time3, character_string4, number5 or phrase6.", keyword=line.keyword))
+                    raise ValidationError(
+                        _(
+                            "%(keyword)s is not a keyword of WeChat's templates: use the template's own keys, such as "
+                            "thing1, amount2, time3, character_string4, number5 or phrase6.",
+                            keyword=line.keyword,
+                        )
+                    )
                 if line.keyword in seen:
                     raise ValidationError(_("Keyword %(keyword)s is mapped twice.", keyword=line.keyword))
                 seen.add(line.keyword)
                 if line.value_key not in allowed:
-                    raise ValidationError(_("%(kind)s notices carry no %(value)s.", kind=mapping.kind_id.name,
-                                            value=labels.get(line.value_key, line.value_key)))
+                    raise ValidationError(
+                        _(
+                            "%(kind)s notices carry no %(value)s.",
+                            kind=mapping.kind_id.name,
+                            value=labels.get(line.value_key, line.value_key),
+                        )
+                    )
                 if VALUE_TYPES[line.value_key] not in COMPATIBLE[ktype]:
-                    raise ValidationError(_("Keyword %(keyword)s (%(type)s) cannot show %(value)s.",
-                                            keyword=line.keyword, type=ktype, value=labels[line.value_key]))
+                    raise ValidationError(
+                        _(
+                            "Keyword %(keyword)s (%(type)s) cannot show %(value)s.",
+                            keyword=line.keyword,
+                            type=ktype,
+                            value=labels[line.value_key],
+                        )
+                    )
                 if line.value_key == "fixed":
                     reason = check_fixed(ktype, line.fixed_value)
                     if reason:
-                        raise ValidationError(_("Keyword %(keyword)s: %(reason)s.", keyword=line.keyword,
-                                                reason=reason))
+                        raise ValidationError(
+                            _("Keyword %(keyword)s: %(reason)s.", keyword=line.keyword, reason=reason)
+                        )
 
     def write(self, vals):
         if {"template_id", "line_ids", "channel"} & set(vals) and "state" not in vals:
@@ -241,8 +284,11 @@ class WeChatNoticeTemplate(models.Model):
             mapping.sudo().activity_schedule(
                 "mail.mail_activity_data_todo",
                 summary=_("Fix the WeChat template of %(kind)s notices", kind=mapping.kind_id.name),
-                note=_("%(reason)s. Notices of this kind use the next channel until the mapping is fixed "
-                       "(template deleted on WeChat, or keywords that no longer match).", reason=reason),
+                note=_(
+                    "%(reason)s. Notices of this kind use the next channel until the mapping is fixed "
+                    "(template deleted on WeChat, or keywords that no longer match).",
+                    reason=reason,
+                ),
                 user_id=mapping.account_id._manager_user().id,
             )
 
@@ -258,27 +304,47 @@ class WeChatNoticeTemplate(models.Model):
         from WeChat when needed: ``error`` when WeChat gives none.
         """
         account = member.account_id
-        mappings = self.sudo().search([
-            ("account_id", "=", account.id), ("channel", "=", "subscribe"), ("state", "=", "ok"),
-            ("kind_id.active", "=", True),
-        ]).filtered(lambda m: "subscribe" in m.kind_id._channels()).sorted(lambda m: (m.kind_id.sequence, m.id))
+        mappings = (
+            self.sudo()
+            .search(
+                [
+                    ("account_id", "=", account.id),
+                    ("channel", "=", "subscribe"),
+                    ("state", "=", "ok"),
+                    ("kind_id.active", "=", True),
+                ]
+            )
+            .filtered(lambda m: "subscribe" in m.kind_id._channels())
+            .sorted(lambda m: (m.kind_id.sequence, m.id))
+        )
         if not mappings:
             return None
         values = {"needs_wechat": not (in_wechat or account.sandbox), "error": False, "items": []}
         if values["needs_wechat"]:
             return values
-        left = dict(self.env["wechat.notice.optin"].sudo()._read_group(
-            [("member_id", "=", member.id), ("state", "=", "available"),
-             ("template_id", "in", mappings.mapped("template_id"))],
-            ["template_id"], ["__count"],
-        ))
+        left = dict(
+            self.env["wechat.notice.optin"]
+            .sudo()
+            ._read_group(
+                [
+                    ("member_id", "=", member.id),
+                    ("state", "=", "available"),
+                    ("template_id", "in", mappings.mapped("template_id")),
+                ],
+                ["template_id"],
+                ["__count"],
+            )
+        )
         lang = self.env.lang
-        values["items"] = [{
-            "code": mapping.kind_id.code,
-            "name": mapping.kind_id.with_context(lang=lang).name,
-            "template_id": mapping.template_id,
-            "left_text": _("Notices left: %(count)s", count=left.get(mapping.template_id, 0)),
-        } for mapping in mappings]
+        values["items"] = [
+            {
+                "code": mapping.kind_id.code,
+                "name": mapping.kind_id.with_context(lang=lang).name,
+                "template_id": mapping.template_id,
+                "left_text": _("Notices left: %(count)s", count=left.get(mapping.template_id, 0)),
+            }
+            for mapping in mappings
+        ]
         try:
             config = account._jsapi_config(page_url)
         except WeChatError as exc:
@@ -301,8 +367,9 @@ class WeChatNoticeTemplate(models.Model):
         account = self.account_id
         openids = [o.strip() for o in (account.preview_openids or "").split(",") if o.strip()]
         if not openids:
-            raise UserError(_("Set your own openid in Preview OpenIDs on the account (Campaigns tab) to receive "
-                              "tests."))
+            raise UserError(
+                _("Set your own openid in Preview OpenIDs on the account (Campaigns tab) to receive " "tests.")
+            )
         Member = self.env["wechat.member"]
         sample = self._sample_values()
         for openid in openids:
@@ -322,9 +389,16 @@ class WeChatNoticeTemplate(models.Model):
     def _sample_values(self):
         company = self.account_id.company_id
         return {
-            "amount": 128.0, "points": 128, "balance": 1024, "store": company.name, "member_name": _("Test member"),
-            "coupon_name": _("Sample coupon"), "coupon_code": "044TEST0001", "expiry_date": fields.Datetime.now(),
-            "date": fields.Datetime.now(), "reason": _("Test notice"), "friend": _("A friend"),
+            "amount": 128.0,
+            "points": 128,
+            "balance": 1024,
+            "store": company.name,
+            "member_name": _("Test member"),
+            "coupon_name": _("Sample coupon"),
+            "coupon_code": "044TEST0001",
+            "expiry_date": fields.Datetime.now(),
+            "date": fields.Datetime.now(),
+            "reason": _("Test notice"),
+            "friend": _("A friend"),
             "order_ref": "TEST-0001",
         }
-

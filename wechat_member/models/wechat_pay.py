@@ -115,12 +115,20 @@ class WeChatPayTransaction(models.Model):
             return True
         payment_domain = [("wechat_pay_transaction_id", "=", txn.id)]
         if txn.payment_uuid:
-            payment_domain = ["|", *payment_domain, "&", ("uuid", "=", txn.payment_uuid),
-                              ("payment_method_id", "=", txn.payment_method_id.id)]
+            payment_domain = [
+                "|",
+                *payment_domain,
+                "&",
+                ("uuid", "=", txn.payment_uuid),
+                ("payment_method_id", "=", txn.payment_method_id.id),
+            ]
         if txn.env["pos.payment"].search_count(payment_domain, limit=1):
             return True
-        return bool(txn.pos_order_uuid) and bool(txn.env["pos.order"].search_count(
-            [("uuid", "=", txn.pos_order_uuid), ("state", "not in", ("draft", "cancel"))], limit=1))
+        return bool(txn.pos_order_uuid) and bool(
+            txn.env["pos.order"].search_count(
+                [("uuid", "=", txn.pos_order_uuid), ("state", "not in", ("draft", "cancel"))], limit=1
+            )
+        )
 
     def _sync(self, client):
         """Ask WeChat Pay (orderquery) where this attempt stands and record it."""

@@ -33,10 +33,14 @@ class WeChatSegment(models.Model):
     min_orders = fields.Integer("Purchases At Least", help="Number of paid orders in the window.")
     min_order_amount = fields.Float("Each Purchase At Least", digits="Account")
     min_total_amount = fields.Float("Total At Least", digits="Account")
-    product_categ_ids = fields.Many2many("product.category", string="Bought Categories",
-                                         help="Bought a product of one of these categories within the window.")
-    extra_member_ids = fields.Many2many("wechat.member", string="Added Members",
-                                        help="Members added by hand ('Add to segment'), whatever the filters.")
+    product_categ_ids = fields.Many2many(
+        "product.category",
+        string="Bought Categories",
+        help="Bought a product of one of these categories within the window.",
+    )
+    extra_member_ids = fields.Many2many(
+        "wechat.member", string="Added Members", help="Members added by hand ('Add to segment'), whatever the filters."
+    )
     member_count = fields.Integer("Members", compute="_compute_member_count")
     include_phone_members = fields.Boolean(
         "Include Phone-only Members",
@@ -44,8 +48,11 @@ class WeChatSegment(models.Model):
         "age and purchase filters, when the segment has no member filter. They cannot receive WeChat messages; "
         "a coupon campaign on the segment issues them coupons, redeemed at the till with their member code.",
     )
-    partner_count = fields.Integer("Contacts", compute="_compute_partner_count",
-                                   help="The contacts of the segment: its members' and the phone-only members'.")
+    partner_count = fields.Integer(
+        "Contacts",
+        compute="_compute_partner_count",
+        help="The contacts of the segment: its members' and the phone-only members'.",
+    )
 
     @api.constrains("domain")
     def _check_domain(self):
@@ -54,8 +61,9 @@ class WeChatSegment(models.Model):
                 domain = safe_eval(segment.domain or "[]")
                 self.env["wechat.member"]._search(domain)
             except Exception as exc:
-                raise ValidationError(_("The member filter of %(segment)s is invalid: %(error)s",
-                                        segment=segment.name, error=exc)) from exc
+                raise ValidationError(
+                    _("The member filter of %(segment)s is invalid: %(error)s", segment=segment.name, error=exc)
+                ) from exc
 
     @api.constrains("age_min", "age_max", "window_days", "min_orders")
     def _check_numbers(self):
@@ -76,8 +84,10 @@ class WeChatSegment(models.Model):
         after ``earliest`` young enough for the maximum age; ``None`` where the segment has no such bound."""
         self.ensure_one()
         today = fields.Date.context_today(self)
-        return (today - relativedelta(years=self.age_min) if self.age_min else None,
-                today - relativedelta(years=self.age_max + 1) if self.age_max else None)
+        return (
+            today - relativedelta(years=self.age_min) if self.age_min else None,
+            today - relativedelta(years=self.age_max + 1) if self.age_max else None,
+        )
 
     def _member_domain(self):
         self.ensure_one()
@@ -105,8 +115,9 @@ class WeChatSegment(models.Model):
         query = self.env["wechat.member"]._search(domain)
         members = query.select(SQL.identifier("wechat_member", "id"))
         if self._has_purchase_filter():
-            purchases = self._purchase_condition(SQL("m.partner_id"), among.partner_id.ids if among is not None
-                                                 else None)
+            purchases = self._purchase_condition(
+                SQL("m.partner_id"), among.partner_id.ids if among is not None else None
+            )
             members = SQL("SELECT m.id FROM wechat_member m WHERE m.id IN (%s) AND %s", members, purchases)
         extra = self.extra_member_ids if among is None else self.extra_member_ids & among
         if extra:
@@ -127,12 +138,16 @@ class WeChatSegment(models.Model):
                  GROUP BY s.partner_id
                 HAVING count(*) >= %s AND sum(s.amount) >= %s
             )""",
-            partner_column, purchases, self.min_order_amount or 0, max(self.min_orders, 1),
+            partner_column,
+            purchases,
+            self.min_order_amount or 0,
+            max(self.min_orders, 1),
             self.min_total_amount or 0,
         )
         if self.product_categ_ids:
-            bought = Order._wechat_purchases_sql(partners=among_partner_ids, date_from=since,
-                                                 categories=self.product_categ_ids)
+            bought = Order._wechat_purchases_sql(
+                partners=among_partner_ids, date_from=since, categories=self.product_categ_ids
+            )
             condition = SQL("%s AND %s IN (SELECT b.partner_id FROM (%s) b)", condition, partner_column, bought)
         return condition
 
@@ -144,9 +159,12 @@ class WeChatSegment(models.Model):
         partners = SQL("SELECT m.partner_id FROM wechat_member m WHERE m.id IN (%s)", self._member_sql())
         if not self._includes_phone_members():
             return partners
-        conditions = [SQL("p.active"), SQL("p.wechat_member_code IS NOT NULL"),
-                      SQL("(p.company_id = %s OR p.company_id IS NULL)", self.company_id.id),
-                      SQL("NOT EXISTS (SELECT 1 FROM wechat_member w WHERE w.partner_id = p.id)")]
+        conditions = [
+            SQL("p.active"),
+            SQL("p.wechat_member_code IS NOT NULL"),
+            SQL("(p.company_id = %s OR p.company_id IS NULL)", self.company_id.id),
+            SQL("NOT EXISTS (SELECT 1 FROM wechat_member w WHERE w.partner_id = p.id)"),
+        ]
         latest, earliest = self._birthday_bounds()
         if latest:
             conditions.append(SQL("p.wechat_birthday <= %s", latest))
@@ -163,20 +181,32 @@ class WeChatSegment(models.Model):
     def _partner_ids(self):
         self.ensure_one()
         self.env.flush_all()
-        self.env.cr.execute(SQL("SELECT DISTINCT s.partner_id FROM (%s) s(partner_id) ORDER BY 1",
-                                self._partner_sql()))
+        self.env.cr.execute(SQL("SELECT DISTINCT s.partner_id FROM (%s) s(partner_id) ORDER BY 1", self._partner_sql()))
         return [row[0] for row in self.env.cr.fetchall()]
 
-    @api.depends("domain", "followers_only", "age_min", "age_max", "window_days", "min_orders", "min_order_amount",
-                 "min_total_amount", "product_categ_ids", "extra_member_ids", "account_id", "include_phone_members")
+    @api.depends(
+        "domain",
+        "followers_only",
+        "age_min",
+        "age_max",
+        "window_days",
+        "min_orders",
+        "min_order_amount",
+        "min_total_amount",
+        "product_categ_ids",
+        "extra_member_ids",
+        "account_id",
+        "include_phone_members",
+    )
     def _compute_partner_count(self):
         self.env.flush_all()
         for segment in self:
             if not segment.id or not segment.account_id:
                 segment.partner_count = 0
                 continue
-            self.env.cr.execute(SQL("SELECT count(DISTINCT s.partner_id) FROM (%s) s(partner_id)",
-                                    segment._partner_sql()))
+            self.env.cr.execute(
+                SQL("SELECT count(DISTINCT s.partner_id) FROM (%s) s(partner_id)", segment._partner_sql())
+            )
             segment.partner_count = self.env.cr.fetchone()[0]
 
     def action_view_partners(self):
@@ -196,8 +226,19 @@ class WeChatSegment(models.Model):
         self.env.cr.execute(self._member_sql())
         return [row[0] for row in self.env.cr.fetchall()]
 
-    @api.depends("domain", "followers_only", "age_min", "age_max", "window_days", "min_orders", "min_order_amount",
-                 "min_total_amount", "product_categ_ids", "extra_member_ids", "account_id")
+    @api.depends(
+        "domain",
+        "followers_only",
+        "age_min",
+        "age_max",
+        "window_days",
+        "min_orders",
+        "min_order_amount",
+        "min_total_amount",
+        "product_categ_ids",
+        "extra_member_ids",
+        "account_id",
+    )
     def _compute_member_count(self):
         self.env.flush_all()
         for segment in self:
@@ -218,5 +259,9 @@ class WeChatSegment(models.Model):
         campaign = self.env["wechat.campaign"].create(
             {"name": self.name, "account_id": self.account_id.id, "audience": "segment", "segment_id": self.id}
         )
-        return {"type": "ir.actions.act_window", "res_model": "wechat.campaign", "res_id": campaign.id,
-                "view_mode": "form"}
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "wechat.campaign",
+            "res_id": campaign.id,
+            "view_mode": "form",
+        }

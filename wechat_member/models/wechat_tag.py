@@ -34,12 +34,18 @@ class WeChatTag(models.Model):
     color = fields.Integer()
     wechat_tag_id = fields.Integer("WeChat Tag ID", readonly=True, copy=False)
     category_id = fields.Many2one(
-        "res.partner.category", string="Contact Tag", ondelete="set null",
+        "res.partner.category",
+        string="Contact Tag",
+        ondelete="set null",
         help="Contacts with this Odoo tag get the WeChat tag too (when synced).",
     )
     member_ids = fields.Many2many("wechat.member", "wechat_member_tag_rel", "tag_id", "member_id", string="Members")
     synced_member_ids = fields.Many2many(
-        "wechat.member", "wechat_member_tag_synced_rel", "tag_id", "member_id", string="Members on WeChat",
+        "wechat.member",
+        "wechat_member_tag_synced_rel",
+        "tag_id",
+        "member_id",
+        string="Members on WeChat",
         readonly=True,
     )
     member_count = fields.Integer(compute="_compute_member_count")
@@ -68,8 +74,11 @@ class WeChatTag(models.Model):
         for account in self.account_id:
             if self.search_count([("account_id", "=", account.id)]) > MAX_TAGS_PER_ACCOUNT:
                 raise ValidationError(
-                    _("%(account)s already has %(max)s tags, WeChat's limit.", account=account.name,
-                      max=MAX_TAGS_PER_ACCOUNT)
+                    _(
+                        "%(account)s already has %(max)s tags, WeChat's limit.",
+                        account=account.name,
+                        max=MAX_TAGS_PER_ACCOUNT,
+                    )
                 )
 
     @api.constrains("member_ids")
@@ -87,8 +96,11 @@ class WeChatTag(models.Model):
         row = self.env.cr.fetchone()
         if row:
             raise ValidationError(
-                _("%(member)s would have more than %(max)s tags, WeChat's limit.",
-                  member=self.env["wechat.member"].browse(row[0]).display_name, max=MAX_TAGS_PER_MEMBER)
+                _(
+                    "%(member)s would have more than %(max)s tags, WeChat's limit.",
+                    member=self.env["wechat.member"].browse(row[0]).display_name,
+                    max=MAX_TAGS_PER_MEMBER,
+                )
             )
 
     # ------------------------------------------------------------------ Odoo -> WeChat
@@ -122,7 +134,7 @@ class WeChatTag(models.Model):
             ("tags/members/batchuntagging", self.synced_member_ids - self.member_ids, 3),
         ):
             for start in range(0, len(members), BATCH):
-                batch = members[start:start + BATCH]
+                batch = members[start : start + BATCH]
                 api_client.post(path, {"openid_list": batch.mapped("openid"), "tagid": tag_id})
                 calls += 1
                 self.write({"synced_member_ids": [(command, m.id) for m in batch]})
@@ -144,8 +156,9 @@ class WeChatTag(models.Model):
                 tag.sync_error = str(exc)
                 errors.append(f"{tag.name}: {exc}")
         if errors:
-            message = _("Some tags could not be synced; run the sync again to resume:\n%(errors)s",
-                        errors="\n".join(errors))
+            message = _(
+                "Some tags could not be synced; run the sync again to resume:\n%(errors)s", errors="\n".join(errors)
+            )
         else:
             message = _("Tags synced (%(calls)s calls to WeChat).", calls=calls)
         return {
@@ -184,8 +197,9 @@ class WeChatTag(models.Model):
         for info in api_client.get("tags/get").get("tags", []):
             if info["id"] in RESERVED_TAG_IDS:
                 continue
-            tag = self.search([("account_id", "=", account.id), ("wechat_tag_id", "=", info["id"])], limit=1) or \
-                self.search([("account_id", "=", account.id), ("name", "=", info["name"])], limit=1)
+            tag = self.search(
+                [("account_id", "=", account.id), ("wechat_tag_id", "=", info["id"])], limit=1
+            ) or self.search([("account_id", "=", account.id), ("name", "=", info["name"])], limit=1)
             if not tag:
                 tag = self.create({"name": info["name"], "account_id": account.id, "wechat_tag_id": info["id"]})
             tag.wechat_tag_id = info["id"]

@@ -27,14 +27,21 @@ class WeChatTagRule(models.Model):
     name = fields.Char(required=True, translate=True)
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
-    segment_id = fields.Many2one("wechat.segment", required=True, ondelete="cascade", check_company=True,
-                                 help="Members matching this segment get the tag.")
+    segment_id = fields.Many2one(
+        "wechat.segment",
+        required=True,
+        ondelete="cascade",
+        check_company=True,
+        help="Members matching this segment get the tag.",
+    )
     account_id = fields.Many2one(related="segment_id.account_id", store=True)
     company_id = fields.Many2one(related="segment_id.company_id", store=True)
-    tag_id = fields.Many2one("wechat.tag", required=True, ondelete="cascade", check_company=True,
-                             domain="[('account_id', '=', account_id)]")
-    remove_unmatched = fields.Boolean("Remove When No Longer Matching",
-                                      help="e.g. after a refund, the tag is taken back.")
+    tag_id = fields.Many2one(
+        "wechat.tag", required=True, ondelete="cascade", check_company=True, domain="[('account_id', '=', account_id)]"
+    )
+    remove_unmatched = fields.Boolean(
+        "Remove When No Longer Matching", help="e.g. after a refund, the tag is taken back."
+    )
 
     @api.model
     def _apply_to_partners(self, partners):
@@ -67,8 +74,13 @@ class WeChatTagRule(models.Model):
             to_add = matching - tagged
             full = to_add.filtered(lambda m: len(m.tag_ids) >= MAX_TAGS_PER_MEMBER)
             if full:
-                _logger.warning("Tag rule %s: members %s already have %s tags, not tagged %s",
-                                rule.id, full.ids, MAX_TAGS_PER_MEMBER, tag.name)
+                _logger.warning(
+                    "Tag rule %s: members %s already have %s tags, not tagged %s",
+                    rule.id,
+                    full.ids,
+                    MAX_TAGS_PER_MEMBER,
+                    tag.name,
+                )
                 to_add -= full
             to_remove = tagged - matching if rule.remove_unmatched else own.browse()
             if to_add:
@@ -86,8 +98,12 @@ class WeChatTagRule(models.Model):
         """Run the tag sync in ``SYNC_DELAY``, unless a run is already planned by then."""
         cron = self.env.ref("wechat_member.ir_cron_wechat_tag_sync").sudo()
         at = fields.Datetime.now() + SYNC_DELAY
-        planned = self.env["ir.cron.trigger"].sudo().search_count(
-            [("cron_id", "=", cron.id), ("call_at", ">", fields.Datetime.now()), ("call_at", "<=", at)], limit=1
+        planned = (
+            self.env["ir.cron.trigger"]
+            .sudo()
+            .search_count(
+                [("cron_id", "=", cron.id), ("call_at", ">", fields.Datetime.now()), ("call_at", "<=", at)], limit=1
+            )
         )
         if not planned:
             cron._trigger(at)

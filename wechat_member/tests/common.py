@@ -84,13 +84,15 @@ class WeChatFakeMixin:
         for keyword, value in keywords.items():
             value_key, fixed = value if isinstance(value, tuple) else (value, False)
             lines.append((0, 0, {"keyword": keyword, "value_key": value_key, "fixed_value": fixed}))
-        return self.env["wechat.notice.template"].create({
-            "account_id": account.id,
-            "kind_id": self.env["wechat.notice.kind"]._get(kind_code).id,
-            "channel": channel,
-            "template_id": template_id,
-            "line_ids": lines,
-        })
+        return self.env["wechat.notice.template"].create(
+            {
+                "account_id": account.id,
+                "kind_id": self.env["wechat.notice.kind"]._get(kind_code).id,
+                "channel": channel,
+                "template_id": template_id,
+                "line_ids": lines,
+            }
+        )
 
     def notices(self, kind_code=None, member=None):
         domain = [("account_id", "=", self.account.id)]
@@ -278,8 +280,9 @@ def untranslated_terms(env, module, lang="zh_CN"):
     po = polib.pofile(os.path.join(get_module_path(module), "i18n", f"{lang}.po"))
     translated = {e.msgid for e in po if e.msgstr.strip() and not e.obsolete}
     reader = TranslationModuleReader(env.cr, modules=[module])
-    return sorted({source for mod, __, __, __, source, __, __ in reader if mod == module and source
-                   and source not in translated})
+    return sorted(
+        {source for mod, __, __, __, source, __, __ in reader if mod == module and source and source not in translated}
+    )
 
 
 def visible_wechat_menus(env, user):

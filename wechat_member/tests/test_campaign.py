@@ -1,6 +1,6 @@
 from unittest.mock import patch
 
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
 from odoo.addons.wechat_member.models import wechat_campaign
@@ -21,8 +21,13 @@ class CampaignCaseMixin:
         )
 
     def campaign(self, members, **values):
-        vals = {"name": "Spring", "account_id": self.account.id, "audience": "segment",
-                "segment_id": self.segment_of(members).id, "text_content": "春季新品 / Spring is here"}
+        vals = {
+            "name": "Spring",
+            "account_id": self.account.id,
+            "audience": "segment",
+            "segment_id": self.segment_of(members).id,
+            "text_content": "春季新品 / Spring is here",
+        }
         vals.update(values)
         return self.env["wechat.campaign"].create(vals)
 
@@ -110,12 +115,18 @@ class TestCampaigns(CampaignCaseMixin, WeChatCase):
 
     def test_send_by_tag(self):
         members = self.followers(3)
-        tag = self.env["wechat.tag"].create({"name": "VIP", "account_id": self.account.id,
-                                            "member_ids": [(6, 0, members.ids)]})
+        tag = self.env["wechat.tag"].create(
+            {"name": "VIP", "account_id": self.account.id, "member_ids": [(6, 0, members.ids)]}
+        )
         tag.action_sync_to_wechat()
         campaign = self.env["wechat.campaign"].create(
-            {"name": "VIP", "account_id": self.account.id, "audience": "tag", "tag_id": tag.id,
-             "text_content": "VIP night"}
+            {
+                "name": "VIP",
+                "account_id": self.account.id,
+                "audience": "tag",
+                "tag_id": tag.id,
+                "text_content": "VIP night",
+            }
         )
         campaign.action_send_now()
         call = self.calls_to("/cgi-bin/message/mass/sendall")[-1]
@@ -149,8 +160,9 @@ class TestCampaigns(CampaignCaseMixin, WeChatCase):
 class TestTagSync(CampaignCaseMixin, WeChatCase):
     def test_batches_of_50_resumable(self):
         members = self.followers(120)
-        tag = self.env["wechat.tag"].create({"name": "高价值", "account_id": self.account.id,
-                                            "member_ids": [(6, 0, members.ids)]})
+        tag = self.env["wechat.tag"].create(
+            {"name": "高价值", "account_id": self.account.id, "member_ids": [(6, 0, members.ids)]}
+        )
         # WeChat is busy on the second batch: the first is kept, the rest waits for the next sync.
         real_post, batches = WeChatApi.post, []
 
@@ -178,12 +190,10 @@ class TestTagSync(CampaignCaseMixin, WeChatCase):
         self.assertEqual(self.fake.violations, [])
 
     def test_limits(self):
-        with self.assertRaises(Exception):
+        with self.assertRaisesRegex(ValidationError, "1 to 30 bytes"):
             self.env["wechat.tag"].create({"name": "x" * 31, "account_id": self.account.id})
         member = self.followers(1)
-        tags = self.env["wechat.tag"].create(
-            [{"name": f"t{i}", "account_id": self.account.id} for i in range(21)]
-        )
+        tags = self.env["wechat.tag"].create([{"name": f"t{i}", "account_id": self.account.id} for i in range(21)])
         with self.assertRaisesRegex(Exception, "more than 20 tags"):
             member.tag_ids = [(6, 0, tags.ids)]
 
@@ -231,9 +241,11 @@ class TestCampaignCallbacks(CampaignCaseMixin, WeChatHttpCase):
         talking, silent = self.followers(2)
         self.sim.text(talking.openid, "hello")  # opens the 48 h window
         talking.invalidate_recordset()  # written by the HTTP request
-        wizard = self.env["wechat.member.wizard"].with_context(
-            active_model="wechat.member", active_ids=[talking.id, silent.id]
-        ).create({"action": "message", "message": "Your order is ready"})
+        wizard = (
+            self.env["wechat.member.wizard"]
+            .with_context(active_model="wechat.member", active_ids=[talking.id, silent.id])
+            .create({"action": "message", "message": "Your order is ready"})
+        )
         result = wizard.action_apply()
         self.assertIn("1 sent, 1 not reachable", result["params"]["message"])
         self.assertEqual(len(self.calls_to("/cgi-bin/message/custom/send")), 1)
@@ -251,10 +263,22 @@ class TestMassJobResults(CampaignCaseMixin, WeChatCase):
         def early_callback(api_client, path, data, **params):
             res = real_post(api_client, path, data, **params)
             if path == "message/mass/send":  # WeChat's callback beats our commit
-                self.env["wechat.event"]._receive(self.account, {
-                    "ToUserName": "gh", "FromUserName": "gh", "CreateTime": "1", "MsgType": "event",
-                    "Event": "MASSSENDJOBFINISH", "MsgID": str(res["msg_id"]), "Status": "send success",
-                    "TotalCount": "2", "FilterCount": "2", "SentCount": "2", "ErrorCount": "0"})
+                self.env["wechat.event"]._receive(
+                    self.account,
+                    {
+                        "ToUserName": "gh",
+                        "FromUserName": "gh",
+                        "CreateTime": "1",
+                        "MsgType": "event",
+                        "Event": "MASSSENDJOBFINISH",
+                        "MsgID": str(res["msg_id"]),
+                        "Status": "send success",
+                        "TotalCount": "2",
+                        "FilterCount": "2",
+                        "SentCount": "2",
+                        "ErrorCount": "0",
+                    },
+                )
             return res
 
         with patch.object(WeChatApi, "post", early_callback):

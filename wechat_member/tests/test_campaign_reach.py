@@ -26,21 +26,39 @@ class TestCampaignReach(WeChatCase):
         Log._log(self.account, budget.ids, "cs")
         Log._log(self.account, ok.ids, "notice")  # transactional notices count against nothing
         members = ok | capped | budget | gone
-        segment = self.env["wechat.segment"].create({
-            "name": "All four", "account_id": self.account.id, "followers_only": False,
-            "domain": f"[('id', 'in', {members.ids})]"})
-        campaign = self.env["wechat.campaign"].create({
-            "name": "Spring", "account_id": self.account.id, "audience": "segment", "segment_id": segment.id,
-            "text_content": "Spring is here"})
-        self.assertEqual(self.reach(campaign), (
-            2, 3, "Mass send 2 · not reachable 3 (not following 1, over WeChat's 4 a month 1, over the contact "
-            "budget 1)"))
+        segment = self.env["wechat.segment"].create(
+            {
+                "name": "All four",
+                "account_id": self.account.id,
+                "followers_only": False,
+                "domain": f"[('id', 'in', {members.ids})]",
+            }
+        )
+        campaign = self.env["wechat.campaign"].create(
+            {
+                "name": "Spring",
+                "account_id": self.account.id,
+                "audience": "segment",
+                "segment_id": segment.id,
+                "text_content": "Spring is here",
+            }
+        )
+        self.assertEqual(
+            self.reach(campaign),
+            (
+                2,
+                3,
+                "Mass send 2 · not reachable 3 (not following 1, over WeChat's 4 a month 1, over the contact "
+                "budget 1)",
+            ),
+        )
         campaign.audience = "all"
         self.assertEqual(self.reach(campaign)[:2], (2, 2), "all followers: the unfollowed one is not in it")
         # It is what the send excludes.
         campaign.audience = "segment"
         campaign._prepare()
-        self.assertEqual((campaign.recipient_count, campaign.excluded_quota_count, campaign.excluded_budget_count),
-                         (2, 1, 1))
+        self.assertEqual(
+            (campaign.recipient_count, campaign.excluded_quota_count, campaign.excluded_budget_count), (2, 1, 1)
+        )
         campaign.state = "done"
         self.assertEqual(self.reach(campaign), (0, 0, False), "no reach shown once sent")

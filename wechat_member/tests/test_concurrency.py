@@ -55,10 +55,14 @@ class TestParallelDeliveries(TransactionCase):
 
     def count(self, table, openid):
         with separate_env(self.registry) as env:
-            env.cr.execute(SQL(
-                "SELECT count(*) FROM %s WHERE account_id = %s AND openid = %s",
-                SQL.identifier(table), self.account_id, openid,
-            ))
+            env.cr.execute(
+                SQL(
+                    "SELECT count(*) FROM %s WHERE account_id = %s AND openid = %s",
+                    SQL.identifier(table),
+                    self.account_id,
+                    openid,
+                )
+            )
             return env.cr.fetchone()[0]
 
     def test_same_event_twenty_times_in_parallel(self):

@@ -84,13 +84,15 @@ class TestMemberPageNotifyMe(WeChatHttpCase):
 
     def map_subscribe(self, kind_code, template_id, lines):
         self.fake_account.add_subscribe_template(template_id, keywords=tuple(k for k, __ in lines))
-        return self.env["wechat.notice.template"].create({
-            "account_id": self.account.id,
-            "kind_id": self.env["wechat.notice.kind"]._get(kind_code).id,
-            "channel": "subscribe",
-            "template_id": template_id,
-            "line_ids": [(0, 0, {"keyword": k, "value_key": v}) for k, v in lines],
-        })
+        return self.env["wechat.notice.template"].create(
+            {
+                "account_id": self.account.id,
+                "kind_id": self.env["wechat.notice.kind"]._get(kind_code).id,
+                "channel": "subscribe",
+                "template_id": template_id,
+                "line_ids": [(0, 0, {"keyword": k, "value_key": v}) for k, v in lines],
+            }
+        )
 
     def setUp(self):
         super().setUp()
@@ -105,8 +107,10 @@ class TestMemberPageNotifyMe(WeChatHttpCase):
         self.assertTrue(ticket)
         self.assertIn(ticket, self.fake.jsapi_tickets, "the ticket WeChat issued")
         self.assertEqual(self.ticket_calls(), 1)
-        plain = (f"jsapi_ticket={ticket}&noncestr={config['nonceStr']}&timestamp={config['timestamp']}"
-                 "&url=http://shop.example.com/wechat/member/1?lang=zh")
+        plain = (
+            f"jsapi_ticket={ticket}&noncestr={config['nonceStr']}&timestamp={config['timestamp']}"
+            "&url=http://shop.example.com/wechat/member/1?lang=zh"
+        )
         self.assertEqual(config["signature"], hashlib.sha1(plain.encode()).hexdigest())
         self.assertEqual(config["appId"], self.appid)
         self.assertAlmostEqual(config["timestamp"], time.time(), delta=60)
@@ -115,8 +119,10 @@ class TestMemberPageNotifyMe(WeChatHttpCase):
         self.assertEqual(self.ticket_calls(), 1)
         self.assertNotEqual(again["nonceStr"], config["nonceStr"])
         # Expired: refreshed once.
-        self.env.cr.execute("UPDATE wechat_account SET jsapi_ticket_expires_at = %s WHERE id = %s",
-                            [fields.Datetime.now() - timedelta(seconds=1), self.account.id])
+        self.env.cr.execute(
+            "UPDATE wechat_account SET jsapi_ticket_expires_at = %s WHERE id = %s",
+            [fields.Datetime.now() - timedelta(seconds=1), self.account.id],
+        )
         self.account.invalidate_recordset(["jsapi_ticket", "jsapi_ticket_expires_at"])
         self.account._jsapi_config("http://shop.example.com/other")
         self.assertEqual(self.ticket_calls(), 2)
@@ -130,9 +136,11 @@ class TestMemberPageNotifyMe(WeChatHttpCase):
     def test_wechat_sample_signature(self):
         """WeChat's own example (JS-SDK 附录1) gives WeChat's signature."""
         ticket = "sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg"
-        with patch.object(type(self.account), "_get_jsapi_ticket", return_value=ticket), \
-                patch("secrets.token_hex", return_value="Wm3WZYTPz0wzccnW"), \
-                patch("time.time", return_value=1414587457):
+        with (
+            patch.object(type(self.account), "_get_jsapi_ticket", return_value=ticket),
+            patch("secrets.token_hex", return_value="Wm3WZYTPz0wzccnW"),
+            patch("time.time", return_value=1414587457),
+        ):
             config = self.account._jsapi_config("http://mp.weixin.qq.com#wechat_redirect")
         self.assertEqual(config["signature"], "f4d90daf4b3bca3078ab155816175ba34c443a7b")
 
@@ -161,8 +169,10 @@ class TestMemberPageNotifyMe(WeChatHttpCase):
         self.assertEqual(config["openTagList"], ["wx-open-subscribe"])
         self.assertEqual(config["jsApiList"], [])
         ticket = self.account.sudo().jsapi_ticket
-        plain = (f"jsapi_ticket={ticket}&noncestr={config['nonceStr']}&timestamp={config['timestamp']}"
-                 f"&url={self.base_url()}/wechat/member/{self.account.id}?lang=en")
+        plain = (
+            f"jsapi_ticket={ticket}&noncestr={config['nonceStr']}&timestamp={config['timestamp']}"
+            f"&url={self.base_url()}/wechat/member/{self.account.id}?lang=en"
+        )
         self.assertEqual(config["signature"], hashlib.sha1(plain.encode()).hexdigest(), "signed for the page's URL")
         self.assertEqual(self.ticket_calls(), 1, "two page loads, one ticket")
         self.assertNotIn("Open this page in WeChat", html)

@@ -94,13 +94,24 @@ class TestNoticeRouter(WeChatCase):
 
     # ------------------------------------------------------------------ templates
     def test_template_data_is_exactly_the_keywords_within_limits(self):
-        self.map_template("pos_thanks", "TPL_THANKS", {
-            "thing1": "store", "amount2": "amount", "character_string3": "order_ref", "time4": "date",
-            "phrase5": ("fixed", "已支付"),
-        })
+        self.map_template(
+            "pos_thanks",
+            "TPL_THANKS",
+            {
+                "thing1": "store",
+                "amount2": "amount",
+                "character_string3": "order_ref",
+                "time4": "date",
+                "phrase5": ("fixed", "已支付"),
+            },
+        )
         member = self.follower()
-        values = {"store": "莲花服饰上海南京西路旗舰店（二楼女装区，近电梯）", "amount": 1288.5,
-                  "order_ref": "订单 Shop/0001-0042", "date": "2026-12-01 10:30:00"}
+        values = {
+            "store": "莲花服饰上海南京西路旗舰店（二楼女装区，近电梯）",
+            "amount": 1288.5,
+            "order_ref": "订单 Shop/0001-0042",
+            "date": "2026-12-01 10:30:00",
+        }
         notice = self.Notice._notify("pos_thanks", member, values, key="order-1", send=False)
         notice._send()
         self.assertEqual((notice.state, notice.channel), ("sent", "template"))
@@ -117,8 +128,17 @@ class TestNoticeRouter(WeChatCase):
 
         def mapping(lines, **values):
             with self.env.cr.savepoint():
-                return Mapping.create(dict({"account_id": self.account.id, "kind_id": kind.id, "template_id": "T",
-                                            "line_ids": [(0, 0, line) for line in lines]}, **values))
+                return Mapping.create(
+                    dict(
+                        {
+                            "account_id": self.account.id,
+                            "kind_id": kind.id,
+                            "template_id": "T",
+                            "line_ids": [(0, 0, line) for line in lines],
+                        },
+                        **values,
+                    )
+                )
 
         with self.assertRaisesRegex(ValidationError, "not a keyword"):
             mapping([{"keyword": "points", "value_key": "points"}])
@@ -130,8 +150,9 @@ class TestNoticeRouter(WeChatCase):
             mapping([{"keyword": "phrase1", "value_key": "fixed", "fixed_value": "paid"}])
         with self.assertRaisesRegex(ValidationError, "twice"):
             mapping([{"keyword": "thing1", "value_key": "reason"}, {"keyword": "thing1", "value_key": "reason"}])
-        marketing = self.env["wechat.notice.kind"].create({"name": "Offer", "code": "test_offer",
-                                                           "category": "marketing"})
+        marketing = self.env["wechat.notice.kind"].create(
+            {"name": "Offer", "code": "test_offer", "category": "marketing"}
+        )
         with self.assertRaisesRegex(ValidationError, "forbids marketing"):
             mapping([{"keyword": "thing1", "value_key": "fixed", "fixed_value": "x"}], kind_id=marketing.id)
         ok = mapping([{"keyword": "thing1", "value_key": "reason"}, {"keyword": "number2", "value_key": "points"}])
@@ -139,8 +160,7 @@ class TestNoticeRouter(WeChatCase):
 
     def test_deleted_template_marks_mapping_broken_falls_back_with_activity(self):
         mapping = self.map_template("points_change", "TPL_POINTS", POINTS_KEYWORDS)
-        self.map_template("points_change", "SUB_POINTS", {"thing1": "reason", "number2": "points"},
-                          channel="subscribe")
+        self.map_template("points_change", "SUB_POINTS", {"thing1": "reason", "number2": "points"}, channel="subscribe")
         member = self.follower()
         self.optin(member, "SUB_POINTS")
         self.fake_account.delete_template("TPL_POINTS")
@@ -170,17 +190,22 @@ class TestNoticeRouter(WeChatCase):
 
     # ------------------------------------------------------------------ subscribe notices
     def test_popup_accept_allows_one_subscribe_notice(self):
-        self.map_template("points_change", "SUB_POINTS", {"thing1": "reason", "number2": "points"},
-                          channel="subscribe")
+        self.map_template("points_change", "SUB_POINTS", {"thing1": "reason", "number2": "points"}, channel="subscribe")
         member = self.follower()
-        self.env["wechat.event"]._receive(self.account, {
-            "ToUserName": "gh_test", "FromUserName": member.openid, "CreateTime": "1700000000",
-            "MsgType": "event", "Event": "subscribe_msg_popup_event",
-            "SubscribeMsgPopupEvent": [
-                {"TemplateId": "SUB_POINTS", "SubscribeStatusString": "accept", "PopupScene": "1"},
-                {"TemplateId": "OTHER", "SubscribeStatusString": "reject", "PopupScene": "1"},
-            ],
-        })
+        self.env["wechat.event"]._receive(
+            self.account,
+            {
+                "ToUserName": "gh_test",
+                "FromUserName": member.openid,
+                "CreateTime": "1700000000",
+                "MsgType": "event",
+                "Event": "subscribe_msg_popup_event",
+                "SubscribeMsgPopupEvent": [
+                    {"TemplateId": "SUB_POINTS", "SubscribeStatusString": "accept", "PopupScene": "1"},
+                    {"TemplateId": "OTHER", "SubscribeStatusString": "reject", "PopupScene": "1"},
+                ],
+            },
+        )
         optins = self.env["wechat.notice.optin"].search([("member_id", "=", member.id)])
         self.assertEqual(optins.mapped("template_id"), ["SUB_POINTS"])
         self.fake.subscribe_accept(self.appid, member.openid, ["SUB_POINTS"])  # WeChat's side of the same accept
@@ -210,17 +235,23 @@ class TestNoticeRouter(WeChatCase):
 
     def test_template_delivery_failure_tries_the_next_channel(self):
         self.map_template("points_change", "TPL_POINTS", POINTS_KEYWORDS)
-        self.map_template("points_change", "SUB_POINTS", {"thing1": "reason", "number2": "points"},
-                          channel="subscribe")
+        self.map_template("points_change", "SUB_POINTS", {"thing1": "reason", "number2": "points"}, channel="subscribe")
         member = self.follower()
         self.optin(member, "SUB_POINTS")
         notice = self.points(member, "k1")
         self.assertEqual(notice.channel, "template")
-        self.env["wechat.event"]._receive(self.account, {
-            "ToUserName": "gh_test", "FromUserName": member.openid, "CreateTime": "1700000001",
-            "MsgType": "event", "Event": "TEMPLATESENDJOBFINISH", "MsgID": notice.wechat_msgid,
-            "Status": "failed: system failed",
-        })
+        self.env["wechat.event"]._receive(
+            self.account,
+            {
+                "ToUserName": "gh_test",
+                "FromUserName": member.openid,
+                "CreateTime": "1700000001",
+                "MsgType": "event",
+                "Event": "TEMPLATESENDJOBFINISH",
+                "MsgID": notice.wechat_msgid,
+                "Status": "failed: system failed",
+            },
+        )
         self.assertEqual((notice.state, notice.channel), ("sent", "subscribe"))
 
     def test_service_message_wizard_uses_real_quota(self):
@@ -241,10 +272,14 @@ class TestNoticeDigest(WeChatCase):
         super().setUp()
         self.fake.clear_logs()
         self.account.budget_per_week = 0
-        self.kind = self.env["wechat.notice.kind"].create({
-            "name": "Test offer", "code": "test_offer", "category": "marketing",
-            "channel_ids": [(0, 0, {"channel": "cs", "sequence": 1}), (0, 0, {"channel": "digest", "sequence": 2})],
-        })
+        self.kind = self.env["wechat.notice.kind"].create(
+            {
+                "name": "Test offer",
+                "code": "test_offer",
+                "category": "marketing",
+                "channel_ids": [(0, 0, {"channel": "cs", "sequence": 1}), (0, 0, {"channel": "digest", "sequence": 2})],
+            }
+        )
 
     def test_thousand_members_one_mass_send_each_once_within_cap(self):
         openids = self.fake_account.add_followers(1000)
@@ -294,9 +329,14 @@ class TestMassDuplicateConfirmed(WeChatCase):
         openids = self.fake_account.add_followers(2)
         Member = self.env["wechat.member"]
         members = Member.browse([Member._get_or_create(self.account, o)[0].id for o in openids])
-        campaign = self.env["wechat.campaign"].create({
-            "name": "Dup", "account_id": self.account.id, "audience": "all", "text_content": "Hi",
-        })
+        campaign = self.env["wechat.campaign"].create(
+            {
+                "name": "Dup",
+                "account_id": self.account.id,
+                "audience": "all",
+                "text_content": "Hi",
+            }
+        )
         real_post = WeChatApi.post
 
         def duplicate(api_client, path, data, **params):
@@ -333,8 +373,11 @@ class TestNoticeRobustness(WeChatCase):
         self.fake.inject("/cgi-bin/message/custom/send", reset=True)  # no answer: maybe delivered
         notice = self.env["wechat.notice"]._notify("points_change", member, {"points": 5, "balance": 5}, send=False)
         notice._send()
-        self.assertEqual((notice.state, notice.channel, notice.attempts), ("queued", "cs", 1),
-                         "an unknown outcome is retried on the same channel, never sent by the next one")
+        self.assertEqual(
+            (notice.state, notice.channel, notice.attempts),
+            ("queued", "cs", 1),
+            "an unknown outcome is retried on the same channel, never sent by the next one",
+        )
         self.assertFalse(self.calls_to("/message/template/send"))
         self.env["wechat.notice"]._cron_send()
         self.assertEqual((notice.state, notice.channel), ("sent", "cs"))
@@ -355,5 +398,7 @@ class TestNoticeRobustness(WeChatCase):
         self.assertTrue(self.account._is_digest_due(at_11), "the 10:00 run was missed: 11:00 catches up")
         self.account.digest_last_date = fields.Date.to_date("2026-12-01")
         self.assertFalse(self.account._is_digest_due(at_11), "once a day")
-        self.assertFalse(self.account._is_digest_due(fields.Datetime.to_datetime("2026-12-02 01:00:00")),
-                         "the next day, not before its hour")
+        self.assertFalse(
+            self.account._is_digest_due(fields.Datetime.to_datetime("2026-12-02 01:00:00")),
+            "the next day, not before its hour",
+        )

@@ -19,6 +19,7 @@ from odoo.addons.point_of_sale.models.pos_config import PosConfig
 from ..tools.qr_code import qr_png
 from .common import OPENID_A, OPENID_B, PoSHttpCommonWeChat, PosMemberCommon, WeChatFakeMixin
 
+
 @tagged("post_install", "-at_install")
 class TestPosMember(PosMemberCommon):
     # ------------------------------------------------------------------ find
@@ -65,8 +66,12 @@ class TestPosMember(PosMemberCommon):
 
     def test_pos_fields_loaded(self):
         fields_ = self.env["res.partner"]._load_pos_data_fields(self.config.id)
-        for name in ("wechat_member_code", "wechat_purchase_count", "wechat_activity_state",
-                     "wechat_follower_account_ids"):
+        for name in (
+            "wechat_member_code",
+            "wechat_purchase_count",
+            "wechat_activity_state",
+            "wechat_follower_account_ids",
+        ):
             self.assertIn(name, fields_)
         self.assertEqual(self.config.wechat_account_id, self.account)
 
@@ -85,7 +90,9 @@ class TestPosMember(PosMemberCommon):
         self.assertEqual(again["res.partner"], [])
         self.assertEqual(again["wechat_existing"], {"name": "M*", "phone_last4": "9000"})
         # An existing contact with this phone but no code: not adopted either, left unchanged.
-        plain = self.env["res.partner"].create({"name": "Walk-in", "phone": "13500135000", "company_id": self.company.id})
+        plain = self.env["res.partner"].create(
+            {"name": "Walk-in", "phone": "13500135000", "company_id": self.company.id}
+        )
         result = self.Partner.wechat_pos_create_member(self.config.id, "13500135000")
         self.assertEqual(result["res.partner"], [])
         self.assertFalse(plain.wechat_member_code)
@@ -109,7 +116,9 @@ class TestPosMember(PosMemberCommon):
         )
         line = {"order_uuid": order_uuid, "payment_uuid": str(uuid.uuid4())}
         code = self.fake.pay_script(self.fake.auth_code(), "SUCCESS", openid=OPENID_B, is_subscribe="N")
-        res = self.wechat_pm.wechat_pay_charge(dict(line, auth_code=code, amount=100.0, currency=self.config.currency_id.name))
+        res = self.wechat_pm.wechat_pay_charge(
+            dict(line, auth_code=code, amount=100.0, currency=self.config.currency_id.name)
+        )
         self.assertEqual(res["status"], "done", res)
         data["payment_ids"][0][2].update(uuid=line["payment_uuid"], transaction_id=res["transaction_id"])
         order, _result = self._sync(data)
@@ -158,7 +167,9 @@ class TestPosMember(PosMemberCommon):
         orders = self._order(customer=member.partner_id) + self._order(customer=member.partner_id)
         orders += self._order() + self._order(customer=self.customer)
         # Another day, another cashier.
-        other_user = new_test_user(self.env, login="wm_pos_cashier2", groups="base.group_user,point_of_sale.group_pos_user")
+        other_user = new_test_user(
+            self.env, login="wm_pos_cashier2", groups="base.group_user,point_of_sale.group_pos_user"
+        )
         yesterday = fields.Datetime.now() - timedelta(days=1)
         late = self._order(customer=member.partner_id)
         late.write({"date_order": yesterday, "user_id": other_user.id})

@@ -45,11 +45,14 @@ class TestPosTrust(PosMemberCommon):
                 result = self._find_result(member._dynamic_code(at=NOW - age))
                 self.assertEqual([r["id"] for r in result["res.partner"]], [self.lily.id], age)
                 self.assertEqual(result["wechat_bind_method"], "dynamic_code")
-                self.assertTrue(self.env["res.partner"]._wechat_check_bind_token(
-                    self.config, self.lily.id, "dynamic_code", result["wechat_bind_token"]))
+                self.assertTrue(
+                    self.env["res.partner"]._wechat_check_bind_token(
+                        self.config, self.lily.id, "dynamic_code", result["wechat_bind_token"]
+                    )
+                )
             # Typed as shown on the page, with spaces, in lower case.
             spaced = member._dynamic_code(at=NOW)
-            spaced = "wd " + " ".join(spaced[i:i + 4] for i in range(2, len(spaced), 4))
+            spaced = "wd " + " ".join(spaced[i : i + 4] for i in range(2, len(spaced), 4))
             self.assertEqual(self._find_result(spaced)["res.partner"][0]["id"], self.lily.id)
             # An old screenshot: 2 minutes, 1 hour, 3 days.
             for age in (120, 3600, 3 * 86400):
@@ -61,10 +64,12 @@ class TestPosTrust(PosMemberCommon):
             forged = code[:2] + f"{(int(code[2:10]) + 1) % 10**8:08d}" + code[10:]
             self.assertEqual(self._find_result(forged)["wechat_error"], INVALID)
             self.assertEqual(self._find_result(code[:14] + "999999")["wechat_error"], INVALID)
-            account2 = self.env["wechat.account"].create({"name": "Other company account", "appid": "wxother0000000002",
-                                                           "company_id": self.other_company.id})
+            account2 = self.env["wechat.account"].create(
+                {"name": "Other company account", "appid": "wxother0000000002", "company_id": self.other_company.id}
+            )
             stranger_member, _created = self.env["wechat.member"]._get_or_create(
-                account2, OPENID_B, partner=self.stranger)
+                account2, OPENID_B, partner=self.stranger
+            )
             self.assertEqual(self._find_result(stranger_member._dynamic_code(at=NOW))["wechat_error"], INVALID)
 
     def test_dynamic_code_translated(self):
@@ -72,7 +77,8 @@ class TestPosTrust(PosMemberCommon):
         member = self._member(OPENID_A)
         with clock(NOW):
             result = self.Partner.with_context(lang="zh_CN").wechat_pos_find_member(
-                self.config.id, member._dynamic_code(at=NOW - 600))
+                self.config.id, member._dynamic_code(at=NOW - 600)
+            )
         self.assertNotEqual(result["wechat_error"], EXPIRED)
         self.assertIn("会员码", result["wechat_error"])
 
@@ -83,8 +89,7 @@ class TestPosTrust(PosMemberCommon):
 
     # ------------------------------------------------------------------ quick member, verified binding
     def test_new_member_never_adopts_existing_contact(self):
-        wang = self.env["res.partner"].create({"name": "王芳", "phone": "139 0013 1234",
-                                               "company_id": self.company.id})
+        wang = self.env["res.partner"].create({"name": "王芳", "phone": "139 0013 1234", "company_id": self.company.id})
         wang.wechat_member_code = "WM90000077"
         result = self.Partner.wechat_pos_create_member(self.config.id, "13900131234")
         self.assertEqual(result["res.partner"], [])
@@ -96,8 +101,9 @@ class TestPosTrust(PosMemberCommon):
         member = self._member(OPENID_A)  # a follower with a contact of their own
         own = member.partner_id
         with clock(NOW):
-            result = self.Partner.wechat_pos_bind_phone(self.config.id, "138 0013 8000",
-                                                        member._dynamic_code(at=NOW - 900))
+            result = self.Partner.wechat_pos_bind_phone(
+                self.config.id, "138 0013 8000", member._dynamic_code(at=NOW - 900)
+            )
             self.assertEqual(result["wechat_error"], EXPIRED)
             self.assertTrue(own.exists())
             result = self.Partner.wechat_pos_bind_phone(self.config.id, "138 0013 8000", member._dynamic_code(at=NOW))
@@ -160,7 +166,8 @@ class TestPosTrust(PosMemberCommon):
     # ------------------------------------------------------------------ one person, one contact
     def test_same_unionid_on_two_accounts_one_contact(self):
         account2 = self.env["wechat.account"].create(
-            {"name": "Second account", "appid": "wxsecond000000002", "company_id": self.company.id})
+            {"name": "Second account", "appid": "wxsecond000000002", "company_id": self.company.id}
+        )
         first = self._member(OPENID_A)
         self.env["res.partner"]._wechat_register_purchases([(first.partner_id.id, 200.0, fields.Datetime.now())])
         first.sudo().unionid = "UNION-1"
@@ -181,7 +188,8 @@ class TestPosTrust(PosMemberCommon):
 
     def test_same_unionid_keeps_the_contact_with_history(self):
         account2 = self.env["wechat.account"].create(
-            {"name": "Second account", "appid": "wxsecond000000002", "company_id": self.company.id})
+            {"name": "Second account", "appid": "wxsecond000000002", "company_id": self.company.id}
+        )
         first = self._member(OPENID_A)
         first.sudo().unionid = "UNION-2"
         second, _created = self.env["wechat.member"]._get_or_create(account2, OPENID_B)
@@ -194,7 +202,8 @@ class TestPosTrust(PosMemberCommon):
 
     def test_other_company_same_unionid_not_merged(self):
         account2 = self.env["wechat.account"].create(
-            {"name": "Other co", "appid": "wxother0000000003", "company_id": self.other_company.id})
+            {"name": "Other co", "appid": "wxother0000000003", "company_id": self.other_company.id}
+        )
         first = self._member(OPENID_A)
         first.sudo().unionid = "UNION-3"
         second, _created = self.env["wechat.member"]._get_or_create(account2, OPENID_B)
@@ -222,10 +231,16 @@ class TestPosTrust(PosMemberCommon):
         self.assertFalse(self.customer.wechat_purchase_count)
         self.assertFalse(self.customer.wechat_rfm_score)
         # Segments: a buyer segment that includes the phone-only members has the contact.
-        segment = self.env["wechat.segment"].create({
-            "name": "Buyers", "account_id": self.account.id, "followers_only": False, "window_days": 30,
-            "min_orders": 1, "include_phone_members": True,
-        })
+        segment = self.env["wechat.segment"].create(
+            {
+                "name": "Buyers",
+                "account_id": self.account.id,
+                "followers_only": False,
+                "window_days": 30,
+                "min_orders": 1,
+                "include_phone_members": True,
+            }
+        )
         self.assertIn(self.lily.id, segment._partner_ids())
         self.assertNotIn(self.customer.id, segment._partner_ids(), "not a member")
         self.assertEqual(segment.partner_count, 1)
@@ -242,5 +257,6 @@ class TestPosTrust(PosMemberCommon):
         # The JSON route gives the signed-in member's code only: see test_member_page for the HTTP part.
         member = self._member(OPENID_A)
         self.assertEqual(member._dynamic_code_expires_in(at=NOW), 60 - int(NOW) % 60)
-        self.assertEqual(self.env["wechat.member"]._check_dynamic_code(member._dynamic_code(at=NOW), at=NOW),
-                         (member, None))
+        self.assertEqual(
+            self.env["wechat.member"]._check_dynamic_code(member._dynamic_code(at=NOW), at=NOW), (member, None)
+        )

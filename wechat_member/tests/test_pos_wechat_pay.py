@@ -14,7 +14,6 @@ from odoo import Command, fields
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
-
 from ..models import pos_payment_method as pos_payment_method_module
 from .common import PoSCommonWeChat, PoSHttpCommonWeChat, WeChatFakeMixin, add_wechat_pay_method
 
@@ -408,7 +407,6 @@ class TestPosWeChatPay(WeChatFakeMixin, PoSCommonWeChat):
         self.assertEqual(member.partner_id.wechat_purchase_count, 1)
         self.assertFalse(order.wechat_payer_member_id)
 
-
     # ------------------------------------------------------------------ thanks
     def _fake_follows(self, openid):
         """The payer follows the account on WeChat (the fake keeps its users for the whole class)."""
@@ -419,10 +417,17 @@ class TestPosWeChatPay(WeChatFakeMixin, PoSCommonWeChat):
             user.subscribe = True
 
     def _map_thanks(self):
-        return self.map_template("pos_thanks", "TPL_THANKS", {
-            "thing1": "store", "amount2": "amount", "character_string3": "order_ref", "time4": "date",
-            "phrase5": ("fixed", "已支付"),
-        })
+        return self.map_template(
+            "pos_thanks",
+            "TPL_THANKS",
+            {
+                "thing1": "store",
+                "amount2": "amount",
+                "character_string3": "order_ref",
+                "time4": "date",
+                "phrase5": ("fixed", "已支付"),
+            },
+        )
 
     def test_thanks_by_template_after_commit_never_customer_service(self):
         self.account.pos_thanks = True
@@ -436,8 +441,9 @@ class TestPosWeChatPay(WeChatFakeMixin, PoSCommonWeChat):
         sent = [m for m in self.fake_account.template_messages if m["touser"] == OPENID_B]
         self.assertEqual(len(sent), 1)
         data = sent[0]["data"]
-        self.assertEqual(set(data), {"thing1", "amount2", "character_string3", "time4", "phrase5"},
-                         "exactly the template's keywords")
+        self.assertEqual(
+            set(data), {"thing1", "amount2", "character_string3", "time4", "phrase5"}, "exactly the template's keywords"
+        )
         self.assertEqual(data["thing1"]["value"], self.config.name[:20])
         self.assertIn("100.00", data["amount2"]["value"])
         self.assertEqual(data["phrase5"]["value"], "已支付")
@@ -464,8 +470,11 @@ class TestPosWeChatPay(WeChatFakeMixin, PoSCommonWeChat):
         notice = self.notices("pos_thanks", member)
         self.assertEqual(notice.state, "none")
         self.assertIn("Template message", notice.reason, "the reason says which channel was missing")
-        self.assertIn("Thank you for your purchase!", member._wechat_recent_thanks(),
-                      "the member page shows the thanks in every case")
+        self.assertIn(
+            "Thank you for your purchase!",
+            member._wechat_recent_thanks(),
+            "the member page shows the thanks in every case",
+        )
 
     def test_thanks_in_chinese(self):
         self.env["res.lang"]._activate_lang("zh_CN")
@@ -507,11 +516,16 @@ class TestPosWeChatPay(WeChatFakeMixin, PoSCommonWeChat):
         self.assertEqual(order.state, "paid")
         self.assertEqual(order.partner_id.wechat_purchase_count, 1)
         notice = self.notices("pos_thanks", order.wechat_payer_member_id)
-        self.assertEqual((notice.state, notice.attempts), ("queued", 1),
-                         "no clear answer from WeChat: retried later by the cron, never dropped silently")
+        self.assertEqual(
+            (notice.state, notice.attempts),
+            ("queued", 1),
+            "no clear answer from WeChat: retried later by the cron, never dropped silently",
+        )
         self.assertTrue(notice.reason)
-        self.assertFalse(self.env["wechat.message.log"].search([("member_id", "=", order.wechat_payer_member_id.id)]),
-                         "a message that did not go out does not use the contact budget")
+        self.assertFalse(
+            self.env["wechat.message.log"].search([("member_id", "=", order.wechat_payer_member_id.id)]),
+            "a message that did not go out does not use the contact budget",
+        )
 
 
 @tagged("post_install", "-at_install")

@@ -34,25 +34,39 @@ class TestSecurity(WeChatFakeMixin, PoSCommonWeChat):
         super().setUpClass()
         setup_wechat_pos(cls)
         own = {"company_id": cls.company.id, "company_ids": [Command.set(cls.company.ids)]}
-        cls.cashier = new_test_user(cls.env, login="wm_sec_cashier", groups="wechat_member.group_wechat_cashier",
-                                    **own)
-        cls.manager = new_test_user(cls.env, login="wm_sec_manager", groups="wechat_member.group_wechat_manager",
-                                    **own)
+        cls.cashier = new_test_user(cls.env, login="wm_sec_cashier", groups="wechat_member.group_wechat_cashier", **own)
+        cls.manager = new_test_user(cls.env, login="wm_sec_manager", groups="wechat_member.group_wechat_manager", **own)
         cls.plain = new_test_user(cls.env, login="wm_sec_plain", groups="base.group_user", **own)
-        cls.pos_only = new_test_user(cls.env, login="wm_sec_pos", groups="base.group_user,point_of_sale.group_pos_user",
-                                     **own)
+        cls.pos_only = new_test_user(
+            cls.env, login="wm_sec_pos", groups="base.group_user,point_of_sale.group_pos_user", **own
+        )
         cls.victim, __ = cls.env["wechat.member"]._get_or_create(cls.account, VICTIM)
-        cls.victim.partner_id.sudo().write({"name": "Victim", "wechat_birthday": "1990-05-01",
-                                            "wechat_gender": "female", "wechat_consent": True})
+        cls.victim.partner_id.sudo().write(
+            {"name": "Victim", "wechat_birthday": "1990-05-01", "wechat_gender": "female", "wechat_consent": True}
+        )
         # Another company with its own WeChat account, member and campaign.
         cls.other_company = cls.env["res.company"].create({"name": "Other Shop Co (security)"})
-        cls.other_account = cls.env["wechat.account"].sudo().create({
-            "name": "Other Account", "appid": "wxother00000000001", "appsecret": "s", "callback_token": "t",
-            "company_id": cls.other_company.id, "sandbox": True, "sandbox_url": cls.fake.url,
-        })
-        cls.other_member, __ = cls.env["wechat.member"]._get_or_create(cls.other_account, "oOTHER0000000000000000000001")
-        cls.other_campaign = cls.env["wechat.campaign"].sudo().create(
-            {"name": "Other campaign", "account_id": cls.other_account.id})
+        cls.other_account = (
+            cls.env["wechat.account"]
+            .sudo()
+            .create(
+                {
+                    "name": "Other Account",
+                    "appid": "wxother00000000001",
+                    "appsecret": "s",
+                    "callback_token": "t",
+                    "company_id": cls.other_company.id,
+                    "sandbox": True,
+                    "sandbox_url": cls.fake.url,
+                }
+            )
+        )
+        cls.other_member, __ = cls.env["wechat.member"]._get_or_create(
+            cls.other_account, "oOTHER0000000000000000000001"
+        )
+        cls.other_campaign = (
+            cls.env["wechat.campaign"].sudo().create({"name": "Other campaign", "account_id": cls.other_account.id})
+        )
 
     def setUp(self):
         super().setUp()
@@ -71,11 +85,17 @@ class TestSecurity(WeChatFakeMixin, PoSCommonWeChat):
         data = self.create_ui_order_data([(self.tea, 1)], uuid=order_uuid, payments=[(self.wechat_pm, 100.0)])
         line = self._line(order_uuid)
         res = self.wechat_pm.with_user(user).wechat_pay_charge(
-            dict(line, auth_code=self._code(openid=openid), amount=data["amount_total"],
-                 currency=self.config.currency_id.name))
+            dict(
+                line,
+                auth_code=self._code(openid=openid),
+                amount=data["amount_total"],
+                currency=self.config.currency_id.name,
+            )
+        )
         self.assertEqual(res["status"], "done", res)
-        data["payment_ids"][0][2].update(uuid=line["payment_uuid"], transaction_id=res["transaction_id"],
-                                         payment_status="done")
+        data["payment_ids"][0][2].update(
+            uuid=line["payment_uuid"], transaction_id=res["transaction_id"], payment_status="done"
+        )
         result = self.env["pos.order"].with_user(user).sync_from_ui([data])
         return self.env["pos.order"].browse(result["pos.order"][0]["id"]), line
 
@@ -88,8 +108,13 @@ class TestSecurity(WeChatFakeMixin, PoSCommonWeChat):
         Member = self.env["wechat.member"].with_user(self.cashier)
         self.assertEqual(Member.search([("openid", "=", VICTIM)]), self.victim, "cashiers read members")
         with self.assertRaises(AccessError):
-            Member.create({"account_id": self.account.id, "openid": "oFORGED000000000000000000001",
-                           "partner_id": self.victim.partner_id.id})
+            Member.create(
+                {
+                    "account_id": self.account.id,
+                    "openid": "oFORGED000000000000000000001",
+                    "partner_id": self.victim.partner_id.id,
+                }
+            )
         with self.assertRaises(AccessError):
             self.victim.with_user(self.cashier).write({"tag_ids": [Command.clear()]})
         with self.assertRaises(AccessError):
@@ -100,10 +125,16 @@ class TestSecurity(WeChatFakeMixin, PoSCommonWeChat):
         Member = self.env["wechat.member"].with_user(self.manager)
         intruder = self.env["res.partner"].create({"name": "Intruder"})
         with self.assertRaises(AccessError):
-            Member.create({"account_id": self.account.id, "openid": "oFORGED000000000000000000002",
-                           "partner_id": intruder.id})
-        for vals in ({"partner_id": intruder.id}, {"openid": "oOTHER"}, {"state": "unfollowed"},
-                     {"account_id": self.account.id}, {"unionid": "uX"}):
+            Member.create(
+                {"account_id": self.account.id, "openid": "oFORGED000000000000000000002", "partner_id": intruder.id}
+            )
+        for vals in (
+            {"partner_id": intruder.id},
+            {"openid": "oOTHER"},
+            {"state": "unfollowed"},
+            {"account_id": self.account.id},
+            {"unionid": "uX"},
+        ):
             with self.assertRaises(AccessError, msg=vals):
                 self.victim.with_user(self.manager).write(vals)
         self.assertEqual(self.victim.partner_id.name, "Victim")
@@ -116,12 +147,28 @@ class TestSecurity(WeChatFakeMixin, PoSCommonWeChat):
     def test_server_paths_still_write_identity(self):
         """Follow/unfollow events, the member page login, a WeChat payment at the till by a cashier."""
         Event = self.env["wechat.event"].with_user(self.manager)
-        Event._receive(self.account, {"ToUserName": "gh", "FromUserName": OPENID_B, "CreateTime": "1700000001",
-                                      "MsgType": "event", "Event": "subscribe"})
+        Event._receive(
+            self.account,
+            {
+                "ToUserName": "gh",
+                "FromUserName": OPENID_B,
+                "CreateTime": "1700000001",
+                "MsgType": "event",
+                "Event": "subscribe",
+            },
+        )
         member = self.env["wechat.member"].search([("openid", "=", OPENID_B)])
         self.assertEqual(member.state, "follower")
-        Event._receive(self.account, {"ToUserName": "gh", "FromUserName": OPENID_B, "CreateTime": "1700000002",
-                                      "MsgType": "event", "Event": "unsubscribe"})
+        Event._receive(
+            self.account,
+            {
+                "ToUserName": "gh",
+                "FromUserName": OPENID_B,
+                "CreateTime": "1700000002",
+                "MsgType": "event",
+                "Event": "unsubscribe",
+            },
+        )
         self.assertEqual(member.state, "unfollowed")
         order, __ = self._pay_order(self.cashier)
         payer = self.env["wechat.member"].search([("account_id", "=", self.account.id), ("openid", "=", OPENID_A)])
@@ -147,22 +194,39 @@ class TestSecurity(WeChatFakeMixin, PoSCommonWeChat):
         self.assertEqual(payment.wechat_pay_transaction_id, txn, "the server links the payment")
         # Another paid charge, not in this order: a cashier cannot move the link, whatever the context says.
         line2 = self._line()
-        self.assertEqual(self.wechat_pm.with_user(self.cashier).wechat_pay_charge(
-            dict(line2, auth_code=self._code(openid=OPENID_B), amount=100.0,
-                 currency=self.config.currency_id.name))["status"], "done")
+        self.assertEqual(
+            self.wechat_pm.with_user(self.cashier).wechat_pay_charge(
+                dict(line2, auth_code=self._code(openid=OPENID_B), amount=100.0, currency=self.config.currency_id.name)
+            )["status"],
+            "done",
+        )
         txn2 = self._txn(line2)
         payment.with_user(self.cashier).with_context(wechat_pay_capture=True).write(
-            {"wechat_pay_transaction_id": txn2.id})
+            {"wechat_pay_transaction_id": txn2.id}
+        )
         self.assertEqual(payment.wechat_pay_transaction_id, txn)
         TxnC = self.Txn.with_user(self.cashier)
         self.assertEqual(TxnC.search([("id", "=", txn.id)]), txn, "cashiers read their company's charges")
         with self.assertRaises(AccessError):
             txn.with_user(self.cashier).write({"openid": OPENID_B})
         with self.assertRaises(AccessError):
-            TxnC.create({"out_trade_no": "WMFORGED", "account_id": self.account.id, "company_id": self.company.id,
-                         "state": "done", "openid": OPENID_B})
-        foreign = self.Txn.sudo().create({"out_trade_no": "WMOTHER0001", "account_id": self.other_account.id,
-                                          "company_id": self.other_company.id, "state": "done"})
+            TxnC.create(
+                {
+                    "out_trade_no": "WMFORGED",
+                    "account_id": self.account.id,
+                    "company_id": self.company.id,
+                    "state": "done",
+                    "openid": OPENID_B,
+                }
+            )
+        foreign = self.Txn.sudo().create(
+            {
+                "out_trade_no": "WMOTHER0001",
+                "account_id": self.other_account.id,
+                "company_id": self.other_company.id,
+                "state": "done",
+            }
+        )
         self.assertFalse(self.Txn.with_user(self.manager).search([("id", "=", foreign.id)]), "company rule")
 
     # ------------------------------------------------------------------ 3. no reverse after validation
@@ -182,12 +246,21 @@ class TestSecurity(WeChatFakeMixin, PoSCommonWeChat):
     # ------------------------------------------------------------------ 4. company rules, events
     def test_company_rules(self):
         other = self.other_account
-        button = self.env["wechat.menu.button"].sudo().create(
-            {"account_id": other.id, "name": "Other", "button_type": "click", "key": "K"})
-        chunk = self.env["wechat.campaign.chunk"].sudo().create(
-            {"campaign_id": self.other_campaign.id, "sequence": 1, "clientmsgid": "other-1", "msg_id": "777"})
-        recipient = self.env["wechat.campaign.recipient"].sudo().create(
-            {"campaign_id": self.other_campaign.id, "member_id": self.other_member.id, "chunk_id": chunk.id})
+        button = (
+            self.env["wechat.menu.button"]
+            .sudo()
+            .create({"account_id": other.id, "name": "Other", "button_type": "click", "key": "K"})
+        )
+        chunk = (
+            self.env["wechat.campaign.chunk"]
+            .sudo()
+            .create({"campaign_id": self.other_campaign.id, "sequence": 1, "clientmsgid": "other-1", "msg_id": "777"})
+        )
+        recipient = (
+            self.env["wechat.campaign.recipient"]
+            .sudo()
+            .create({"campaign_id": self.other_campaign.id, "member_id": self.other_member.id, "chunk_id": chunk.id})
+        )
         self.env["wechat.message.log"].sudo()._log(other, self.other_member.ids, "mass")
         log = self.env["wechat.message.log"].sudo().search([("account_id", "=", other.id)])
         for records in (button, chunk, recipient, log):
@@ -200,23 +273,53 @@ class TestSecurity(WeChatFakeMixin, PoSCommonWeChat):
                 self.assertFalse(visible, f"{records._name}: own companies only")
 
     def test_mass_send_result_matched_by_account(self):
-        chunk = self.env["wechat.campaign.chunk"].sudo().create(
-            {"campaign_id": self.other_campaign.id, "sequence": 1, "clientmsgid": "other-2", "msg_id": "1000"})
-        self.env["wechat.event"]._receive(self.account, {
-            "ToUserName": "gh", "FromUserName": "oSYSTEM", "CreateTime": "1700000003", "MsgType": "event",
-            "Event": "MASSSENDJOBFINISH", "MsgID": "1000", "Status": "send success", "TotalCount": "9",
-            "SentCount": "9", "FilterCount": "9", "ErrorCount": "0"}, signature_checked=True)
+        chunk = (
+            self.env["wechat.campaign.chunk"]
+            .sudo()
+            .create({"campaign_id": self.other_campaign.id, "sequence": 1, "clientmsgid": "other-2", "msg_id": "1000"})
+        )
+        self.env["wechat.event"]._receive(
+            self.account,
+            {
+                "ToUserName": "gh",
+                "FromUserName": "oSYSTEM",
+                "CreateTime": "1700000003",
+                "MsgType": "event",
+                "Event": "MASSSENDJOBFINISH",
+                "MsgID": "1000",
+                "Status": "send success",
+                "TotalCount": "9",
+                "SentCount": "9",
+                "FilterCount": "9",
+                "ErrorCount": "0",
+            },
+            signature_checked=True,
+        )
         self.assertFalse(chunk.wechat_status, "another account's msg_id 1000 is another send")
         self.assertEqual(chunk.sent_count, 0)
 
     def test_event_payload_is_kept(self):
-        self.env["wechat.event"]._receive(self.account, {
-            "ToUserName": "gh", "FromUserName": OPENID_B, "CreateTime": "1700000004", "MsgType": "text",
-            "Content": "hi", "MsgId": "42"}, signature_checked=True)
+        self.env["wechat.event"]._receive(
+            self.account,
+            {
+                "ToUserName": "gh",
+                "FromUserName": OPENID_B,
+                "CreateTime": "1700000004",
+                "MsgType": "text",
+                "Content": "hi",
+                "MsgId": "42",
+            },
+            signature_checked=True,
+        )
         event = self.env["wechat.event"].search([("dedupe_key", "=", "msg:42")])
         self.assertTrue(event.signature_checked)
-        for vals in ({"payload": json.dumps({"FromUserName": VICTIM})}, {"openid": VICTIM},
-                     {"event": "subscribe"}, {"signature_checked": True}, {"mass_msg_id": "1"}):
+        for vals in (
+            {"payload": json.dumps({"FromUserName": VICTIM})},
+            {"openid": VICTIM},
+            {"event": "subscribe"},
+            {"signature_checked": True},
+            {"mass_msg_id": "1"},
+        ):
             with self.assertRaises(AccessError, msg=vals):
                 event.with_user(self.manager).write(vals)
         self.assertEqual(event.openid, OPENID_B)
@@ -224,11 +327,24 @@ class TestSecurity(WeChatFakeMixin, PoSCommonWeChat):
     @mute_logger("odoo.addons.wechat_member.models.wechat_event")
     def test_retry_replays_signed_events_only(self):
         Event = self.env["wechat.event"].sudo()
-        forged, signed = Event.create([{
-            "account_id": self.account.id, "dedupe_key": f"evt:{openid}", "msg_type": "event", "event": "subscribe",
-            "openid": openid, "state": "failed", "signature_checked": checked,
-            "payload": json.dumps({"FromUserName": openid, "MsgType": "event", "Event": "subscribe"}),
-        } for openid, checked in (("oFORGEDEVENT00000000000000001", False), ("oSIGNEDEVENT00000000000000001", True))])
+        forged, signed = Event.create(
+            [
+                {
+                    "account_id": self.account.id,
+                    "dedupe_key": f"evt:{openid}",
+                    "msg_type": "event",
+                    "event": "subscribe",
+                    "openid": openid,
+                    "state": "failed",
+                    "signature_checked": checked,
+                    "payload": json.dumps({"FromUserName": openid, "MsgType": "event", "Event": "subscribe"}),
+                }
+                for openid, checked in (
+                    ("oFORGEDEVENT00000000000000001", False),
+                    ("oSIGNEDEVENT00000000000000001", True),
+                )
+            ]
+        )
         forged.with_user(self.manager).action_retry()
         self.assertEqual(forged.state, "failed")
         self.env["wechat.event"]._cron_retry_failed()
@@ -240,18 +356,30 @@ class TestSecurity(WeChatFakeMixin, PoSCommonWeChat):
     # ------------------------------------------------------------------ 5. personal data
     def test_personal_data_by_groups(self):
         partner = self.victim.partner_id
-        personal = ["wechat_birthday", "wechat_gender", "wechat_consent", "wechat_purchase_count",
-                    "wechat_purchase_amount", "wechat_rfm_score", "wechat_activity_state"]
+        personal = [
+            "wechat_birthday",
+            "wechat_gender",
+            "wechat_consent",
+            "wechat_purchase_count",
+            "wechat_purchase_amount",
+            "wechat_rfm_score",
+            "wechat_activity_state",
+        ]
         for fname in personal:
             with self.assertRaises(AccessError, msg=fname):
                 partner.with_user(self.plain).read([fname])
-        self.assertEqual(partner.with_user(self.cashier).read(["wechat_birthday"])[0]["wechat_birthday"],
-                         fields.Date.to_date("1990-05-01"))
+        self.assertEqual(
+            partner.with_user(self.cashier).read(["wechat_birthday"])[0]["wechat_birthday"],
+            fields.Date.to_date("1990-05-01"),
+        )
         # A plain user still opens the contact form (without the WeChat fields).
         Partner = self.env["res.partner"].with_user(self.plain)
         arch = etree.fromstring(Partner.get_views([(False, "form")])["views"]["form"]["arch"])
-        form_fields = {node.get("name") for node in arch.iter("field")
-                       if not any(parent.tag == "field" for parent in node.iterancestors())}
+        form_fields = {
+            node.get("name")
+            for node in arch.iter("field")
+            if not any(parent.tag == "field" for parent in node.iterancestors())
+        }
         self.assertFalse({"wechat_birthday", "wechat_purchase_count", "wechat_member_ids"} & form_fields)
         self.assertTrue(partner.with_user(self.plain).web_read({f: {} for f in form_fields}))
         # What the POS loads, for a cashier and for a POS user.
@@ -263,8 +391,15 @@ class TestSecurity(WeChatFakeMixin, PoSCommonWeChat):
     # ------------------------------------------------------------------ 6. neutralize
     def test_neutralize(self):
         account = self.other_account.sudo()
-        account.write({"sandbox": False, "access_token": "REAL", "jsapi_ticket": "TICKET",
-                       "token_expires_at": fields.Datetime.now(), "jsapi_ticket_expires_at": fields.Datetime.now()})
+        account.write(
+            {
+                "sandbox": False,
+                "access_token": "REAL",
+                "jsapi_ticket": "TICKET",
+                "token_expires_at": fields.Datetime.now(),
+                "jsapi_ticket_expires_at": fields.Datetime.now(),
+            }
+        )
         crons = ("ir_cron_wechat_campaigns", "ir_cron_wechat_notice_send", "ir_cron_wechat_notice_digest")
         for xmlid in crons:
             self.env.ref(f"wechat_member.{xmlid}").sudo().active = True
@@ -274,8 +409,9 @@ class TestSecurity(WeChatFakeMixin, PoSCommonWeChat):
         self.env.invalidate_all()
         account = account.sudo()
         self.assertTrue(account.sandbox)
-        self.assertFalse(account.access_token or account.jsapi_ticket or account.token_expires_at
-                         or account.jsapi_ticket_expires_at)
+        self.assertFalse(
+            account.access_token or account.jsapi_ticket or account.token_expires_at or account.jsapi_ticket_expires_at
+        )
         for xmlid in crons:
             self.assertFalse(self.env.ref(f"wechat_member.{xmlid}").active, xmlid)
 

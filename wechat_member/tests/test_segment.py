@@ -49,17 +49,19 @@ class TestSegments(WeChatFakeMixin, TestPoSCommon):
         self.buy(cheap, self.shirt, 2)
         dresses = self.person("Dresses", "male", 36)
         self.buy(dresses, self.dress, 2)
-        segment = self.env["wechat.segment"].create({
-            "name": "Menswear high spenders",
-            "account_id": self.account.id,
-            "domain": "[('gender', '=', 'male')]",
-            "age_min": 35,
-            "age_max": 45,
-            "window_days": 30,
-            "min_orders": 2,
-            "min_order_amount": 5000,
-            "product_categ_ids": [(6, 0, self.menswear.ids)],
-        })
+        segment = self.env["wechat.segment"].create(
+            {
+                "name": "Menswear high spenders",
+                "account_id": self.account.id,
+                "domain": "[('gender', '=', 'male')]",
+                "age_min": 35,
+                "age_max": 45,
+                "window_days": 30,
+                "min_orders": 2,
+                "min_order_amount": 5000,
+                "product_categ_ids": [(6, 0, self.menswear.ids)],
+            }
+        )
         self.assertEqual(segment.member_count, 1)
         self.assertEqual(segment._member_ids(), target.ids)
         action = segment.action_view_members()
@@ -87,10 +89,15 @@ class TestSegments(WeChatFakeMixin, TestPoSCommon):
 
     def test_automatic_tag_after_purchases(self):
         self.open_new_session()
-        big_spender = self.segment_big = self.env["wechat.segment"].create({
-            "name": "2+ purchases this month, each ≥ 5 000", "account_id": self.account.id,
-            "window_days": 30, "min_orders": 2, "min_order_amount": 5000,
-        })
+        big_spender = self.segment_big = self.env["wechat.segment"].create(
+            {
+                "name": "2+ purchases this month, each ≥ 5 000",
+                "account_id": self.account.id,
+                "window_days": 30,
+                "min_orders": 2,
+                "min_order_amount": 5000,
+            }
+        )
         tag = self.env["wechat.tag"].create({"name": "高价值", "account_id": self.account.id})
         self.env["wechat.tag.rule"].create(
             {"name": "High value", "segment_id": big_spender.id, "tag_id": tag.id, "remove_unmatched": True}
@@ -113,8 +120,11 @@ class TestSegments(WeChatFakeMixin, TestPoSCommon):
         self.buy(second, self.shirt, 2)
         self.assertEqual(set(regulars._member_ids()), {first.id, second.id})
         self.env.cr.execute(regulars._member_sql(among=first))
-        self.assertEqual([row[0] for row in self.env.cr.fetchall()], first.ids,
-                         "a rule checking one buyer reads that buyer's purchases only")
+        self.assertEqual(
+            [row[0] for row in self.env.cr.fetchall()],
+            first.ids,
+            "a rule checking one buyer reads that buyer's purchases only",
+        )
         regulars.extra_member_ids = [(4, second.id)]
         self.env.cr.execute(regulars._member_sql(among=first))
         self.assertEqual([row[0] for row in self.env.cr.fetchall()], first.ids)
@@ -127,8 +137,15 @@ class TestSegments(WeChatFakeMixin, TestPoSCommon):
         tag = self.env["wechat.tag"].create({"name": "Regular", "account_id": self.account.id})
         self.env["wechat.tag.rule"].create({"name": "Regular", "segment_id": regulars.id, "tag_id": tag.id})
         full, other = self.person("Full", "male", 30), self.person("Other", "female", 30)
-        full.tag_ids = [(6, 0, self.env["wechat.tag"].create(
-            [{"name": f"Tag {i}", "account_id": self.account.id} for i in range(20)]).ids)]
+        full.tag_ids = [
+            (
+                6,
+                0,
+                self.env["wechat.tag"]
+                .create([{"name": f"Tag {i}", "account_id": self.account.id} for i in range(20)])
+                .ids,
+            )
+        ]
         with self.assertLogs("odoo.addons.wechat_member.models.wechat_tag_rule", "WARNING"):
             self.buy(full, self.shirt, 2)
         self.buy(other, self.shirt, 2)
@@ -137,8 +154,9 @@ class TestSegments(WeChatFakeMixin, TestPoSCommon):
 
     def test_tag_sync_planned_once_after_purchases(self):
         self.open_new_session()
-        regulars = self.env["wechat.segment"].create({"name": "Buyers", "account_id": self.account.id,
-                                                      "window_days": 30, "min_orders": 1})
+        regulars = self.env["wechat.segment"].create(
+            {"name": "Buyers", "account_id": self.account.id, "window_days": 30, "min_orders": 1}
+        )
         tag = self.env["wechat.tag"].create({"name": "Buyer", "account_id": self.account.id})
         self.env["wechat.tag.rule"].create({"name": "Buyer", "segment_id": regulars.id, "tag_id": tag.id})
         cron = self.env.ref("wechat_member.ir_cron_wechat_tag_sync")
@@ -164,7 +182,8 @@ class TestSegments(WeChatFakeMixin, TestPoSCommon):
         self.buy(sent, self.suit, 2)
         self.buy(held, self.dress, 1)
         kept, refunded = self.env["pos.order"].search(
-            [("partner_id", "=", sent.partner_id.id), ("id", "!=", old.id)], order="id")
+            [("partner_id", "=", sent.partner_id.id), ("id", "!=", old.id)], order="id"
+        )
         refund = self.create_ui_order_data([(self.suit, -1)], customer=sent.partner_id)
         refund["lines"][0][2]["refunded_orderline_id"] = refunded.lines[0].id
         self.env["pos.order"].sync_from_ui([refund])
@@ -177,14 +196,19 @@ class TestSegments(WeChatFakeMixin, TestPoSCommon):
         campaign = self.env["wechat.campaign"].create({"name": "Suits", "account_id": self.account.id})
         campaign.sudo().write({"sent_date": before, "recipient_count": 1, "holdout_count": 1, "attribution_days": 7})
         Recipient = self.env["wechat.campaign.recipient"].sudo()
-        Recipient.create([{"campaign_id": campaign.id, "member_id": sent.id},
-                          {"campaign_id": campaign.id, "member_id": held.id, "holdout": True}])
+        Recipient.create(
+            [
+                {"campaign_id": campaign.id, "member_id": sent.id},
+                {"campaign_id": campaign.id, "member_id": held.id, "holdout": True},
+            ]
+        )
         campaign.invalidate_recordset()
         self.assertEqual((campaign.sent_buyers, campaign.sent_revenue), (1, 6000.0))
         self.assertEqual((campaign.holdout_buyers, campaign.holdout_revenue), (1, 6000.0))
         # Segments count the same purchases: two sales in the window (the refund order is not one).
-        segment = self.env["wechat.segment"].create({
-            "name": "Twice", "account_id": self.account.id, "window_days": 2, "min_orders": 2})
+        segment = self.env["wechat.segment"].create(
+            {"name": "Twice", "account_id": self.account.id, "window_days": 2, "min_orders": 2}
+        )
         self.assertEqual(segment._member_ids(), sent.ids)
         segment.min_orders = 3
         self.assertFalse(segment._member_ids(), "the sale before the window and the refund do not count")

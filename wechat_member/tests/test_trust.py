@@ -65,7 +65,7 @@ class TestTrustCallback(WeChatHttpCase):
         timestamp = str(int(time.time()))
         for query in (
             f"signature=签名&timestamp={timestamp}&nonce=n1",
-            f"signature=abc&timestamp=١٧٠٠٠٠٠٠٠٠&nonce=n1",
+            "signature=abc&timestamp=١٧٠٠٠٠٠٠٠٠&nonce=n1",
             f"signature=abc&timestamp={timestamp}&nonce=随机",
             f"signature=%FF%FE&timestamp={timestamp}&nonce=n1",
         ):
@@ -85,8 +85,9 @@ class TestTrustCallback(WeChatHttpCase):
         self.account.invalidate_recordset()
         query = signed_query("", nonce="emptytok1")
         self.assertEqual(self.url_open(self.url(query) + "&echostr=x").status_code, 403)
-        self.assertEqual(self.url_open(self.url(query), data=event_xml("oEmptyTok0000000000000000001")).status_code,
-                         403)
+        self.assertEqual(
+            self.url_open(self.url(query), data=event_xml("oEmptyTok0000000000000000001")).status_code, 403
+        )
 
     def _raw(self, query, head_chunks, finish=True, timeout=5):
         """POST a chunked body (no Content-Length) on a raw socket; returns the status line."""
@@ -116,7 +117,9 @@ class TestTrustCallback(WeChatHttpCase):
         body = event_xml("oChunked000000000000000000001", msg_id="333")
         resp = requests.post(
             self.base_url() + self.url(signed_query("cbtoken", nonce="chunk0001")),
-            data=iter([body[:40], body[40:]]), headers={"Content-Type": "text/xml"}, timeout=10,
+            data=iter([body[:40], body[40:]]),
+            headers={"Content-Type": "text/xml"},
+            timeout=10,
         )
         self.assertEqual(resp.status_code, 200)
         self.assertEqual(len(self.events("oChunked000000000000000000001")), 1)
@@ -134,17 +137,37 @@ class TestTrustCallback(WeChatHttpCase):
         werkzeug_filters = logging.getLogger("werkzeug").filters
         self.assertTrue(any(isinstance(f, callback_main._StripCallbackQuery) for f in werkzeug_filters))
         # The filter itself, on werkzeug's request line.
-        record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '127.0.0.1 - - [x] "%s" %s %s',
-                                   (f"POST /wechat/callback/1?{query} HTTP/1.1", "200", "-"), None)
+        record = logging.LogRecord(
+            "werkzeug",
+            logging.INFO,
+            __file__,
+            1,
+            '127.0.0.1 - - [x] "%s" %s %s',
+            (f"POST /wechat/callback/1?{query} HTTP/1.1", "200", "-"),
+            None,
+        )
         callback_main._StripCallbackQuery().filter(record)
         self.assertEqual(record.getMessage(), '127.0.0.1 - - [x] "POST /wechat/callback/1?[hidden] HTTP/1.1" 200 -')
-        record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '"%s" %s %s',
-                                   ("GET /wechat/oauth/1?code=secretcode&state=secretstate HTTP/1.1", "400", "-"),
-                                   None)
+        record = logging.LogRecord(
+            "werkzeug",
+            logging.INFO,
+            __file__,
+            1,
+            '"%s" %s %s',
+            ("GET /wechat/oauth/1?code=secretcode&state=secretstate HTTP/1.1", "400", "-"),
+            None,
+        )
         callback_main._StripCallbackQuery().filter(record)
         self.assertNotIn("secret", record.getMessage())
-        record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '"%s" %s %s',
-                                   ("GET /wechat/member/1?lang=en HTTP/1.1", "200", "-"), None)
+        record = logging.LogRecord(
+            "werkzeug",
+            logging.INFO,
+            __file__,
+            1,
+            '"%s" %s %s',
+            ("GET /wechat/member/1?lang=en HTTP/1.1", "200", "-"),
+            None,
+        )
         callback_main._StripCallbackQuery().filter(record)
         self.assertIn("lang=en", record.getMessage(), "other pages keep their query string")
 
@@ -157,8 +180,10 @@ class TestTrustSafeMode(WeChatHttpCase):
     @mute_logger(CONTROLLER_LOGGER)
     def test_plaintext_refused_in_safe_mode(self):
         openid = "oSafePlain000000000000000001"
-        resp = self.url_open(f"/wechat/callback/{self.account.id}?{signed_query('cbtoken', nonce='safe0001')}",
-                             data=event_xml(openid, content="积分"))
+        resp = self.url_open(
+            f"/wechat/callback/{self.account.id}?{signed_query('cbtoken', nonce='safe0001')}",
+            data=event_xml(openid, content="积分"),
+        )
         self.assertEqual(resp.status_code, 400, "safe mode means encrypted")
         self.assertFalse(self.env["wechat.event"].search([("openid", "=", openid)]))
         resp = self.sim.follow(openid=openid)
@@ -177,8 +202,10 @@ class TestTrustCompatibleMode(WeChatHttpCase):
         self.assertEqual(resp.status_code, 200)
         self.assertIn("<Encrypt>", resp.text, "an encrypted message gets an encrypted reply")
         self.assertIn("Welcome", resp.reply["Content"])
-        resp = self.url_open(f"/wechat/callback/{self.account.id}?{signed_query('cbtoken', nonce='compat01')}",
-                             data=event_xml("oCompatPlain0000000000000001", content="积分"))
+        resp = self.url_open(
+            f"/wechat/callback/{self.account.id}?{signed_query('cbtoken', nonce='compat01')}",
+            data=event_xml("oCompatPlain0000000000000001", content="积分"),
+        )
         self.assertEqual(resp.status_code, 200)
         self.assertTrue(self.env["wechat.event"].search([("openid", "=", "oCompatPlain0000000000000001")]))
 
@@ -248,10 +275,14 @@ class TestTrustOAuth(WeChatHttpCase):
 @tagged("post_install", "-at_install")
 class TestTrustClicks(WeChatHttpCase):
     def test_one_click_per_member_or_browser(self):
-        campaign = self.env["wechat.campaign"].create({
-            "name": "Spring", "account_id": self.account.id, "text_content": "Spring sale",
-            "link_url": "https://shop.example.com/spring",
-        })
+        campaign = self.env["wechat.campaign"].create(
+            {
+                "name": "Spring",
+                "account_id": self.account.id,
+                "text_content": "Spring sale",
+                "link_url": "https://shop.example.com/spring",
+            }
+        )
         path = campaign._click_url().replace(campaign.get_base_url(), "")
         for __ in range(3):
             resp = self.url_open(path, allow_redirects=False)
@@ -260,8 +291,12 @@ class TestTrustClicks(WeChatHttpCase):
         self.assertEqual(campaign.click_count, 1, "one browser, one click")
         # A client that drops cookies is still one visitor.
         for __ in range(3):
-            requests.get(self.base_url() + path, allow_redirects=False, timeout=10,
-                         headers={"User-Agent": self.opener.headers["User-Agent"]})
+            requests.get(
+                self.base_url() + path,
+                allow_redirects=False,
+                timeout=10,
+                headers={"User-Agent": self.opener.headers["User-Agent"]},
+            )
         campaign.invalidate_recordset()
         self.assertEqual(campaign.click_count, 1)
         # Another browser counts; a signed-in member counts once whatever the browser.

@@ -50,8 +50,13 @@ class TestWebhookPlain(WeChatHttpCase):
     def test_follow_through_store_qr_attributes_channel(self):
         store = self.env["pos.config"].search([], limit=1) or self.env["pos.config"].create({"name": "Store A"})
         channel = self.env["wechat.qr.channel"].create(
-            {"name": "Store A", "account_id": self.account.id, "scene": "store_a", "welcome_message": "Hi store A",
-             "pos_config_id": store.id}
+            {
+                "name": "Store A",
+                "account_id": self.account.id,
+                "scene": "store_a",
+                "welcome_message": "Hi store A",
+                "pos_config_id": store.id,
+            }
         )
         resp = self.sim.follow(openid="oFollowQr00000000000000000001", scene="store_a")
         self.assertEqual(resp.reply["Content"], "Hi store A")

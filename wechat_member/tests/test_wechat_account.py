@@ -155,10 +155,20 @@ class TestSandboxConnection(WeChatCase):
     def test_refresh_inside_a_transaction_holding_the_account(self):
         """A caller that referenced or even updated the account row must not wait for ever on itself."""
         with separate_env(self.registry) as env:
-            account_id = env["wechat.account"].create(
-                {"name": "Busy", "appid": "wxbusyrow000000001", "appsecret": "test-secret-0001",
-                 "sandbox": True, "sandbox_url": self.fake.url, "timeout": 5}
-            ).id
+            account_id = (
+                env["wechat.account"]
+                .create(
+                    {
+                        "name": "Busy",
+                        "appid": "wxbusyrow000000001",
+                        "appsecret": "test-secret-0001",
+                        "sandbox": True,
+                        "sandbox_url": self.fake.url,
+                        "timeout": 5,
+                    }
+                )
+                .id
+            )
         self.fake.add_account(appid="wxbusyrow000000001", secret="test-secret-0001", token="t")
         try:
             with separate_env(self.registry) as env:
@@ -176,10 +186,13 @@ class TestSandboxConnection(WeChatCase):
 
                 with patch.object(Account, "_refresh_stored", spy):
                     self.assertTrue(account._get_access_token())
-                self.assertEqual(tries, [True], "a key-share lock does not block the refresh: one try, on its own cursor")
+                self.assertEqual(
+                    tries, [True], "a key-share lock does not block the refresh: one try, on its own cursor"
+                )
             with separate_env(self.registry) as env:  # the token has expired meanwhile
-                env.cr.execute("UPDATE wechat_account SET token_expires_at = now() - interval '1 hour' WHERE id = %s",
-                               [account_id])
+                env.cr.execute(
+                    "UPDATE wechat_account SET token_expires_at = now() - interval '1 hour' WHERE id = %s", [account_id]
+                )
             with separate_env(self.registry) as env:
                 account = env["wechat.account"].browse(account_id)
                 account.write({"name": "Busy (renamed)"})  # now the caller holds the row itself
@@ -194,10 +207,16 @@ class TestSandboxConnection(WeChatCase):
     def test_parallel_pages_one_ticket(self):
         """Member pages signed at once on separate cursors: one getticket (and one token) for all of them."""
         with separate_env(self.registry) as env:
-            account = env["wechat.account"].create({
-                "name": "Ticket stampede", "appid": "wxstampede00000002", "appsecret": "test-secret-0002",
-                "sandbox": True, "sandbox_url": self.fake.url, "timeout": 5,
-            })
+            account = env["wechat.account"].create(
+                {
+                    "name": "Ticket stampede",
+                    "appid": "wxstampede00000002",
+                    "appsecret": "test-secret-0002",
+                    "sandbox": True,
+                    "sandbox_url": self.fake.url,
+                    "timeout": 5,
+                }
+            )
             account_id = account.id
         fake_account = self.fake.add_account(appid="wxstampede00000002", secret="test-secret-0002", token="t")
         try:

@@ -37,18 +37,62 @@ MAX_CODE = 64
 
 # File headers (lower case, without spaces, underscores, dashes, dots) → column.
 HEADERS = {
-    "phone": ("手机号", "手机", "手机号码", "电话", "联系电话", "移动电话", "phone", "mobile", "phonenumber",
-              "mobilephone", "mobilenumber", "tel", "telephone", "cellphone"),
+    "phone": (
+        "手机号",
+        "手机",
+        "手机号码",
+        "电话",
+        "联系电话",
+        "移动电话",
+        "phone",
+        "mobile",
+        "phonenumber",
+        "mobilephone",
+        "mobilenumber",
+        "tel",
+        "telephone",
+        "cellphone",
+    ),
     "name": ("姓名", "名字", "会员姓名", "客户姓名", "会员名称", "name", "fullname", "membername", "customername"),
     "birthday": ("生日", "出生日期", "出生年月日", "birthday", "birthdate", "dateofbirth", "dob"),
-    "code": ("会员号", "会员编号", "会员卡号", "卡号", "会员代码", "membernumber", "memberno", "membercode",
-             "memberid", "cardnumber", "cardno", "number", "code"),
-    "points": ("积分", "积分余额", "当前积分", "可用积分", "剩余积分", "points", "pointsbalance", "balance",
-               "loyaltypoints"),
+    "code": (
+        "会员号",
+        "会员编号",
+        "会员卡号",
+        "卡号",
+        "会员代码",
+        "membernumber",
+        "memberno",
+        "membercode",
+        "memberid",
+        "cardnumber",
+        "cardno",
+        "number",
+        "code",
+    ),
+    "points": (
+        "积分",
+        "积分余额",
+        "当前积分",
+        "可用积分",
+        "剩余积分",
+        "points",
+        "pointsbalance",
+        "balance",
+        "loyaltypoints",
+    ),
 }
 HEADER_KEYS = {alias: key for key, aliases in HEADERS.items() for alias in aliases}
-DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S",
-                "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M")
+DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%Y.%m.%d",
+    "%Y%m%d",
+    "%Y年%m月%d日",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+)
 
 
 def _header_key(text):
@@ -60,7 +104,7 @@ def _cell(value):
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, (datetime.date, datetime.datetime)):
+    if isinstance(value, datetime.date | datetime.datetime):
         return value
     return str(value).strip()
 
@@ -110,7 +154,7 @@ def parse_date(value):
 
 
 def parse_number(value):
-    if isinstance(value, (int, float)):
+    if isinstance(value, int | float):
         return float(value)
     try:
         return float(str(value).replace(",", "").replace("，", "").strip())
@@ -123,13 +167,23 @@ class WeChatMemberImport(models.TransientModel):
     _description = "Import Members"
     _check_company_auto = True
 
-    file = fields.Binary("File", required=True, help="CSV (UTF-8 or GBK) or XLSX: phone, name, birthday, member "
-                         "number, points; headers in Chinese or English.")
+    file = fields.Binary(
+        "File",
+        required=True,
+        help="CSV (UTF-8 or GBK) or XLSX: phone, name, birthday, member "
+        "number, points; headers in Chinese or English.",
+    )
     filename = fields.Char("File Name")
-    company_id = fields.Many2one("res.company", "Company", required=True, default=lambda self: self.env.company,
-                                 domain=lambda self: [("id", "in", self.env.user.company_ids.ids)])
-    state = fields.Selection([("draft", "Draft"), ("preview", "Checked"), ("done", "Imported")], default="draft",
-                             readonly=True)
+    company_id = fields.Many2one(
+        "res.company",
+        "Company",
+        required=True,
+        default=lambda self: self.env.company,
+        domain=lambda self: [("id", "in", self.env.user.company_ids.ids)],
+    )
+    state = fields.Selection(
+        [("draft", "Draft"), ("preview", "Checked"), ("done", "Imported")], default="draft", readonly=True
+    )
     row_count = fields.Integer("Rows", readonly=True)
     created_count = fields.Integer("Created", readonly=True)
     updated_count = fields.Integer("Updated", readonly=True)
@@ -150,8 +204,9 @@ class WeChatMemberImport(models.TransientModel):
         if not self.env.su and not self.env.user.has_group("wechat_member.group_wechat_manager"):
             raise AccessError(_("Only WeChat Marketing managers can import members."))
         if self.company_id not in self.env.user.company_ids and not self.env.su:
-            raise AccessError(_("You cannot import members into the company %(company)s.",
-                                company=self.company_id.display_name))
+            raise AccessError(
+                _("You cannot import members into the company %(company)s.", company=self.company_id.display_name)
+            )
 
     def _run(self, dry_run):
         self.ensure_one()
@@ -160,14 +215,31 @@ class WeChatMemberImport(models.TransientModel):
         result = self._wechat_import(base64.b64decode(self.file or b""), dry_run=dry_run)
         self.line_ids.unlink()
         lines = result.pop("lines")
-        self.write(dict(result, state="preview" if dry_run else "done", line_ids=[
-            (0, 0, {"row": row, "column": column, "value": str(value)[:256], "reason": reason, "kind": kind})
-            for row, column, value, reason, kind in lines[:MAX_LINES]
-        ]))
-        _logger.info("Member import %s (%s): %s in %s", self.id, "preview" if dry_run else "import", self.summary,
-                     datetime.datetime.now() - started)
-        return {"type": "ir.actions.act_window", "res_model": self._name, "res_id": self.id, "view_mode": "form",
-                "target": "new", "context": self.env.context}
+        self.write(
+            dict(
+                result,
+                state="preview" if dry_run else "done",
+                line_ids=[
+                    (0, 0, {"row": row, "column": column, "value": str(value)[:256], "reason": reason, "kind": kind})
+                    for row, column, value, reason, kind in lines[:MAX_LINES]
+                ],
+            )
+        )
+        _logger.info(
+            "Member import %s (%s): %s in %s",
+            self.id,
+            "preview" if dry_run else "import",
+            self.summary,
+            datetime.datetime.now() - started,
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+            "context": self.env.context,
+        }
 
     # ------------------------------------------------------------------ import
     def _wechat_import(self, data, dry_run=False):
@@ -184,8 +256,12 @@ class WeChatMemberImport(models.TransientModel):
             if key and key not in columns:
                 columns[key] = (index, str(text).strip())
         if "phone" not in columns:
-            raise UserError(_("The file has no phone column (手机号 or phone). Columns found: %(columns)s",
-                              columns=", ".join(str(h) for h in header if str(h)) or "-"))
+            raise UserError(
+                _(
+                    "The file has no phone column (手机号 or phone). Columns found: %(columns)s",
+                    columns=", ".join(str(h) for h in header if str(h)) or "-",
+                )
+            )
         lines = []
         rows = self._wechat_import_validate(table[1:], columns, lines)
         errors = len({line[0] for line in lines})
@@ -199,21 +275,32 @@ class WeChatMemberImport(models.TransientModel):
             "row_count": len(table) - 1,
             "created_count": len(created) if not dry_run else sum(1 for r in plan if not r["partner_id"]),
             "updated_count": updated,
-            "unchanged_count": len(plan) - (len(created) if not dry_run else sum(1 for r in plan
-                                                                                if not r["partner_id"])) - updated,
+            "unchanged_count": len(plan)
+            - (len(created) if not dry_run else sum(1 for r in plan if not r["partner_id"]))
+            - updated,
             "duplicate_count": duplicates,
             "error_count": errors,
         }
         if dry_run:
-            summary = _("Check: %(created)s to create, %(updated)s to update, %(unchanged)s unchanged, "
-                        "%(duplicates)s duplicates, %(errors)s rows with errors.",
-                        created=counts["created_count"], updated=updated, unchanged=counts["unchanged_count"],
-                        duplicates=duplicates, errors=errors)
+            summary = _(
+                "Check: %(created)s to create, %(updated)s to update, %(unchanged)s unchanged, "
+                "%(duplicates)s duplicates, %(errors)s rows with errors.",
+                created=counts["created_count"],
+                updated=updated,
+                unchanged=counts["unchanged_count"],
+                duplicates=duplicates,
+                errors=errors,
+            )
         else:
-            summary = _("%(created)s created, %(updated)s updated, %(unchanged)s unchanged, "
-                        "%(duplicates)s duplicates, %(errors)s rows with errors.",
-                        created=counts["created_count"], updated=updated, unchanged=counts["unchanged_count"],
-                        duplicates=duplicates, errors=errors)
+            summary = _(
+                "%(created)s created, %(updated)s updated, %(unchanged)s unchanged, "
+                "%(duplicates)s duplicates, %(errors)s rows with errors.",
+                created=counts["created_count"],
+                updated=updated,
+                unchanged=counts["unchanged_count"],
+                duplicates=duplicates,
+                errors=errors,
+            )
         lines.sort(key=lambda line: line[0])
         return dict(counts, summary=summary, lines=lines)
 
@@ -264,8 +351,17 @@ class WeChatMemberImport(models.TransientModel):
                 lines += [(number, label[key], value, reason, "error") for key, value, reason in bad]
                 continue
             name = " ".join(str(get("name") or "").split())[:MAX_NAME] or None
-            rows.append({"row": number, "key": digits, "phone": e164, "name": name, "birthday": birthday,
-                         "code": code, "points": points})
+            rows.append(
+                {
+                    "row": number,
+                    "key": digits,
+                    "phone": e164,
+                    "name": name,
+                    "birthday": birthday,
+                    "code": code,
+                    "points": points,
+                }
+            )
         return rows
 
     def _wechat_import_dedupe(self, rows, columns, lines):
@@ -276,14 +372,27 @@ class WeChatMemberImport(models.TransientModel):
         for row in rows:
             first = by_phone.get(row["key"])
             if first:
-                lines.append((row["row"], phone_label, row["phone"],
-                              _("Duplicate: the same phone as row %(row)s (this row is skipped).", row=first), "duplicate"))
+                lines.append(
+                    (
+                        row["row"],
+                        phone_label,
+                        row["phone"],
+                        _("Duplicate: the same phone as row %(row)s (this row is skipped).", row=first),
+                        "duplicate",
+                    )
+                )
                 continue
             first = row["code"] and by_code.get(row["code"])
             if first:
-                lines.append((row["row"], code_label, row["code"],
-                              _("Duplicate: the same member number as row %(row)s (this row is skipped).", row=first),
-                              "duplicate"))
+                lines.append(
+                    (
+                        row["row"],
+                        code_label,
+                        row["code"],
+                        _("Duplicate: the same member number as row %(row)s (this row is skipped).", row=first),
+                        "duplicate",
+                    )
+                )
                 continue
             by_phone[row["key"]] = row["row"]
             if row["code"]:
@@ -309,16 +418,31 @@ class WeChatMemberImport(models.TransientModel):
                 pid = owner[0]  # the old member card without a phone yet
                 partners[pid] = dict(partners[pid], phone=False)
             if pid and pid in seen:
-                lines.append((row["row"], phone_label, row["phone"],
-                              _("Duplicate: the same contact as row %(row)s (this row is skipped).", row=seen[pid]),
-                              "duplicate"))
+                lines.append(
+                    (
+                        row["row"],
+                        phone_label,
+                        row["phone"],
+                        _("Duplicate: the same contact as row %(row)s (this row is skipped).", row=seen[pid]),
+                        "duplicate",
+                    )
+                )
                 continue
             if pid:
                 seen[pid] = row["row"]
             if row["key"] in extra:
-                lines.append((row["row"], phone_label, row["phone"],
-                              _("Duplicate: %(count)s contacts have this phone; the oldest member is updated.",
-                                count=len(extra[row["key"]]) + 1), "duplicate"))
+                lines.append(
+                    (
+                        row["row"],
+                        phone_label,
+                        row["phone"],
+                        _(
+                            "Duplicate: %(count)s contacts have this phone; the oldest member is updated.",
+                            count=len(extra[row["key"]]) + 1,
+                        ),
+                        "duplicate",
+                    )
+                )
             current = partners.get(pid, {}) if pid else {}
             code = self._wechat_import_row_code(row, pid, owner, current, columns, lines)
             plan.append(dict(row, partner_id=pid or False, current=current, new_code=code))
@@ -377,16 +501,32 @@ class WeChatMemberImport(models.TransientModel):
         taken_by_other = row["code"] and owner and owner[0] != pid
         if current.get("code"):
             if taken_by_other:
-                lines.append((row["row"], code_label, row["code"],
-                              _("Duplicate: this member number belongs to another contact; the contact keeps its "
-                                "member code %(code)s.", code=current["code"]), "duplicate"))
+                lines.append(
+                    (
+                        row["row"],
+                        code_label,
+                        row["code"],
+                        _(
+                            "Duplicate: this member number belongs to another contact; the contact keeps its "
+                            "member code %(code)s.",
+                            code=current["code"],
+                        ),
+                        "duplicate",
+                    )
+                )
             return None
         if row["code"] and not taken_by_other:
             return row["code"]
         if taken_by_other:
-            lines.append((row["row"], code_label, row["code"],
-                          _("Duplicate: this member number belongs to another contact; a new member "
-                            "code is generated."), "duplicate"))
+            lines.append(
+                (
+                    row["row"],
+                    code_label,
+                    row["code"],
+                    _("Duplicate: this member number belongs to another contact; a new member " "code is generated."),
+                    "duplicate",
+                )
+            )
         return True
 
     def _wechat_import_next_code(self, taken):
@@ -399,8 +539,14 @@ class WeChatMemberImport(models.TransientModel):
 
     def _wechat_import_apply(self, plan, dry_run):
         """Create the new contacts (batched), write the changed ones; ``(created ids, changed ids)``."""
-        Partner = self.env["res.partner"].sudo().with_company(self.company_id).with_context(
-            tracking_disable=True, mail_create_nolog=True, mail_notrack=True, mail_create_nosubscribe=True)
+        Partner = (
+            self.env["res.partner"]
+            .sudo()
+            .with_company(self.company_id)
+            .with_context(
+                tracking_disable=True, mail_create_nolog=True, mail_notrack=True, mail_create_nosubscribe=True
+            )
+        )
         company = self.company_id.id
         # Imported member numbers kept as codes: a generated code must not take one of them.
         taken = {row["new_code"] for row in plan if row["new_code"] and row["new_code"] is not True}
@@ -431,15 +577,22 @@ class WeChatMemberImport(models.TransientModel):
         default_name = _("Member %(phone)s")
         created = set()
         for start in range(0, len(to_create), CREATE_BATCH):
-            batch = to_create[start:start + CREATE_BATCH]
-            records = self._wechat_import_create(Partner, [{
-                "name": row["name"] or default_name % {"phone": row["phone"]},
-                "phone": row["phone"],
-                "wechat_birthday": row["birthday"] or False,
-                "company_id": company,
-                "wechat_member_code": (self._wechat_import_next_code(taken) if row["new_code"] is True
-                                       else row["new_code"]),
-            } for row in batch])
+            batch = to_create[start : start + CREATE_BATCH]
+            records = self._wechat_import_create(
+                Partner,
+                [
+                    {
+                        "name": row["name"] or default_name % {"phone": row["phone"]},
+                        "phone": row["phone"],
+                        "wechat_birthday": row["birthday"] or False,
+                        "company_id": company,
+                        "wechat_member_code": (
+                            self._wechat_import_next_code(taken) if row["new_code"] is True else row["new_code"]
+                        ),
+                    }
+                    for row in batch
+                ],
+            )
             for row, partner_id in zip(batch, records.ids, strict=True):
                 row["partner_id"] = partner_id
             created.update(records.ids)
@@ -470,12 +623,19 @@ class WeChatMemberImport(models.TransientModel):
         """What ``create`` would default for the fields not in ``given``: ``(defaults, others)``, the second
         for the fields without a column (many2many: ``Command.set``)."""
         fields_ = Partner._fields
-        missing = [name for name, field in fields_.items()
-                   if field.store and name not in given and name not in LOG_ACCESS_COLUMNS and name != "id"]
+        missing = [
+            name
+            for name, field in fields_.items()
+            if field.store and name not in given and name not in LOG_ACCESS_COLUMNS and name != "id"
+        ]
         defaults = Partner.default_get(missing)
-        others = {name: [Command.set(value)] if fields_[name].type == "many2many" and value
-                  and isinstance(value[0], int) else value
-                  for name, value in defaults.items() if not fields_[name].column_type}
+        others = {
+            name: [Command.set(value)]
+            if fields_[name].type == "many2many" and value and isinstance(value[0], int)
+            else value
+            for name, value in defaults.items()
+            if not fields_[name].column_type
+        }
         return defaults, others
 
     def _wechat_import_insert(self, Partner, vals_list, given, defaults):
@@ -483,32 +643,40 @@ class WeChatMemberImport(models.TransientModel):
         log columns; the new contacts, in id order."""
         cr = self.env.cr
         fields_ = Partner._fields
-        constants = {name: fields_[name].convert_to_column_insert(value, Partner, defaults)
-                     for name, value in defaults.items() if fields_[name].column_type}
+        constants = {
+            name: fields_[name].convert_to_column_insert(value, Partner, defaults)
+            for name, value in defaults.items()
+            if fields_[name].column_type
+        }
         now = cr.now()
         constants.update(create_uid=self.env.uid, write_uid=self.env.uid, create_date=now, write_date=now)
         column_type = {name: fields_[name].column_type[1] for name in list(given) + list(constants)}
-        cr.execute(SQL(
-            """
+        cr.execute(
+            SQL(
+                """
             INSERT INTO res_partner (%(columns)s)
             SELECT %(values)s
               FROM unnest(%(arrays)s) WITH ORDINALITY AS t(%(names)s, ord)
              ORDER BY t.ord
             RETURNING id
             """,
-            columns=SQL(", ").join(SQL.identifier(name) for name in given + list(constants)),
-            values=SQL(", ").join(
-                [SQL.identifier("t", name) for name in given]
-                + [SQL("%s::%s", value, SQL(column_type[name])) for name, value in constants.items()]
-            ),
-            arrays=SQL(", ").join(
-                SQL("%s::%s[]", [fields_[name].convert_to_column_insert(vals[name], Partner, vals)
-                                 for vals in vals_list], SQL(column_type[name]))
-                for name in given
-            ),
-            names=SQL(", ").join(SQL.identifier(name) for name in given),
-        ))
-        return Partner.browse(sorted(id_ for id_, in cr.fetchall()))
+                columns=SQL(", ").join(SQL.identifier(name) for name in given + list(constants)),
+                values=SQL(", ").join(
+                    [SQL.identifier("t", name) for name in given]
+                    + [SQL("%s::%s", value, SQL(column_type[name])) for name, value in constants.items()]
+                ),
+                arrays=SQL(", ").join(
+                    SQL(
+                        "%s::%s[]",
+                        [fields_[name].convert_to_column_insert(vals[name], Partner, vals) for vals in vals_list],
+                        SQL(column_type[name]),
+                    )
+                    for name in given
+                ),
+                names=SQL(", ").join(SQL.identifier(name) for name in given),
+            )
+        )
+        return Partner.browse(sorted(id_ for (id_,) in cr.fetchall()))
 
     def _wechat_import_complete(self, records, written, others):
         """What ``create`` does after its INSERT: the stored computed fields computed and flushed, the
@@ -527,9 +695,14 @@ class WeChatMemberImport(models.TransientModel):
                 self.env.add_to_compute(field, records)
         records.modified(written, create=True)
         # An empty many2many default (``category_id``: no tags) is nothing to write on a new record.
-        others = {name: value for name, value in others.items()
-                  if not (fields_[name].type == "many2many" and all(
-                      command[0] == Command.SET and not command[2] for command in value))}
+        others = {
+            name: value
+            for name, value in others.items()
+            if not (
+                fields_[name].type == "many2many"
+                and all(command[0] == Command.SET and not command[2] for command in value)
+            )
+        }
         if others:
             records.write(others)
         records._validate_fields(written)

@@ -10,9 +10,14 @@ class WeChatMemberWizard(models.TransientModel):
     _description = "WeChat Member Action"
 
     action = fields.Selection(
-        [("message", "Send WeChat message"), ("add_tag", "Add tag"), ("remove_tag", "Remove tag"),
-         ("segment", "Add to segment")],
-        required=True, default="message",
+        [
+            ("message", "Send WeChat message"),
+            ("add_tag", "Add tag"),
+            ("remove_tag", "Remove tag"),
+            ("segment", "Add to segment"),
+        ],
+        required=True,
+        default="message",
     )
     message = fields.Text()
     tag_id = fields.Many2one("wechat.tag", domain="[('account_id', '=', account_id)]")
@@ -25,9 +30,16 @@ class WeChatMemberWizard(models.TransientModel):
         return getattr(self, f"_apply_{self.action}")()
 
     def _notify(self, message, kind="success"):
-        return {"type": "ir.actions.client", "tag": "display_notification",
-                "params": {"type": kind, "message": message, "sticky": kind != "success",
-                           "next": {"type": "ir.actions.act_window_close"}}}
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": kind,
+                "message": message,
+                "sticky": kind != "success",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
 
     def _apply_message(self):
         """Customer-service text: only members with WeChat's quota left (their message, a follow, scan or click)."""
@@ -36,8 +48,11 @@ class WeChatMemberWizard(models.TransientModel):
         sent, errors = self.member_ids._send_service_text(self.message)
         failed = [f"{member.display_name}: {exc}" for member, exc in errors.items()]
         skipped = len(self.member_ids) - len(sent) - len(failed)
-        message = _("%(sent)s sent, %(skipped)s not reachable now (no customer-service quota, or unfollowed).",
-                    sent=len(sent), skipped=skipped)
+        message = _(
+            "%(sent)s sent, %(skipped)s not reachable now (no customer-service quota, or unfollowed).",
+            sent=len(sent),
+            skipped=skipped,
+        )
         if failed:
             message += "\n" + "\n".join(failed)
         return self._notify(message, "warning" if failed or skipped else "success")
@@ -46,19 +61,26 @@ class WeChatMemberWizard(models.TransientModel):
         if not self.tag_id:
             raise UserError(_("Choose a tag."))
         self.tag_id.member_ids = [(4, m.id) for m in self.member_ids]
-        return self._notify(_("Tag %(tag)s added to %(count)s members; sync to send it to WeChat.",
-                              tag=self.tag_id.name, count=len(self.member_ids)))
+        return self._notify(
+            _(
+                "Tag %(tag)s added to %(count)s members; sync to send it to WeChat.",
+                tag=self.tag_id.name,
+                count=len(self.member_ids),
+            )
+        )
 
     def _apply_remove_tag(self):
         if not self.tag_id:
             raise UserError(_("Choose a tag."))
         self.tag_id.member_ids = [(3, m.id) for m in self.member_ids]
-        return self._notify(_("Tag %(tag)s removed from %(count)s members.", tag=self.tag_id.name,
-                              count=len(self.member_ids)))
+        return self._notify(
+            _("Tag %(tag)s removed from %(count)s members.", tag=self.tag_id.name, count=len(self.member_ids))
+        )
 
     def _apply_segment(self):
         if not self.segment_id:
             raise UserError(_("Choose a segment."))
         self.segment_id.extra_member_ids = [(4, m.id) for m in self.member_ids]
-        return self._notify(_("%(count)s members added to %(segment)s.", count=len(self.member_ids),
-                              segment=self.segment_id.name))
+        return self._notify(
+            _("%(count)s members added to %(segment)s.", count=len(self.member_ids), segment=self.segment_id.name)
+        )

@@ -23,8 +23,7 @@ class WeChatReferralPage(WeChatMemberPage):
         return values
 
     # ------------------------------------------------------------------ share link
-    @http.route("/wechat/r/<int:account_id>/<string:token>", type="http", auth="public", methods=["GET"],
-                sitemap=False)
+    @http.route("/wechat/r/<int:account_id>/<string:token>", type="http", auth="public", methods=["GET"], sitemap=False)
     def referral_link(self, account_id, token, **kw):
         account = self._account(account_id)
         self._set_lang(kw.get("lang"))
@@ -40,8 +39,7 @@ class WeChatReferralPage(WeChatMemberPage):
         state = self._sign_state(account, f"/wechat/r/{account.id}/{token}")
         return request.redirect(account._oauth_authorize_url(redirect_uri, state), local=False)
 
-    @http.route("/wechat/referral/oauth/<int:account_id>", type="http", auth="public", methods=["GET"],
-                sitemap=False)
+    @http.route("/wechat/referral/oauth/<int:account_id>", type="http", auth="public", methods=["GET"], sitemap=False)
     def referral_oauth_return(self, account_id, code=None, state=None, **kw):
         account = self._account(account_id)
         self._set_lang()
@@ -51,7 +49,7 @@ class WeChatReferralPage(WeChatMemberPage):
         prefix = f"/wechat/r/{account.id}/"
         if not path or not code or not path.startswith(prefix):
             return self._render_error(_("This link is invalid or has expired. Please open it again from WeChat."))
-        referrer = request.env["wechat.member"].sudo()._from_referral_token(account, path[len(prefix):])
+        referrer = request.env["wechat.member"].sudo()._from_referral_token(account, path[len(prefix) :])
         member, created, error = self._oauth_login(account, code)
         if error:
             return error

@@ -19,16 +19,22 @@ class ResPartner(models.Model):
         """Adds the member's cards of the referral points programs (already there with ``wechat_coupon``,
         which returns the cards of every loyalty program)."""
         cards = super()._wechat_points_cards()
-        programs = self.env["wechat.referral.program"].sudo().with_context(active_test=False).search([]).points_program_id
-        referral_cards = self.env["loyalty.card"].sudo().search(
-            [
-                ("partner_id", "=", self.id),
-                ("program_id", "in", programs.ids),
-                ("program_id.active", "=", True),
-                "|",
-                ("expiration_date", "=", False),
-                ("expiration_date", ">=", fields.Date.context_today(self)),
-            ]
+        programs = (
+            self.env["wechat.referral.program"].sudo().with_context(active_test=False).search([]).points_program_id
+        )
+        referral_cards = (
+            self.env["loyalty.card"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "=", self.id),
+                    ("program_id", "in", programs.ids),
+                    ("program_id.active", "=", True),
+                    "|",
+                    ("expiration_date", "=", False),
+                    ("expiration_date", ">=", fields.Date.context_today(self)),
+                ]
+            )
         )
         return cards | referral_cards if cards else referral_cards
 
@@ -60,8 +66,10 @@ class ResPartner(models.Model):
         ]
         if program.welcome_program_id:
             lines.append(
-                _("Your friends get a welcome offer on their first purchase: %(perk)s.",
-                  perk=program.welcome_program_id.name)
+                _(
+                    "Your friends get a welcome offer on their first purchase: %(perk)s.",
+                    perk=program.welcome_program_id.name,
+                )
             )
         return "\n".join(lines)
 
@@ -69,9 +77,13 @@ class ResPartner(models.Model):
         """Told to a friend attributed to a referrer: the welcome coupon, valid on a purchase only."""
         self.ensure_one()
         member = self._wechat_referral_member()
-        referral = self.env["wechat.referral"].sudo().search(
-            [("referee_member_id", "=", member.id), ("state", "!=", "rejected"), ("welcome_card_id", "!=", False)],
-            limit=1,
+        referral = (
+            self.env["wechat.referral"]
+            .sudo()
+            .search(
+                [("referee_member_id", "=", member.id), ("state", "!=", "rejected"), ("welcome_card_id", "!=", False)],
+                limit=1,
+            )
         )
         if not referral:
             return ""

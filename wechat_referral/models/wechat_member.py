@@ -26,7 +26,9 @@ class WeChatMember(models.Model):
     referral_rewarded_count = fields.Integer("Friends Rewarded", compute="_compute_referral_stats")
     referral_points = fields.Float("Referral Points", compute="_compute_referral_stats")
     referred_by_id = fields.Many2one(
-        "wechat.member", string="Referred By", compute="_compute_referred_by",
+        "wechat.member",
+        string="Referred By",
+        compute="_compute_referred_by",
         help="The member this member was attributed to as a friend.",
     )
 

@@ -12,14 +12,20 @@ class WeChatNotice(models.Model):
         return self.env["wechat.referral"].sudo().browse((self.values or {}).get("referral_id")).exists()
 
     def _text_referral_reward(self, values):
-        return _("+%(points)s points: %(reason)s. Balance: %(balance)s points.",
-                 points=format_points(abs(values.get("points") or 0)), reason=values.get("reason") or "",
-                 balance=format_points(values.get("balance") or 0))
+        return _(
+            "+%(points)s points: %(reason)s. Balance: %(balance)s points.",
+            points=format_points(abs(values.get("points") or 0)),
+            reason=values.get("reason") or "",
+            balance=format_points(values.get("balance") or 0),
+        )
 
     def _text_referral_clawback(self, values):
-        return _("-%(points)s points: %(reason)s. Balance: %(balance)s points.",
-                 points=format_points(abs(values.get("points") or 0)), reason=values.get("reason") or "",
-                 balance=format_points(values.get("balance") or 0))
+        return _(
+            "-%(points)s points: %(reason)s. Balance: %(balance)s points.",
+            points=format_points(abs(values.get("points") or 0)),
+            reason=values.get("reason") or "",
+            balance=format_points(values.get("balance") or 0),
+        )
 
     def _text_referral_welcome(self, values):
         partner = self.member_id.partner_id

@@ -73,7 +73,9 @@ class WeChatReferral(models.Model):
     source = fields.Selection([("qr", "QR code"), ("link", "Share link")], default="qr", readonly=True)
     date = fields.Datetime("Attributed On", required=True, default=fields.Datetime.now, readonly=True, index=True)
     deadline = fields.Datetime(
-        "Qualify Before", compute="_compute_deadline", store=True,
+        "Qualify Before",
+        compute="_compute_deadline",
+        store=True,
         help="The friend's qualifying purchase, and a refund clawing the points back, fall before this date.",
     )
     state = fields.Selection(STATES, default="pending", required=True, readonly=True, index=True)
@@ -206,14 +208,17 @@ class WeChatReferral(models.Model):
             ]
         )
         if loop:
-            return "loop", _("%(friend)s already referred %(referrer)s.", friend=referee.display_name,
-                             referrer=referrer.display_name)
+            return "loop", _(
+                "%(friend)s already referred %(referrer)s.", friend=referee.display_name, referrer=referrer.display_name
+            )
         if not new_member:
-            return "existing", _("%(friend)s was already a member (re-follow or earlier visit).",
-                                 friend=referee.display_name)
+            return "existing", _(
+                "%(friend)s was already a member (re-follow or earlier visit).", friend=referee.display_name
+            )
         if self.search_count([("referee_member_id", "=", referee.id), ("state", "in", LIVE_STATES)]):
-            return "already_referred", _("%(friend)s is already attributed to another referrer.",
-                                         friend=referee.display_name)
+            return "already_referred", _(
+                "%(friend)s is already attributed to another referrer.", friend=referee.display_name
+            )
         if program.weekly_cap:
             week = self.search_count(
                 [
@@ -223,8 +228,11 @@ class WeChatReferral(models.Model):
                 ]
             )
             if week >= program.weekly_cap:
-                return "weekly_cap", _("%(referrer)s already brought %(count)s friends in the last 7 days.",
-                                       referrer=referrer.display_name, count=week)
+                return "weekly_cap", _(
+                    "%(referrer)s already brought %(count)s friends in the last 7 days.",
+                    referrer=referrer.display_name,
+                    count=week,
+                )
         return False, False
 
     @api.model
@@ -308,13 +316,18 @@ class WeChatReferral(models.Model):
         """The friend's first paid purchase within the window reaching the minimum (net of refunds)."""
         self.ensure_one()
         self.env.flush_all()
-        self.env.cr.execute(SQL(
-            "SELECT p.order_id, p.net_amount FROM (%s) p ORDER BY p.date_order, p.order_id",
-            self.env["pos.order"]._wechat_purchases_sql(
-                partners=self.referee_partner_id.ids, date_from=self.date, net=True,
-                # The deadline itself is still within the window.
-                date_to=self.deadline + timedelta(seconds=1) if self.deadline else None),
-        ))
+        self.env.cr.execute(
+            SQL(
+                "SELECT p.order_id, p.net_amount FROM (%s) p ORDER BY p.date_order, p.order_id",
+                self.env["pos.order"]._wechat_purchases_sql(
+                    partners=self.referee_partner_id.ids,
+                    date_from=self.date,
+                    net=True,
+                    # The deadline itself is still within the window.
+                    date_to=self.deadline + timedelta(seconds=1) if self.deadline else None,
+                ),
+            )
+        )
         for order_id, net in self.env.cr.fetchall():
             if self._net_qualifies(net):
                 return self.env["pos.order"].sudo().browse(order_id)
@@ -335,8 +348,9 @@ class WeChatReferral(models.Model):
         if not order:
             return False
         now = fields.Datetime.now()
-        reason, note = self._self_referral(self.referrer_member_id, self.referee_member_id,
-                                           payer=order.wechat_payer_member_id)
+        reason, note = self._self_referral(
+            self.referrer_member_id, self.referee_member_id, payer=order.wechat_payer_member_id
+        )
         if reason:
             self.write({"state": "rejected", "reject_reason": reason, "note": note, "order_id": order.id})
             _logger.info("Referral %s rejected at purchase: %s", self.id, reason)
@@ -366,15 +380,19 @@ class WeChatReferral(models.Model):
         self.env.cr.execute("SELECT points FROM loyalty_card WHERE id = %s FOR UPDATE", [card.id])
         balance = self.env.cr.fetchone()[0] or 0.0
         card.invalidate_recordset(["points"])
-        history = self.env["loyalty.history"].sudo().create(
-            {
-                "card_id": card.id,
-                "description": description,
-                "issued": delta,
-                "used": 0.0,
-                "order_model": "pos.order",
-                "order_id": (self.refund_order_id if delta < 0 else self.order_id).id or False,
-            }
+        history = (
+            self.env["loyalty.history"]
+            .sudo()
+            .create(
+                {
+                    "card_id": card.id,
+                    "description": description,
+                    "issued": delta,
+                    "used": 0.0,
+                    "order_model": "pos.order",
+                    "order_id": (self.refund_order_id if delta < 0 else self.order_id).id or False,
+                }
+            )
         )
         card.write({"points": balance + delta})
         return history
@@ -384,14 +402,17 @@ class WeChatReferral(models.Model):
         self.ensure_one()
         if self.state not in ("qualified", "review"):
             return False
-        rank = self.search_count(
-            [("referrer_member_id", "=", self.referrer_member_id.id), ("state", "=", "rewarded")]
-        ) + 1
+        rank = (
+            self.search_count([("referrer_member_id", "=", self.referrer_member_id.id), ("state", "=", "rewarded")]) + 1
+        )
         points = self.program_id._points_for(rank)
         card = self._referrer_card()
         if self.order_id:
-            description = _("Referral: %(friend)s's first purchase %(order)s", friend=self.referee_partner_id.name,
-                            order=self.order_id.name)
+            description = _(
+                "Referral: %(friend)s's first purchase %(order)s",
+                friend=self.referee_partner_id.name,
+                order=self.order_id.name,
+            )
         else:
             description = _("Referral: %(friend)s's first purchase", friend=self.referee_partner_id.name)
         history = self._move_points(card, points, description)
@@ -427,8 +448,11 @@ class WeChatReferral(models.Model):
         history = self._move_points(
             self.card_id,
             -self.points,
-            _("Referral clawback: %(friend)s's purchase %(order)s was refunded", friend=self.referee_partner_id.name,
-              order=self.order_id.name),
+            _(
+                "Referral clawback: %(friend)s's purchase %(order)s was refunded",
+                friend=self.referee_partner_id.name,
+                order=self.order_id.name,
+            ),
         )
         self.write({"state": "reversed", "reversal_history_id": history.id, "reversed_date": now})
         self._notify_after_commit("clawback")
@@ -462,13 +486,17 @@ class WeChatReferral(models.Model):
                 member = referral.referee_member_id
                 if referral.state == "rejected" or not referral.welcome_card_id or not member:
                     continue
-                Notice._notify("referral_welcome", member, {"referral_id": referral.id},
-                               key=f"referral-{referral.id}-welcome")
+                Notice._notify(
+                    "referral_welcome", member, {"referral_id": referral.id}, key=f"referral-{referral.id}-welcome"
+                )
             elif referral.referrer_member_id:
                 lang = referral.referrer_partner_id.lang or self.env.lang
-                Notice._notify(f"referral_{event}", referral.referrer_member_id,
-                               referral.with_context(lang=lang)._points_notice_values(event),
-                               key=f"referral-{referral.id}-{event}")
+                Notice._notify(
+                    f"referral_{event}",
+                    referral.referrer_member_id,
+                    referral.with_context(lang=lang)._points_notice_values(event),
+                    key=f"referral-{referral.id}-{event}",
+                )
 
     def _points_notice_values(self, event):
         """Values of the referrer's points notice: points moved, new balance, the friend and why."""

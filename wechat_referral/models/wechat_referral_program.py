@@ -30,11 +30,14 @@ class WeChatReferralProgram(models.Model):
         help="The loyalty points program on which the referrer's points are credited.",
     )
     points_per_referral = fields.Float(
-        "Points per Friend", default=100.0, required=True,
+        "Points per Friend",
+        default=100.0,
+        required=True,
         help="Points credited to the referrer when a friend's first purchase qualifies.",
     )
     tier_threshold = fields.Integer(
-        "Bonus From Friend #", default=0,
+        "Bonus From Friend #",
+        default=0,
         help="From this rewarded friend on (e.g. the 5th), the referrer earns the bonus points instead. "
         "0 disables the bonus tier.",
     )
@@ -43,12 +46,15 @@ class WeChatReferralProgram(models.Model):
         "Minimum First Purchase", default=0.0, help="The friend's purchase must reach this amount (taxes included)."
     )
     qualification_days = fields.Integer(
-        "Qualification Window (days)", default=30, required=True,
+        "Qualification Window (days)",
+        default=30,
+        required=True,
         help="The friend's purchase must take place within this many days of the follow; a refund within the "
         "same window claws the points back.",
     )
     weekly_cap = fields.Integer(
-        "Weekly Cap per Referrer", default=10,
+        "Weekly Cap per Referrer",
+        default=10,
         help="At most this many friends attributed to one referrer in 7 days; further ones are rejected. "
         "0 means no cap.",
     )
@@ -69,8 +75,14 @@ class WeChatReferralProgram(models.Model):
     rewarded_count = fields.Integer("Rewarded", compute="_compute_stats")
     points_awarded = fields.Float("Net Points", compute="_compute_stats")
 
-    @api.constrains("points_per_referral", "tier_points", "tier_threshold", "qualification_days", "weekly_cap",
-                    "min_purchase_amount")
+    @api.constrains(
+        "points_per_referral",
+        "tier_points",
+        "tier_threshold",
+        "qualification_days",
+        "weekly_cap",
+        "min_purchase_amount",
+    )
     def _check_values(self):
         for program in self:
             if program.points_per_referral <= 0:
@@ -87,8 +99,10 @@ class WeChatReferralProgram(models.Model):
         for program in self.filtered("active"):
             if self.search_count([("account_id", "=", program.account_id.id), ("active", "=", True)]) > 1:
                 raise ValidationError(
-                    _("The account %(account)s already has an active referral program.",
-                      account=program.account_id.display_name)
+                    _(
+                        "The account %(account)s already has an active referral program.",
+                        account=program.account_id.display_name,
+                    )
                 )
 
     @api.constrains("points_program_id", "welcome_program_id")
@@ -97,7 +111,8 @@ class WeChatReferralProgram(models.Model):
             if program.points_program_id.program_type != "loyalty":
                 raise ValidationError(_("The referral points must go to a loyalty points program."))
             if program.welcome_program_id and program.welcome_program_id.program_type not in (
-                "coupons", "next_order_coupons"
+                "coupons",
+                "next_order_coupons",
             ):
                 raise ValidationError(_("The welcome perk must be a coupon program."))
 

@@ -40,10 +40,14 @@ class WeChatReferralFunnel(models.Model):
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(SQL(
-            "CREATE OR REPLACE VIEW %s AS (%s UNION ALL %s)",
-            SQL.identifier(self._table), self._select_events(), self._select_members(),
-        ))
+        self.env.cr.execute(
+            SQL(
+                "CREATE OR REPLACE VIEW %s AS (%s UNION ALL %s)",
+                SQL.identifier(self._table),
+                self._select_events(),
+                self._select_members(),
+            )
+        )
 
     def _select_events(self):
         """The QR events: *scanned* through a QR channel, *followed* for a follow."""

@@ -24,18 +24,31 @@ class TestParallelReward(TransactionCase):
                 {"name": "Parallel points", "program_type": "loyalty", "company_id": account.company_id.id}
             )
             program = env["wechat.referral.program"].create(
-                {"name": "Parallel", "account_id": account.id, "points_program_id": points.id,
-                 "points_per_referral": 100, "manual_review": True}
+                {
+                    "name": "Parallel",
+                    "account_id": account.id,
+                    "points_program_id": points.id,
+                    "points_per_referral": 100,
+                    "manual_review": True,
+                }
             )
             Member = env["wechat.member"]
             referrer = Member._get_or_create(account, "oParallelRefA00000000000000001")[0]
             friend = Member._get_or_create(account, "oParallelRefB00000000000000001")[0]
             referral = env["wechat.referral"].create(
-                {"program_id": program.id, "account_id": account.id, "referrer_member_id": referrer.id,
-                 "referee_member_id": friend.id, "state": "review"}
+                {
+                    "program_id": program.id,
+                    "account_id": account.id,
+                    "referrer_member_id": referrer.id,
+                    "referee_member_id": friend.id,
+                    "state": "review",
+                }
             )
             cls.ids = {
-                "account": account.id, "points": points.id, "program": program.id, "referral": referral.id,
+                "account": account.id,
+                "points": points.id,
+                "program": program.id,
+                "referral": referral.id,
                 "partners": (referrer.partner_id | friend.partner_id).ids,
                 "products": points.reward_ids.discount_line_product_id.ids,
             }
@@ -44,8 +57,11 @@ class TestParallelReward(TransactionCase):
             ids = cls.ids
             with separate_env(cls.registry) as env:
                 cr = env.cr
-                cr.execute("DELETE FROM loyalty_history WHERE card_id IN "
-                           "(SELECT id FROM loyalty_card WHERE program_id = %s)", [ids["points"]])
+                cr.execute(
+                    "DELETE FROM loyalty_history WHERE card_id IN "
+                    "(SELECT id FROM loyalty_card WHERE program_id = %s)",
+                    [ids["points"]],
+                )
                 cr.execute("DELETE FROM loyalty_card WHERE program_id = %s", [ids["points"]])
                 cr.execute("DELETE FROM wechat_referral WHERE id = %s", [ids["referral"]])
                 cr.execute("DELETE FROM wechat_referral_program WHERE id = %s", [ids["program"]])

@@ -34,8 +34,11 @@ class TestReferralFraud(ReferralPosCase):
         b = self.member(OPENID_B)
         self.assertEqual(Referral._self_referral(self.a, self.a)[0], "self")
         self.assertEqual(Referral._self_referral(self.a, b)[0], False)
-        self.assertEqual(Referral._self_referral(self.a, b, payer=self.a)[0], "self",
-                         "the friend's purchase paid with the referrer's WeChat")
+        self.assertEqual(
+            Referral._self_referral(self.a, b, payer=self.a)[0],
+            "self",
+            "the friend's purchase paid with the referrer's WeChat",
+        )
         # Attribution of a member to their own QR (e.g. through a share link) is refused.
         referral = Referral._attribute(self.a, self.a, new_member=True)
         self.assertRecordValues(referral, [{"state": "rejected", "reject_reason": "self"}])
@@ -84,8 +87,7 @@ class TestReferralFraud(ReferralPosCase):
         friends = [f"oFraudCap{i:019d}" for i in range(5)]
         for openid in friends:
             self.follow(openid, scene=self.channel.scene)
-        states = [(self.referral(self.member(o)).state, self.referral(self.member(o)).reject_reason)
-                  for o in friends]
+        states = [(self.referral(self.member(o)).state, self.referral(self.member(o)).reject_reason) for o in friends]
         self.assertEqual(states, [("pending", False)] * 3 + [("rejected", "weekly_cap")] * 2)
         capped = self.member(friends[3])
         self.buy(capped)

@@ -7,8 +7,7 @@ from odoo.addons.wechat_member.tests.common import WeChatFakeMixin
 
 from .common import ReferralProgramMixin
 
-MEASURES = ["scanned:sum", "followed:sum", "member:sum", "first_purchase:sum", "repeat_purchase:sum",
-            "referrer:sum"]
+MEASURES = ["scanned:sum", "followed:sum", "member:sum", "first_purchase:sum", "repeat_purchase:sum", "referrer:sum"]
 
 
 @tagged("post_install", "-at_install")
@@ -29,12 +28,19 @@ class TestFunnel(ReferralProgramMixin, WeChatFakeMixin, TransactionCase):
     def events(self, channel, event, count, days_ago=0):
         Event = self.env["wechat.event"].sudo()
         when = fields.Datetime.now() - timedelta(days=days_ago)
-        events = Event.create([
-            {"account_id": self.account.id, "dedupe_key": f"test:{channel.id if channel else 0}:{event}:{i}:{days_ago}",
-             "msg_type": "event", "event": event, "openid": next(self.openids),
-             "channel_id": channel.id if channel else False}
-            for i in range(count)
-        ])
+        events = Event.create(
+            [
+                {
+                    "account_id": self.account.id,
+                    "dedupe_key": f"test:{channel.id if channel else 0}:{event}:{i}:{days_ago}",
+                    "msg_type": "event",
+                    "event": event,
+                    "openid": next(self.openids),
+                    "channel_id": channel.id if channel else False,
+                }
+                for i in range(count)
+            ]
+        )
         if days_ago:
             self.env.flush_all()
             self.env.cr.execute("UPDATE wechat_event SET create_date = %s WHERE id = ANY(%s)", [when, events.ids])
@@ -52,18 +58,33 @@ class TestFunnel(ReferralProgramMixin, WeChatFakeMixin, TransactionCase):
 
     def buy(self, partner, count, amount=10.0):
         """``count`` paid POS orders of ``partner``: the funnel reads the paid purchases (pos.order)."""
-        return self.env["pos.order"].create([{
-            "session_id": self.session.id, "partner_id": partner.id, "amount_total": amount, "amount_tax": 0.0,
-            "amount_paid": amount, "amount_return": 0.0, "state": "paid",
-        } for __ in range(count)])
+        return self.env["pos.order"].create(
+            [
+                {
+                    "session_id": self.session.id,
+                    "partner_id": partner.id,
+                    "amount_total": amount,
+                    "amount_tax": 0.0,
+                    "amount_paid": amount,
+                    "amount_return": 0.0,
+                    "state": "paid",
+                }
+                for __ in range(count)
+            ]
+        )
 
     def refer(self, referrer, state="pending"):
         friend = self.members(False, 1)
-        return self.env["wechat.referral"].create({
-            "program_id": self.program.id, "account_id": self.account.id, "referrer_member_id": referrer.id,
-            "referee_member_id": friend.id, "state": state,
-            "reject_reason": "weekly_cap" if state == "rejected" else False,
-        })
+        return self.env["wechat.referral"].create(
+            {
+                "program_id": self.program.id,
+                "account_id": self.account.id,
+                "referrer_member_id": referrer.id,
+                "referee_member_id": friend.id,
+                "state": state,
+                "reject_reason": "weekly_cap" if state == "rejected" else False,
+            }
+        )
 
     def funnel(self, domain):
         self.env.flush_all()
@@ -87,9 +108,7 @@ class TestFunnel(ReferralProgramMixin, WeChatFakeMixin, TransactionCase):
         self.events(self.counter, "SCAN", 10, days_ago=60)
 
         recent = [("date", ">=", fields.Datetime.now() - timedelta(days=30))]
-        self.assertEqual(
-            self.funnel([("channel_id", "=", self.counter.id)] + recent), (100, 60, 30, 12, 5, 2)
-        )
+        self.assertEqual(self.funnel([("channel_id", "=", self.counter.id)] + recent), (100, 60, 30, 12, 5, 2))
         self.assertEqual(self.funnel([("store_id", "=", self.store.id)] + recent), (100, 60, 30, 12, 5, 2))
         self.assertEqual(self.funnel([("channel_id", "=", self.counter.id)]), (110, 60, 30, 12, 5, 2))
         self.assertEqual(self.funnel([("channel_id", "=", self.poster.id)]), (3, 3, 2, 2, 0, 0))
@@ -108,11 +127,15 @@ class TestFunnel(ReferralProgramMixin, WeChatFakeMixin, TransactionCase):
         self.events(self.counter, "SCAN", 2)
         self.env.flush_all()
         other = self.env["res.company"].create({"name": "Other Co"})
-        user = self.env["res.users"].create({
-            "name": "Other manager", "login": "funnel_other_mgr", "company_id": other.id,
-            "company_ids": [(6, 0, other.ids)],
-            "groups_id": [(6, 0, self.env.ref("wechat_member.group_wechat_manager").ids)],
-        })
+        user = self.env["res.users"].create(
+            {
+                "name": "Other manager",
+                "login": "funnel_other_mgr",
+                "company_id": other.id,
+                "company_ids": [(6, 0, other.ids)],
+                "groups_id": [(6, 0, self.env.ref("wechat_member.group_wechat_manager").ids)],
+            }
+        )
         Funnel = self.env["wechat.referral.funnel"].with_user(user)
         self.assertFalse(Funnel.search([("account_id", "=", self.account.id)]))
         self.assertEqual(

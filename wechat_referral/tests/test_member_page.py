@@ -46,8 +46,7 @@ class TestReferralPages(ReferralProgramMixin, WeChatHttpCase):
         self.assertEqual(page.status_code, 200)
         c = self.member(OPENID_C)
         self.assertEqual(c.state, "visitor")
-        self.assertRecordValues(self.referral(c), [{"referrer_member_id": a.id, "state": "pending",
-                                                    "source": "link"}])
+        self.assertRecordValues(self.referral(c), [{"referrer_member_id": a.id, "state": "pending", "source": "link"}])
         self.assertFalse(self.referral(c).welcome_card_id, "no perk for a page visit alone")
         # Opening it again changes nothing.
         self.url_open(a._referral_url().split(self.base_url(), 1)[-1])

@@ -62,11 +62,16 @@ class TestReferralNotices(ReferralPosCase):
         self.assertEqual((notice.state, notice.channel), ("sent", "template"))
         self.assertEqual(message["client_msg_id"], f"wn{notice.id}")
         self.assertEqual(message["url"], self.account._member_page_url())
-        self.assertEqual(self.data(message), {"number1": "100", "number2": "100", "thing3": "Li Na",
-                                              "thing4": self.data(message)["thing4"]})
+        self.assertEqual(
+            self.data(message),
+            {"number1": "100", "number2": "100", "thing3": "Li Na", "thing4": self.data(message)["thing4"]},
+        )
         self.assertIn("Li Na", self.data(message)["thing4"])
-        self.assertEqual(self.env["wechat.message.log"].search_count(
-            [("member_id", "=", self.a.id), ("kind", "=", "notice")]), 1, "transactional: not in the budget")
+        self.assertEqual(
+            self.env["wechat.message.log"].search_count([("member_id", "=", self.a.id), ("kind", "=", "notice")]),
+            1,
+            "transactional: not in the budget",
+        )
 
         # The order synced and processed again: no second reward, no second notice.
         self.env["pos.order"].sync_from_ui([data])
@@ -147,10 +152,15 @@ class TestReferralNotices(ReferralPosCase):
         self.assertEqual(referral.state, "rewarded")
         self.assertEqual(self.points_card(self.a).points, 100)
         notice = self.notices("referral_reward", self.a)
-        self.assertEqual((notice.state, notice.error_code), ("queued", -1),
-                         "WeChat busy: kept with its error, retried later on the same channel")
-        with patch.object(type(self.env["wechat.notice"]), "_send", side_effect=RuntimeError("database gone")), \
-                mute_logger("odoo.addons.wechat_member.models.utils"):
+        self.assertEqual(
+            (notice.state, notice.error_code),
+            ("queued", -1),
+            "WeChat busy: kept with its error, retried later on the same channel",
+        )
+        with (
+            patch.object(type(self.env["wechat.notice"]), "_send", side_effect=RuntimeError("database gone")),
+            mute_logger("odoo.addons.wechat_member.models.utils"),
+        ):
             referral._notify_after_commit("clawback")
             self.commit()  # the after-commit send never raises
 
@@ -168,12 +178,22 @@ class TestReferralNotices(ReferralPosCase):
     def test_welcome_perk_of_a_late_follow_waits_for_the_digest(self):
         """A follow processed late (retried by the cron) has nobody to reply to, and opened no quota now."""
         Referral = self.registry["wechat.referral"]
-        with patch.object(Referral, "_attribute", side_effect=RuntimeError("db hiccup")), \
-                mute_logger("odoo.addons.wechat_member.models.wechat_event"):
-            self.env["wechat.event"]._receive(self.account, {
-                "ToUserName": "gh_test", "FromUserName": self.openid_b, "CreateTime": "1700000000", "MsgType": "event",
-                "Event": "subscribe", "EventKey": f"qrscene_{self.channel.scene}",
-            }, signature_checked=True)  # as the webhook does after checking the signature
+        with (
+            patch.object(Referral, "_attribute", side_effect=RuntimeError("db hiccup")),
+            mute_logger("odoo.addons.wechat_member.models.wechat_event"),
+        ):
+            self.env["wechat.event"]._receive(
+                self.account,
+                {
+                    "ToUserName": "gh_test",
+                    "FromUserName": self.openid_b,
+                    "CreateTime": "1700000000",
+                    "MsgType": "event",
+                    "Event": "subscribe",
+                    "EventKey": f"qrscene_{self.channel.scene}",
+                },
+                signature_checked=True,
+            )  # as the webhook does after checking the signature
         event = self.env["wechat.event"].search([("openid", "=", self.openid_b)])
         self.assertEqual(event.state, "failed")
         self.env["wechat.event"]._cron_retry_failed()
@@ -200,8 +220,9 @@ class TestReferralNotices(ReferralPosCase):
         self.assertEqual(self.notices("referral_welcome", c).state, "digest")
         # Without the budget's limit, a new perk goes by customer service: C wrote a minute ago.
         self.account.budget_per_week = 0
-        notice = self.env["wechat.notice"]._notify("referral_welcome", c, {"referral_id": self.referral(c).id},
-                                                   key="again", send=False)
+        notice = self.env["wechat.notice"]._notify(
+            "referral_welcome", c, {"referral_id": self.referral(c).id}, key="again", send=False
+        )
         notice._send()
         self.assertEqual(len(self.texts(self.openid_c)), 1)
         self.assertIn(self.referral(c).welcome_card_id.code, self.texts(self.openid_c)[0])

@@ -25,8 +25,9 @@ class TestReferralFlow(ReferralPosCase):
         self.assertEqual(channel.referrer_member_id, self.a)
         self.assertEqual(channel.account_id, self.account)
         self.assertTrue(base64.b64decode(channel.qr_image).startswith(b"\x89PNG"))
-        self.assertEqual(self.calls_to("/cgi-bin/qrcode/create")[-1]["body"]["action_info"]["scene"]["scene_str"],
-                         channel.scene)
+        self.assertEqual(
+            self.calls_to("/cgi-bin/qrcode/create")[-1]["body"]["action_info"]["scene"]["scene_str"], channel.scene
+        )
         calls = len(self.calls_to("/cgi-bin/qrcode/create"))
         self.assertEqual(self.a._referral_qr(), channel, "one personal QR per member")
         self.assertEqual(len(self.calls_to("/cgi-bin/qrcode/create")), calls, "a valid QR is not asked again")
@@ -45,10 +46,18 @@ class TestReferralFlow(ReferralPosCase):
         self.follow(OPENID_B, scene=self.channel.scene)
         b = self.member(OPENID_B)
         referral = self.referral(b)
-        self.assertRecordValues(referral, [{
-            "referrer_member_id": self.a.id, "state": "pending", "source": "qr", "channel_id": self.channel.id,
-            "program_id": self.program.id,
-        }])
+        self.assertRecordValues(
+            referral,
+            [
+                {
+                    "referrer_member_id": self.a.id,
+                    "state": "pending",
+                    "source": "qr",
+                    "channel_id": self.channel.id,
+                    "program_id": self.program.id,
+                }
+            ],
+        )
         self.assertEqual(b.referred_by_id, self.a)
         # The friend's welcome perk: one coupon, only worth something on a purchase.
         self.assertEqual(referral.welcome_card_id.partner_id, b.partner_id)
@@ -67,8 +76,9 @@ class TestReferralFlow(ReferralPosCase):
         card = self.points_card(self.a)
         self.assertEqual(len(card), 1)
         self.assertEqual(card.points, 100)
-        self.assertRecordValues(card.history_ids, [{"issued": 100, "used": 0, "order_model": "pos.order",
-                                                    "order_id": order.id}])
+        self.assertRecordValues(
+            card.history_ids, [{"issued": 100, "used": 0, "order_model": "pos.order", "order_id": order.id}]
+        )
         self.assertEqual(self.a.referral_points, 100)
 
         # The same order again: synced twice, counted twice, processed twice.
@@ -179,7 +189,7 @@ class TestReferralFlow(ReferralPosCase):
             self.assertIn(self.welcome_program.name, reply["content"])
 
     def test_points_keyword(self):
-        """"积分" answers the referral points, with or without wechat_coupon installed."""
+        """ "积分" answers the referral points, with or without wechat_coupon installed."""
         self.receive(OPENID_A, MsgType="text", Content="积分", MsgId="81")
         self.assertIn("No points yet", self.last_reply["content"])
         self.follow(OPENID_B, scene=self.channel.scene)
