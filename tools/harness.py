@@ -47,7 +47,7 @@ TEST_DB = "wm_test"
 # ./run test also installs these module sets alone, each in a fresh database of its own, and runs
 # their tests: a module must work without the add-ons that do not depend on it.
 STANDALONE_SETS = (("wechat_member",), ("wechat_member", "wechat_referral"))
-# The browser tours ran in the main run (step 1); the standalone runs skip them to keep ./run test
+# The browser tours ran in the main run (the install step); the standalone runs skip them to keep ./run test
 # short (they would add ~10 minutes on two cores): the modules' other tests all run.
 STANDALONE_SKIPPED_TOURS = (
     "-/wechat_member:TestPosMemberTour",
@@ -184,9 +184,9 @@ def ensure_venv(odoo):
     cmd = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     if odoo.requirements:
         cmd += ["-r", str(odoo.requirements)]
-    # Our requirements (setup.cfg, with the test extra) and, in editable mode, the fake WeChat
+    # Our requirements (setup.cfg, with the test and lint extras) and, in editable mode, the fake WeChat
     # platform package (tests/fakewechat) that the modules' Odoo tests import.
-    cmd += ["-e", f"{ROOT}[test]"]
+    cmd += ["-e", f"{ROOT}[test,lint]"]
     log = RUNDIR / "logs" / "pip.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as fh:
@@ -207,6 +207,122 @@ def ensure_venv(odoo):
     Path(site, "odoo-path.pth").write_text(str(odoo.root) + "\n")
     stamp.write_text(digest.hexdigest())
     return str(python)
+
+
+# ---------------------------------------------------------------- checks (the pre-commit config)
+
+# The hooks of .pre-commit-config.yaml, run from the virtualenv: pre-commit's own hook download
+# clones GitHub repositories, which a machine without that network cannot do.  The versions are
+# the `lint` extra of setup.cfg; check_lint_versions() keeps both files on the same ones.
+# (name, command, which files: "text" = every tracked text file, or a suffix, or None = none given)
+LINT_CHECKS = (
+    ("trailing-whitespace", ["trailing-whitespace-fixer"], "text"),
+    ("end-of-file-fixer", ["end-of-file-fixer"], "text"),
+    ("check-xml", ["check-xml"], ".xml"),
+    ("check-merge-conflict", ["check-merge-conflict"], "text"),
+    ("mixed-line-ending", ["mixed-line-ending", "--fix=lf"], "text"),
+    ("fix-encoding-pragma", ["fix-encoding-pragma", "--remove"], ".py"),
+    ("ruff", ["ruff", "check", "--no-fix", "."], None),
+    ("ruff-format", ["ruff", "format", "--check", "."], None),
+    ("oca-checks-odoo-module", ["oca-checks-odoo-module"], "__manifest__.py"),
+    ("oca-checks-po", ["oca-checks-po"], ".po"),
+    ("pylint-odoo (mandatory)", ["pylint", "--rcfile=.pylintrc-mandatory", *MODULES], None),
+)
+LINT_EXCLUDE = re.compile(r"/static/lib/|^\.venv/|^\.pg/|^\.run/")
+# setup.cfg's lint extra <-> the repository of each hook in .pre-commit-config.yaml
+LINT_PINS = {
+    "pre-commit-hooks": "https://github.com/pre-commit/pre-commit-hooks",
+    "ruff": "https://github.com/astral-sh/ruff-pre-commit",
+    "oca-odoo-pre-commit-hooks": "https://github.com/OCA/odoo-pre-commit-hooks",
+    "pylint-odoo": "https://github.com/OCA/pylint-odoo",
+}
+
+
+def tracked_files():
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, text=True
+        ).stdout.split("\0")
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout: what is on disk
+        out = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*") if p.is_file()]
+    return sorted(f for f in out if f and not LINT_EXCLUDE.search(f) and (ROOT / f).is_file())
+
+
+def is_text(path):
+    with open(ROOT / path, "rb") as fh:
+        return b"\0" not in fh.read(8192)
+
+
+def check_lint_versions():
+    """Problems with the pins: each hook's rev in .pre-commit-config.yaml == the lint extra's version."""
+    pins = dict(re.findall(r"^\s+([A-Za-z0-9_.-]+)==(\S+)\s*$", (ROOT / "setup.cfg").read_text(), re.M))
+    revs = dict(re.findall(r"- repo: (\S+)\s+rev: v?(\S+)", (ROOT / ".pre-commit-config.yaml").read_text()))
+    problems = []
+    for package, repo in LINT_PINS.items():
+        if pins.get(package) != revs.get(repo):
+            problems.append(
+                f"{package}: setup.cfg pins {pins.get(package)}, .pre-commit-config.yaml has {revs.get(repo)}"
+            )
+    return problems
+
+
+def run_lint(python):
+    """Run every check; a verdict like the test steps' (one check = one test)."""
+    started = time.time()
+    bindir = Path(python).parent
+    files = tracked_files()
+    verdict = {"tests": 0, "passed": 0, "bad": 0, "skipped": [], "failures": [], "seconds": 0}
+    log_path = RUNDIR / "logs" / "lint.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    results = [("pins (setup.cfg = .pre-commit-config.yaml)", check_lint_versions())]
+    res = subprocess.run(
+        [python, str(ROOT / "tools" / "gen_readme.py"), "--check"], cwd=ROOT, capture_output=True, text=True
+    )
+    results.append(("README.rst from readme/*.md", [res.stdout.strip()] if res.returncode else []))
+    for name, cmd, selector in LINT_CHECKS:
+        if selector == "text":
+            args = [f for f in files if is_text(f)]
+        elif selector:
+            args = [f for f in files if f.endswith(selector)]
+        else:
+            args = []
+        exe = bindir / cmd[0]
+        if not exe.exists():
+            results.append((name, [f"{exe} is missing: the virtualenv lacks the lint extra of setup.cfg"]))
+            continue
+        res = subprocess.run(
+            [str(exe), *cmd[1:], *args], cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, NO_COLOR="1")
+        )
+        output = (res.stdout + res.stderr).strip()
+        results.append((name, [output or f"exit code {res.returncode}"] if res.returncode else []))
+    with open(log_path, "w") as log:
+        for name, problems in results:
+            verdict["tests"] += 1
+            if problems:
+                verdict["failures"].append(f"check {name}")
+                log.write(f"== {name}: FAILED\n" + "\n".join(problems) + "\n")
+                say(
+                    f"    check {name}: FAILED\n"
+                    + "\n".join("      " + line for p in problems for line in p.splitlines()[-30:])
+                )
+            else:
+                verdict["passed"] += 1
+                log.write(f"== {name}: ok\n")
+    verdict["bad"] = len(verdict["failures"])
+    verdict["seconds"] = time.time() - started
+    return verdict
+
+
+def cmd_lint(args):
+    odoo = find_odoo()
+    python = ensure_venv(odoo)
+    verdict = run_lint(python)
+    say(
+        f"checks: {verdict['passed']} passed, {verdict['bad']} failed in {verdict['seconds']:.0f}s "
+        "(log: .run/logs/lint.log)"
+    )
+    print(f"{verdict['passed']} passed, {verdict['bad']} failed")
+    return 1 if verdict["bad"] else 0
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -775,14 +891,26 @@ def cmd_test(args):
     started = time.time()
     # The standalone module sets run in the full run; a targeted run (--tags, --pytest-args) only
     # with --standalone.
-    standalone = args.standalone if args.standalone is not None else not (args.tags or args.pytest_args)
-    steps = 3 if standalone else 2
+    targeted = bool(args.tags or args.pytest_args)
+    standalone = args.standalone if args.standalone is not None else not targeted
+    lint = args.lint if args.lint is not None else not targeted
+    steps = 2 + standalone + lint
+    step = iter(range(1, steps + 1))
     with Session("test", browser=True) as sess:
         odoo, python, pg = sess.odoo, sess.python, sess.pg
+        verdicts = []
+        if lint:
+            say(
+                f"{next(step)}/{steps} checks of .pre-commit-config.yaml: ruff, ruff format, pylint-odoo, ... "
+                "(log: .run/logs/lint.log)"
+            )
+            lint_v = run_lint(python)
+            say(f"    checks: {lint_v['passed']} passed, {lint_v['bad']} failed in {lint_v['seconds']:.0f}s")
+            verdicts.append(lint_v)
         pg.drop_db(TEST_DB)
         tags = args.tags or ",".join(f"/{m}" for m in MODULES)
         say(
-            f"1/{steps} installing {', '.join(MODULES)} in a fresh database with --test-enable "
+            f"{next(step)}/{steps} installing {', '.join(MODULES)} in a fresh database with --test-enable "
             "(log: .run/logs/odoo-tests.log)"
         )
         odoo_v = run_odoo_tests(odoo, python, pg, TEST_DB, RUNDIR / "logs" / "odoo-tests.log", tags, sess.pidfile)
@@ -792,12 +920,15 @@ def cmd_test(args):
         )
         py_v = {"tests": 0, "passed": 0, "bad": 0, "skipped": [], "failures": [], "seconds": 0}
         if args.no_pytest:
-            say(f"2/{steps} skipped pytest (--no-pytest)")
+            say(f"{next(step)}/{steps} skipped pytest (--no-pytest)")
         elif odoo_v["returncode"] in (0, 1) and (odoo_v["summary_found"] or args.tags):
             port = free_port()
-            say(f"2/{steps} serving {TEST_DB} with --workers=2 on http://127.0.0.1:{port} and running pytest tests/")
+            say(
+                f"{next(step)}/{steps} serving {TEST_DB} with --workers=2 on http://127.0.0.1:{port} "
+                "and running pytest tests/"
+            )
             # Links built by Odoo (OAuth redirects, callbacks) must point at this server, not the
-            # port the tours of step 1 used.
+            # port the tours of the install step used.
             pg.psql(
                 "UPDATE ir_config_parameter SET value = :'url' WHERE key = 'web.base.url'",
                 db=TEST_DB,
@@ -815,10 +946,10 @@ def cmd_test(args):
                 stop_process(server)
                 sess.procs.remove(server)
         else:
-            say(f"2/{steps} skipped pytest: the module install failed")
-        verdicts = [odoo_v, py_v]
+            say(f"{next(step)}/{steps} skipped pytest: the module install failed")
+        verdicts += [odoo_v, py_v]
         if standalone:
-            verdicts += run_standalone_tests(sess, f"3/{steps}")
+            verdicts += run_standalone_tests(sess, f"{next(step)}/{steps}")
     passed = sum(v["passed"] for v in verdicts)
     failed = sum(v["bad"] for v in verdicts)
     for name in [name for v in verdicts for name in v["skipped"]]:
@@ -1016,6 +1147,9 @@ def cmd_i18n(args):
                     ["msgmerge", "--quiet", "--update", "--no-fuzzy-matching", "--backup=none", str(po), str(pot)],
                     check=True,
                 )
+            fixer = Path(sess.python).parent / "oca-checks-po"
+            if po.exists() and fixer.exists():  # the layout the oca-checks-po check of ./run lint wants
+                subprocess.run([str(fixer), "--fix", "--no-verbose", str(po)], check=False, capture_output=True)
             say(f"{module}: {pot.relative_to(ROOT)} exported, zh_CN.po merged")
     say("now translate the empty msgstr entries of each zh_CN.po (tests/test_i18n.py checks them)")
     return 0
@@ -1146,6 +1280,12 @@ def main(argv=None):
         help="also install " + " and ".join("+".join(m) for m in STANDALONE_SETS) + " alone, each "
         "in a database of its own, and run their tests (default: on, off with --tags/--pytest-args)",
     )
+    p_test.add_argument(
+        "--lint",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the checks of .pre-commit-config.yaml first (default: on, off with --tags/--pytest-args)",
+    )
     p_test.set_defaults(func=cmd_test)
     p_demo = sub.add_parser("demo", help="run the demo with the sandbox WeChat platform")
     p_demo.add_argument("--port", type=int, default=8069)
@@ -1155,6 +1295,8 @@ def main(argv=None):
     p_bench = sub.add_parser("bench", help="run the benchmarks in bench/ (ratios to a baseline)")
     p_bench.add_argument("names", nargs="*", help="e.g. webhook (bench/bench_webhook.py); default: all")
     p_bench.set_defaults(func=cmd_bench)
+    p_lint = sub.add_parser("lint", help="the checks of .pre-commit-config.yaml (ruff, pylint-odoo, ...)")
+    p_lint.set_defaults(func=cmd_lint)
     p_i18n = sub.add_parser("i18n", help="export the .pot files and merge them into zh_CN.po")
     p_i18n.set_defaults(func=cmd_i18n)
     args = parser.parse_args(argv)

@@ -45,7 +45,7 @@ class LoyaltyCard(models.Model):
     wechat_transfer_ids = fields.One2many("wechat.coupon.transfer", "card_id", string="Transfers", readonly=True)
 
     def init(self):
-        super().init()
+        res = super().init()
         # One coupon per (campaign, member, number): issuing twice never gives a second one.
         self.env.cr.execute(
             """
@@ -54,6 +54,7 @@ class LoyaltyCard(models.Model):
              WHERE wechat_campaign_id IS NOT NULL
             """
         )
+        return res
 
     # ------------------------------------------------------------------ POS
     @api.model

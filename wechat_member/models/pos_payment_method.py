@@ -68,9 +68,10 @@ class PosPaymentMethod(models.Model):
 
     @api.onchange("use_payment_terminal")
     def _onchange_use_payment_terminal(self):
-        super()._onchange_use_payment_terminal()
+        res = super()._onchange_use_payment_terminal()
         if self.use_payment_terminal != "wechat_pay":
             self.wechat_account_id = False
+        return res
 
     # ------------------------------------------------------------------ helpers
     def _wechat_pay_check(self):

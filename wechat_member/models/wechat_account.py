@@ -304,7 +304,7 @@ class WeChatAccount(models.Model):
                 yield self.env.cr, False
                 return
             yield cr, True
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit  # its own cursor, not the request's
         finally:
             cr.close()
 

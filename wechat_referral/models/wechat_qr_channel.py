@@ -15,7 +15,7 @@ class WeChatQrChannel(models.Model):
     )
 
     def init(self):
-        super().init()
+        res = super().init()
         # One personal referral QR per member.
         self.env.cr.execute(
             """
@@ -23,3 +23,4 @@ class WeChatQrChannel(models.Model):
                 ON wechat_qr_channel (referrer_member_id) WHERE referrer_member_id IS NOT NULL
             """
         )
+        return res
