@@ -89,15 +89,14 @@ class TestOffersKeyword(CouponHttpCase):
         self.assertIn("…", text, "long names are shortened")
 
     def test_chinese_member(self):
-        """The reply is in the member's language (the rule answers in-process here, as the webhook does)."""
         self.env["res.lang"]._activate_lang("zh_CN")
         member = self.make_member()
         member.partner_id.lang = "zh_CN"
-        rule = self.env.ref("wechat_member.reply_rule_offers")
-        self.assertEqual(rule._reply_for(member)["content"], "暂无优惠活动。关注我们，第一时间获取最新优惠。")
+        self.env.flush_all()  # the webhook reads the member's language from the database
+        self.assertEqual(self.offers_reply(member), "暂无优惠活动。关注我们，第一时间获取最新优惠。")
         until = fields.Date.today() + timedelta(days=3)
         campaign = self.claim_campaign("春季特惠", expiration_date=until)
-        text = rule._reply_for(member)["content"]
+        text = self.offers_reply(member)
         self.assertTrue(text.startswith("正在进行的优惠："), text)
         self.assertIn("春季特惠：", text)
         self.assertIn(f"有效期至 {fields.Date.to_string(until)}", text)
