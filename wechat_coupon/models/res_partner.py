@@ -1,5 +1,8 @@
 from odoo import _, fields, models
 
+# WeChat's limit on the content of a text reply (UTF-8 bytes).
+TEXT_REPLY_MAX_BYTES = 2048
+
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
@@ -46,6 +49,25 @@ class ResPartner(models.Model):
                 )
             )
         return "\n".join(lines)
+
+    def _wechat_offers_text(self):
+        """What "offers" answers: the coupon campaigns the member can claim now, with their claim links (at most
+        5, within WeChat's 2048 bytes of a text reply); the member is the one the reply rule answers, else the
+        contact's latest."""
+        self.ensure_one()
+        member_id = self.env.context.get("wechat_coupon_member_id")
+        member = self.env["wechat.member"].sudo().browse(member_id).exists() if member_id else None
+        member = member or self.sudo().wechat_member_ids[:1]
+        offers = self.env["wechat.coupon.campaign"]._claimable_offers(member) if member else []
+        if not offers:
+            return super()._wechat_offers_text()
+        text = _("Offers running now:")
+        for offer in offers:
+            line = offer._offer_text()
+            if len(f"{text}\n{line}".encode()) > TEXT_REPLY_MAX_BYTES:
+                break
+            text = f"{text}\n{line}"
+        return text
 
     def _wechat_wallet_cards(self, account):
         """The coupons shown in the member's wallet: valid ones first, then used and expired (recent)."""

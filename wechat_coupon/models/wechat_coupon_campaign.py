@@ -6,6 +6,13 @@ from odoo.addons.wechat_member.const import PAID_STATES
 
 from .loyalty_card import COUPON_PROGRAM_TYPES
 
+# The name and the reward of an offer in the "offers" keyword reply, at most (characters).
+OFFER_TEXT_MAX_CHARS = 60
+
+
+def shorten(text, size):
+    return text if len(text) <= size else text[: size - 1] + "…"
+
 
 class WeChatCouponCampaign(models.Model):
     """Coupons of an Odoo loyalty program issued to WeChat members.
@@ -383,6 +390,59 @@ class WeChatCouponCampaign(models.Model):
         if campaign.claim_limit and campaign.claim_count >= campaign.claim_limit:
             blockers["sold_out"] = _("Sorry, all the coupons of this offer have been claimed.")
         return blockers
+
+    @api.model
+    def _claimable_offers(self, member, limit=5):
+        """The campaigns ``member`` can claim now from their claim page, soonest ending first, at most ``limit``
+        (with sudo: for the member's self-service answers).
+
+        Issued with a claim page, on the member's account (so of its company), within the campaign's and the
+        program's dates, with stock left and not claimed by the member yet (``_claim_blockers``).
+        """
+        today = fields.Date.context_today(self)
+        campaigns = self.sudo().search(
+            [
+                ("account_id", "=", member.account_id.id),
+                ("state", "=", "issued"),
+                ("claim_enabled", "=", True),
+                ("program_id.active", "=", True),
+                "|",
+                ("expiration_date", "=", False),
+                ("expiration_date", ">=", today),
+                "|",
+                ("program_id.date_from", "=", False),
+                ("program_id.date_from", "<=", today),
+                "|",
+                ("program_id.date_to", "=", False),
+                ("program_id.date_to", ">=", today),
+            ],
+            order="expiration_date ASC NULLS LAST, id DESC",
+        )
+        offers = campaigns.browse()
+        for campaign in campaigns:
+            if len(offers) >= limit:
+                break
+            if not campaign._claim_blockers(member):
+                offers |= campaign
+        return offers
+
+    def _offer_text(self):
+        """One offer of the "offers" keyword reply: name, what it gives, until when, and the claim link."""
+        self.ensure_one()
+        program = self.program_id
+        gives = ", ".join(description for description in program.reward_ids.mapped("description") if description)
+        name, gives = shorten(self.name, OFFER_TEXT_MAX_CHARS), shorten(gives or program.name, OFFER_TEXT_MAX_CHARS)
+        ends = [date for date in (self.expiration_date, program.date_to) if date]
+        url = self.account_id._wechat_coupon_claim_url(self)
+        if ends:
+            return _(
+                "%(name)s: %(gives)s, until %(date)s. Claim: %(url)s",
+                name=name,
+                gives=gives,
+                date=fields.Date.to_string(min(ends)),
+                url=url,
+            )
+        return _("%(name)s: %(gives)s. Claim: %(url)s", name=name, gives=gives, url=url)
 
     def _member_cards(self, member):
         """The coupons of this campaign that ``member`` holds now (issued, claimed or received from a friend)."""

@@ -104,3 +104,42 @@ class TestWeChatCouponPos(TestPointOfSaleHttpCommon):
         self.assertEqual(order.wechat_bind_method, "customer_confirmed")
         card.invalidate_recordset()
         self.assertEqual(card.points, 150, "100 points spent")
+
+    def test_receipt_shows_points_after_the_order(self):
+        """The receipt's member block shows the points balance after the order: earned and spent included."""
+        self.env["loyalty.program"].search([]).write({"active": False})
+        program = self.env["loyalty.program"].create(
+            {
+                "name": "Member points",
+                "program_type": "loyalty",
+                "trigger": "auto",
+                "applies_on": "both",
+                "pos_ok": True,
+                "pos_config_ids": [Command.link(self.main_pos_config.id)],
+                "rule_ids": [Command.create({"reward_point_mode": "order", "reward_point_amount": 10})],
+                "reward_ids": [
+                    Command.create(
+                        {
+                            "reward_type": "discount",
+                            "discount": 10,
+                            "discount_mode": "per_order",
+                            "discount_applicability": "order",
+                            "required_points": 100,
+                        }
+                    )
+                ],
+            }
+        )
+        self.env.company.write(
+            {"name": "Lotus Shop", "street": "1 Lotus Road", "city": "Shanghai", "phone": "+86 21 5555 0100"}
+        )
+        lily = self.env["res.partner"].create({"name": "Lily Spender", "phone": "13800138000"})
+        lily.wechat_member_code = "WM90000077"
+        mia = self.env["res.partner"].create({"name": "Mia Newcomer", "phone": "13800138001"})
+        mia.wechat_member_code = "WM90000078"
+        card = self.env["loyalty.card"].create({"program_id": program.id, "partner_id": lily.id, "points": 250})
+        self.main_pos_config.with_user(self.pos_user).open_ui()
+        self.start_pos_tour("WeChatReceiptPointsTour", login="pos_user")
+        card.invalidate_recordset()
+        self.assertEqual(card.points, 170, "the balance the receipt showed: 250 + 10, then + 10 - 100")
+        self.assertEqual(self.env["loyalty.card"].search([("partner_id", "=", mia.id)]).points, 10)

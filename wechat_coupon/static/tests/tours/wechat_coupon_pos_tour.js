@@ -50,3 +50,97 @@ registry.category("web_tour.tours").add("WeChatSpendPointsTour", {
             ReceiptScreen.isShown(),
         ].flat(),
 });
+
+/** The receipt's member block shows ``balance`` points: the balance after the order. */
+function receiptPointsBalanceIs(balance) {
+    return [
+        {
+            content: "log the receipt (to read a failure)",
+            trigger: ".pos-receipt .o_wechat_member_receipt",
+            run() {
+                console.info(document.querySelector(".pos-receipt").innerText.replace(/\s+/g, " "));
+            },
+        },
+        {
+            content: `the member block shows the balance after this order: ${balance} points`,
+            trigger: ".pos-receipt .o_wechat_member_receipt div:contains('Points') > span",
+            run() {
+                const row = [...document.querySelectorAll(".pos-receipt .o_wechat_member_receipt > div")].find((div) =>
+                    div.textContent.trim().startsWith("Points")
+                );
+                const shown = row?.querySelector("span")?.textContent.trim();
+                if (shown !== balance) {
+                    throw new Error(`the member block shows ${shown} points, not ${balance}`);
+                }
+            },
+        },
+    ];
+}
+
+/** Before the order is validated, the member info (as on the customer display) already counts its points. */
+function pendingPointsBalanceIs(balance) {
+    return [
+        {
+            content: `before validating, the member info counts this order's points: ${balance}`,
+            trigger: ".payment-screen",
+            run() {
+                const points = window.posmodel.get_order().getCustomerDisplayData().wechatMember?.points;
+                if (points !== balance) {
+                    throw new Error(`the member info shows ${points} points, not ${balance}`);
+                }
+            },
+        },
+    ];
+}
+
+/** The receipt's header shows the company: name, address and phone. */
+function receiptHeaderShows(...texts) {
+    return texts.map((text) => ({
+        content: `the receipt header shows "${text}"`,
+        trigger: `.pos-receipt .pos-receipt-contact:contains('${text}')`,
+    }));
+}
+
+// Lily has 250 points; each order earns 10 points (one rule per order). The receipt shows her balance after
+// the order: 260 after an order that earns, then 170 after one that earns 10 and spends 100. Mia has no points
+// card yet: her first order opens it with 10.
+registry.category("web_tour.tours").add("WeChatReceiptPointsTour", {
+    steps: () =>
+        [
+            openRegister(),
+            ProductScreen.clickPartnerButton(),
+            ProductScreen.clickCustomer("Lily Spender"),
+            ProductScreen.addOrderline("Desk Organizer", "1"),
+            ProductScreen.clickPayButton(),
+            pendingPointsBalanceIs(260),
+            PaymentScreen.clickPaymentMethod("Cash"),
+            PaymentScreen.clickValidate(),
+            ReceiptScreen.isShown(),
+            receiptHeaderShows("Lotus Shop", "1 Lotus Road", "Tel:+86 21 5555 0100"),
+            receiptPointsBalanceIs("260"),
+            ReceiptScreen.clickNextOrder(),
+
+            ProductScreen.clickPartnerButton(),
+            ProductScreen.clickCustomer("Lily Spender"),
+            ProductScreen.addOrderline("Desk Organizer", "3"),
+            PosLoyalty.claimReward("on your order"),
+            ProductScreen.clickPayButton(),
+            pendingPointsBalanceIs(170),
+            PaymentScreen.clickPaymentMethod("Cash"),
+            PaymentScreen.clickValidate(),
+            Dialog.confirm("Yes, it is the customer"),
+            ReceiptScreen.isShown(),
+            receiptPointsBalanceIs("170"),
+            ReceiptScreen.clickNextOrder(),
+
+            ProductScreen.clickPartnerButton(),
+            ProductScreen.clickCustomer("Mia Newcomer"),
+            ProductScreen.addOrderline("Desk Organizer", "1"),
+            ProductScreen.clickPayButton(),
+            PaymentScreen.clickPaymentMethod("Cash"),
+            PaymentScreen.clickValidate(),
+            ReceiptScreen.isShown(),
+            receiptPointsBalanceIs("10"),
+            ReceiptScreen.clickNextOrder(),
+        ].flat(),
+});

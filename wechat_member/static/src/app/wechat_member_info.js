@@ -1,28 +1,41 @@
 import { _t } from "@web/core/l10n/translation";
 
-/** Loyalty points of the partner when pos_loyalty loads loyalty cards, else null. */
-export function wechatLoyaltyPoints(models, partner) {
+/**
+ * The partner's points cards loaded in the POS, as ``res.partner._wechat_points_cards`` (the cards of
+ * the loyalty programs): pos_loyalty loads ``loyalty.card``, else there are none.
+ */
+export function wechatPointsCards(models, partner) {
     const cards = models["loyalty.card"];
     if (!partner || !cards) {
-        return null;
+        return [];
     }
-    const mine = cards.filter(
+    return cards.filter(
         (card) =>
             card.partner_id?.id === partner.id &&
             card.program_id?.program_type === "loyalty" &&
             typeof card.id === "number"
     );
-    if (!mine.length) {
+}
+
+/**
+ * The partner's points balance when pos_loyalty loads loyalty cards, else null: the points of
+ * their cards, plus ``pending`` (the points the current order earns minus those it spends, not on
+ * the cards yet).
+ */
+export function wechatLoyaltyPoints(models, partner, pending = null) {
+    const mine = wechatPointsCards(models, partner);
+    if (!mine.length && pending === null) {
         return null;
     }
-    return Math.round(mine.reduce((sum, card) => sum + (card.points || 0), 0) * 100) / 100;
+    const points = mine.reduce((sum, card) => sum + (card.points || 0), 0) + (pending || 0);
+    return Math.round(points * 100) / 100;
 }
 
 export function wechatActivityLabel(state) {
     return (
         {
             to_activate: _t("To Activate"),
-            new: _t("New Member"),
+            new: _t("New Buyer"),
             active: _t("Active Buyer"),
             dormant: _t("Dormant"),
             lost: _t("Lost"),
@@ -40,7 +53,8 @@ export function wechatPayThanks(order) {
 
 /**
  * What the receipt and the customer display show about the customer:
- * member code, purchases, level and points; the store's "Follow us" QR
+ * member code, purchases, activity state and points balance (after the
+ * order, when there is one); the store's "Follow us" QR
  * code when the customer does not follow the store's WeChat account yet;
  * and, after a WeChat Pay payment, the account's thanks (a payment opens no
  * customer-service window in WeChat: the thanks are shown here in any case).
@@ -57,7 +71,7 @@ export function wechatMemberInfo(models, partner, order = null) {
             code: partner.wechat_member_code,
             purchases: partner.wechat_purchase_count || 0,
             level: wechatActivityLabel(partner.wechat_activity_state),
-            points: wechatLoyaltyPoints(models, partner),
+            points: order ? order.wechatPointsBalance() : wechatLoyaltyPoints(models, partner),
         });
     }
     return info.code || info.followQr || info.thanks ? info : false;

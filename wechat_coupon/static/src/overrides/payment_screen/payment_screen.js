@@ -30,6 +30,12 @@ patch(PaymentScreen.prototype, {
             );
     },
 
+    /** The receipt's points balance (this order's points included) is fixed before the cards are updated. */
+    async _postPushOrderResolve(order) {
+        order.uiState.wechatPointsBalance = order.wechatPointsBalance();
+        return super._postPushOrderResolve(...arguments);
+    },
+
     async wechatConfirmSpending() {
         const order = this.currentOrder;
         const partner = order.get_partner();

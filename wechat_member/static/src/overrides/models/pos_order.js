@@ -1,6 +1,6 @@
 import { patch } from "@web/core/utils/patch";
 import { PosOrder } from "@point_of_sale/app/models/pos_order";
-import { wechatMemberInfo } from "@wechat_member/app/wechat_member_info";
+import { wechatLoyaltyPoints, wechatMemberInfo } from "@wechat_member/app/wechat_member_info";
 
 /**
  * How the next customer set on an order was identified (dynamic code,
@@ -42,5 +42,10 @@ patch(PosOrder.prototype, {
 
     wechatMemberInfo() {
         return wechatMemberInfo(this.models, this.get_partner(), this);
+    },
+
+    /** The customer's points balance after this order (null without points cards); see wechat_coupon. */
+    wechatPointsBalance() {
+        return wechatLoyaltyPoints(this.models, this.get_partner());
     },
 });
