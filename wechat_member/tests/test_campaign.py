@@ -191,7 +191,9 @@ class TestCampaigns(CampaignCaseMixin, WeChatCase):
         self.assertEqual(campaign.state, "done")
         self.assertEqual(len(self.calls_to("/cgi-bin/message/mass/send")), sends + 3)
         self.assertEqual(later.state, "scheduled", "tomorrow's campaign waits")
-        following = self.env["wechat.campaign"].search([("id", "not in", (campaign | later).ids)])
+        following = self.env["wechat.campaign"].search(
+            [("account_id", "=", self.account.id), ("id", "not in", (campaign | later).ids), ("id", ">", later.id)]
+        )
         self.assertEqual(following.state, "scheduled", "repeated weekly")
         self.assertEqual(following.schedule_date, campaign.schedule_date + timedelta(weeks=1))
         self.assertEqual(self.fake.violations, [])
