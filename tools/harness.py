@@ -1068,6 +1068,7 @@ FRESH_BENCH_DBS = {
     "coupon_issue": "wm_bench_coupon",
     "notice_route": "wm_bench_notice",
     "member_import": "wm_bench_import",
+    "mass_send": "wm_bench_mass",
 }
 BENCH_DB = "wm_bench"
 

@@ -122,6 +122,12 @@ class WeChatAccount(models.Model):
     member_count = fields.Integer(compute="_compute_member_count")
     follower_count = fields.Integer(compute="_compute_member_count")
     channel_count = fields.Integer(compute="_compute_channel_count")
+    given_up_event_count = fields.Integer(
+        "Failed Events",
+        compute="_compute_given_up_event_count",
+        groups="wechat_member.group_wechat_manager",
+        help="Events whose processing still failed after the retry cron's last attempt.",
+    )
     menu_button_ids = fields.One2many("wechat.menu.button", "account_id", string="Custom Menu")
     budget_per_week = fields.Integer(
         "Marketing Messages per Week",
@@ -216,6 +222,15 @@ class WeChatAccount(models.Model):
         )
         for account in self:
             account.channel_count = counts.get(account, 0)
+
+    def _compute_given_up_event_count(self):
+        counts = dict(
+            self.env["wechat.event"]._read_group(
+                [("account_id", "in", self.ids), ("state", "=", "given_up")], ["account_id"], ["__count"]
+            )
+        )
+        for account in self:
+            account.given_up_event_count = counts.get(account, 0)
 
     @api.constrains("encrypt_mode", "encoding_aes_key")
     def _check_aes_key(self):
@@ -520,6 +535,12 @@ class WeChatAccount(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id("wechat_member.wechat_qr_channel_action")
         action["domain"] = [("account_id", "=", self.id)]
         action["context"] = {"default_account_id": self.id}
+        return action
+
+    def action_view_given_up_events(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("wechat_member.wechat_event_action_failed")
+        action["domain"] = [("account_id", "=", self.id), ("state", "=", "given_up")]
         return action
 
     # ------------------------------------------------------------------ OAuth (member pages)

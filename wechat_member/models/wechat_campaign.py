@@ -1,8 +1,8 @@
 import hashlib
 import logging
-import threading
 from datetime import timedelta
 
+import psycopg2
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
@@ -19,6 +19,13 @@ MONTHLY_MASS_LIMIT = 4  # WeChat: 4 mass messages per follower per month
 TEXT_LIMIT = 600
 # WeChat answers that mean "later": the campaign pauses and the cron resumes it.
 TRANSIENT_ERRORS = (-1, NETWORK_ERROR, 45009, 45011, 45066)
+RESUME_DELAY = timedelta(minutes=5)  # a send paused by WeChat's "later" resumes after this
+# What the campaigns cron sends: due scheduled campaigns, those being sent, paused ones whose delay is over.
+DUE_SQL = """
+    (c.state = 'scheduled' AND (c.schedule_date IS NULL OR c.schedule_date <= %(now)s))
+    OR c.state = 'sending'
+    OR (c.state = 'paused' AND (c.resume_date IS NULL OR c.resume_date <= %(now)s))
+"""
 
 
 class WeChatCampaign(models.Model):
@@ -94,6 +101,12 @@ class WeChatCampaign(models.Model):
     attribution_days = fields.Integer("Attribution Window (days)", default=7)
     sent_date = fields.Datetime(readonly=True, copy=False)
     error = fields.Text(readonly=True, copy=False)
+    resume_date = fields.Datetime(
+        "Resume On", readonly=True, copy=False, help="WeChat asked to send later: the send resumes from then on."
+    )
+    processed_count = fields.Integer(
+        "Processed", readonly=True, copy=False, help="Recipients of the chunks sent (or refused by WeChat) so far."
+    )
     chunk_ids = fields.One2many("wechat.campaign.chunk", "campaign_id", readonly=True, copy=False)
     recipient_ids = fields.One2many("wechat.campaign.recipient", "campaign_id", readonly=True, copy=False)
     # Audience figures, frozen at preparation.
@@ -284,16 +297,21 @@ class WeChatCampaign(models.Model):
 
     # ------------------------------------------------------------------ audience
     def _audience_member_ids(self):
+        """The audience's followers, by id, in SQL (a million members are never read by the ORM)."""
         self.ensure_one()
-        Member = self.env["wechat.member"]
-        if self.audience == "segment":
-            ids = self.segment_id._member_ids()
-            return Member.browse(ids).filtered(lambda m: m.state == "follower").ids
-        if self.audience == "tag":
-            return self.tag_id.member_ids.filtered(lambda m: m.state == "follower").ids
-        if self.audience == "digest":
-            return sorted(set(self.notice_ids.member_id.filtered(lambda m: m.state == "follower").ids))
-        return Member.search([("account_id", "=", self.account_id.id), ("state", "=", "follower")]).ids
+        if self.audience == "all":
+            self.env.flush_all()
+            self.env.cr.execute(
+                "SELECT id FROM wechat_member WHERE account_id = %s AND state = 'follower' ORDER BY id",
+                [self.account_id.id],
+            )
+        else:
+            member_ids = self._audience_all_member_ids()
+            self.env.flush_all()
+            self.env.cr.execute(
+                "SELECT id FROM wechat_member WHERE id = ANY(%s) AND state = 'follower' ORDER BY id", [member_ids]
+            )
+        return [row[0] for row in self.env.cr.fetchall()]
 
     def _prepare(self):
         """Freeze the audience into recipients and chunks (idempotent: done once)."""
@@ -358,21 +376,38 @@ class WeChatCampaign(models.Model):
         self.env["wechat.campaign.recipient"].invalidate_model()
         self.invalidate_recordset(["recipient_ids"])
 
-    # ------------------------------------------------------------------ sending
+    # ------------------------------------------------------------------ queue
+    def _cron(self):
+        return self.env.ref("wechat_member.ir_cron_wechat_campaigns")
+
     def action_schedule(self):
         for campaign in self:
             campaign._check_content()
             campaign.state = "scheduled"
-        self.env.ref("wechat_member.ir_cron_wechat_campaigns")._trigger(
-            min(self.mapped(lambda c: c.schedule_date or fields.Datetime.now()))
-        )
+        self._cron()._trigger_list([c.schedule_date or fields.Datetime.now() for c in self])
         return True
 
     def action_send_now(self):
-        self.write({"schedule_date": False})
-        for campaign in self:
-            campaign._send()
+        """Queue the campaigns for now (a paused one resumes now): the campaigns cron sends them."""
+        todo = self.filtered(lambda c: c.state in ("draft", "scheduled", "paused"))
+        for campaign in todo.filtered(lambda c: not c.chunk_ids):
+            campaign._check_content()
+            campaign._check_reach()
+        todo.filtered(lambda c: c.state == "paused").write({"state": "sending", "resume_date": False})
+        todo.filtered(lambda c: c.state != "sending").write(
+            {"state": "scheduled", "schedule_date": fields.Datetime.now()}
+        )
+        if todo:
+            self._cron()._trigger()
         return True
+
+    def _check_reach(self):
+        """Refuse now what the preparation would refuse: nobody reachable, or a single follower."""
+        self.ensure_one()
+        if self.reach_count == 0:
+            raise UserError(_("Nobody to send to: the audience is empty or everyone is excluded."))
+        if self.reach_count < 2 and self.audience != "tag":
+            raise UserError(_("WeChat sends a mass message to at least 2 followers; this audience has 1."))
 
     def action_cancel(self):
         self.filtered(lambda c: c.state in ("draft", "scheduled", "paused")).state = "cancelled"
@@ -382,77 +417,144 @@ class WeChatCampaign(models.Model):
         self.filtered(lambda c: c.state == "cancelled" and not c.chunk_ids).state = "draft"
         return True
 
+    @api.model
+    def _lock_for_sending(self, limit=1, ids=None):
+        """Lock due campaigns for this transaction, skipping those another sender holds.
+
+        ``SELECT … FOR NO KEY UPDATE SKIP LOCKED`` (as ``ir.cron`` acquires its
+        jobs): two cron workers, or a cron and a digest, never get the same
+        campaign.  ``ids``: only among those (any sendable state).  A row
+        changed since this transaction's snapshot cannot be locked
+        (REPEATABLE READ): it is skipped too, the next run sees it.
+        """
+        self.env.flush_all()
+        where = (
+            SQL("c.id = ANY(%s) AND c.state IN ('draft', 'scheduled', 'sending', 'paused')", list(ids))
+            if ids is not None
+            else SQL(DUE_SQL, now=fields.Datetime.now())
+        )
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        """
+                        SELECT c.id FROM wechat_campaign c WHERE %s
+                         ORDER BY c.state = 'sending' DESC, COALESCE(c.schedule_date, c.create_date), c.id
+                         LIMIT %s FOR NO KEY UPDATE SKIP LOCKED
+                        """,
+                        where,
+                        limit,
+                    )
+                )
+                return self.browse([row[0] for row in self.env.cr.fetchall()])
+        except psycopg2.errors.SerializationFailure:
+            return self.browse()
+
+    @api.model
+    def _queue_remaining(self):
+        """The steps left: a step per chunk still to send of the due campaigns (one for a campaign to prepare)."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT COALESCE(sum(GREATEST(1, (SELECT count(*) FROM wechat_campaign_chunk k
+                                                  WHERE k.campaign_id = c.id AND k.state = 'pending'))), 0)
+                  FROM wechat_campaign c WHERE %s
+                """,
+                SQL(DUE_SQL, now=fields.Datetime.now()),
+            )
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _cron_send(self):
+        """The campaigns cron: one step of the first due campaign it can lock, then report the progress.
+
+        ``ir.cron`` commits the step and calls again while steps remain (up
+        to 10 times a run, then it runs again at once): a chunk sent is
+        committed before the next one goes.  Called directly (tests, "Run
+        Manually"), it does one step and commits nothing.
+        """
+        campaign = self._lock_for_sending()
+        if campaign:
+            try:
+                campaign._send_step()
+            except UserError as exc:
+                campaign.write({"state": "failed", "error": str(exc)})
+        # Results that crossed the sending transaction's commit.
+        self.env["wechat.campaign.chunk"].search(
+            [("state", "=", "sent"), ("wechat_status", "=", False), ("msg_id", "!=", False)]
+        )._apply_stored_job_result()
+        remaining = self._queue_remaining()
+        self.env["ir.cron"]._notify_progress(done=len(campaign), remaining=remaining)
+        if campaign and remaining:
+            self._cron()._trigger()  # wake a cron worker when this run stops after its 10 steps
+        return True
+
+    # ------------------------------------------------------------------ sending
     def _send(self):
-        """Prepare if needed, then send the pending chunks; pause on WeChat's "later" errors."""
+        """Send the whole campaign in this transaction (the daily digest's cron), unless another sender has it."""
+        self.ensure_one()
+        if self.state not in ("draft", "scheduled", "sending", "paused") or not self._lock_for_sending(ids=self.ids):
+            return
+        self._send_step()
+        while self.state == "sending":
+            self._send_step()
+
+    def _send_step(self):
+        """One step of a locked campaign: prepare it, or send its next chunk (finish after the last one).
+
+        WeChat's "later" errors pause the send for ``RESUME_DELAY``.
+        """
         self.ensure_one()
         if self.state not in ("draft", "scheduled", "sending", "paused"):
             return
-        self._prepare()
-        self.write({"state": "sending", "error": False})
-        for chunk in self.chunk_ids.filtered(lambda c: c.state == "pending").sorted("sequence"):
+        if not self.chunk_ids:
+            self._prepare()
+            self.write({"state": "sending", "error": False, "resume_date": False})
+            return
+        if self.state != "sending":
+            self.write({"state": "sending", "error": False, "resume_date": False})
+        chunk = self.chunk_ids._lock_pending(limit=1)
+        if chunk:
             try:
                 chunk._send()
             except WeChatError as exc:
                 if exc.errcode in TRANSIENT_ERRORS:
-                    self.write({"state": "paused", "error": str(exc)})
-                    self.env.ref("wechat_member.ir_cron_wechat_campaigns")._trigger(
-                        fields.Datetime.now() + timedelta(minutes=5)
-                    )
+                    resume = fields.Datetime.now() + RESUME_DELAY
+                    self.write({"state": "paused", "error": str(exc), "resume_date": resume})
+                    self._cron()._trigger(resume)
                     return
                 chunk.write({"state": "failed", "error": str(exc)})
-            self._commit_progress()
             chunk._apply_stored_job_result()
+            done = self.chunk_ids.filtered(lambda c: c.state != "pending")
+            self.processed_count = sum(done.mapped("member_count"))
+        if not self.chunk_ids.filtered(lambda c: c.state == "pending"):
+            self._finish()
+
+    def _finish(self):
         failed = self.chunk_ids.filtered(lambda c: c.state == "failed")
         self.write(
             {
                 "state": "failed" if failed and len(failed) == len(self.chunk_ids) else "done",
                 "sent_date": fields.Datetime.now(),
                 "error": "\n".join(failed.mapped("error")) or False,
+                "resume_date": False,
             }
         )
         if self.repeat != "none":
             self._schedule_next()
 
-    def _commit_progress(self):
-        """A sent chunk is never sent again: commit it (not in tests, see sms._process_queue)."""
-        if not getattr(threading.current_thread(), "testing", False):
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-
     def _schedule_next(self):
         step = relativedelta(weeks=1) if self.repeat == "weekly" else relativedelta(months=1)
-        self.copy(
+        following = self.copy(
             {
                 "state": "scheduled",
                 "schedule_date": (self.schedule_date or fields.Datetime.now()) + step,
                 "name": self.name,
             }
         )
-
-    @api.model
-    def _cron_send(self):
-        # Results that crossed the sending transaction's commit.
-        self.env["wechat.campaign.chunk"].search(
-            [("state", "=", "sent"), ("wechat_status", "=", False), ("msg_id", "!=", False)]
-        )._apply_stored_job_result()
-        now = fields.Datetime.now()
-        campaigns = self.search(
-            [
-                "|",
-                "&",
-                ("state", "=", "scheduled"),
-                "|",
-                ("schedule_date", "=", False),
-                ("schedule_date", "<=", now),
-                ("state", "in", ("sending", "paused")),
-            ]
-        )
-        for campaign in campaigns:
-            try:
-                campaign._send()
-            except UserError as exc:
-                campaign.write({"state": "failed", "error": str(exc)})
-            campaign._commit_progress()
-        return True
+        self._cron()._trigger(following.schedule_date)
 
     def action_preview(self):
         """Send the content to the account's test followers (``mass/preview``)."""

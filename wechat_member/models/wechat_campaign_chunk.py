@@ -1,5 +1,7 @@
 import json
 
+import psycopg2
+
 from odoo import _, fields, models
 
 from ..tools.wechat_api import WeChatError
@@ -27,6 +29,25 @@ class WeChatCampaignChunk(models.Model):
     error = fields.Text()
 
     _sql_constraints = [("clientmsgid_uniq", "UNIQUE(clientmsgid)", "A campaign chunk is sent once.")]
+
+    def _lock_pending(self, limit=1):
+        """The first ``limit`` pending chunks of these, locked for this transaction (``SKIP LOCKED``:
+        never one another sender holds, nor one changed since this transaction began)."""
+        if not self:
+            return self
+        self.env.flush_all()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    """
+                    SELECT id FROM wechat_campaign_chunk WHERE id = ANY(%s) AND state = 'pending'
+                     ORDER BY campaign_id, sequence LIMIT %s FOR NO KEY UPDATE SKIP LOCKED
+                    """,
+                    [self.ids, limit],
+                )
+                return self.browse([row[0] for row in self.env.cr.fetchall()])
+        except psycopg2.errors.SerializationFailure:
+            return self.browse()
 
     def _send(self):
         self.ensure_one()

@@ -1,6 +1,6 @@
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
@@ -12,6 +12,8 @@ _logger = logging.getLogger(__name__)
 # Events whose sender gets a member record on first contact.
 MEMBER_EVENTS = ("subscribe", "SCAN", "CLICK", "VIEW", "unsubscribe")
 PAYLOAD_LIMIT = 8000
+MAX_RETRIES = 5  # the retry cron's attempts at an event whose processing failed; then it gives up
+RETRY_DELAY = timedelta(minutes=10)  # between two attempts of the cron
 # What WeChat sent, and what processing it derived (the member, a mass send's msg_id): written by the
 # webhook and the event processing only (server code), never through RPC, even by a manager.
 RECEIVED_FIELDS = (
@@ -59,12 +61,16 @@ class WeChatEvent(models.Model):
     channel_id = fields.Many2one("wechat.qr.channel", readonly=True, index=True, ondelete="set null")
     new_member = fields.Boolean(readonly=True, help="This event created the member.")
     state = fields.Selection(
-        [("received", "Received"), ("done", "Done"), ("failed", "Failed")],
+        [("received", "Received"), ("done", "Done"), ("failed", "Failed"), ("given_up", "Given Up")],
         default="received",
         readonly=True,
         index=True,
     )
-    error = fields.Char(readonly=True)
+    error = fields.Char("Last Error", readonly=True)
+    retry_count = fields.Integer(
+        "Retries", readonly=True, copy=False, help="Attempts at processing the event again after it failed."
+    )
+    retry_date = fields.Datetime("Last Retry", readonly=True, copy=False)
     reply_extra = fields.Text(
         "Notices in the Reply",
         readonly=True,
@@ -348,17 +354,32 @@ class WeChatEvent(models.Model):
     # ------------------------------------------------------------------ retry
     @api.model
     def _cron_retry_failed(self, limit=200):
-        """Re-process events whose processing failed (nothing is lost); only those WeChat signed."""
-        events = self.sudo().search(
-            [("state", "=", "failed"), ("signature_checked", "=", True)], limit=limit, order="id"
-        )
-        for event in events:
-            event._process(json.loads(event.payload or "{}"))
+        """Re-process events whose processing failed (only those WeChat signed), ``MAX_RETRIES`` times each,
+        ``RETRY_DELAY`` apart; an event failing its last retry is given up (listed as "Failed Events")."""
+        domain = [
+            ("state", "=", "failed"),
+            ("signature_checked", "=", True),
+            ("retry_count", "<", MAX_RETRIES),
+            "|",
+            ("retry_date", "=", False),
+            ("retry_date", "<=", fields.Datetime.now() - RETRY_DELAY),
+        ]
+        Event = self.sudo()
+        events = Event.search(domain, limit=limit, order="id")
+        events._retry()
+        self.env["ir.cron"]._notify_progress(done=len(events), remaining=Event.search_count(domain))
         return True
+
+    def _retry(self):
+        for event in self:
+            event.write({"retry_count": event.retry_count + 1, "retry_date": fields.Datetime.now()})
+            event._process(json.loads(event.payload or "{}"))
+            if event.state == "failed" and event.retry_count >= MAX_RETRIES:
+                event.state = "given_up"
+                _logger.warning("WeChat event %s given up after %s retries: %s", event.id, MAX_RETRIES, event.error)
 
     def action_retry(self):
         """Process again (a manager's button): only events received with a valid WeChat signature."""
         self.check_access("write")
-        for event in self.sudo().filtered(lambda e: e.state != "done" and e.signature_checked):
-            event._process(json.loads(event.payload or "{}"))
+        self.sudo().filtered(lambda e: e.state != "done" and e.signature_checked)._retry()
         return True

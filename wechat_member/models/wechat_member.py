@@ -527,8 +527,12 @@ class WeChatMember(models.Model):
 
     @api.model
     def _cron_fetch_user_info(self, limit=1000):
-        members = self.search([("info_state", "=", "pending"), ("state", "=", "follower")], limit=limit)
+        domain = [("info_state", "=", "pending"), ("state", "=", "follower")]
+        pending = self.search_count(domain)
+        members = self.search(domain, limit=limit, order="id")
         members._fetch_user_info()
+        # Those beyond the limit: ir.cron calls again at once (a member WeChat did not answer waits for the next run).
+        self.env["ir.cron"]._notify_progress(done=len(members), remaining=pending - len(members))
         return True
 
     # ------------------------------------------------------------------ actions

@@ -1,5 +1,6 @@
 import json
 import logging
+import threading
 from datetime import timedelta
 
 from odoo import _, api, fields, models
@@ -560,15 +561,18 @@ class WeChatNotice(models.Model):
     @api.model
     def _cron_send(self, limit=5000):
         """Send queued notices (large routings, retries, and those whose after-commit send did not run)."""
+        queued = self.search_count([("state", "=", "queued")])
         notices = self.search([("state", "=", "queued")], limit=limit, order="id")
         for batch in range(0, len(notices), 100):
             notices[batch : batch + 100]._send()
-        if len(notices) == limit:
-            self.env.ref("wechat_member.ir_cron_wechat_notice_send")._trigger()
+        # Those beyond the limit: ir.cron calls again at once (a notice left queued waits for the next run).
+        self.env["ir.cron"]._notify_progress(done=len(notices), remaining=queued - len(notices))
         return True
 
     def _commit_progress(self):
-        self.env["wechat.campaign"]._commit_progress()
+        """A sent notice is never sent again: commit it (not in tests, see sms._process_queue)."""
+        if not getattr(threading.current_thread(), "testing", False):
+            self.env.cr.commit()  # pylint: disable=invalid-commit
 
     # ------------------------------------------------------------------ content
     def _lang(self):

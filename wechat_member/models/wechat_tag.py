@@ -1,5 +1,4 @@
 import logging
-import threading
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
@@ -180,12 +179,18 @@ class WeChatTag(models.Model):
 
     @api.model
     def _cron_sync(self):
-        """Push the tags whose members changed (automatic tagging queues this)."""
-        tags = self.search([]).filtered("pending_count")
-        for tag in tags:
+        """Push the tags whose members changed (automatic tagging queues this), a tag a call.
+
+        ``ir.cron`` commits each tag and calls again while tags remain; the
+        tags whose last sync failed come last, all in one call, so that a run
+        tries them once.
+        """
+        tags = self.search([], order="id").filtered("pending_count")
+        clean = tags.filtered(lambda t: not t.sync_error)
+        todo = clean[:1] or tags
+        for tag in todo:
             tag.action_sync_to_wechat()
-            if not getattr(threading.current_thread(), "testing", False):
-                self.env.cr.commit()  # pylint: disable=invalid-commit
+        self.env["ir.cron"]._notify_progress(done=len(todo), remaining=len(tags - todo) if clean else 0)
         return True
 
     # ------------------------------------------------------------------ WeChat -> Odoo

@@ -102,6 +102,17 @@ class WeChatFakeMixin:
             domain.append(("member_id", "in", member.ids))
         return self.env["wechat.notice"].search(domain, order="id")
 
+    def run_cron(self, xmlid, max_calls=100):
+        """Run the cron ``xmlid`` as ``ir.cron`` runs a job: call it with a progress record, and again while it
+        reports work done and work remaining (the commits between calls aside).  Returns the number of calls."""
+        cron = self.env.ref(xmlid)
+        for calls in range(1, max_calls + 1):
+            job, progress = cron._add_progress()
+            job.ir_actions_server_id.run()
+            if not (progress.done and progress.remaining):
+                return calls
+        raise AssertionError(f"{xmlid} still reports work after {max_calls} calls")
+
     def calls_to(self, suffix):
         return [c for c in self.fake.calls if c["path"].endswith(suffix)]
 

@@ -1,5 +1,7 @@
+from datetime import timedelta
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
@@ -31,6 +33,12 @@ class CampaignCaseMixin:
         vals.update(values)
         return self.env["wechat.campaign"].create(vals)
 
+    def send_now(self, campaign):
+        """ "Send Now" queues the campaign; the campaigns cron sends it."""
+        campaign.action_send_now()
+        self.assertEqual(campaign.state, "scheduled", "queued, not sent by the request")
+        return self.run_cron("wechat_member.ir_cron_wechat_campaigns")
+
     def received(self, members):
         return {m.openid: len(self.fake_account.received.get(m.openid, [])) for m in members}
 
@@ -54,20 +62,26 @@ class TestCampaigns(CampaignCaseMixin, WeChatCase):
             return real_post(api_client, path, data, **params)
 
         with patch.object(wechat_campaign, "CHUNK_SIZE", 4), patch.object(WeChatApi, "post", busy_on_second_chunk):
-            campaign.action_send_now()  # chunk 1 goes, chunk 2 hits "system busy": paused
+            self.send_now(campaign)  # chunk 1 goes, chunk 2 hits "system busy": paused
             self.assertEqual(campaign.state, "paused")
             self.assertEqual(campaign.chunk_ids.mapped("state"), ["sent", "pending", "pending"])
             self.assertEqual([c.member_count for c in campaign.chunk_ids], [4, 4, 2])
+            self.assertEqual(campaign.processed_count, 4, "the progress: 4 of 10 recipients")
             self.assertIn("busy", campaign.error)
-            self.env["wechat.campaign"]._cron_send()  # the cron resumes
+            self.assertGreater(campaign.resume_date, fields.Datetime.now() + timedelta(minutes=4))
+            self.run_cron("wechat_member.ir_cron_wechat_campaigns")
+            self.assertEqual(campaign.state, "paused", "WeChat said later: not before the delay")
+            campaign.resume_date = fields.Datetime.now() - timedelta(seconds=1)  # five minutes later
+            self.run_cron("wechat_member.ir_cron_wechat_campaigns")  # the cron resumes
         self.assertEqual(campaign.state, "done")
+        self.assertEqual(campaign.processed_count, 10)
         self.assertEqual(set(self.received(members).values()), {1}, "every follower exactly once")
         self.assertEqual(self.fake.violations, [])
 
     def test_retry_after_crash_is_not_sent_twice(self):
         members = self.followers(3)
         campaign = self.campaign(members)
-        campaign.action_send_now()
+        self.send_now(campaign)
         chunk = campaign.chunk_ids
         msg_id = chunk.msg_id
         # As if the worker died after WeChat accepted the chunk but before our commit.
@@ -81,7 +95,7 @@ class TestCampaigns(CampaignCaseMixin, WeChatCase):
     def test_fifth_campaign_in_a_month_is_filtered(self):
         members = self.followers(3)
         for __ in range(4):
-            self.campaign(members).action_send_now()
+            self.send_now(self.campaign(members))
             self.fake.advance(2)
         fifth = self.campaign(members)
         with self.assertRaisesRegex(UserError, "Nobody to send to"):
@@ -90,23 +104,23 @@ class TestCampaigns(CampaignCaseMixin, WeChatCase):
         # With one member still under quota, the others are excluded and counted.
         newcomer = self.followers(2)
         fifth = self.campaign(members | newcomer)
-        fifth.action_send_now()
+        self.send_now(fifth)
         self.assertEqual(fifth.excluded_quota_count, 3)
         self.assertEqual(fifth.recipient_count, 2)
 
     def test_contact_budget(self):
         self.account.budget_per_week = 1
         members = self.followers(4)
-        self.campaign(members[:2]).action_send_now()
+        self.send_now(self.campaign(members[:2]))
         second = self.campaign(members)
-        second.action_send_now()
+        self.send_now(second)
         self.assertEqual(second.excluded_budget_count, 2)
         self.assertEqual(set(self.received(members[:2]).values()), {1})
 
     def test_holdout_is_not_sent(self):
         members = self.followers(40)
         campaign = self.campaign(members, holdout_percent=30)
-        campaign.action_send_now()
+        self.send_now(campaign)
         holdout = campaign.recipient_ids.filtered("holdout").member_id
         self.assertTrue(0 < len(holdout) < 40)
         self.assertEqual(campaign.holdout_count + campaign.recipient_count, 40)
@@ -128,7 +142,7 @@ class TestCampaigns(CampaignCaseMixin, WeChatCase):
                 "text_content": "VIP night",
             }
         )
-        campaign.action_send_now()
+        self.send_now(campaign)
         call = self.calls_to("/cgi-bin/message/mass/sendall")[-1]
         self.assertEqual(call["body"]["filter"], {"is_to_all": False, "tag_id": tag.wechat_tag_id})
         self.assertTrue(campaign.chunk_ids.by_tag)
@@ -152,8 +166,37 @@ class TestCampaigns(CampaignCaseMixin, WeChatCase):
         campaign = self.campaign(members, schedule_date="2000-01-01 00:00:00")
         campaign.action_schedule()
         self.assertEqual(campaign.state, "scheduled")
-        self.env["wechat.campaign"]._cron_send()
+        self.run_cron("wechat_member.ir_cron_wechat_campaigns")
         self.assertEqual(campaign.state, "done")
+
+    def test_send_now_only_queues_and_the_cron_sends_a_step_a_call(self):
+        members = self.followers(10)
+        campaign = self.campaign(members, repeat="weekly")
+        later = self.campaign(members, schedule_date=fields.Datetime.now() + timedelta(days=1))
+        later.action_schedule()
+        sends = len(self.calls_to("/cgi-bin/message/mass/send"))
+        with patch.object(wechat_campaign, "CHUNK_SIZE", 4):
+            campaign.action_send_now()
+            self.assertEqual(campaign.state, "scheduled")
+            self.assertFalse(campaign.chunk_ids, "nothing prepared by the request")
+            self.assertEqual(len(self.calls_to("/cgi-bin/message/mass/send")), sends, "nor sent")
+            cron = self.env.ref("wechat_member.ir_cron_wechat_campaigns")
+            progresses = []
+            for __ in range(5):
+                job, progress = cron._add_progress()
+                job.ir_actions_server_id.run()
+                progresses.append((progress.done, progress.remaining))
+        # Prepared (3 chunks left), then a chunk a call; the last one finishes the send.
+        self.assertEqual(progresses, [(1, 3), (1, 2), (1, 1), (1, 0), (0, 0)])
+        self.assertEqual(campaign.state, "done")
+        self.assertEqual(len(self.calls_to("/cgi-bin/message/mass/send")), sends + 3)
+        self.assertEqual(later.state, "scheduled", "tomorrow's campaign waits")
+        following = self.env["wechat.campaign"].search(
+            [("account_id", "=", self.account.id), ("id", "not in", (campaign | later).ids), ("id", ">", later.id)]
+        )
+        self.assertEqual(following.state, "scheduled", "repeated weekly")
+        self.assertEqual(following.schedule_date, campaign.schedule_date + timedelta(weeks=1))
+        self.assertEqual(self.fake.violations, [])
 
 
 @tagged("post_install", "-at_install")
@@ -218,7 +261,7 @@ class TestCampaignCallbacks(CampaignCaseMixin, WeChatHttpCase):
         self.account.budget_per_week = 0
         members = self.followers(3)
         campaign = self.campaign(members)
-        campaign.action_send_now()
+        self.send_now(campaign)
         self.fake.wait_idle(10)
         campaign.chunk_ids.invalidate_recordset()
         self.assertEqual(campaign.sent_count, 3)
@@ -282,6 +325,6 @@ class TestMassJobResults(CampaignCaseMixin, WeChatCase):
             return res
 
         with patch.object(WeChatApi, "post", early_callback):
-            campaign.action_send_now()
+            self.send_now(campaign)
         self.assertEqual(campaign.sent_count, 2)
         self.assertEqual(campaign.chunk_ids.wechat_status, "send success")

@@ -145,3 +145,70 @@ class TestParallelTagging(TransactionCase):
             self.assertEqual(changed.ids, [ids["tag"]])
         with separate_env(self.registry) as env:
             self.assertEqual(len(env["wechat.tag"].browse(ids["tag"]).member_ids), 2)
+
+
+@tagged("post_install", "-at_install")
+class TestCampaignQueueLocks(TransactionCase):
+    """Two senders (cron workers, or a cron and the digest) on cursors of their own: never the same campaign
+    nor the same chunk (``FOR NO KEY UPDATE SKIP LOCKED``)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with separate_env(cls.registry) as env:
+            account = env["wechat.account"].create(
+                {"name": "Queue", "appid": "wxqueue0000000001", "appsecret": "s", "sandbox": True}
+            )
+            campaigns = env["wechat.campaign"].create(
+                [
+                    {"name": f"Queue {i}", "account_id": account.id, "audience": "all", "text_content": "Hi"}
+                    for i in range(3)
+                ]
+            )
+            campaigns.write({"state": "sending"})
+            chunks = env["wechat.campaign.chunk"].create(
+                [
+                    {
+                        "campaign_id": campaigns[0].id,
+                        "sequence": i,
+                        "clientmsgid": f"wmqueuelocks-{campaigns[0].id}-{i}",
+                    }
+                    for i in range(1, 4)
+                ]
+            )
+            cls.account_id, cls.campaign_ids, cls.chunk_ids = account.id, campaigns.ids, chunks.ids
+
+        def cleanup():
+            with separate_env(cls.registry) as env:
+                env.cr.execute("DELETE FROM wechat_campaign WHERE id = ANY(%s)", [cls.campaign_ids])
+                env.cr.execute("DELETE FROM wechat_account WHERE id = %s", [cls.account_id])
+
+        cls.addClassCleanup(cleanup)
+
+    def test_two_senders_never_lock_the_same_campaign_or_chunk(self):
+        with separate_env(self.registry) as env_a, separate_env(self.registry) as env_b:
+            ours = set(self.campaign_ids)
+            # The cron's claim (every due campaign): what A holds, B does not get.
+            held_a = env_a["wechat.campaign"]._lock_for_sending(limit=1000)
+            self.assertLessEqual(ours, set(held_a.ids))
+            held_b = env_b["wechat.campaign"]._lock_for_sending(limit=1000)
+            self.assertFalse(ours & set(held_b.ids), "B skips the campaigns A holds")
+            env_a.cr.rollback()
+            env_b.cr.rollback()
+
+            first = env_a["wechat.campaign"]._lock_for_sending(ids=self.campaign_ids, limit=1)
+            self.assertEqual(len(first), 1)
+            others = env_b["wechat.campaign"]._lock_for_sending(ids=self.campaign_ids, limit=3)
+            self.assertEqual(len(others), 2)
+            self.assertNotIn(first.id, others.ids)
+            self.assertFalse(env_b["wechat.campaign"]._lock_for_sending(ids=first.ids))
+
+            chunks_a = env_a["wechat.campaign.chunk"].browse(self.chunk_ids)._lock_pending(limit=2)
+            chunks_b = env_b["wechat.campaign.chunk"].browse(self.chunk_ids)._lock_pending(limit=3)
+            self.assertEqual(len(chunks_a), 2)
+            self.assertEqual(len(chunks_b), 1, "the third chunk only")
+            self.assertFalse(set(chunks_a.ids) & set(chunks_b.ids))
+
+            env_a.cr.rollback()  # A's step ends: its campaign and chunks are free again
+            self.assertEqual(env_b["wechat.campaign"]._lock_for_sending(ids=first.ids).ids, first.ids)
+            env_b.cr.rollback()

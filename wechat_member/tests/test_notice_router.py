@@ -346,6 +346,7 @@ class TestMassDuplicateConfirmed(WeChatCase):
 
         with patch.object(WeChatApi, "post", duplicate):
             campaign.action_send_now()
+            self.run_cron("wechat_member.ir_cron_wechat_campaigns")
         self.assertEqual(campaign.chunk_ids.state, "failed", "WeChat knows no such send: not marked sent")
         self.assertTrue(self.calls_to("/cgi-bin/message/mass/get"), "confirmed with mass/get")
         self.assertFalse(self.env["wechat.message.log"].search([("member_id", "in", members.ids)]))

@@ -1,10 +1,15 @@
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
+from odoo.tools.safe_eval import safe_eval
 
-from .common import WeChatCase
+from odoo.addons.wechat_member.models.wechat_event import MAX_RETRIES, RETRY_DELAY
+
+from .common import WeChatCase, visible_wechat_menus
 
 
 @tagged("post_install", "-at_install")
@@ -130,3 +135,50 @@ class TestWeChatMember(WeChatCase):
         self.assertTrue(all(members.partner_id.mapped("wechat_is_member")))
         result = self.account.action_import_followers()
         self.assertIn("0 new", result["params"]["message"])
+
+
+@tagged("post_install", "-at_install")
+class TestEventRetries(WeChatCase):
+    """A failed event is retried by the cron a bounded number of times, then given up and listed."""
+
+    def test_retried_five_times_then_given_up_and_listed(self):
+        msg = {
+            "ToUserName": "gh",
+            "FromUserName": self.fake_account.add_follower(),
+            "CreateTime": "1700000000",
+            "MsgType": "text",
+            "Content": "hello",
+            "MsgId": "88001",
+        }
+        Event = self.env["wechat.event"]
+        with (
+            patch.object(type(Event), "_handle_text", side_effect=ValueError("reply rules broken")),
+            mute_logger("odoo.addons.wechat_member.models.wechat_event"),
+        ):
+            Event._receive(self.account, msg, signature_checked=True)
+            event = Event.search([("dedupe_key", "=", "msg:88001")])
+            self.assertEqual((event.state, event.retry_count), ("failed", 0))
+            self.assertIn("reply rules broken", event.error)
+            cron = "wechat_member.ir_cron_wechat_retry_events"
+            self.run_cron(cron)
+            self.assertEqual((event.state, event.retry_count), ("failed", 1))
+            self.run_cron(cron)
+            self.assertEqual(event.retry_count, 1, "not again before the retry delay")
+            for attempt in range(2, 7):
+                event.retry_date = fields.Datetime.now() - RETRY_DELAY  # ten minutes later
+                self.run_cron(cron)
+                self.assertEqual(event.retry_count, min(attempt, MAX_RETRIES))
+        self.assertEqual(event.state, "given_up", "stopped at the bound")
+        self.assertEqual(event.retry_count, MAX_RETRIES)
+        self.assertIn("reply rules broken", event.error, "the last error is kept")
+        # Listed for the manager: the "Failed Events" menu and the account's counter.
+        action = self.env["ir.actions.act_window"]._for_xml_id("wechat_member.wechat_event_action_failed")
+        self.assertIn(event, Event.search(safe_eval(action["domain"])))
+        manager = new_test_user(self.env, "wm_events_mgr", groups="wechat_member.group_wechat_manager")
+        self.assertEqual(self.account.with_user(manager).given_up_event_count, 1)
+        self.assertIn("wechat_member.menu_wechat_event_failed", visible_wechat_menus(self.env, manager))
+        # Fixed meanwhile: the manager processes it again.
+        event.with_user(manager).action_retry()
+        self.assertEqual(event.state, "done")
+        self.account.invalidate_recordset(["given_up_event_count"])
+        self.assertEqual(self.account.with_user(manager).given_up_event_count, 0)
