@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.sql_db import TestCursor
 from odoo.tools import consteq
 from odoo.tools.misc import format_datetime
 from odoo.tools.misc import hmac as hmac_sign
@@ -456,8 +457,18 @@ class WeChatMember(models.Model):
         Returns ``(members sent to, {member: reason})``: the dict holds the
         members WeChat refused; the others, not reached, had no quota.
         """
-        Notice = self.env["wechat.notice"].sudo()
-        notices = Notice._notify("service_message", self, {"text": text}, send=False)
+        if isinstance(self.env.cr, TestCursor):  # tests: one transaction, nothing committed
+            return self._send_service_text_in(self.env, text)
+        # The notices' transaction of their own, committed notice by notice (a message WeChat
+        # took is never sent again): the manager's HTTP request commits nothing itself.
+        with self.env.registry.cursor() as cr:
+            sent, refused = self._send_service_text_in(self.env(cr=cr), text)
+            sent_ids, reasons = sent.ids, {member.id: reason for member, reason in refused.items()}
+        return self.browse(sent_ids), {self.browse(member_id): reason for member_id, reason in reasons.items()}
+
+    def _send_service_text_in(self, env, text):
+        members = self.with_env(env)
+        notices = env["wechat.notice"].sudo()._notify("service_message", members, {"text": text}, send=False)
         notices._send()
         refused = notices.filtered(lambda n: n.state != "sent" and n.error_code)
         return notices.filtered(lambda n: n.state == "sent").member_id, {n.member_id: n.reason for n in refused}
