@@ -74,3 +74,29 @@ def test_safe_mode_and_bad_input(odoo, sandbox):
     url = f"{odoo.url}/wechat/callback/{account_id}"
     assert requests.post(url, data=b"<xml/>", timeout=10).status_code == 403
     assert requests.post(f"{odoo.url}/wechat/callback/99999999", data=b"<xml/>", timeout=10).status_code == 404
+
+
+def test_manager_sends_a_customer_service_text_from_the_member_list(odoo, sandbox, fake_wechat):
+    """The member wizard's message goes out and its notice is kept, sent from a transaction of
+    its own (the manager's request commits nothing itself); a member with no window is counted."""
+    account_id, acc, sim = sandbox()
+    talking, silent = acc.add_nonfollower(), acc.add_nonfollower()
+    assert sim.follow(openid=talking).ok and sim.follow(openid=silent).ok
+    fake_wechat.advance(120)  # the follows' one-minute windows are over
+    assert sim.text(talking, "你好").ok  # a message opens 48 hours of customer service
+    member_ids = [m["id"] for m in member_of(odoo, account_id, talking) + member_of(odoo, account_id, silent)]
+    wizard_id = odoo.call(
+        "wechat.member.wizard",
+        "create",
+        {"action": "message", "message": "您的订单已备好", "member_ids": [(6, 0, member_ids)]},
+    )
+    action = odoo.call("wechat.member.wizard", "action_apply", [wizard_id])
+    assert action["params"]["message"].startswith("1 sent, 1 not reachable"), action
+    assert [m["touser"] for m in acc.cs_messages if m["msgtype"] == "text" and "订单" in m["text"]["content"]] == [
+        talking
+    ]
+    notices = odoo.search_read(
+        "wechat.notice", [("account_id", "=", account_id), ("kind_id.code", "=", "service_message")], ["state"]
+    )
+    assert [n["state"] for n in notices].count("sent") == 1, notices
+    assert fake_wechat.violations == []
