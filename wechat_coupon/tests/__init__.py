@@ -11,3 +11,4 @@ from . import test_security
 from . import test_member_import_points
 from . import test_pos_spending
 from . import test_menus
+from . import test_demo_data
