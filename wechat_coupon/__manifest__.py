@@ -23,6 +23,9 @@
         "views/wechat_coupon_menus.xml",
         "wizard/wechat_member_import_views.xml",
     ],
+    "demo": [
+        "demo/wechat_coupon_demo.xml",
+    ],
     "assets": {
         "point_of_sale._assets_pos": [
             "wechat_coupon/static/src/**/*",

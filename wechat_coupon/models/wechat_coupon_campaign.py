@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
@@ -574,3 +574,33 @@ class WeChatCouponCampaign(models.Model):
             "view_mode": "form",
             "views": [(False, "form")],
         }
+
+    # ------------------------------------------------------------------ demo
+    def _demo_wallets(self):
+        """Demo (``demo/wechat_coupon_demo.xml``): coupons in the demo members' wallets.
+
+        Issued to eight members (no WeChat notice), claimed from the claim
+        page by three others, and the coupon of a member who bought since
+        used in that member's last order.
+        """
+        for campaign in self.filtered(lambda c: c.state == "draft"):
+            members = self.env["wechat.member"].search(
+                [("account_id", "=", campaign.account_id.id), ("openid", "=like", "oDEMO%")], order="openid"
+            )
+            campaign.write({"member_ids": [Command.set(members[:8].ids)], "state": "issued"})
+            campaign.issue_date = fields.Datetime.now()
+            cards = campaign._issue_to(members[:8].partner_id.ids, "issue")
+            for member in members[8:11]:
+                campaign._claim(member)
+            Order = self.env["pos.order"]
+            for card in cards:
+                order = Order.search(
+                    [("partner_id", "=", card.partner_id.id), ("state", "in", PAID_STATES)],
+                    order="date_order desc",
+                    limit=1,
+                )
+                if order:
+                    card.write({"points": 0, "wechat_redeem_order_id": order.id})
+                    break
+            campaign._update_statistics()
+        return True

@@ -12,3 +12,4 @@ from . import test_member_import_points
 from . import test_pos_spending
 from . import test_menus
 from . import test_offers_keyword
+from . import test_demo_data

@@ -1,6 +1,6 @@
 import logging
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.tools import SQL
 
 from ..const import PAID_STATES
@@ -332,3 +332,71 @@ class PosOrder(models.Model):
             if partners and config:
                 result["res.partner"] = partners._wechat_pos_read(config)["res.partner"]
         return result
+
+    # ------------------------------------------------------------------ demo
+    @api.model
+    def _demo_orders(self, purchases):
+        """Paid POS orders for the demo (``wechat.member._demo_members``), in a closed session of each store.
+
+        ``purchases``: ``(partner_id, amount, datetime, pos.config)``.  The
+        orders are paid by card and already counted in the members'
+        statistics (``wechat_stats_done``: the caller registers them).
+        Returns the orders.
+        """
+        products = self.env["product.product"].search(
+            [("default_code", "in", ("LT-SHIRT", "LT-DRESS", "LT-SCARF"))], order="default_code"
+        ) or self.env["product.product"].search([("available_in_pos", "=", True)], limit=1)
+        orders = self.browse()
+        by_store = {}
+        for partner_id, amount, when, store in purchases:
+            by_store.setdefault(store, []).append((partner_id, amount, when))
+        for store, rows in by_store.items():
+            if not store:
+                continue
+            store = store.with_company(store.company_id)
+            card = store.payment_method_ids.filtered(lambda m: m.type == "bank")[:1] or store.payment_method_ids[:1]
+            session = (
+                self.env["pos.session"]
+                .with_company(store.company_id)
+                .with_context(onboarding_creation=True)
+                .create({"config_id": store.id, "user_id": self.env.ref("base.user_admin").id})
+            )
+            vals_list = []
+            for n, (partner_id, amount, when) in enumerate(sorted(rows, key=lambda row: row[2]), start=1):
+                product = products[n % len(products)]
+                vals_list.append(
+                    {
+                        "session_id": session.id,
+                        "company_id": store.company_id.id,
+                        "partner_id": partner_id,
+                        "date_order": when,
+                        "state": "paid",
+                        "amount_total": amount,
+                        "amount_tax": 0.0,
+                        "amount_paid": amount,
+                        "amount_return": 0.0,
+                        "pos_reference": f"Order {session.id:05d}-001-{n:04d}",
+                        "wechat_stats_done": True,
+                        "lines": [
+                            Command.create(
+                                {
+                                    "product_id": product.id,
+                                    "full_product_name": product.name,
+                                    "qty": 1,
+                                    "price_unit": amount,
+                                    "price_subtotal": amount,
+                                    "price_subtotal_incl": amount,
+                                }
+                            )
+                        ],
+                        "payment_ids": [
+                            Command.create({"payment_method_id": card.id, "amount": amount, "payment_date": when})
+                        ],
+                    }
+                )
+            session_orders = self.with_company(store.company_id).create(vals_list)
+            orders |= session_orders
+            session.post_closing_cash_details(0.0)
+            session.update_closing_control_state_session("")
+            session.action_pos_session_closing_control()
+        return orders

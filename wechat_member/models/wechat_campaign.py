@@ -1,4 +1,5 @@
 import hashlib
+import json
 import logging
 from datetime import timedelta
 
@@ -573,4 +574,47 @@ class WeChatCampaign(models.Model):
         for chunk in self.chunk_ids.filtered("msg_id"):
             res = chunk.campaign_id.account_id._api().post("message/mass/get", {"msg_id": int(chunk.msg_id)})
             chunk.wechat_status = res.get("msg_status")
+        return True
+
+    # ------------------------------------------------------------------ demo
+    def _demo_sent(self, days_ago):
+        """Demo (``demo/wechat_member_demo.xml``): this campaign as sent ``days_ago`` days ago.
+
+        The audience frozen as by a real send (recipients, holdout, chunks),
+        then each chunk sent and WeChat's MASSSENDJOBFINISH stored and applied:
+        one follower filtered out (blocked the account) and one error per
+        chunk.  No message leaves Odoo.
+        """
+        for campaign in self.filtered(lambda c: c.state == "draft"):
+            campaign._prepare()
+            sent_date = fields.Datetime.now() - timedelta(days=days_ago)
+            for chunk in campaign.chunk_ids:
+                msg_id = f"{3147483600 + chunk.id}"
+                total = chunk.member_count
+                result = {
+                    "Status": "send success",
+                    "TotalCount": total,
+                    "FilterCount": max(total - 1, 0),
+                    "SentCount": max(total - 2, 0),
+                    "ErrorCount": min(total, 1),
+                    "MsgID": msg_id,
+                }
+                self.env["wechat.event"].sudo().create(
+                    {
+                        "account_id": campaign.account_id.id,
+                        "dedupe_key": f"evt:{campaign.account_id.appid}|{int(sent_date.timestamp())}"
+                        f"|MASSSENDJOBFINISH||{msg_id}",
+                        "msg_type": "event",
+                        "event": "MASSSENDJOBFINISH",
+                        "openid": campaign.account_id.appid,
+                        "create_time": int(sent_date.timestamp()),
+                        "create_date": sent_date,
+                        "payload": json.dumps(result),
+                        "mass_msg_id": msg_id,
+                        "state": "done",
+                    }
+                )
+                chunk.write({"state": "sent", "msg_id": msg_id})
+                chunk._apply_job_result(result)
+            campaign.write({"state": "done", "sent_date": sent_date})
         return True

@@ -4,7 +4,7 @@ import time
 import zlib
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.sql_db import TestCursor
 from odoo.tools import consteq
@@ -592,14 +592,26 @@ class WeChatMember(models.Model):
     # ------------------------------------------------------------------ demo
     @api.model
     def _demo_members(self, account_id, count):
-        """Demo members with a deterministic purchase history (``demo/wechat_member_demo.xml``)."""
+        """Demo members with a deterministic history (``demo/wechat_member_demo.xml``).
+
+        Each member followed through a QR channel of the account (a
+        ``subscribe`` event with the scene, dated like the follow); some
+        scanned again at the counter later (``SCAN``), some unfollowed and
+        followed again, so that the acquisition funnel reads scanned ≥
+        followed ≥ members ≥ first purchase ≥ repeat purchase at every level.
+        Their purchases are paid POS orders of their channel's store (the
+        Shanghai store for the other channels), in a closed session of each
+        store.
+        """
         account = self.env["wechat.account"].browse(account_id)
         channels = self.env["wechat.qr.channel"].search([("account_id", "=", account.id)], order="id")
+        stores = channels.pos_config_id.sorted("id")
         surnames = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
         given = ["伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "杰", "娟", "涛"]
         cities = ["上海", "北京", "杭州", "苏州", "Shanghai", "Beijing"]
         now = fields.Datetime.now()
         purchases = []
+        events = []
         for i in range(count):
             openid = f"oDEMO{i:023d}"
             member, created = self._get_or_create(account, openid)
@@ -616,18 +628,81 @@ class WeChatMember(models.Model):
                     "wechat_consent": i % 3 != 0,
                 }
             )
+            channel = channels[i % len(channels)] if channels else channels
+            followed = now - timedelta(days=3 + i * 11)
             member.write(
                 {
-                    "channel_id": channels[i % len(channels)].id if channels else False,
-                    "subscribe_date": now - timedelta(days=3 + i * 11),
+                    "channel_id": channel.id,
+                    "subscribe_date": followed,
                     "info_state": "done",
                     "state": "unfollowed" if i % 9 == 8 else "follower",
                 }
             )
-            # 0 to 5 purchases, the last one between 2 and ~420 days ago.
-            for k in range(i % 6):
+            if channel:
+                events.append((member, channel, "subscribe", followed, True))
+                if i % 5 == 2:  # followed a first time through the same QR, unfollowed, came back
+                    events.append((member, channel, "subscribe", followed - timedelta(days=1), False))
+                    events.append((member, False, "unsubscribe", followed - timedelta(hours=20), False))
+                if i % 4 == 1:  # scanned the store's QR again at the counter, as a follower
+                    events.append((member, channel, "SCAN", followed + timedelta(days=2), False))
+            if i % 9 == 8:
+                events.append((member, False, "unsubscribe", followed + timedelta(days=1), False))
+            # 0 to 5 purchases, spread between the follow and now.
+            store = channel.pos_config_id or stores[:1]
+            purchase_count = i % 6
+            for k in range(purchase_count):
                 amount = 199.0 + (i * 37 + k * 113) % 1800
-                purchases.append((partner.id, amount, now - timedelta(days=2 + (i * 13) % 420 + k * 20)))
-        self.env["res.partner"]._wechat_register_purchases(purchases)
+                when = followed + (now - followed) * (k + 1) / (purchase_count + 1)
+                purchases.append((partner.id, amount, when, store))
+        self._demo_events(account, events)
+        self.env["pos.order"]._demo_orders(purchases)
+        self.env["res.partner"]._wechat_register_purchases([(p, a, d) for p, a, d, _s in purchases])
         self.env["res.partner"]._wechat_update_rfm()
+        return True
+
+    @api.model
+    def _demo_events(self, account, events):
+        """The demo's WeChat events: ``(member, channel, event, date, new member)`` as the webhook stores them."""
+        Event = self.env["wechat.event"].sudo()
+        vals_list = []
+        for member, channel, event, date, new_member in events:
+            key = ("qrscene_" if event == "subscribe" else "") + channel.scene if channel else ""
+            create_time = int(date.timestamp())
+            vals_list.append(
+                {
+                    "account_id": account.id,
+                    "dedupe_key": f"evt:{member.openid}|{create_time}|{event}|{key}|",
+                    "msg_type": "event",
+                    "event": event,
+                    "event_key": key,
+                    "openid": member.openid,
+                    "create_time": create_time,
+                    "create_date": date,
+                    "member_id": member.id,
+                    "channel_id": channel.id if channel else False,
+                    "new_member": new_member,
+                    "state": "done",
+                }
+            )
+        return Event.create(vals_list)
+
+    @api.model
+    def _demo_tags(self, tags):
+        """Tag the demo members: ``tags`` maps 新客 (``new``), 老客户 (``regular``), ``vip`` and ``shanghai``
+        to ``wechat.tag`` ids.  New: followed in the last 60 days, else regular; VIP: 4+ purchases;
+        Shanghai: came through the Shanghai store."""
+        now = fields.Datetime.now()
+        members = self.search(
+            [
+                ("openid", "=like", "oDEMO%"),
+                ("account_id", "=", self.env["wechat.tag"].browse(tags["new"]).account_id.id),
+            ]
+        )
+        for member in members:
+            ids = [tags["new"] if member.subscribe_date > now - timedelta(days=60) else tags["regular"]]
+            if member.partner_id.wechat_purchase_count >= 4:
+                ids.append(tags["vip"])
+            if member.channel_id.scene == "store_shanghai":
+                ids.append(tags["shanghai"])
+            member.tag_ids = [Command.set(ids)]
         return True

@@ -8,3 +8,4 @@ from . import test_security
 from . import test_concurrency
 from . import test_notices
 from . import test_trust
+from . import test_demo_data
