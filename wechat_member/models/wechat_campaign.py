@@ -616,5 +616,11 @@ class WeChatCampaign(models.Model):
                 )
                 chunk.write({"state": "sent", "msg_id": msg_id})
                 chunk._apply_job_result(result)
-            campaign.write({"state": "done", "sent_date": sent_date})
+            campaign.write(
+                {
+                    "state": "done",
+                    "sent_date": sent_date,
+                    "processed_count": sum(campaign.chunk_ids.mapped("member_count")),
+                }
+            )
         return True

@@ -67,6 +67,7 @@ class TestDemoData(TransactionCase):
         self.assertEqual(campaign.total_count, sum(campaign.chunk_ids.mapped("member_count")))
         self.assertGreater(campaign.sent_count, 0)
         self.assertGreater(campaign.error_count, 0)
+        self.assertEqual(campaign.processed_count, campaign.total_count, "the form's progress bar is full")
         referrals = self.env["wechat.referral"].search([("account_id", "=", self.account.id)])
         self.assertGreaterEqual(len(referrals), 2)
         self.assertIn("rewarded", referrals.mapped("state"))
