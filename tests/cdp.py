@@ -267,11 +267,14 @@ class Chromium:
             raise CDPError((details.get("exception") or {}).get("description") or details.get("text"))
         return result["result"].get("value")
 
-    def wait_for(self, expression, what, timeout=120, interval=0.25):
-        """Poll ``expression`` until it is truthy and return its value; CDPError after ``timeout`` seconds."""
+    def wait_for(self, expression, what, timeout=120, interval=0.25, stop=None):
+        """Poll ``expression`` until it is truthy and return its value; CDPError after ``timeout`` seconds.
+        ``stop``: a callable; when it returns true, stop waiting and return None (e.g. a problem came)."""
         deadline = time.monotonic() + timeout
         last_error = None
         while True:
+            if stop and stop():
+                return None
             try:
                 value = self.evaluate(expression)
                 if value:

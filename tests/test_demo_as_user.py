@@ -99,15 +99,22 @@ def log_in(browser, login, password, then):
 def test_cashier_opens_the_shanghai_register(odoo, browser):
     config_id = res_id(odoo, "wechat_member.demo_pos_shanghai")
     opening = ".modal .opening-notes"
-    # What the register shows, and the button the cashier presses there to go on.
+    # What the register shows, and the button the cashier presses there to go on (the product
+    # screen is rendered under the login screen's overlay and the dialogs: it counts once they are
+    # gone and the session is open); any other dialog or a problem ends the walk.
     states = {
-        "products": (f"{visible('.product-screen')} && !{visible('.modal')}", None),
+        "login screen": (visible(".login-overlay .open-register-btn"), "document.querySelector('.open-register-btn')"),
         "opening control": (
             visible(opening),
-            "document.querySelector('.modal .opening-notes')"
-            ".closest('.modal').querySelector('.modal-footer .btn-primary')",
+            "document.querySelector('.modal .opening-notes').closest('.modal')"
+            ".querySelector('.modal-footer .btn-primary')",
         ),
-        "login screen": (visible(".open-register-btn"), "document.querySelector('.open-register-btn')"),
+        "products": (
+            f"{visible('.product-screen')} && !{visible('.login-overlay')} && !{visible('.modal')}"
+            " && window.posmodel && posmodel.session.state === 'opened'",
+            None,
+        ),
+        "another dialog": (visible(".modal"), None),
     }
     which = " : ".join(f"{test} ? {json.dumps(name)}" for name, (test, __) in states.items()) + " : ''"
     seen = []
@@ -115,16 +122,27 @@ def test_cashier_opens_the_shanghai_register(odoo, browser):
         log_in(browser, "cashier1", "cashier1", f"/pos/ui?config_id={config_id}")
         # The POS loads its data (slow on a busy machine); a new session shows the login screen's
         # Open Register, then the opening control.
-        while not seen or seen[-1] != "products":
-            state = browser.wait_for(which, f"the register to show one of {', '.join(states)} after {seen}", 300)
+        while not seen or seen[-1] not in ("products", "another dialog", "a problem"):
+            state = browser.wait_for(
+                which,
+                f"the register to show one of {', '.join(states)} after {seen}",
+                300,
+                stop=lambda: bool(what_went_wrong(browser, allowed=".opening-notes")),
+            )
+            state = state or "a problem"
             assert (
                 state not in seen
             ), f"the register came back to its {state} ({seen}): {shot(browser, 'cashier1_register')}"
             seen.append(state)
-            if states[state][1]:
+            if states.get(state, (None, None))[1]:
                 browser.evaluate(f"{states[state][1]}.click()")
         browser.wait_idle(quiet=2)
     problems = what_went_wrong(browser, allowed=".opening-notes")
+    if seen[-1] != "products":
+        problems.append(f"the register did not reach its product screen ({seen[-1]})")
+    sessions = odoo.search_read("pos.session", [("config_id", "=", config_id), ("state", "=", "opened")], ["user_id"])
+    if not sessions:
+        problems.append("no opened session of the register on the server")
     assert not problems, (
         f"cashier1 opening the Shanghai register ({' > '.join(seen)}):\n  "
         + "\n  ".join(problems)
