@@ -937,6 +937,9 @@ FRESH_BENCH_DBS = {
     "coupon_issue": "wm_bench_coupon",
     "notice_route": "wm_bench_notice",
     "member_import": "wm_bench_import",
+    # A million members each, on a database of their own (dropped at each run).
+    "rfm": "wm_bench_scale",
+    "tag_sync": "wm_bench_scale",
 }
 BENCH_DB = "wm_bench"
 
