@@ -1068,7 +1068,10 @@ FRESH_BENCH_DBS = {
     "coupon_issue": "wm_bench_coupon",
     "notice_route": "wm_bench_notice",
     "member_import": "wm_bench_import",
+    # A million members each, on a database of their own (dropped at each run).
     "mass_send": "wm_bench_mass",
+    "rfm": "wm_bench_scale",
+    "tag_sync": "wm_bench_scale",
 }
 BENCH_DB = "wm_bench"
 

@@ -101,8 +101,13 @@ def render_reply(reply, msg):
 
 class WeChatCallbackController(http.Controller):
     def _account(self, account_id):
-        account = request.env["wechat.account"].sudo().browse(account_id).exists()
-        if not account or not account.active:
+        """The active account ``account_id``, read with what the callback needs in one query."""
+        account = (
+            request.env["wechat.account"]
+            .sudo()
+            .search_fetch([("id", "=", account_id)], ["callback_token", "encrypt_mode", "company_id"], limit=1)
+        )
+        if not account:  # missing or archived (the search skips archived accounts)
             raise NotFound()
         return account
 

@@ -316,30 +316,49 @@ class ResPartner(models.Model):
         purchase within its active period; dormant until its lost period,
         lost after it; to_activate: a member who never bought.  Periods come
         from the partner's company (else the current one).
+
+        Only the contacts whose state changes are written, and their members'
+        copy with them, in the same statement: the nightly run over every
+        member (``all_members``) reads no id into Python.
         """
         self.env.flush_all()
         where = SQL("p.wechat_is_member") if all_members else SQL("p.id = ANY(%s)", self.ids)
+        activity = _activity_state_sql(
+            "p.wechat_first_purchase",
+            "p.wechat_last_purchase",
+            "p.wechat_purchase_count",
+            fields.Datetime.now(),
+        )
         self.env.cr.execute(
             SQL(
                 """
-            UPDATE res_partner p SET wechat_activity_state = %(activity)s
-              FROM res_company c
-             WHERE c.id = COALESCE(p.company_id, %(company)s) AND %(where)s
-            RETURNING p.id
+            WITH changed AS (
+                UPDATE res_partner p SET wechat_activity_state = %(activity)s
+                  FROM res_company c
+                 WHERE c.id = COALESCE(p.company_id, %(company)s) AND %(where)s
+                   AND p.wechat_activity_state IS DISTINCT FROM (%(activity)s)
+                RETURNING p.id, p.wechat_activity_state
+            ), members AS (
+                UPDATE wechat_member m SET activity_state = changed.wechat_activity_state
+                  FROM changed
+                 WHERE m.partner_id = changed.id AND m.activity_state IS DISTINCT FROM changed.wechat_activity_state
+                RETURNING m.id
+            )
+            SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM members)
             """,
-                activity=_activity_state_sql(
-                    "p.wechat_first_purchase",
-                    "p.wechat_last_purchase",
-                    "p.wechat_purchase_count",
-                    fields.Datetime.now(),
-                ),
+                activity=activity,
                 company=self.env.company.id,
                 where=where,
             )
         )
-        partners = self.browse([row[0] for row in self.env.cr.fetchall()])
-        partners.invalidate_recordset(["wechat_activity_state"])
-        partners._wechat_sync_member_activity()
+        changed, members = self.env.cr.fetchone()
+        if changed:
+            self.env["res.partner"].invalidate_model(["wechat_activity_state"])
+        if members:
+            self.env["wechat.member"].invalidate_model(["activity_state"])
+        if not all_members:
+            # A member whose copy was out of step with an unchanged contact (written before this code).
+            self._wechat_sync_member_activity()
         return True
 
     def _wechat_sync_member_activity(self):
@@ -364,15 +383,20 @@ class ResPartner(models.Model):
 
     @api.model
     def _wechat_update_rfm(self):
-        """RFM scores 1–5 by quintile (NTILE) among members with purchases, in SQL."""
+        """RFM scores 1–5 by quintile (NTILE) among members with purchases, in SQL.
+
+        Ties are split by id, so that a run gives the same scores as the
+        previous one on the same data; only the changed scores are written,
+        and a member with no purchase left (all refunded) loses the score.
+        """
         self.env.flush_all()
         self.env.cr.execute(
             """
             WITH scored AS (
                 SELECT id,
-                       NTILE(5) OVER (ORDER BY wechat_last_purchase) AS r,
-                       NTILE(5) OVER (ORDER BY wechat_purchase_count) AS f,
-                       NTILE(5) OVER (ORDER BY wechat_purchase_amount) AS m
+                       NTILE(5) OVER (ORDER BY wechat_last_purchase, id) AS r,
+                       NTILE(5) OVER (ORDER BY wechat_purchase_count, id) AS f,
+                       NTILE(5) OVER (ORDER BY wechat_purchase_amount, id) AS m
                   FROM res_partner
                  WHERE wechat_is_member AND wechat_purchase_count > 0
             )
@@ -381,6 +405,17 @@ class ResPartner(models.Model):
                    wechat_rfm_score = s.r::text || s.f::text || s.m::text
               FROM scored s
              WHERE p.id = s.id
+               AND (p.wechat_rfm_recency, p.wechat_rfm_frequency, p.wechat_rfm_monetary)
+                   IS DISTINCT FROM (s.r, s.f, s.m)
+            """
+        )
+        self.env.cr.execute(
+            """
+            UPDATE res_partner
+               SET wechat_rfm_recency = NULL, wechat_rfm_frequency = NULL, wechat_rfm_monetary = NULL,
+                   wechat_rfm_score = NULL
+             WHERE wechat_is_member AND NOT COALESCE(wechat_purchase_count > 0, false)
+               AND wechat_rfm_score IS NOT NULL
             """
         )
         self.env["res.partner"].invalidate_model(

@@ -248,8 +248,8 @@ class WeChatEvent(models.Model):
         member.write(vals)
         if channel:
             self.channel_id = channel
-        if created:  # unionid and subscribe scene are fetched in the background
-            self.env.ref("wechat_member.ir_cron_wechat_fetch_user_info")._trigger()
+        if created:  # unionid and subscribe scene are fetched in the background, a little later
+            self.env["wechat.member"]._trigger_fetch_user_info()
         return self._text_reply(channel.welcome_message or self.account_id.welcome_message)
 
     def _handle_scan(self, msg):

@@ -39,6 +39,10 @@ DYNAMIC_CODE_STEP = 60
 DYNAMIC_CODE_SLOTS = 2
 DYNAMIC_CODE_CYCLE = 10000  # slots kept in the code: about a week
 DYNAMIC_CODE_RE = re.compile(r"^WD(\d{8})(\d{4})(\d{1,12})$")
+# New followers' profiles (unionid, subscribe scene) are fetched this long after the follow, by one run of the
+# user-info cron for all the follows of that moment: a follow neither plans a run of its own nor wakes the cron
+# workers (a connection to the ``postgres`` database per request).
+FETCH_INFO_DELAY = timedelta(seconds=30)
 
 
 def _now():
@@ -279,15 +283,15 @@ class WeChatMember(models.Model):
     @api.model
     def _new_member_partner(self, account, openid):
         """The contact of a new member of ``account``, named after its ``openid`` until the member says more."""
-        return (
-            self.env["res.partner"]
-            .sudo()
-            .create(
-                {
-                    "name": _("WeChat member %(suffix)s", suffix=openid[-6:]),
-                    "company_id": account.company_id.id,
-                }
-            )
+        # Created by the webhook, in WeChat's 5 seconds: no "contact created" log nor tracking (as the
+        # followers import), and the member code in the same INSERT.
+        Partner = self.env["res.partner"].sudo().with_context(tracking_disable=True, mail_create_nolog=True)
+        return Partner.create(
+            {
+                "name": _("WeChat member %(suffix)s", suffix=openid[-6:]),
+                "company_id": account.company_id.id,
+                "wechat_member_code": Partner._wechat_new_member_codes(1)[0],
+            }
         )
 
     @api.model
@@ -537,6 +541,21 @@ class WeChatMember(models.Model):
         return True
 
     @api.model
+    @api.model
+    def _trigger_fetch_user_info(self):
+        """Plan the user-info cron in ``FETCH_INFO_DELAY``, unless a run is already planned by then."""
+        # The cron's id from the (cached) xmlid: the cron itself is read only when a run is planned.
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id("wechat_member.ir_cron_wechat_fetch_user_info")
+        now = fields.Datetime.now()
+        at = now + FETCH_INFO_DELAY
+        planned = (
+            self.env["ir.cron.trigger"]
+            .sudo()
+            .search_count([("cron_id", "=", cron_id), ("call_at", ">", now), ("call_at", "<=", at)], limit=1)
+        )
+        if cron_id and not planned:
+            self.env["ir.cron"].sudo().browse(cron_id)._trigger(at)
+
     def _cron_fetch_user_info(self, limit=1000):
         domain = [("info_state", "=", "pending"), ("state", "=", "follower")]
         pending = self.search_count(domain)

@@ -10,6 +10,32 @@ _logger = logging.getLogger(__name__)
 MAX_TAGS_PER_ACCOUNT = 100
 MAX_TAGS_PER_MEMBER = 20
 BATCH = 50  # tags/members/batchtagging takes at most 50 openids
+PAGE = 200 * BATCH  # pending members read from the database at a time (a multiple of BATCH)
+
+# The members whose WeChat tag is to be added (followers Odoo wants, WeChat does not have) or removed (WeChat
+# has, Odoo no longer wants), after member ``after``, in id order: ``(member id, openid)``.  The bound is
+# repeated in the NOT EXISTS: PostgreSQL's anti-join then starts at it instead of scanning the tag's synced
+# members from the first at every page.
+_TO_TAG_SQL = """
+    SELECT m.id, m.openid
+      FROM wechat_member_tag_rel r
+      JOIN wechat_member m ON m.id = r.member_id
+     WHERE r.tag_id = %(tag)s AND r.member_id > %(after)s AND m.state = 'follower'
+       AND NOT EXISTS (SELECT 1 FROM wechat_member_tag_synced_rel s
+                        WHERE s.tag_id = r.tag_id AND s.member_id = r.member_id AND s.member_id > %(after)s)
+     ORDER BY r.member_id
+     LIMIT %(limit)s
+"""
+_TO_UNTAG_SQL = """
+    SELECT m.id, m.openid
+      FROM wechat_member_tag_synced_rel s
+      JOIN wechat_member m ON m.id = s.member_id
+     WHERE s.tag_id = %(tag)s AND s.member_id > %(after)s
+       AND NOT EXISTS (SELECT 1 FROM wechat_member_tag_rel r
+                        WHERE r.tag_id = s.tag_id AND r.member_id = s.member_id AND r.member_id > %(after)s)
+     ORDER BY s.member_id
+     LIMIT %(limit)s
+"""
 RESERVED_TAG_IDS = (0, 1, 2)
 
 
@@ -57,7 +83,33 @@ class WeChatTag(models.Model):
 
     @api.depends("member_ids", "synced_member_ids")
     def _compute_member_count(self):
+        """Counted in SQL for stored tags (a tag can have a million members); in memory for a form's draft."""
+        stored = self.filtered(lambda t: isinstance(t.id, int))
+        counts = {}
+        if stored:
+            self.env["wechat.member"].flush_model(["state"])
+            self.flush_recordset(["member_ids", "synced_member_ids"])
+            self.env.cr.execute(
+                """
+                SELECT t.id,
+                       (SELECT count(*) FROM wechat_member_tag_rel r WHERE r.tag_id = t.id),
+                       (SELECT count(*) FROM wechat_member_tag_rel r JOIN wechat_member m ON m.id = r.member_id
+                         WHERE r.tag_id = t.id AND m.state = 'follower'
+                           AND NOT EXISTS (SELECT 1 FROM wechat_member_tag_synced_rel s
+                                            WHERE s.tag_id = r.tag_id AND s.member_id = r.member_id))
+                     + (SELECT count(*) FROM wechat_member_tag_synced_rel s
+                         WHERE s.tag_id = t.id
+                           AND NOT EXISTS (SELECT 1 FROM wechat_member_tag_rel r
+                                            WHERE r.tag_id = s.tag_id AND r.member_id = s.member_id))
+                  FROM unnest(%s::int[]) AS t(id)
+                """,
+                [stored.ids],
+            )
+            counts = {row[0]: row[1:] for row in self.env.cr.fetchall()}
         for tag in self:
+            if tag in stored:
+                tag.member_count, tag.pending_count = counts.get(tag.id, (0, 0))
+                continue
             tag.member_count = len(tag.member_ids)
             followers = tag.member_ids.filtered(lambda m: m.state == "follower")
             tag.pending_count = len(followers - tag.synced_member_ids) + len(tag.synced_member_ids - tag.member_ids)
@@ -122,22 +174,63 @@ class WeChatTag(models.Model):
         return self.wechat_tag_id
 
     def _sync_members(self):
-        """Send the membership difference in batches of 50; returns the number of WeChat calls."""
+        """Send the membership difference in batches of 50; returns the number of WeChat calls.
+
+        The pending members are read a page at a time (``PAGE``, a multiple
+        of 50: every call but each direction's last carries 50 openids), in
+        id order; the batches WeChat accepted are recorded at the end of each
+        page, and before an error propagates.
+        """
         self.ensure_one()
         tag_id = self._ensure_wechat_tag()
         api_client = self.account_id._api()
-        wanted = self.member_ids.filtered(lambda m: m.state == "follower")
+        self.env["wechat.member"].flush_model(["state", "openid"])
+        self.flush_recordset(["member_ids", "synced_member_ids"])
+        cr = self.env.cr
         calls = 0
-        for path, members, command in (
-            ("tags/members/batchtagging", wanted - self.synced_member_ids, 4),
-            ("tags/members/batchuntagging", self.synced_member_ids - self.member_ids, 3),
+        for path, query, record in (
+            ("tags/members/batchtagging", _TO_TAG_SQL, self._record_synced),
+            ("tags/members/batchuntagging", _TO_UNTAG_SQL, self._record_unsynced),
         ):
-            for start in range(0, len(members), BATCH):
-                batch = members[start : start + BATCH]
-                api_client.post(path, {"openid_list": batch.mapped("openid"), "tagid": tag_id})
-                calls += 1
-                self.write({"synced_member_ids": [(command, m.id) for m in batch]})
+            after = 0
+            while True:
+                cr.execute(query, {"tag": self.id, "after": after, "limit": PAGE})
+                rows = cr.fetchall()
+                if not rows:
+                    break
+                done = []
+                try:
+                    for start in range(0, len(rows), BATCH):
+                        batch = rows[start : start + BATCH]
+                        api_client.post(path, {"openid_list": [openid for __, openid in batch], "tagid": tag_id})
+                        calls += 1
+                        done += [member_id for member_id, __ in batch]
+                finally:
+                    record(done)
+                after = rows[-1][0]
         return calls
+
+    def _record_synced(self, member_ids):
+        """WeChat has the tag on ``member_ids`` now."""
+        if member_ids:
+            self.env.cr.execute(
+                """
+                INSERT INTO wechat_member_tag_synced_rel (tag_id, member_id)
+                SELECT %s, unnest(%s::int[])
+                ON CONFLICT DO NOTHING
+                """,
+                [self.id, member_ids],
+            )
+            self.invalidate_recordset(["synced_member_ids", "member_count", "pending_count"])
+
+    def _record_unsynced(self, member_ids):
+        """WeChat no longer has the tag on ``member_ids``."""
+        if member_ids:
+            self.env.cr.execute(
+                "DELETE FROM wechat_member_tag_synced_rel WHERE tag_id = %s AND member_id = ANY(%s)",
+                [self.id, member_ids],
+            )
+            self.invalidate_recordset(["synced_member_ids", "member_count", "pending_count"])
 
     def action_sync_to_wechat(self):
         """Push tags and their members to WeChat.

@@ -5,7 +5,7 @@ from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
-from odoo.addons.wechat_member.models import wechat_campaign
+from odoo.addons.wechat_member.models import wechat_campaign, wechat_tag
 from odoo.addons.wechat_member.tools.wechat_api import WeChatApi, WeChatError
 
 from .common import WeChatCase, WeChatHttpCase
@@ -230,6 +230,36 @@ class TestTagSync(CampaignCaseMixin, WeChatCase):
         tag.action_sync_to_wechat()
         self.assertEqual(len(self.calls_to("batchuntagging")), 1)
         self.assertEqual(self.fake_account.tag_count(tag.wechat_tag_id), 110)
+        self.assertEqual(self.fake.violations, [])
+
+    def test_exact_calls_read_by_pages(self):
+        """ceil(N / 50) calls each way, the pending members read a page at a time (here 100: 2 calls a page)."""
+        members = self.followers(122)
+        members[-2:].write({"state": "unfollowed"})  # not sent: WeChat only tags followers
+        tag = self.env["wechat.tag"].create(
+            {"name": "分页", "account_id": self.account.id, "member_ids": [(6, 0, members.ids)]}
+        )
+        self.assertEqual((tag.member_count, tag.pending_count), (122, 120))
+        real_post, batches = WeChatApi.post, []
+
+        def counting_post(api_client, path, data, **params):
+            if path.startswith("tags/members/"):
+                batches.append((path.split("/")[-1], len(data["openid_list"])))
+            return real_post(api_client, path, data, **params)
+
+        with patch.object(wechat_tag, "PAGE", 100), patch.object(WeChatApi, "post", counting_post):
+            tag.action_sync_to_wechat()
+            self.assertEqual(batches, [("batchtagging", 50), ("batchtagging", 50), ("batchtagging", 20)])
+            self.assertEqual(self.fake_account.tag_count(tag.wechat_tag_id), 120)
+            self.assertEqual(tag.synced_member_ids, members[:120])
+            self.assertEqual(tag.pending_count, 0)
+            batches.clear()
+            tag.member_ids = [(3, m.id) for m in members[:110]]
+            self.assertEqual(tag.pending_count, 110)
+            tag.action_sync_to_wechat()
+        self.assertEqual(batches, [("batchuntagging", 50), ("batchuntagging", 50), ("batchuntagging", 10)])
+        self.assertEqual(self.fake_account.tag_count(tag.wechat_tag_id), 10)
+        self.assertEqual((tag.member_count, tag.pending_count), (12, 0))
         self.assertEqual(self.fake.violations, [])
 
     def test_limits(self):

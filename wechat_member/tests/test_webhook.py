@@ -1,6 +1,7 @@
 import hashlib
 import time
 
+from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -46,6 +47,20 @@ class TestWebhookPlain(WeChatHttpCase):
             self.env["res.users"].search([("partner_id", "=", member.partner_id.id)]),
             "members are contacts, never users",
         )
+
+    def test_follows_plan_one_delayed_profile_fetch(self):
+        """A follow plans the user-info cron a little later, once for the follows of that moment: no trigger (and no
+        wake-up of the cron workers, a connection to the ``postgres`` database) per follow."""
+        cron = self.env.ref("wechat_member.ir_cron_wechat_fetch_user_info")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        Trigger.search([("cron_id", "=", cron.id)]).unlink()
+        start = fields.Datetime.now()
+        self.sim.follow(openid="oFollowFetch0000000000000001")
+        self.sim.follow(openid="oFollowFetch0000000000000002")
+        self.assertEqual(len(self.members("oFollowFetch0000000000000002")), 1)
+        planned = Trigger.search([("cron_id", "=", cron.id)])
+        self.assertEqual(len(planned), 1, "one profile fetch for both follows")
+        self.assertGreater(planned.call_at, start)
 
     def test_follow_through_store_qr_attributes_channel(self):
         store = self.env["pos.config"].search([], limit=1) or self.env["pos.config"].create({"name": "Store A"})

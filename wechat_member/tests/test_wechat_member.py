@@ -83,6 +83,24 @@ class TestWeChatMember(WeChatCase):
         self.assertEqual(partners[0].wechat_rfm_monetary, 1)
         self.assertEqual(partners[-1].wechat_rfm_score[::2], "55")
 
+    def test_rfm_ties_stable_and_cleared_without_purchases(self):
+        now = fields.Datetime.now()
+        partners = [self.member(f"oRfmTie{i:021d}").partner_id for i in range(4)]
+        Partner = self.env["res.partner"]
+        Partner._wechat_register_purchases([(p.id, 100.0, now - timedelta(days=3)) for p in partners])
+        Partner._wechat_update_rfm()
+        scores = [p.wechat_rfm_score for p in partners]
+        self.assertTrue(all(scores))
+        Partner._wechat_update_rfm()
+        self.assertEqual([p.wechat_rfm_score for p in partners], scores, "equal purchases: the same scores each night")
+        # All of its purchases refunded: no purchase left, no RFM score.
+        Partner._wechat_register_purchases([(partners[0].id, -100.0, now)])
+        self.assertEqual(partners[0].wechat_purchase_count, 0)
+        Partner._cron_wechat_activity()
+        self.assertFalse(partners[0].wechat_rfm_score)
+        self.assertFalse(partners[0].wechat_rfm_recency)
+        self.assertEqual(partners[0].wechat_member_ids.activity_state, "to_activate")
+
     def test_partner_merge_keeps_members(self):
         member = self.member("oMerge0000000000000000000001")
         other = self.env["res.partner"].create({"name": "Same person, typed by a cashier", "phone": "13800000000"})

@@ -16,6 +16,8 @@ class WeChatEvent(models.Model):
             self.env["wechat.referral"]._attribute(
                 referrer, self.member_id, new_member=self.new_member, channel=self.channel_id, source="qr"
             )
-        if self.member_id:  # a share-link visitor who follows now: the perk that waited for the follow
+        # A share-link visitor who follows now: the perk that waited for the follow (a member this follow
+        # created has no referral but the one just attributed).
+        if self.member_id and (referrer or not self.new_member):
             self.env["wechat.referral"]._grant_pending_welcome_perks(members=self.member_id)
         return reply
