@@ -24,17 +24,12 @@ import psycopg2
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
+from benchlib import timed  # noqa: E402
 from odoo_client import OdooError, from_env  # noqa: E402
 
 N = int(os.environ.get("WM_BENCH_COUPONS", "100000"))
 WIZARD_TRIES = int(os.environ.get("WM_BENCH_WIZARD_TRIES", "8"))
 DUPLICATE_CODE = "unique code"  # loyalty.card's card_code_unique message
-
-
-def timed(fn):
-    started = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - started, result
 
 
 def main():

@@ -27,7 +27,6 @@ The best of the runs of each is kept and the ratio printed.
 """
 
 import os
-import resource
 import sys
 import time
 import uuid
@@ -37,27 +36,12 @@ import psycopg2
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
+from benchlib import open_registry, peak_rss_mb  # noqa: E402
 from odoo_client import from_env  # noqa: E402
 
 N = int(os.environ.get("WM_BENCH_FOLLOWERS", "1000000"))
 REPEAT = int(os.environ.get("WM_BENCH_REPEAT", "2"))
 GOAL = 2.0
-
-
-def open_registry(db):
-    import odoo
-    from odoo.modules.registry import Registry
-    from odoo.tools import config
-
-    args = ["--addons-path", os.environ["WM_ODOO_ADDONS"], "-d", db, "--log-level", "warn"]
-    if os.environ.get("WM_ODOO_DATA_DIR"):
-        args += ["--data-dir", os.environ["WM_ODOO_DATA_DIR"]]
-    config.parse_config(args)
-    return odoo, Registry(db)
-
-
-def peak_rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def insert_followers(cr_pg, account_id):

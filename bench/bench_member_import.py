@@ -22,7 +22,6 @@ import base64
 import os
 import random
 import sys
-import time
 import uuid
 
 import psycopg2
@@ -30,6 +29,7 @@ import psycopg2
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
+from benchlib import timed  # noqa: E402
 from odoo_client import from_env  # noqa: E402
 
 N = int(os.environ.get("WM_BENCH_IMPORT_ROWS", "50000"))
@@ -63,12 +63,6 @@ def build_file(tag):
         if i % 100 not in (37, 71):
             valid.append((digits, name, birthday, code))
     return "\r\n".join(lines).encode("gbk"), valid
-
-
-def timed(fn):
-    started = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - started, result
 
 
 def main():

@@ -54,6 +54,7 @@ import psycopg2
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
+from benchlib import open_registry  # noqa: E402
 from odoo_client import from_env  # noqa: E402
 
 N = int(os.environ.get("WM_BENCH_NOTICES", "100000"))
@@ -95,18 +96,6 @@ TYPES = [
     "timestamp",
     "timestamp",
 ]
-
-
-def open_registry(db):
-    import odoo
-    from odoo.modules.registry import Registry
-    from odoo.tools import config
-
-    args = ["--addons-path", os.environ["WM_ODOO_ADDONS"], "-d", db, "--log-level", "warn"]
-    if os.environ.get("WM_ODOO_DATA_DIR"):
-        args += ["--data-dir", os.environ["WM_ODOO_DATA_DIR"]]
-    config.parse_config(args)
-    return odoo, Registry(db)
 
 
 def fixture(odoo_rpc, odoo, registry, cr_pg):

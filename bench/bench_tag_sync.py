@@ -22,7 +22,6 @@ openid would raise the peak).
 
 import math
 import os
-import resource
 import sys
 import time
 import uuid
@@ -33,6 +32,7 @@ import psycopg2
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
+from benchlib import open_registry, peak_rss_mb  # noqa: E402
 from odoo_client import from_env  # noqa: E402
 
 N = int(os.environ.get("WM_BENCH_TAG_MEMBERS", "1000000"))
@@ -48,22 +48,6 @@ PENDING_SQL = """
      WHERE s.tag_id = %(tag)s
        AND NOT EXISTS (SELECT 1 FROM wechat_member_tag_rel r WHERE r.tag_id = s.tag_id AND r.member_id = s.member_id)
 """
-
-
-def rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def open_registry(db):
-    import odoo
-    from odoo.modules.registry import Registry
-    from odoo.tools import config
-
-    args = ["--addons-path", os.environ["WM_ODOO_ADDONS"], "-d", db, "--log-level", "warn"]
-    if os.environ.get("WM_ODOO_DATA_DIR"):
-        args += ["--data-dir", os.environ["WM_ODOO_DATA_DIR"]]
-    config.parse_config(args)
-    return odoo, Registry(db)
 
 
 class CountingApi:
@@ -169,7 +153,7 @@ def main():
     odoo, registry = open_registry(db)
     # Warm PostgreSQL's cache the same way for both timings.
     cr.execute(f"SELECT count(*) FROM ({PENDING_SQL}) t", {"tag": tag_id})
-    rss_before = rss_mb()
+    rss_before = peak_rss_mb()
 
     stub = CountingApi()
     Account = registry["wechat.account"]
@@ -180,7 +164,7 @@ def main():
         calls = tag._sync_members()
         env.flush_all()
         sync_time = time.perf_counter() - started
-        rss_after = rss_mb()
+        rss_after = peak_rss_mb()
         pending_after = tag.pending_count
         odoo_cr.rollback()
 
