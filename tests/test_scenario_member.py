@@ -82,8 +82,8 @@ def test_manager_sends_a_customer_service_text_from_the_member_list(odoo, sandbo
     account_id, acc, sim = sandbox()
     talking, silent = acc.add_nonfollower(), acc.add_nonfollower()
     assert sim.follow(openid=talking).ok and sim.follow(openid=silent).ok
-    fake_wechat.advance(120)  # the follows' one-minute windows are over
     assert sim.text(talking, "你好").ok  # a message opens 48 hours of customer service
+    assert sim.unfollow(silent).text == "success"  # unfollowed: nothing can reach them
     member_ids = [m["id"] for m in member_of(odoo, account_id, talking) + member_of(odoo, account_id, silent)]
     wizard_id = odoo.call(
         "wechat.member.wizard",
