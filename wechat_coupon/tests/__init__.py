@@ -13,3 +13,4 @@ from . import test_pos_spending
 from . import test_menus
 from . import test_offers_keyword
 from . import test_demo_data
+from . import test_pos_payer_points

@@ -62,9 +62,12 @@ class PosOrder(models.Model):
     )
 
     def action_pos_order_paid(self):
-        self._wechat_bind_payer()
+        bound = self._wechat_bind_payer()
         self._wechat_set_captured()
         res = super().action_pos_order_paid()
+        if bound:
+            # Paid and named now (the name is given with the paid state).
+            bound._wechat_payer_bound()
         self._wechat_count_purchase()
         return res
 
@@ -110,8 +113,10 @@ class PosOrder(models.Model):
         """Make the WeChat payer a member and the order's customer (when the cashier chose none).
 
         Idempotent: an order with a payer already recorded is left alone.
+        Returns the orders whose customer the payer became.
         """
         Member = self.env["wechat.member"]
+        bound = self.browse()
         for order in self.filtered(lambda o: not o.wechat_payer_member_id):
             by_payment = order._wechat_payer_transactions()
             if not by_payment:
@@ -150,8 +155,19 @@ class PosOrder(models.Model):
             vals = {"wechat_payer_member_id": member.id}
             if not order.partner_id:
                 vals.update(partner_id=member.partner_id.id, wechat_bind_method="payer")
+                bound |= order
             order.write(vals)
             member._touch()
+        return bound
+
+    def _wechat_payer_bound(self):
+        """Hook: the WeChat payer just became these orders' customer (the cashier had chosen none); called
+        once they are paid.
+
+        The POS validated them without a customer: what it computes for a
+        customer (points of nominative programs: ``wechat_coupon``) is the
+        server's to do here.
+        """
 
     def _wechat_count_purchase(self):
         """Add each paid order to its customer's member statistics, once per order.
