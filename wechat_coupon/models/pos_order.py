@@ -86,9 +86,10 @@ class PosOrder(models.Model):
     def _wechat_payer_bound(self):
         """The payer became the customer after the POS validated the order without one: the POS
         computed no points for the nominative programs, the server credits them."""
-        super()._wechat_payer_bound()
+        res = super()._wechat_payer_bound()
         for order in self.filtered(lambda o: o.partner_id and o.amount_total > 0):
             order._wechat_credit_payer_points()
+        return res
 
     def _wechat_payer_programs(self):
         """The loyalty programs of the order's POS that earn its customer points, as the POS applies

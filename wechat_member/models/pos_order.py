@@ -168,6 +168,7 @@ class PosOrder(models.Model):
         customer (points of nominative programs: ``wechat_coupon``) is the
         server's to do here.
         """
+        return True
 
     def _wechat_count_purchase(self):
         """Add each paid order to its customer's member statistics, once per order.
