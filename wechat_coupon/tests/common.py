@@ -1,4 +1,31 @@
+from odoo import Command
+
 from odoo.addons.wechat_member.tests.common import WeChatCase, WeChatHttpCase
+
+
+def create_member_points_program(env, name, config, required_points):
+    """A POS loyalty card program: a point per currency unit, ¥10 off the order for ``required_points``."""
+    return env["loyalty.program"].create(
+        {
+            "name": name,
+            "program_type": "loyalty",
+            "applies_on": "both",
+            "trigger": "auto",
+            "pos_ok": True,
+            "pos_config_ids": [Command.link(config.id)],
+            "rule_ids": [Command.create({"reward_point_mode": "money", "reward_point_amount": 1})],
+            "reward_ids": [
+                Command.create(
+                    {
+                        "reward_type": "discount",
+                        "discount": 10,
+                        "discount_mode": "per_order",
+                        "required_points": required_points,
+                    }
+                )
+            ],
+        }
+    )
 
 
 class CouponMixin:

@@ -9,9 +9,9 @@ same program's points afterwards, adds nothing.
 
 import uuid
 
-from odoo import Command
 from odoo.tests import tagged
 
+from odoo.addons.wechat_coupon.tests.common import create_member_points_program
 from odoo.addons.wechat_member.tests.common import PosMemberCommon
 
 OPENID_PAYER = "oPAYERPOINTS00000000000000P1"
@@ -22,27 +22,7 @@ class TestPosPayerPoints(PosMemberCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.program = cls.env["loyalty.program"].create(
-            {
-                "name": "Member points (payer)",
-                "program_type": "loyalty",
-                "applies_on": "both",
-                "trigger": "auto",
-                "pos_ok": True,
-                "pos_config_ids": [Command.link(cls.config.id)],
-                "rule_ids": [Command.create({"reward_point_mode": "money", "reward_point_amount": 1})],
-                "reward_ids": [
-                    Command.create(
-                        {
-                            "reward_type": "discount",
-                            "discount": 10,
-                            "discount_mode": "per_order",
-                            "required_points": 1000,
-                        }
-                    )
-                ],
-            }
-        )
+        cls.program = create_member_points_program(cls.env, "Member points (payer)", cls.config, 1000)
         cls.jade = cls.create_product("Jade tea set", cls.categ_basic, 1299.0)
 
     def setUp(self):

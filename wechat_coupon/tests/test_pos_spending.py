@@ -13,6 +13,7 @@ from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
+from odoo.addons.wechat_coupon.tests.common import create_member_points_program
 from odoo.addons.wechat_member.tests.common import OPENID_B, PosMemberCommon
 
 
@@ -21,27 +22,7 @@ class TestPosSpending(PosMemberCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.program = cls.env["loyalty.program"].create(
-            {
-                "name": "Member points",
-                "program_type": "loyalty",
-                "applies_on": "both",
-                "trigger": "auto",
-                "pos_ok": True,
-                "pos_config_ids": [Command.link(cls.config.id)],
-                "rule_ids": [Command.create({"reward_point_mode": "money", "reward_point_amount": 1})],
-                "reward_ids": [
-                    Command.create(
-                        {
-                            "reward_type": "discount",
-                            "discount": 10,
-                            "discount_mode": "per_order",
-                            "required_points": 100,
-                        }
-                    )
-                ],
-            }
-        )
+        cls.program = create_member_points_program(cls.env, "Member points", cls.config, 100)
         cls.card = cls.env["loyalty.card"].create(
             {"program_id": cls.program.id, "partner_id": cls.lily.id, "points": 250}
         )
