@@ -164,6 +164,25 @@ def find_odoo():
 # ---------------------------------------------------------------- virtualenv
 
 
+# Odoo's pins that ours (setup.cfg) supersede: wechatpayv3 needs cryptography >= 35, and Odoo 18's
+# pin for Python < 3.12 is 3.4.8; setup.cfg takes the versions Odoo 18 pins for Python 3.12 (Noble), with
+# the urllib3 and idna that go with them.
+SUPERSEDED_REQUIREMENTS = ("cryptography", "pyopenssl", "urllib3", "idna")
+
+
+def odoo_requirements(path):
+    """Odoo's requirements.txt without the lines of ``SUPERSEDED_REQUIREMENTS`` (a copy in ``.run/``)."""
+    kept = []
+    for line in path.read_text().splitlines():
+        name = re.split(r"[\s=<>!~;\[]", line.strip(), maxsplit=1)[0].lower()
+        if name not in SUPERSEDED_REQUIREMENTS:
+            kept.append(line)
+    out = RUNDIR / "requirements-odoo.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(kept) + "\n")
+    return out
+
+
 def ensure_venv(odoo):
     python = VENV / "bin" / "python"
     digest = hashlib.sha256()
@@ -183,7 +202,7 @@ def ensure_venv(odoo):
     env = dict(os.environ, PIP_CONSTRAINT=str(ROOT / "tools" / "pip-constraints.txt"))
     cmd = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     if odoo.requirements:
-        cmd += ["-r", str(odoo.requirements)]
+        cmd += ["-r", str(odoo_requirements(odoo.requirements))]
     # Our requirements (setup.cfg, with the test and lint extras) and, in editable mode, the fake WeChat
     # platform package (tests/fakewechat) that the modules' Odoo tests import.
     cmd += ["-e", f"{ROOT}[test,lint]"]

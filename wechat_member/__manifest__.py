@@ -13,7 +13,7 @@
     "application": True,
     "depends": ["point_of_sale", "mail"],
     "external_dependencies": {
-        "python": ["wechatpy", "qrcode", "requests", "defusedxml", "cryptography"],
+        "python": ["wechatpy", "wechatpayv3", "qrcode", "requests", "defusedxml", "cryptography"],
     },
     "data": [
         "security/wechat_member_security.xml",

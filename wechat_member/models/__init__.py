@@ -21,6 +21,7 @@ from . import wechat_notice_digest
 from . import res_company
 from . import res_partner
 from . import wechat_pay
+from . import wechat_pay_refund
 from . import pos_payment_method
 from . import pos_payment
 from . import pos_order

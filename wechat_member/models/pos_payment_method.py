@@ -86,6 +86,11 @@ class PosPaymentMethod(models.Model):
             raise ValidationError(_("The WeChat account of %(method)s belongs to another company.", method=self.name))
         return account
 
+    def _wechat_pay_client(self):
+        """The WeChat Pay client of this payment method (its account's merchant)."""
+        self.ensure_one()
+        return WeChatPayClient(self._wechat_pay_check())
+
     @api.model
     def _wechat_pay_uuids(self, data):
         order_uuid = str((data or {}).get("order_uuid") or "").strip()
@@ -149,7 +154,7 @@ class PosPaymentMethod(models.Model):
                 "status": "failed",
                 "message": _("WeChat Pay can only charge a positive amount. Refunds are made another way."),
             }
-        client = WeChatPayClient(account)
+        client = self._wechat_pay_client()
         with transaction_cursor(self) as (txn_env, own):
             method = self.with_env(txn_env)
             last = method._wechat_pay_last(txn_env, order_uuid, payment_uuid)
@@ -258,13 +263,13 @@ class PosPaymentMethod(models.Model):
 
     def wechat_pay_status(self, data):
         """Where the payment line's charge stands (``pay/orderquery``): done / waiting / failed."""
-        account = self._wechat_pay_check()
+        client = self._wechat_pay_client()
         order_uuid, payment_uuid = self._wechat_pay_uuids(data)
         with transaction_cursor(self) as (txn_env, own):
             txn = self.with_env(txn_env)._wechat_pay_last(txn_env, order_uuid, payment_uuid)
             if not txn:
                 return {"status": "failed", "message": _("No WeChat payment was sent for this payment line.")}
-            return txn._sync(WeChatPayClient(account))
+            return txn._sync(client)
 
     def wechat_pay_cancel(self, data):
         """Cancel the payment line's charge (``secapi/pay/reverse``, repeated while ``recall=Y``).
@@ -273,14 +278,14 @@ class PosPaymentMethod(models.Model):
         (seconds) when WeChat does not accept a reverse yet (15 s after the
         order), and ``status``/``transaction_id`` when the customer already paid.
         """
-        account = self._wechat_pay_check()
+        client = self._wechat_pay_client()
         order_uuid, payment_uuid = self._wechat_pay_uuids(data)
         with transaction_cursor(self) as (txn_env, own):
             txn = self.with_env(txn_env)._wechat_pay_last(txn_env, order_uuid, payment_uuid)
             answer = self._wechat_pay_cancel_without_reverse(txn, data)
             if answer is not None:
                 return answer
-            res = self._wechat_pay_reverse(WeChatPayClient(account), txn)
+            res = self._wechat_pay_reverse(client, txn)
             return self._wechat_pay_handle_reverse(txn, res)
 
     def _wechat_pay_cancel_without_reverse(self, txn, data):

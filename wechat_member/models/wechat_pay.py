@@ -17,6 +17,7 @@ from odoo import api, fields, models, sql_db
 from odoo.sql_db import TestCursor
 
 from ..tools.wechat_pay_api import ERROR, OK, pay_message
+from .wechat_pay_refund import ACTIVE_REFUND_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -66,10 +67,22 @@ class WeChatPayTransaction(models.Model):
     message = fields.Char(readonly=True)
     charged_at = fields.Datetime("Sent On", readonly=True, default=fields.Datetime.now)
     micropay_failed = fields.Boolean(readonly=True, help="The charge got a definite refusal from WeChat Pay.")
+    refund_ids = fields.One2many("wechat.pay.refund", "transaction_id", string="Refunds", readonly=True)
+    refunded_amount = fields.Monetary(
+        compute="_compute_refunded_amount",
+        currency_field="currency_id",
+        help="Refunded or being refunded (refused and closed refunds not counted).",
+    )
 
     _sql_constraints = [
         ("out_trade_no_uniq", "UNIQUE(out_trade_no)", "This merchant order number was already sent to WeChat Pay."),
     ]
+
+    @api.depends("refund_ids.state", "refund_ids.amount")
+    def _compute_refunded_amount(self):
+        for txn in self:
+            refunds = txn.refund_ids.filtered(lambda r: r.state in ACTIVE_REFUND_STATES)
+            txn.refunded_amount = sum(refunds.mapped("amount"))
 
     @api.model
     def _out_trade_no(self, order_uuid, payment_uuid, attempt=1):
