@@ -191,8 +191,9 @@ def ensure_venv(odoo):
         digest.update(odoo.requirements.read_bytes())
     digest.update((ROOT / "tools" / "pip-constraints.txt").read_bytes())
     digest.update(str(odoo.root).encode())
-    digest.update((ROOT / "setup.cfg").read_bytes())  # our requirements; the editable install points at ROOT
-    digest.update(str(ROOT).encode())
+    # Our requirements. Not ROOT: git worktrees may share one virtualenv (they import their own fake, see
+    # with_own_fake), and a stamp per checkout would reinstall it at each switch.
+    digest.update((ROOT / "setup.cfg").read_bytes())
     stamp = VENV / ".wm-stamp"
     if python.exists() and stamp.exists() and stamp.read_text() == digest.hexdigest():
         return str(python)
@@ -644,10 +645,20 @@ def spawn(cmd, log_path, env, pidfile):
     return proc
 
 
+def with_own_fake(env):
+    """``env`` with this checkout's fake platform (``tests/fakewechat``) first on the path.
+
+    The virtualenv's editable install points at the checkout that built it; a git worktree sharing that
+    virtualenv must still import its own fake.
+    """
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "tests"), env.get("PYTHONPATH")) if p)
+    return env
+
+
 def odoo_env(pg):
     env = dict(os.environ, **pg.env())
     env["PYTHONUNBUFFERED"] = "1"
-    return env
+    return with_own_fake(env)
 
 
 def base_odoo_args(odoo, pg, db):
@@ -737,7 +748,7 @@ def run_pytest(python, url, db, pg, odoo, log_path, extra_args=None):
     junit = RUNDIR / "pytest.xml"
     with contextlib.suppress(FileNotFoundError):
         junit.unlink()
-    env = dict(os.environ, **pg.env())
+    env = with_own_fake(dict(os.environ, **pg.env()))
     env.update(
         {
             "WM_ODOO_URL": url,
