@@ -211,8 +211,8 @@ class FakeWeChat:
         with self.lock:
             self.account(appid).template_fail_next += int(n)
 
-    def pay_script(self, auth_code, outcome="SUCCESS", openid=None, is_subscribe=None, recall=0):
-        script = make_script(outcome, openid, is_subscribe, recall)
+    def pay_script(self, auth_code, outcome="SUCCESS", openid=None, is_subscribe=None, recall=0, reverse_userpaying=0):
+        script = make_script(outcome, openid, is_subscribe, recall, reverse_userpaying)
         with self.lock:
             self.payments.scripts[auth_code] = script
         return auth_code

@@ -8,12 +8,15 @@ from odoo.exceptions import AccessDenied, ValidationError
 from odoo.http import request
 
 from ..tools.wechat_pay_api import ERROR, OK, QUERY_ERRORS, UNKNOWN, WeChatPayClient, pay_message
-from .wechat_pay import AUTH_CODE_RE, REVERSE_MAX_CALLS, reverse_wait, transaction_cursor
+from .wechat_pay import AUTH_CODE_RE, REVERSE_MAX_CALLS, reverse_expired, reverse_wait, transaction_cursor
 
 _logger = logging.getLogger(__name__)
 
 # Seconds between two reverse calls answered ``recall=Y``.
 REVERSE_RECALL_DELAY = 1.0
+# Seconds after which the POS asks again for a reverse WeChat refused as USERPAYING (the customer is still
+# on the password screen): the query interval the docs advise.
+REVERSE_USERPAYING_RETRY = 5
 
 
 class PosPaymentMethod(models.Model):
@@ -276,7 +279,8 @@ class PosPaymentMethod(models.Model):
 
         Returns ``{'cancelled': bool, 'message': str}``, plus ``retry_in``
         (seconds) when WeChat does not accept a reverse yet (15 s after the
-        order), and ``status``/``transaction_id`` when the customer already paid.
+        order, or while the customer is still on WeChat's password screen),
+        and ``status``/``transaction_id`` when the customer already paid.
         """
         client = self._wechat_pay_client()
         order_uuid, payment_uuid = self._wechat_pay_uuids(data)
@@ -292,8 +296,9 @@ class PosPaymentMethod(models.Model):
         """The answer to a cancel request that calls no reverse now, else ``None``.
 
         A validated sale, a charge already failed or cancelled (or never
-        sent), a paid charge without ``force``, and a charge too recent for
-        WeChat to accept a reverse (``retry_in``).
+        sent), a paid charge without ``force``, a charge older than WeChat's
+        7 days for a reverse, and a charge too recent for WeChat to accept a
+        reverse (``retry_in``).
         """
         if txn and txn._wechat_is_settled():
             # Whatever the POS sends (``force`` included): a validated sale is reversed by a refund.
@@ -313,6 +318,8 @@ class PosPaymentMethod(models.Model):
                 cancelled=False,
                 message=_("The customer has already paid with WeChat: the payment is kept."),
             )
+        if reverse_expired(txn):
+            return {"cancelled": False, "message": self._wechat_pay_reverse_expired_message()}
         wait = reverse_wait(txn)
         if wait:
             return {
@@ -336,6 +343,12 @@ class PosPaymentMethod(models.Model):
             break
         return res
 
+    def _wechat_pay_reverse_expired_message(self):
+        return _(
+            "This WeChat payment is more than 7 days old: WeChat Pay no longer cancels it. Refund it instead, "
+            "from the WeChat Pay merchant platform."
+        )
+
     def _wechat_pay_handle_reverse(self, txn, res):
         """Record WeChat's answer ``res`` to the reverse of ``txn``; the answer to the POS."""
         if res.status == OK and res.data.get("recall") != "Y":
@@ -346,11 +359,21 @@ class PosPaymentMethod(models.Model):
             # WeChat never received the charge: nothing to cancel.
             txn.write({"state": "cancelled", "err_code": res.code, "message": pay_message(self.env, "REVOKED")})
             return {"cancelled": True, "message": pay_message(self.env, "REVOKED")}
+        if res.status == ERROR and res.code == "USERPAYING":
+            # The customer is still on WeChat's password screen: WeChat refuses the reverse for now.
+            _logger.info("WeChat Pay %s: reverse refused while the customer pays, retry", txn.out_trade_no)
+            return {
+                "cancelled": False,
+                "retry_in": REVERSE_USERPAYING_RETRY,
+                "message": _(
+                    "The customer is still confirming the payment in WeChat: it cannot be cancelled yet. "
+                    "Trying again in %(seconds)s s...",
+                    seconds=REVERSE_USERPAYING_RETRY,
+                ),
+            }
         _logger.warning("WeChat Pay %s: reverse failed (%s)", txn.out_trade_no, res.code)
         if res.status == ERROR and res.code == "REVERSE_EXPIRE":
-            message = _(
-                "It is too late to cancel this WeChat payment: refund it from the WeChat Pay merchant " "platform."
-            )
+            message = self._wechat_pay_reverse_expired_message()
         elif res.status == OK:
             message = _("WeChat Pay is still cancelling the payment: try to cancel again in a moment.")
         else:

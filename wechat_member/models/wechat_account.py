@@ -22,6 +22,8 @@ _logger = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.weixin.qq.com"
 DEFAULT_OAUTH_URL = "https://open.weixin.qq.com"
 DEFAULT_PAY_URL = "https://api.mch.weixin.qq.com"
+# WeChat Pay's access point in another city (跨城冗灾): the same API, tried once after a network error.
+DEFAULT_PAY_BACKUP_URL = "https://api2.mch.weixin.qq.com"
 JSSDK_URL = "https://res.wx.qq.com/open/js/jweixin-1.6.0.js"
 # A stored token is used until this many seconds before its expiry.
 TOKEN_MARGIN = 60
@@ -84,6 +86,13 @@ class WeChatAccount(models.Model):
     api_base_url = fields.Char("API URL", default=DEFAULT_API_URL, required=True)
     oauth_base_url = fields.Char("OAuth URL", default=DEFAULT_OAUTH_URL, required=True)
     pay_base_url = fields.Char("WeChat Pay URL", default=DEFAULT_PAY_URL, required=True)
+    pay_backup_url = fields.Char(
+        "WeChat Pay Backup URL",
+        default=DEFAULT_PAY_BACKUP_URL,
+        help="Where a WeChat Pay request is sent again once when the WeChat Pay URL cannot be reached (network "
+        "error or timeout): WeChat Pay's access point in another city. Empty: no second try. In sandbox mode, "
+        "only a URL other than WeChat's is used (the sandbox never talks to WeChat).",
+    )
     timeout = fields.Integer("Timeout (s)", default=10, required=True)
     # Token kept in the database, one per account (never per worker in memory).
     access_token = fields.Char(groups="base.group_system", copy=False, readonly=True, exportable=False)
@@ -259,10 +268,10 @@ class WeChatAccount(models.Model):
                     )
                 )
 
-    @api.constrains("sandbox", "sandbox_url", "api_base_url", "oauth_base_url", "pay_base_url")
+    @api.constrains("sandbox", "sandbox_url", "api_base_url", "oauth_base_url", "pay_base_url", "pay_backup_url")
     def _check_urls(self):
         for account in self:
-            urls = [account.api_base_url, account.oauth_base_url, account.pay_base_url]
+            urls = [account.api_base_url, account.oauth_base_url, account.pay_base_url, account.pay_backup_url]
             if account.sandbox:
                 urls.append(account.sandbox_url)
             for url in urls:
@@ -289,6 +298,18 @@ class WeChatAccount(models.Model):
     def _pay_base_url(self):
         self.ensure_one()
         return (self.sandbox_url if self.sandbox else self.pay_base_url).rstrip("/")
+
+    def _pay_backup_url(self):
+        """Where a WeChat Pay request goes once more after a network error, or ``False``.
+
+        In sandbox mode, only a URL set by hand (not WeChat's default): the
+        sandbox never talks to WeChat.
+        """
+        self.ensure_one()
+        url = (self.pay_backup_url or "").strip().rstrip("/")
+        if self.sandbox and url == DEFAULT_PAY_BACKUP_URL:
+            return False
+        return url or False
 
     def _api(self, token=None):
         """The client of this account (see :class:`WeChatApi`); ``token``: use it, never refresh it."""
