@@ -427,7 +427,6 @@ def _mark_paid(fake, order):
 
 
 def _repeat(fake, req, order, data):
-    pay_v2._tick(fake, order)
     same = order.auth_code == data["auth_code"] and order.total_fee == int(data["total_fee"])
     if order.state in ("SUCCESS", "REFUND"):
         fake.violation(
@@ -479,7 +478,6 @@ def _find_order(fake, req, out_trade_no, partner, ids):
     order = fake.payments.orders.get((mch_id, out_trade_no))
     if order is None:
         return None, _err(fake, req, "ORDER_NOT_EXIST")
-    pay_v2._tick(fake, order)
     return order, None
 
 
@@ -519,8 +517,11 @@ def _reverse(fake, req, out_trade_no, partner):
             % (order.out_trade_no, now - order.created, pay_v2.REVERSE_MIN_AGE),
             order.appid,
         )
-    if order.state == "REFUND":
+    if order.state == "REFUND" or now - order.created > pay_v2.REVERSE_MAX_AGE:
         return _err(fake, req, "REVERSE_EXPIRE")
+    if order.state == "USERPAYING" and order.reverse_userpaying_left > 0:
+        order.reverse_userpaying_left -= 1
+        return _err(fake, req, "USERPAYING", "用户正在支付中，不能撤销")
     if order.recall_left > 0:  # v3 has no recall flag: the reverse is not done yet, call again
         order.recall_left -= 1
         return _err(fake, req, "SYSTEM_ERROR")
