@@ -150,6 +150,24 @@ def test_reverse_and_refunds(fake, acc, v3, clock):
     assert fake.violations == []
 
 
+def test_reverse_userpaying_then_reverse_expire(fake, acc, v3, clock):
+    """As v2: a reverse while the payer is on the password screen answers USERPAYING (call again), a reverse of
+    an order older than 7 days REVERSE_EXPIRE; WeChat revokes no unpaid order by itself."""
+    codepay(v3, fake.pay_script(fake.auth_code(), "USERPAYING_FOREVER", reverse_userpaying=1), "T1")
+    clock.advance(120)
+    assert fake.order("T1").state == "USERPAYING", "no auto-revoke"
+    status, text = v3.codepay_reverse("T1")
+    assert json.loads(text)["code"] == "USERPAYING"
+    status, text = v3.codepay_reverse("T1")
+    assert status == 200 and fake.order("T1").state == "REVOKED"
+    codepay(v3, fake.auth_code(), "T2")
+    clock.advance(8 * 24 * 3600)
+    status, text = v3.codepay_reverse("T2")
+    assert json.loads(text)["code"] == "REVERSE_EXPIRE"
+    assert fake.order("T2").state == "SUCCESS"
+    assert fake.violations == []
+
+
 def test_partner_mode_sub_openid(fake, acc):
     fake.pay_v3_merchant(SP_MCHID, appid=SP_APPID, partner=True)
     fake.pay_v3_sub_merchant(SP_MCHID, SUB_MCHID, sub_appid=acc.appid)

@@ -402,6 +402,7 @@ def _codepay(fake, req, partner):
         order.sp_mchid, order.sp_appid, order.sub_appid = merchant.mchid, data.get("sp_appid"), data.get("sub_appid")
     order.is_subscribe = "Y" if acc is not None and acc.is_follower(openid) else "N"
     order.recall_left = script.recall
+    order.reverse_userpaying_left = script.reverse_userpaying
     pay.orders[(mch_id, order.out_trade_no)] = order
     pay.by_txn[txn] = order
     outcome = script.outcome
