@@ -8,6 +8,7 @@ from odoo.exceptions import AccessDenied, ValidationError
 from odoo.http import request
 
 from ..tools.wechat_pay_api import ERROR, OK, QUERY_ERRORS, UNKNOWN, WeChatPayClient, pay_message
+from ..tools.wechat_pay_v3_api import WeChatPayV3Client
 from .wechat_pay import AUTH_CODE_RE, REVERSE_MAX_CALLS, reverse_expired, reverse_wait, transaction_cursor
 
 _logger = logging.getLogger(__name__)
@@ -28,6 +29,14 @@ class PosPaymentMethod(models.Model):
         domain="[('company_id', '=', company_id)]",
         help="The WeChat service account whose merchant (WeChat Pay) charges the customer's payment code. "
         "The payer becomes a member of this account.",
+    )
+    wechat_pay_api_version = fields.Selection(
+        [("v2", "APIv2"), ("v3", "APIv3")],
+        string="WeChat Pay API",
+        default="v2",
+        required=True,
+        help="APIv2 (XML, API key) or APIv3 (JSON, merchant certificate key; needed for service-provider "
+        "merchants and WeChat Pay public keys). The credentials are the WeChat account's.",
     )
     wechat_thanks_message = fields.Char(
         "WeChat Pay Thanks",
@@ -69,6 +78,32 @@ class PosPaymentMethod(models.Model):
                     )
                 )
 
+    @api.constrains("use_payment_terminal", "wechat_account_id", "wechat_pay_api_version")
+    def _check_wechat_pay_api_version(self):
+        for method in self.filtered(lambda m: m.use_payment_terminal == "wechat_pay" and m.wechat_account_id):
+            account = method.sudo().wechat_account_id
+            if method.wechat_pay_api_version == "v3":
+                missing = account._pay_v3_missing()
+                if missing:
+                    raise ValidationError(
+                        _(
+                            "The payment method %(method)s uses WeChat Pay APIv3, but the WeChat account "
+                            "%(account)s lacks: %(missing)s.",
+                            method=method.name,
+                            account=account.name,
+                            missing=", ".join(missing),
+                        )
+                    )
+            elif account.pay_partner_mode:
+                raise ValidationError(
+                    _(
+                        "The WeChat account %(account)s is a service-provider sub-merchant: its payment method "
+                        "%(method)s must use WeChat Pay APIv3.",
+                        method=method.name,
+                        account=account.name,
+                    )
+                )
+
     @api.onchange("use_payment_terminal")
     def _onchange_use_payment_terminal(self):
         res = super()._onchange_use_payment_terminal()
@@ -92,7 +127,10 @@ class PosPaymentMethod(models.Model):
     def _wechat_pay_client(self):
         """The WeChat Pay client of this payment method (its account's merchant)."""
         self.ensure_one()
-        return WeChatPayClient(self._wechat_pay_check())
+        account = self._wechat_pay_check()
+        if self.wechat_pay_api_version == "v3":
+            return WeChatPayV3Client(account)
+        return WeChatPayClient(account)
 
     @api.model
     def _wechat_pay_uuids(self, data):

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import psycopg2.errors
 import pytz
 import requests
+from wechatpayv3.utils import load_private_key, load_public_key
 
 from odoo import _, api, fields, models, sql_db
 from odoo.exceptions import UserError, ValidationError
@@ -75,6 +76,62 @@ class WeChatAccount(models.Model):
     )
     pay_key_pem = fields.Binary(
         "Merchant Certificate Key (PEM)", groups=MANAGER_GROUPS, attachment=True, copy=False, exportable=False
+    )
+    # WeChat Pay APIv3 (payment methods set to APIv3)
+    pay_v3_serial_no = fields.Char(
+        "Merchant Certificate Serial No.",
+        groups=MANAGER_GROUPS,
+        copy=False,
+        exportable=False,
+        help="APIv3: the serial number of the merchant API certificate (商户API证书序列号) whose key signs the "
+        "requests.",
+    )
+    pay_v3_private_key = fields.Text(
+        "Merchant Private Key (PEM)",
+        groups=MANAGER_GROUPS,
+        copy=False,
+        exportable=False,
+        help="APIv3: the private key of the merchant API certificate (apiclient_key.pem).",
+    )
+    pay_v3_api_key = fields.Char(
+        "APIv3 Key",
+        groups=MANAGER_GROUPS,
+        copy=False,
+        exportable=False,
+        help="APIv3: the 32-character APIv3 key (APIv3密钥) that decrypts the platform certificates.",
+    )
+    pay_v3_verify_mode = fields.Selection(
+        [("public_key", "WeChat Pay public key (微信支付公钥)"), ("certificate", "Platform certificates (平台证书)")],
+        string="Answers Verified With",
+        default="public_key",
+        required=True,
+        groups=MANAGER_GROUPS,
+        help="APIv3: merchants onboarded since 2024 get a WeChat Pay public key; older ones verify WeChat Pay's "
+        "answers with the platform certificates, downloaded with the APIv3 key.",
+    )
+    pay_v3_public_key = fields.Text("WeChat Pay Public Key (PEM)", groups=MANAGER_GROUPS, copy=False, exportable=False)
+    pay_v3_public_key_id = fields.Char(
+        "WeChat Pay Public Key ID",
+        groups=MANAGER_GROUPS,
+        copy=False,
+        exportable=False,
+        help="APIv3: the id of the WeChat Pay public key, PUB_KEY_ID_...",
+    )
+    pay_partner_mode = fields.Boolean(
+        "Service Provider Mode (服务商)",
+        groups=MANAGER_GROUPS,
+        help="APIv3: this shop is a sub-merchant onboarded through a service provider: requests are signed with "
+        "the provider's credentials and name the sub-merchant. The AppID of this account is the sub_appid, so "
+        "payers are identified by their openid in this account.",
+    )
+    pay_sp_mchid = fields.Char(
+        "Service Provider Merchant ID", groups=MANAGER_GROUPS, copy=False, exportable=False, help="sp_mchid"
+    )
+    pay_sp_appid = fields.Char(
+        "Service Provider AppID", groups=MANAGER_GROUPS, copy=False, exportable=False, help="sp_appid"
+    )
+    pay_sub_mchid = fields.Char(
+        "Sub-merchant ID", groups=MANAGER_GROUPS, copy=False, exportable=False, help="sub_mchid"
     )
     # Endpoints
     sandbox = fields.Boolean(
@@ -277,6 +334,72 @@ class WeChatAccount(models.Model):
             for url in urls:
                 if url and not url.startswith(("http://", "https://")):
                     raise ValidationError(_("%(url)s is not an http(s) URL.", url=url))
+
+    @api.constrains("pay_v3_private_key", "pay_v3_public_key", "pay_v3_public_key_id", "pay_v3_verify_mode")
+    def _check_pay_v3_keys(self):
+        for account in self.sudo():
+            if account.pay_v3_private_key:
+                try:
+                    load_private_key(account.pay_v3_private_key)
+                except Exception:  # noqa: BLE001 - wechatpayv3 raises bare Exception
+                    raise ValidationError(
+                        _(
+                            "The merchant private key of %(account)s is not a PEM private key (apiclient_key.pem).",
+                            account=account.name,
+                        )
+                    ) from None
+            if account.pay_v3_public_key:
+                try:
+                    load_public_key(account.pay_v3_public_key)
+                except Exception:  # noqa: BLE001 - wechatpayv3 raises bare Exception
+                    raise ValidationError(
+                        _("The WeChat Pay public key of %(account)s is not a PEM public key.", account=account.name)
+                    ) from None
+            if account.pay_v3_public_key_id and not account.pay_v3_public_key_id.startswith("PUB_KEY_ID_"):
+                raise ValidationError(
+                    _(
+                        "The WeChat Pay public key ID of %(account)s must start with PUB_KEY_ID_.",
+                        account=account.name,
+                    )
+                )
+        self.env["pos.payment.method"].sudo().search(
+            [("wechat_account_id", "in", self.ids), ("wechat_pay_api_version", "=", "v3")]
+        )._check_wechat_pay_api_version()
+
+    @api.constrains(
+        "pay_partner_mode",
+        "pay_sp_mchid",
+        "pay_sp_appid",
+        "pay_sub_mchid",
+        "pay_mch_id",
+        "pay_v3_serial_no",
+        "pay_v3_api_key",
+    )
+    def _check_pay_partner(self):
+        for account in self.sudo():
+            if account.pay_partner_mode and not (
+                account.pay_sp_mchid and account.pay_sp_appid and account.pay_sub_mchid
+            ):
+                raise ValidationError(
+                    _(
+                        "In service provider mode, %(account)s needs the service provider's merchant ID and AppID "
+                        "and the sub-merchant ID.",
+                        account=account.name,
+                    )
+                )
+        self.env["pos.payment.method"].sudo().search(
+            [("wechat_account_id", "in", self.ids), ("use_payment_terminal", "=", "wechat_pay")]
+        )._check_wechat_pay_api_version()
+
+    def _pay_v3_missing(self):
+        """The labels of the APIv3 settings this account lacks (empty when it can use APIv3)."""
+        self.ensure_one()
+        account = self.sudo()
+        required = ["pay_v3_serial_no", "pay_v3_private_key", "pay_v3_api_key"]
+        required.append("pay_sp_mchid" if account.pay_partner_mode else "pay_mch_id")
+        if account.pay_v3_verify_mode == "public_key":
+            required += ["pay_v3_public_key", "pay_v3_public_key_id"]
+        return [account._fields[name].get_description(self.env)["string"] for name in required if not account[name]]
 
     def write(self, vals):
         if {"appid", "appsecret", "sandbox", "sandbox_url", "api_base_url"} & set(vals):
