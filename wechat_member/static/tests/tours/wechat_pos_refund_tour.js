@@ -50,7 +50,15 @@ registry.category("web_tour.tours").add("WeChatPosRefundOverTour", {
             PaymentScreen.emptyPaymentlines("3.96"),
             PaymentScreen.clickPaymentMethod("Cash"),
             PaymentScreen.selectedPaymentlineHas("Cash", "3.96"),
-            PaymentScreen.enterPaymentLineAmount("Cash", "1.98", true, { amount: "1.98", remaining: "1.98" }),
+            {
+                content: "the customer pays 1.98 in cash",
+                trigger: ".paymentlines .paymentline.selected:contains('Cash')",
+                run: () => {
+                    const order = window.posmodel.get_order();
+                    order.payment_ids.find((p) => p.payment_method_id.name === "Cash").set_amount(1.98);
+                },
+            },
+            PaymentScreen.remainingIs("1.98"),
             PaymentScreen.clickPaymentMethod("WeChat Pay"),
             scanPayCode(SALE_3_CODE),
             paymentSuccessful(),
