@@ -8,6 +8,8 @@ black-box tests that cannot reach the Python object.  Not part of WeChat.
                                 openid, scene, ticket, key, content, url}
 - ``POST /_fake/pay_script``    {auth_code (generated when absent), outcome, openid, is_subscribe, recall,
                                 reverse_userpaying}
+- ``POST /_fake/refund_script`` {outcome (SUCCESS, CHANGE, REFUNDCLOSE, NOTENOUGH, SYSTEMERROR), processing,
+  out_trade_no (the next refund of any charge when absent)}
 - ``POST /_fake/inject``        fake.inject() arguments
 - ``POST /_fake/browser_user``  {appid, openid}
 - ``POST /_fake/templates``     {appid, template_id, title, keywords, category}
@@ -139,6 +141,13 @@ def pay_script(fake, req, body):
 
 
 @control
+def refund_script(fake, req, body):
+    outcome = body.get("outcome", "SUCCESS")
+    fake.refund_script(outcome, processing=int(body.get("processing", 1)), out_trade_no=body.get("out_trade_no"))
+    return {"outcome": outcome}
+
+
+@control
 def inject(fake, req, body):
     return fake.inject(**body).as_dict()
 
@@ -231,6 +240,7 @@ ROUTES = [
     ("POST", "/_fake/followers", followers),
     ("POST", "/_fake/simulate", simulate),
     ("POST", "/_fake/pay_script", pay_script),
+    ("POST", "/_fake/refund_script", refund_script),
     ("POST", "/_fake/inject", inject),
     ("POST", "/_fake/browser_user", browser_user),
     ("POST", "/_fake/templates", templates),

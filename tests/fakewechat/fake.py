@@ -14,7 +14,7 @@ import traceback
 from cryptography.hazmat.primitives import serialization
 
 from .api_subscribe import record_change, record_choice
-from .pay import PayState, make_script
+from .pay import PayState, RefundScript, make_script
 from .pay_v3 import PayV3State, V3Merchant
 from .server import Injection, make_server
 from .simulator import FollowerSimulator
@@ -265,6 +265,15 @@ class FakeWeChat:
         with self.lock:
             self.payments_v3.bad_signatures = int(times)
             self.payments_v3.unsigned = bool(unsigned)
+
+    def refund_script(self, outcome="SUCCESS", processing=1, out_trade_no=None):
+        """The next refund of charge ``out_trade_no`` (of any charge when ``None``): accepted, ``PROCESSING``
+        for ``processing`` queries, then ``outcome`` (SUCCESS, CHANGE, REFUNDCLOSE); or refused at once
+        (NOTENOUGH: merchant balance), or accepted while answering SYSTEMERROR."""
+        script = RefundScript(outcome, processing)
+        with self.lock:
+            self.payments.refund_scripts.setdefault(out_trade_no, []).append(script)
+        return script
 
     @property
     def refunds(self):

@@ -1,6 +1,6 @@
 """WeChat Pay v2 (XML, MD5/HMAC-SHA256 signed) for scan-to-pay at the till:
 ``/pay/micropay``, ``/pay/orderquery``, ``/secapi/pay/reverse``,
-``/tools/authcodetoopenid``, ``/secapi/pay/refund``.
+``/tools/authcodetoopenid``, ``/secapi/pay/refund``, ``/pay/refundquery``.
 
 Real-platform rules mimicked (付款码支付 and 撤销订单 API pages of the v2 docs):
 - every request is signed with the merchant key; a bad signature answers
@@ -28,7 +28,14 @@ Real-platform rules mimicked (付款码支付 and 撤销订单 API pages of the 
   ``REVERSE_EXPIRE``: refund instead); while the payer is still on WeChat's
   password screen it answers ``USERPAYING`` (call again later; scripted with
   ``reverse_userpaying``); it may answer ``recall=Y`` (call again); a paid
-  order reversed is refunded (recorded in ``fake.refunds``).
+  order reversed is refunded (recorded in ``fake.refunds``);
+- a refund (``secapi/pay/refund``) is accepted, then asynchronous: ``refundquery``
+  answers ``PROCESSING`` and then ``SUCCESS`` (or a scripted ``CHANGE`` /
+  ``REFUNDCLOSE``: ``fake.refund_script``); several refunds per charge up to the
+  amount paid (beyond: ``INVALID_REQUEST`` and violation ``over_refund``); the
+  same ``out_refund_no`` again answers the same refund, with another amount it
+  is refused; a charge older than a year (``REFUND_MAX_AGE``) answers
+  ``TRADE_OVERDUE`` (v2 doc: 交易时间超过一年的订单无法提交退款).
 Outcomes are scripted per auth code with ``fake.pay_script``.
 """
 
@@ -46,6 +53,10 @@ AUTH_CODE_RE = re.compile(r"^1[0-5]\d{16}$")
 REVERSE_MIN_AGE = 15
 # 撤销订单: "7天以内的交易单可调用撤销" (older: REVERSE_EXPIRE, refund instead).
 REVERSE_MAX_AGE = 7 * 86400
+# WeChat refunds a charge up to one year after it was paid.
+REFUND_MAX_AGE = 365 * 24 * 3600
+# Scripted outcomes of a refund: accepted then SUCCESS / CHANGE / REFUNDCLOSE, or refused at once.
+REFUND_OUTCOMES = ("SUCCESS", "CHANGE", "REFUNDCLOSE", "NOTENOUGH", "SYSTEMERROR")
 OUTCOMES = (
     "SUCCESS",
     "USERPAYING",
@@ -72,6 +83,9 @@ ERR_DES = {
     "TRADE_STATE_ERROR": "订单状态错误",
     "REVERSE_EXPIRE": "订单无法撤销",
     "INVALID_REQUEST": "参数错误",
+    "TRADE_OVERDUE": "订单已经超过退款期限",
+    "REFUNDNOTEXIST": "退款订单查询失败",
+    "NOTENOUGH_REFUND": "基本账户余额不足，请充值后重新发起",
 }
 TRADE_STATE_DESC = {
     "SUCCESS": "支付成功",
@@ -95,6 +109,14 @@ class PayScript:
         self.recall = recall
         # Reverse calls answered USERPAYING while the order is unpaid (the payer still on the password screen).
         self.reverse_userpaying = reverse_userpaying
+
+
+class RefundScript:
+    def __init__(self, outcome="SUCCESS", processing_queries=1):
+        if outcome not in REFUND_OUTCOMES:
+            raise ValueError("unknown refund outcome {!r} (one of {})".format(outcome, ", ".join(REFUND_OUTCOMES)))
+        self.outcome = outcome
+        self.processing_queries = int(processing_queries)
 
 
 def make_script(outcome, openid=None, is_subscribe=None, recall=0, reverse_userpaying=0):
@@ -152,6 +174,8 @@ class PayState:
         self.code_openids = {}
         self.refunds = []
         self.refunds_by_no = {}
+        # out_trade_no (or None: the next refund of any charge) -> [RefundScript, ...]
+        self.refund_scripts = {}
 
 
 # -- replies ----------------------------------------------------------------
@@ -389,6 +413,11 @@ def _record_refund(fake, order, fee, reason, out_refund_no):
         "out_refund_no": out_refund_no,
         "refund_id": "50000%015d" % fake.next_id("refund"),
         "t": fake.now(),
+        # A reverse is refunded at once; a refund is PROCESSING until queried (see refundquery).
+        "refund_status": "SUCCESS" if reason == "reverse" else "PROCESSING",
+        "success_time": beijing_compact(fake.now()) if reason == "reverse" else None,
+        "outcome": "SUCCESS",
+        "processing_left": 0,
     }
     order.refunded += fee
     fake.payments.refunds.append(refund)
@@ -406,6 +435,14 @@ def authcodetoopenid(fake, req):
     return _reply(fake, acc, {"result_code": "SUCCESS", "openid": openid})
 
 
+def _refund_script(pay, order):
+    for key in (order.out_trade_no, None):
+        queue = pay.refund_scripts.get(key)
+        if queue:
+            return queue.pop(0)
+    return RefundScript()
+
+
 def refund(fake, req):
     acc, data = _parse(fake, req)
     if acc is None:
@@ -415,18 +452,39 @@ def refund(fake, req):
         return _err(fake, acc, "ORDERNOTEXIST")
     out_refund_no = data.get("out_refund_no")
     fee = data.get("refund_fee") or ""
-    if not out_refund_no or not fee.isdigit() or int(fee) <= 0:
+    total = data.get("total_fee") or ""
+    if not out_refund_no or not fee.isdigit() or int(fee) <= 0 or not total.isdigit():
         return _err(fake, acc, "PARAM_ERROR")
+    fee = int(fee)
     pay = fake.payments
     done = pay.refunds_by_no.get((acc.mch_id, out_refund_no))
-    if done is None:
+    if done is not None:
+        if done["refund_fee"] != fee or done["out_trade_no"] != order.out_trade_no:
+            return _err(fake, acc, "INVALID_REQUEST", "订单金额或退款金额与之前请求不一致，请核实后再试")
+    else:
+        if int(total) != order.total_fee:
+            return _err(fake, acc, "INVALID_REQUEST", "订单金额与支付金额不一致")
         if order.state not in ("SUCCESS", "REFUND"):
             return _err(fake, acc, "TRADE_STATE_ERROR")
-        if order.refunded + int(fee) > order.total_fee:
+        if fake.now() - order.created > REFUND_MAX_AGE:
+            return _err(fake, acc, "TRADE_OVERDUE")
+        if order.refunded + fee > order.total_fee:
+            fake.violation(
+                "over_refund",
+                f"refund of {fee} fen for {order.out_trade_no}: {order.refunded} of {order.total_fee} already refunded",
+                acc.appid,
+            )
             return _err(fake, acc, "INVALID_REQUEST", "退款金额大于支付金额")
-        done = _record_refund(fake, order, int(fee), "refund", out_refund_no)
+        script = _refund_script(pay, order)
+        if script.outcome == "NOTENOUGH":
+            return _err(fake, acc, "NOTENOUGH", ERR_DES["NOTENOUGH_REFUND"])
+        done = _record_refund(fake, order, fee, "refund", out_refund_no)
+        done["outcome"] = "SUCCESS" if script.outcome == "SYSTEMERROR" else script.outcome
+        done["processing_left"] = script.processing_queries
         pay.refunds_by_no[(acc.mch_id, out_refund_no)] = done
         order.state = "REFUND"
+        if script.outcome == "SYSTEMERROR":  # accepted behind the merchant's back: query with the same number
+            return _err(fake, acc, "SYSTEMERROR")
     return _reply(
         fake,
         acc,
@@ -443,10 +501,76 @@ def refund(fake, req):
     )
 
 
+def _advance_refund(fake, order, done):
+    """One query of a PROCESSING refund: it stays PROCESSING ``processing_left`` queries, then ends."""
+    if done["refund_status"] != "PROCESSING":
+        return
+    if done["processing_left"] > 0:
+        done["processing_left"] -= 1
+        return
+    done["refund_status"] = done["outcome"]
+    if done["outcome"] == "SUCCESS":
+        done["success_time"] = beijing_compact(fake.now())
+    elif done["outcome"] == "REFUNDCLOSE":
+        order.refunded -= done["refund_fee"]  # closed: the money stays with the merchant
+
+
+def refundquery(fake, req):
+    acc, data = _parse(fake, req)
+    if acc is None:
+        return data
+    pay = fake.payments
+    if data.get("out_refund_no"):
+        found = pay.refunds_by_no.get((acc.mch_id, data["out_refund_no"]))
+        refunds = [found] if found else []
+    elif data.get("refund_id"):
+        refunds = [r for r in pay.refunds_by_no.values() if r["refund_id"] == data["refund_id"]]
+    else:
+        order = _find(fake, acc, data)
+        refunds = [r for r in pay.refunds_by_no.values() if order and r["out_trade_no"] == order.out_trade_no]
+    refunds = [r for r in refunds if r["mch_id"] == acc.mch_id]
+    if not refunds:
+        return _err(fake, acc, "REFUNDNOTEXIST")
+    order = pay.orders[(acc.mch_id, refunds[0]["out_trade_no"])]
+    fields = {
+        "result_code": "SUCCESS",
+        "transaction_id": order.transaction_id,
+        "out_trade_no": order.out_trade_no,
+        "total_fee": order.total_fee,
+        "cash_fee": order.total_fee,
+        "refund_fee": sum(r["refund_fee"] for r in refunds),
+        "refund_count": len(refunds),
+    }
+    for n, done in enumerate(refunds):
+        _advance_refund(fake, order, done)
+        fields.update(
+            {
+                f"out_refund_no_{n}": done["out_refund_no"],
+                f"refund_id_{n}": done["refund_id"],
+                f"refund_channel_{n}": "ORIGINAL",
+                f"refund_fee_{n}": done["refund_fee"],
+                f"refund_status_{n}": done["refund_status"],
+                f"refund_account_{n}": "REFUND_SOURCE_UNSETTLED_FUNDS",
+                f"refund_recv_accout_{n}": "支付用户的零钱",
+                f"refund_success_time_{n}": _dashed(done["success_time"]),
+            }
+        )
+    return _reply(fake, acc, fields)
+
+
+def _dashed(compact):
+    """20250101123000 -> 2025-01-01 12:30:00 (refund_success_time's format)."""
+    if not compact:
+        return None
+    c = compact
+    return f"{c[:4]}-{c[4:6]}-{c[6:8]} {c[8:10]}:{c[10:12]}:{c[12:14]}"
+
+
 ROUTES = [
     ("POST", "/pay/micropay", micropay),
     ("POST", "/pay/orderquery", orderquery),
     ("POST", "/secapi/pay/reverse", reverse),
     ("POST", "/tools/authcodetoopenid", authcodetoopenid),
     ("POST", "/secapi/pay/refund", refund),
+    ("POST", "/pay/refundquery", refundquery),
 ]

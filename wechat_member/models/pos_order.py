@@ -1,9 +1,11 @@
 import logging
 
-from odoo import Command, api, fields, models
-from odoo.tools import SQL
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL, format_amount
 
 from ..const import PAID_STATES
+from .wechat_pay_refund import PAID_REFUND_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ class PosOrder(models.Model):
     )
 
     def action_pos_order_paid(self):
+        self._wechat_link_refunds()
         bound = self._wechat_bind_payer()
         self._wechat_set_captured()
         res = super().action_pos_order_paid()
@@ -159,6 +162,51 @@ class PosOrder(models.Model):
             order.write(vals)
             member._touch()
         return bound
+
+    def add_payment(self, data):
+        # The back-office refund wizard names its WeChat Pay refund payment (pos.make.payment.check): the
+        # refund is matched by it, and only when WeChat Pay refunded that amount (_wechat_link_refunds).
+        payment_uuid = self.env.context.get("wechat_refund_payment_uuid")
+        if payment_uuid and (data.get("amount") or 0) < 0:
+            data = dict(data, uuid=payment_uuid)
+        return super().add_payment(data)
+
+    def _wechat_link_refunds(self):
+        """Link each negative WeChat Pay payment to the server's record of its refund; refuse the order without.
+
+        A refund payment is recorded only when WeChat Pay refunded (or is
+        refunding) its amount for this order and payment line
+        (``pos.payment.method.wechat_pay_refund``): nobody can record a
+        WeChat refund that was not made.  Idempotent.
+        """
+        Refund = self.env["wechat.pay.refund"].sudo()
+        for order in self:
+            payments = order.payment_ids.filtered(
+                lambda p: p.payment_method_id.use_payment_terminal == "wechat_pay" and p.amount < 0 and not p.is_change
+            )
+            for payment in payments:
+                refunds = Refund.search(
+                    [
+                        ("pos_order_uuid", "=", order.uuid),
+                        ("payment_uuid", "=", payment.uuid),
+                        ("payment_method_id", "=", payment.payment_method_id.id),
+                        ("state", "in", PAID_REFUND_STATES),
+                        "|",
+                        ("pos_payment_id", "=", False),
+                        ("pos_payment_id", "=", payment.id),
+                    ]
+                )
+                currency = order.currency_id
+                if not order.uuid or currency.compare_amounts(sum(refunds.mapped("amount")), -payment.amount):
+                    raise UserError(
+                        _(
+                            "The refund of %(amount)s with %(method)s was not made by WeChat Pay: refund it with "
+                            "WeChat Pay from the payment screen, or with another payment method.",
+                            amount=format_amount(self.env, -payment.amount, currency),
+                            method=payment.payment_method_id.name,
+                        )
+                    )
+                refunds.write({"pos_order_id": order.id, "pos_payment_id": payment.id})
 
     def _wechat_payer_bound(self):
         """Hook: the WeChat payer just became these orders' customer (the cashier had chosen none); called

@@ -1,15 +1,21 @@
 import logging
 import time
+from datetime import timedelta
 
 import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessDenied, ValidationError
 from odoo.http import request
+from odoo.tools import format_amount
 
-from ..tools.wechat_pay_api import ERROR, OK, QUERY_ERRORS, UNKNOWN, WeChatPayClient, pay_message
+from ..tools.wechat_pay_api import ERROR, OK, QUERY_ERRORS, UNKNOWN, WeChatPayClient, pay_message, refund_message
 from ..tools.wechat_pay_v3_api import WeChatPayV3Client
 from .wechat_pay import AUTH_CODE_RE, REVERSE_MAX_CALLS, reverse_expired, reverse_wait, transaction_cursor
+
+# WeChat Pay refunds a charge up to one year after it was paid
+# (v2 secapi/pay/refund: 交易时间超过一年的订单无法提交退款).
+REFUND_MAX_DAYS = 365
 
 _logger = logging.getLogger(__name__)
 
@@ -417,3 +423,195 @@ class PosPaymentMethod(models.Model):
         else:
             message = _("The WeChat payment could not be cancelled: %(reason)s Try again.", reason=res.message)
         return {"cancelled": False, "message": message}
+
+    # ------------------------------------------------------------------ refunds
+    def wechat_pay_refund(self, data):
+        """Refund to the customer's WeChat what a refund payment line pays back (``secapi/pay/refund``).
+
+        ``data``: ``order_uuid`` and ``payment_uuid`` (the refund order and its
+        negative payment line), ``amount`` (negative or positive) and
+        ``refunded_orderline_ids`` (the ``refunded_orderline_id`` of the refund
+        lines: the paid order(s)).  The charges are the server's own paid
+        ``wechat.pay.transaction`` of this payment method on those orders;
+        nothing else the POS sends is trusted.  Returns
+        ``{'status': 'done'|'processing'|'pending'|'change'|'closed'|'failed', 'message', 'left'?}``.
+        A retried request of the same line never refunds twice: its refunds are queried.
+        """
+        self._wechat_pay_check()
+        self._wechat_pay_check_refund_right()
+        data = data or {}
+        order_uuid, payment_uuid = self._wechat_pay_uuids(data)
+        currency, amount, refund_fee = self._wechat_pay_amount(dict(data, amount=abs(self._wechat_float(data))))
+        if refund_fee <= 0:
+            return {"status": "failed", "message": _("There is nothing to refund.")}
+        charge_orders = self._wechat_pay_refunded_orders(data.get("refunded_orderline_ids"))
+        client = self._wechat_pay_client()
+        with transaction_cursor(self) as (txn_env, own):
+            method = self.with_env(txn_env)
+            refunds = method._wechat_pay_line_refunds(txn_env, order_uuid, payment_uuid)
+            if refunds:
+                # A retry of this refund line: never refund again, ask WeChat where it stands.
+                for refund in refunds:
+                    refund._sync(client)
+                return refunds._refunds_result()
+            charges = method._wechat_pay_refundable_charges(charge_orders.with_env(txn_env))
+            # Two refunds of the same charges at once (two tills, two workers) wait for each other here: what is
+            # left is computed from the refunds committed before.
+            txn_env.cr.execute("SELECT id FROM wechat_pay_transaction WHERE id = ANY(%s) FOR UPDATE", [charges.ids])
+            charges.invalidate_recordset()
+            charges.refund_ids.invalidate_recordset()
+            if method._wechat_pay_overdue(charges):
+                return {"status": "failed", "left": 0.0, "message": refund_message(self.env, "TRADE_OVERDUE")}
+            charges = charges.filtered(lambda t: not method._wechat_pay_overdue(t))
+            left = sum(max(0.0, txn.amount - txn.refunded_amount) for txn in charges)
+            if currency.compare_amounts(amount, left) > 0:
+                return {
+                    "status": "failed",
+                    "left": left,
+                    "message": _(
+                        "Only %(left)s left to refund with WeChat Pay on this order: refund the rest another way.",
+                        left=format_amount(self.env, left, currency),
+                    ),
+                }
+            refunds = method._wechat_pay_new_refunds(charges, order_uuid, payment_uuid, currency, amount)
+            if not refunds:
+                return {"status": "pending", "message": refund_message(self.env, "NETWORK")}
+            if own:
+                txn_env.cr.commit()  # recorded before WeChat is called
+            reason = _("Refund of %(order)s", order=", ".join(charge_orders.mapped("pos_reference") or [""]))
+            for refund in refunds:
+                refund._send(client, reason=reason[:80])
+            return refunds._refunds_result(
+                left=left - sum(refunds.filtered(lambda r: r.state != "failed").mapped("amount"))
+            )
+
+    def wechat_pay_refund_status(self, data):
+        """Where the refund of a refund payment line stands (``pay/refundquery``)."""
+        self._wechat_pay_check()
+        order_uuid, payment_uuid = self._wechat_pay_uuids(data)
+        client = self._wechat_pay_client()
+        with transaction_cursor(self) as (txn_env, own):
+            refunds = self.with_env(txn_env)._wechat_pay_line_refunds(txn_env, order_uuid, payment_uuid)
+            if not refunds:
+                return {"status": "failed", "message": _("No WeChat Pay refund was sent for this payment line.")}
+            for refund in refunds:
+                refund._sync(client)
+            return refunds._refunds_result()
+
+    def _wechat_pay_check_refund_right(self):
+        """Refunding to WeChat needs what refunding in the POS needs: a Point of Sale user (18.0 has no finer
+        right: ``pos_hr``'s cashier role restricts price changes and cash moves, not refunds)."""
+        if not self.env.su and not self.env.user.has_group("point_of_sale.group_pos_user"):
+            raise AccessDenied()
+
+    @api.model
+    def _wechat_float(self, data):
+        try:
+            return float(data.get("amount") or 0.0)
+        except (TypeError, ValueError):
+            return 0.0
+
+    def _wechat_pay_refunded_orders(self, line_ids):
+        """The paid orders of the refunded lines, as the user may read them; refused for another company."""
+        try:
+            ids = [int(i) for i in line_ids or []]
+        except (TypeError, ValueError):
+            ids = []
+        lines = self.env["pos.order.line"].browse(ids).exists()
+        if not lines:
+            raise ValidationError(
+                _("A WeChat Pay refund must refund lines of a paid order (Refund in the order list).")
+            )
+        orders = lines.order_id
+        orders.check_access("read")  # the cashier's own rights on the paid orders
+        if orders.company_id != self.company_id:
+            raise ValidationError(_("%(method)s cannot refund an order of another company.", method=self.name))
+        return orders.sudo()
+
+    def _wechat_pay_refundable_charges(self, orders):
+        """The paid WeChat Pay charges of ``orders`` made with this payment method, oldest first.
+
+        Refused with a clear message when the orders were paid with another
+        WeChat Pay method, or not with WeChat Pay at all.
+        """
+        Txn = self.env["wechat.pay.transaction"].sudo()
+        domain = [
+            ("state", "=", "done"),
+            "|",
+            ("pos_order_id", "in", orders.ids),
+            ("pos_order_uuid", "in", [u for u in orders.mapped("uuid") if u]),
+        ]
+        charges = Txn.search(domain, order="id")
+        # A charge counts for an order only if the order recorded it (its payment line), not just its uuid.
+        payments = orders.payment_ids.filtered(lambda p: p.amount > 0)
+        charges = charges.filtered(lambda t: t.pos_order_id in orders or t.payment_uuid in payments.mapped("uuid"))
+        mine = charges.filtered(lambda t: t.payment_method_id == self)
+        if not mine:
+            if charges:
+                raise ValidationError(
+                    _(
+                        "This order was paid with %(methods)s, not %(method)s: refund it with the payment method "
+                        "it was paid with.",
+                        methods=", ".join(charges.payment_method_id.mapped("name")),
+                        method=self.name,
+                    )
+                )
+            raise ValidationError(
+                _("This order was not paid with %(method)s: refund it with another payment method.", method=self.name)
+            )
+        return mine
+
+    def _wechat_pay_overdue(self, charges):
+        """All ``charges`` are older than WeChat's refund limit."""
+        limit = fields.Datetime.now() - timedelta(days=REFUND_MAX_DAYS)
+        return charges and all(txn.charged_at and txn.charged_at < limit for txn in charges)
+
+    def _wechat_pay_line_refunds(self, txn_env, order_uuid, payment_uuid):
+        return (
+            txn_env["wechat.pay.refund"]
+            .sudo()
+            .search(
+                [
+                    ("pos_order_uuid", "=", order_uuid),
+                    ("payment_uuid", "=", payment_uuid),
+                    ("payment_method_id", "=", self.id),
+                ],
+                order="id",
+            )
+        )
+
+    def _wechat_pay_new_refunds(self, charges, order_uuid, payment_uuid, currency, amount):
+        """Record the refunds (``pending``) of ``amount``, split over ``charges`` (oldest first).
+
+        Returns them, or an empty recordset when the same request runs in
+        another worker (its ``out_refund_no`` already exists).
+        """
+        Refund = self.env["wechat.pay.refund"].sudo()
+        vals_list = []
+        rest = amount
+        for txn in charges:
+            if currency.is_zero(rest):
+                break
+            part = min(rest, currency.round(txn.amount - txn.refunded_amount))
+            if currency.compare_amounts(part, 0.0) <= 0:
+                continue
+            rest = currency.round(rest - part)
+            vals_list.append(
+                {
+                    "out_refund_no": Refund._refund_number(order_uuid, payment_uuid, len(vals_list) + 1),
+                    "transaction_id": txn.id,
+                    "payment_method_id": self.id,
+                    "company_id": txn.company_id.id,
+                    "amount": part,
+                    "refund_fee": int(round(part * 100)),
+                    "pos_order_uuid": order_uuid,
+                    "payment_uuid": payment_uuid,
+                }
+            )
+        if not currency.is_zero(rest):
+            return Refund
+        try:
+            with self.env.cr.savepoint():
+                return Refund.create(vals_list)
+        except psycopg2.IntegrityError:
+            return Refund

@@ -1,4 +1,4 @@
-"""WeChat Pay v2 scan-to-pay (付款码支付) client.
+"""WeChat Pay v2 scan-to-pay (付款码支付) client: charge, query, reverse, refund and refund query.
 
 :class:`WeChatPayClient` is the client of one ``wechat.account``, built on
 wechatpy 1.8.18's ``WeChatPay`` (``API_BASE_URL`` pointed at the account's
@@ -73,6 +73,48 @@ PAY_MESSAGES = {
     "NETWORK": _lt("WeChat Pay could not be reached (network error or timeout)."),
     "GENERIC": _lt("WeChat Pay refused the payment: %(message)s"),
 }
+
+
+# err_code of a refund request (secapi/pay/refund) whose outcome is unknown: query the same out_refund_no.
+REFUND_QUERY_ERRORS = {"SYSTEMERROR", "BIZERR_NEED_RETRY", "FREQUENCY_LIMITED"}
+
+REFUND_MESSAGES = {
+    "PROCESSING": _lt("WeChat Pay is processing the refund: it usually reaches the customer within minutes."),
+    "SUCCESS": _lt("Refunded to the customer's WeChat."),
+    "CHANGE": _lt(
+        "WeChat Pay could not pay the refund back to the customer's account (closed or frozen card). "
+        "Handle it on the WeChat Pay merchant platform (refund to the merchant balance or by transfer)."
+    ),
+    "REFUNDCLOSE": _lt("WeChat Pay closed the refund: nothing was refunded. Refund the customer another way."),
+    "NOTENOUGH": _lt(
+        "The merchant's WeChat Pay balance is not enough for this refund. Top up the merchant account on the "
+        "WeChat Pay merchant platform, then refund again."
+    ),
+    "TRADE_OVERDUE": _lt(
+        "This payment is older than WeChat Pay's refund limit (one year): refund the customer another way."
+    ),
+    "INVALID_REQUEST": _lt(
+        "WeChat Pay refused the refund: more than what is left to refund, or another amount for the same refund."
+    ),
+    "TRADE_STATE_ERROR": _lt("WeChat Pay cannot refund this payment in its current state."),
+    "ORDERNOTEXIST": _lt("WeChat Pay does not know the payment to refund."),
+    "REFUNDNOTEXIST": _lt("WeChat Pay does not know this refund."),
+    "USER_ACCOUNT_ABNORMAL": _lt(
+        "The customer's WeChat account is closed or frozen: refund on the WeChat Pay merchant platform."
+    ),
+    "SIGNERROR": PAY_MESSAGES["SIGNERROR"],
+    "NETWORK": _lt("WeChat Pay could not be reached (network error or timeout): the refund will be checked again."),
+    "GENERIC": _lt("WeChat Pay refused the refund: %(message)s"),
+}
+
+
+def refund_message(env, code, detail=""):
+    """The cashier's words for a WeChat Pay refund ``err_code`` / ``refund_status``."""
+    lang = env.lang or "en_US"
+    known = REFUND_MESSAGES.get(code)
+    if known:
+        return known._translate(lang)
+    return REFUND_MESSAGES["GENERIC"]._translate(lang) % {"message": detail or code or "?"}
 
 
 def pay_message(env, code, detail=""):
@@ -254,3 +296,68 @@ class WeChatPayClient:
 
     def reverse(self, out_trade_no):
         return self._call(lambda pay: pay.order.reverse, out_trade_no=out_trade_no, with_cert=True)
+
+    def refund(self, out_trade_no, out_refund_no, total_fee, refund_fee, reason=None):
+        """Ask for a refund (``secapi/pay/refund``, merchant certificate).
+
+        An accepted refund is asynchronous: ``data["refund_status"]`` is
+        ``PROCESSING`` until :meth:`refund_query` says otherwise.  The same
+        ``out_refund_no`` again never refunds twice.
+        """
+        res = self._call(
+            lambda pay: pay.refund.apply,
+            total_fee=total_fee,
+            refund_fee=refund_fee,
+            out_refund_no=out_refund_no,
+            out_trade_no=out_trade_no,
+            refund_desc=reason,
+            with_cert=True,
+        )
+        if res.status == OK:
+            res.data = dict(
+                res.data,
+                refund_status="PROCESSING",
+                refund_fee=_fen(res.data.get("refund_fee")),
+                refund_id=res.data.get("refund_id"),
+            )
+        elif res.status == ERROR:
+            if res.code in REFUND_QUERY_ERRORS:
+                res.status = UNKNOWN
+                res.message = refund_message(self.env, "NETWORK")
+            else:
+                res.message = refund_message(self.env, res.code, res.data.get("err_code_des"))
+        return res
+
+    def refund_query(self, out_refund_no):
+        """Where refund ``out_refund_no`` stands (``pay/refundquery``): ``data["refund_status"]`` in
+        SUCCESS / PROCESSING / CHANGE / REFUNDCLOSE, ``refund_id``, ``refund_fee`` (fen), ``success_time``."""
+        res = self._call(lambda pay: pay.refund.query, out_refund_no=out_refund_no)
+        if res.status == ERROR:
+            res.message = refund_message(self.env, res.code, res.data.get("err_code_des"))
+            return res
+        if res.status != OK:
+            return res
+        data = res.data
+        try:
+            count = int(data.get("refund_count") or 0)
+        except ValueError:
+            count = 0
+        for n in range(count):
+            if data.get(f"out_refund_no_{n}") == out_refund_no:
+                res.data = dict(
+                    data,
+                    refund_status=data.get(f"refund_status_{n}"),
+                    refund_id=data.get(f"refund_id_{n}"),
+                    refund_fee=_fen(data.get(f"refund_fee_{n}")),
+                    success_time=data.get(f"refund_success_time_{n}"),
+                )
+                return res
+        # A signed answer without this refund: as if WeChat did not know it.
+        return WeChatPayResult(ERROR, "REFUNDNOTEXIST", refund_message(self.env, "REFUNDNOTEXIST"), data)
+
+
+def _fen(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

@@ -18,6 +18,11 @@ const AUTH_CODE_RE = /^1[0-5]\d{16}$/;
  * 5-10 s, about 30 s, then reverse; WeChat accepts a reverse 15 s after the
  * order, and refuses it as USERPAYING while the customer is still on the
  * password screen: the server then answers ``retry_in``).
+ *
+ * A negative amount (a refund order of Odoo's refund flow) refunds to the
+ * customer's WeChat: no code to scan, the server finds the charge of the
+ * refunded order itself (secapi/pay/refund), and the status is asked until
+ * WeChat Pay says it is refunded or processing.
  */
 export class PaymentWeChatPay extends PaymentInterface {
     setup() {
@@ -105,7 +110,10 @@ export class PaymentWeChatPay extends PaymentInterface {
         if (!line) {
             return false;
         }
-        if (line.amount <= 0) {
+        if (line.amount < 0) {
+            return this._wechatRefund(line);
+        }
+        if (line.amount === 0) {
             this._showError(_t("WeChat Pay can only charge a positive amount."));
             return false;
         }
@@ -216,6 +224,67 @@ export class PaymentWeChatPay extends PaymentInterface {
         return false;
     }
 
+    // ------------------------------------------------------------------ refund
+    _refundedLineIds(line) {
+        return line.pos_order_id.lines
+            .map((l) => l.refunded_orderline_id?.id)
+            .filter((id) => typeof id === "number");
+    }
+
+    async _wechatRefund(line) {
+        line.set_payment_status("waiting");
+        let result;
+        try {
+            result = await this._call("wechat_pay_refund", {
+                ...this._lineData(line),
+                amount: line.amount,
+                currency: this.pos.currency.name,
+                refunded_orderline_ids: this._refundedLineIds(line),
+            });
+        } catch (error) {
+            // A refusal of the server (wrong payment method, no right ...) or Odoo unreachable.
+            this._showError(
+                error?.data?.message ||
+                    _t(
+                        "Odoo could not be reached. Check the connection, then press Retry: the refund will not be made twice."
+                    )
+            );
+            return false;
+        }
+        const deadline = Date.now() + this.pollTimeout;
+        while (result.status === "pending" && Date.now() < deadline) {
+            line.set_payment_status("waitingCard");
+            await this._sleep(this.pollInterval);
+            try {
+                result = await this._call("wechat_pay_refund_status", this._lineData(line));
+            } catch {
+                continue; // Odoo unreachable for a moment: ask again
+            }
+        }
+        return this._handleRefundResult(line, result);
+    }
+
+    _handleRefundResult(line, result) {
+        if (result.status === "done" || result.status === "processing") {
+            line.card_type = "WeChat Pay";
+            line.set_receipt_info(result.message);
+            if (result.status === "processing") {
+                this.env.services.notification.add(result.message, { type: "info" });
+            }
+            return true;
+        }
+        if (result.status === "pending") {
+            this._showError(
+                _t(
+                    "WeChat Pay has not confirmed the refund yet. Press Retry in a moment: the refund will not be made twice."
+                )
+            );
+            return false;
+        }
+        this._showError(result.message || _t("WeChat Pay refused the refund."), _t("WeChat Pay refund"));
+        return false;
+    }
+
     // ------------------------------------------------------------------ cancel
     /**
      * Reverse the line's charge; waits as WeChat asks (15 s after the order,
@@ -263,8 +332,8 @@ export class PaymentWeChatPay extends PaymentInterface {
 
     async _wechatCancel(order, uuid) {
         const line = this._line(uuid);
-        if (!line) {
-            return true;
+        if (!line || line.amount < 0) {
+            return true; // a refund is not cancelled: it is made or refused at once
         }
         this.cancelState[uuid] = "cancelling";
         const cancelled = await this._reverse(line);

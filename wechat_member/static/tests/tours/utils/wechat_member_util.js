@@ -5,6 +5,9 @@ import * as PaymentScreen from "@point_of_sale/../tests/tours/utils/payment_scre
 import * as ProductScreen from "@point_of_sale/../tests/tours/utils/product_screen_util";
 import * as ReceiptScreen from "@point_of_sale/../tests/tours/utils/receipt_screen_util";
 import * as TextInputPopup from "@point_of_sale/../tests/tours/utils/text_input_popup_util";
+import * as TicketScreen from "@point_of_sale/../tests/tours/utils/ticket_screen_util";
+import * as Order from "@point_of_sale/../tests/tours/utils/generic_components/order_widget_util";
+import { inLeftSide } from "@point_of_sale/../tests/tours/utils/common";
 
 /** Every POS tour starts here: the POS is loaded and the register opened. */
 export function openRegister() {
@@ -120,5 +123,20 @@ export function finishOrder() {
         ReceiptScreen.isShown(),
         ReceiptScreen.receiptIsThere(),
         ReceiptScreen.clickNextOrder(),
+    ].flat();
+}
+
+/** Odoo's refund flow: select the paid order ``orderName`` in the ticket screen, refund ``quantity`` of its
+ * selected line, then pay the refund back with WeChat Pay (no code to scan: the server finds the charge). */
+export function refundWithWeChat(orderName, quantity) {
+    return [
+        ProductScreen.clickRefund(),
+        TicketScreen.selectOrder(orderName),
+        inLeftSide(Order.hasLine({ productName: "Desk Pad", withClass: ".selected" })),
+        ProductScreen.clickNumpad(quantity),
+        TicketScreen.confirmRefund(),
+        ProductScreen.isShown(),
+        ProductScreen.clickPayButton(),
+        PaymentScreen.clickPaymentMethod("WeChat Pay"),
     ].flat();
 }
