@@ -129,6 +129,7 @@ def test_definitive_errors(fake, acc, v3):
 
 
 def test_reverse_and_refunds(fake, acc, v3, clock):
+    fake.expect_violations()
     codepay(v3, fake.pay_script(fake.auth_code(), "USERPAYING_FOREVER"), "T1")
     clock.advance(16)
     status, text = v3.codepay_reverse("T1")
@@ -143,11 +144,13 @@ def test_reverse_and_refunds(fake, acc, v3, clock):
     assert json.loads(text)["refund_id"] == data["refund_id"]
     status, text = v3.refund("R2", {"refund": 800, "total": 1000, "currency": "CNY"}, out_trade_no="T2")
     assert (status, json.loads(text)["code"]) == (400, "INVALID_REQUEST")
+    assert [v["rule"] for v in fake.violations] == ["over_refund"]
+    status, text = v3.query_refund("R1")
+    assert status == 200 and json.loads(text)["status"] == "PROCESSING", "processing for one query (as v2)"
     status, text = v3.query_refund("R1")
     assert status == 200 and json.loads(text)["status"] == "SUCCESS"
     assert [r["refund_fee"] for r in fake.refunds if r["out_trade_no"] == "T2"] == [300]
     assert v3.query_refund("R9")[0] == 404
-    assert fake.violations == []
 
 
 def test_reverse_userpaying_then_reverse_expire(fake, acc, v3, clock):
@@ -165,6 +168,20 @@ def test_reverse_userpaying_then_reverse_expire(fake, acc, v3, clock):
     status, text = v3.codepay_reverse("T2")
     assert json.loads(text)["code"] == "REVERSE_EXPIRE"
     assert fake.order("T2").state == "SUCCESS"
+    assert fake.violations == []
+
+
+def test_scripted_refund_outcomes(fake, acc, v3):
+    """The refund scripts of v2 apply to v3: PROCESSING for n queries then ABNORMAL (v2 CHANGE), NOT_ENOUGH."""
+    codepay(v3, fake.auth_code(), "T3", total=1000)
+    fake.refund_script("CHANGE", processing=2, out_trade_no="T3")
+    status, text = v3.refund("R1", {"refund": 300, "total": 1000, "currency": "CNY"}, out_trade_no="T3")
+    assert json.loads(text)["status"] == "PROCESSING"
+    states = [json.loads(v3.query_refund("R1")[1])["status"] for __ in range(3)]
+    assert states == ["PROCESSING", "PROCESSING", "ABNORMAL"]
+    fake.refund_script("NOTENOUGH", out_trade_no="T3")
+    status, text = v3.refund("R2", {"refund": 300, "total": 1000, "currency": "CNY"}, out_trade_no="T3")
+    assert json.loads(text)["code"] == "NOT_ENOUGH"
     assert fake.violations == []
 
 

@@ -75,6 +75,8 @@ V3_ERR = {
     "NO_AUTH": (403, "商户无权限"),
 }
 # v2 outcomes / err_code -> the v3 code the fake answers.
+# The fake's refund states (v2 names, pay.refund) as APIv3 says them.
+V3_REFUND_STATUS = {"PROCESSING": "PROCESSING", "SUCCESS": "SUCCESS", "CHANGE": "ABNORMAL", "REFUNDCLOSE": "CLOSED"}
 V2_TO_V3 = {
     "SYSTEMERROR": "SYSTEM_ERROR",
     "BANKERROR": "BANK_ERROR",
@@ -545,7 +547,7 @@ def _refund_view(order, refund):
         "user_received_account": "支付用户零钱",
         "create_time": _rfc3339(refund["t"]),
         **({"success_time": _rfc3339(refund["success_t"])} if refund.get("success_t") else {}),
-        "status": refund["v3_status"],
+        "status": V3_REFUND_STATUS[refund["refund_status"]],
         "funds_account": "AVAILABLE",
         "amount": {
             "total": order.total_fee,
@@ -594,14 +596,28 @@ def refund(fake, req):
         return _err(fake, req, "PARAM_ERROR")
     done = pay.refunds_by_no.get((mch_id, out_refund_no))
     if done is None:
+        # The v2 refund rules (pay.refund): state, one-year limit, over-refund, scripts (fake.refund_script).
         if order.state not in ("SUCCESS", "REFUND"):
             return _err(fake, req, "TRADE_STATE_ERROR")
+        if fake.now() - order.created > pay_v2.REFUND_MAX_AGE:
+            return _err(fake, req, "INVALID_REQUEST", "订单已超过退款期限")
         if order.refunded + fee > order.total_fee:
+            fake.violation(
+                "over_refund",
+                f"refund of {fee} fen for {order.out_trade_no}: {order.refunded} of {order.total_fee} already refunded",
+                order.appid,
+            )
             return _err(fake, req, "INVALID_REQUEST", "申请退款金额超过订单可退金额")
+        script = pay_v2._refund_script(pay, order)
+        if script.outcome == "NOTENOUGH":
+            return _err(fake, req, "NOT_ENOUGH", "基本账户余额不足")
         done = pay_v2._record_refund(fake, order, fee, data.get("reason") or "refund", out_refund_no)
-        done["v3_status"] = "PROCESSING"
+        done["outcome"] = "SUCCESS" if script.outcome == "SYSTEMERROR" else script.outcome
+        done["processing_left"] = script.processing_queries
         pay.refunds_by_no[(mch_id, out_refund_no)] = done
         order.state = "REFUND"
+        if script.outcome == "SYSTEMERROR":  # accepted behind the merchant's back: query with the same number
+            return _err(fake, req, "SYSTEM_ERROR")
     elif done["refund_fee"] != fee or done["out_trade_no"] != order.out_trade_no:
         return _err(fake, req, "INVALID_REQUEST", "退款单号已用于另一笔退款")
     return _answer(fake, req, 200, _refund_view(order, done))
@@ -617,10 +633,10 @@ def refund_query(fake, req, out_refund_no):
     done = fake.payments.refunds_by_no.get((mch_id, out_refund_no))
     if done is None:
         return _err(fake, req, "RESOURCE_NOT_EXISTS")
-    if done.get("v3_status", "PROCESSING") == "PROCESSING":
-        done["v3_status"] = "SUCCESS"
-        done["success_t"] = fake.now()
     order = fake.payments.orders[(mch_id, done["out_trade_no"])]
+    pay_v2._advance_refund(fake, order, done)
+    if done["refund_status"] == "SUCCESS" and not done.get("success_t"):
+        done["success_t"] = fake.now()
     return _answer(fake, req, 200, _refund_view(order, done))
 
 

@@ -306,3 +306,17 @@ def visible_wechat_menus(env, user):
         if ancestors[0] == root.id and all(i in visible_ids for i in ancestors):
             seen.add(menu.get_external_id()[menu.id])
     return seen
+
+
+def v3_credentials(fake, mchid, appid=None, partner=False):
+    """The ``wechat.account`` values of ``mchid``'s APIv3 credentials registered on ``fake``."""
+    private_key, serial_no, apiv3_key = fake.pay_v3_merchant(mchid, appid=appid, partner=partner)
+    public_key, public_key_id = fake.pay_v3_public_key()
+    return {
+        "pay_v3_serial_no": serial_no,
+        "pay_v3_private_key": private_key,
+        "pay_v3_api_key": apiv3_key,
+        "pay_v3_verify_mode": "public_key",
+        "pay_v3_public_key": public_key,
+        "pay_v3_public_key_id": public_key_id,
+    }

@@ -11,7 +11,7 @@ from odoo import Command, fields
 from odoo.exceptions import AccessDenied, AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
-from .common import PoSCommonWeChat, PoSHttpCommonWeChat, WeChatFakeMixin, add_wechat_pay_method
+from .common import PoSCommonWeChat, PoSHttpCommonWeChat, WeChatFakeMixin, add_wechat_pay_method, v3_credentials
 
 OPENID_A = "oREFUND000000000000000000A01"
 
@@ -405,3 +405,14 @@ class TestPosWeChatPayRefundTour(WeChatFakeMixin, PoSHttpCommonWeChat):
         self.assertEqual(orders[2].payment_ids.payment_method_id.mapped("type"), ["cash"])
         self.assertEqual(len(self.fake.calls_to("/secapi/pay/refund")), 1)
         self.assertEqual(self.fake.violations, [])
+
+
+@tagged("post_install", "-at_install")
+class TestPosWeChatPayRefundV3(TestPosWeChatPayRefund):
+    """The same refunds through an APIv3 payment method (``/v3/refund/domestic/refunds``)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.account.write(v3_credentials(cls.fake, cls.account.pay_mch_id))
+        (cls.wechat_pm | cls.other_wechat_pm).write({"wechat_pay_api_version": "v3"})

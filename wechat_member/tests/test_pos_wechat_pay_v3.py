@@ -15,27 +15,13 @@ from odoo.tests import new_test_user, tagged
 
 from ..tools.wechat_pay_api import ERROR, OK, UNKNOWN
 from ..tools.wechat_pay_v3_api import WeChatPayV3Client
-from .common import PoSCommonWeChat, WeChatFakeMixin, add_wechat_pay_method
+from .common import PoSCommonWeChat, WeChatFakeMixin, add_wechat_pay_method, v3_credentials
 
 OPENID_A = "oPAYER3000000000000000000A01"
 SP_MCHID = "1230000109"
 SP_APPID = "wxsp00000000000001"
 SUB_MCHID = "1900000777"
 _real_send = requests.Session.send
-
-
-def v3_credentials(fake, mchid, appid=None, partner=False):
-    """The ``wechat.account`` values of ``mchid``'s APIv3 credentials registered on ``fake``."""
-    private_key, serial_no, apiv3_key = fake.pay_v3_merchant(mchid, appid=appid, partner=partner)
-    public_key, public_key_id = fake.pay_v3_public_key()
-    return {
-        "pay_v3_serial_no": serial_no,
-        "pay_v3_private_key": private_key,
-        "pay_v3_api_key": apiv3_key,
-        "pay_v3_verify_mode": "public_key",
-        "pay_v3_public_key": public_key,
-        "pay_v3_public_key_id": public_key_id,
-    }
 
 
 @tagged("post_install", "-at_install")
@@ -184,10 +170,15 @@ class TestPosWeChatPayV3(WeChatFakeMixin, PoSCommonWeChat):
         again = client.refund(res["out_trade_no"], "RF" + line["payment_uuid"][:20], 10000, 4000)
         self.assertEqual(again.data["refund_id"], first.data["refund_id"], "the same out_refund_no pays once")
         query = client.refund_query("RF" + line["payment_uuid"][:20])
+        self.assertEqual((query.status, query.data["refund_status"]), (OK, "PROCESSING"))
+        query = client.refund_query("RF" + line["payment_uuid"][:20])
         self.assertEqual((query.status, query.data["refund_status"]), (OK, "SUCCESS"))
         self.assertTrue(query.data["success_time"])
         over = client.refund(res["out_trade_no"], "RFOVER" + line["payment_uuid"][:20], 10000, 7000)
         self.assertEqual((over.status, over.code), (ERROR, "INVALID_REQUEST"))
+        self.assertIn("more than what is left", over.message)
+        self.assertEqual([v["rule"] for v in self.fake.violations], ["over_refund"])
+        self.fake.clear_logs()
         self.assertEqual(client.refund_query("RFNONE").code, "REFUNDNOTEXIST")
         self.assertEqual(
             [r["refund_fee"] for r in self.fake.refunds if r["out_trade_no"] == res["out_trade_no"]], [4000]

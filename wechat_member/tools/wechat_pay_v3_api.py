@@ -34,7 +34,15 @@ from wechatpayv3.utils import build_authorization
 
 from odoo.tools.translate import LazyTranslate
 
-from .wechat_pay_api import ERROR, OK, UNKNOWN, WeChatPayResult, pay_message
+from .wechat_pay_api import (
+    ERROR,
+    OK,
+    REFUND_QUERY_ERRORS,
+    UNKNOWN,
+    WeChatPayResult,
+    pay_message,
+    refund_message,
+)
 
 _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
@@ -394,8 +402,8 @@ class WeChatPayV3Client:
             refunded,
         )
         if res.status == ERROR and res.code == "RESOURCE_NOT_EXISTS":
-            return self._error("ORDERNOTEXIST", res.data.get("message") or "")
-        return res
+            res = self._error("ORDERNOTEXIST", res.data.get("message") or "")
+        return self._refund_error(res)
 
     def refund_query(self, out_refund_no):
         res = self._result(
@@ -403,5 +411,17 @@ class WeChatPayV3Client:
             lambda data: WeChatPayResult(OK, data=self._refund_data(data)),
         )
         if res.status == ERROR and res.code == "RESOURCE_NOT_EXISTS":
-            return self._error("REFUNDNOTEXIST", res.data.get("message") or "")
+            res = self._error("REFUNDNOTEXIST", res.data.get("message") or "")
+        return self._refund_error(res)
+
+    def _refund_error(self, res):
+        """A refund error as the v2 client gives it: retryable ones unknown (query with the same number),
+        the others with the refund's words for the cashier (NOTENOUGH is the merchant's balance here)."""
+        if res.status != ERROR:
+            return res
+        if res.code in REFUND_QUERY_ERRORS:
+            res.status = UNKNOWN
+            res.message = refund_message(self.env, "NETWORK")
+        else:
+            res.message = refund_message(self.env, res.code, res.data.get("message") or "")
         return res
