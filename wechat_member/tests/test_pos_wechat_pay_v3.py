@@ -257,6 +257,7 @@ class TestPosWeChatPayV3(WeChatFakeMixin, PoSCommonWeChat):
         client = self.wechat_pm._wechat_pay_client()
         refund = client.refund(fake_order.out_trade_no, "RFSP1", 10000, 10000)
         self.assertEqual(refund.status, OK, refund.message)
+        self.assertEqual(client.refund_query("RFSP1").data["refund_status"], "PROCESSING")
         self.assertEqual(client.refund_query("RFSP1").data["refund_status"], "SUCCESS")
 
     # ------------------------------------------------------------------ settings
