@@ -411,6 +411,8 @@ class TestPosWeChatPayRefundTour(WeChatFakeMixin, PoSHttpCommonWeChat):
 class TestPosWeChatPayRefundV3(TestPosWeChatPayRefund):
     """The same refunds through an APIv3 payment method (``/v3/refund/domestic/refunds``)."""
 
+    allow_inherited_tests_method = True
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
