@@ -13,6 +13,7 @@ import traceback
 
 from .api_subscribe import record_change, record_choice
 from .pay import PayState, make_script
+from .pay_bill import bill_ready_at, trade_bill_csv
 from .server import Injection, make_server
 from .simulator import FollowerSimulator
 from .state import FakeAccount
@@ -216,6 +217,29 @@ class FakeWeChat:
         with self.lock:
             self.payments.scripts[auth_code] = script
         return auth_code
+
+    def pay_bill_omit(self, number):
+        """Leave the charge (``out_trade_no``) or refund (``out_refund_no``) ``number`` out of the day bills."""
+        with self.lock:
+            self.payments.bill_omit.add(number)
+
+    def pay_bill_amount(self, number, fen):
+        """Bill the charge or refund ``number`` at ``fen`` instead of its real amount."""
+        with self.lock:
+            self.payments.bill_amounts[number] = int(fen)
+
+    def trade_bill(self, mch_id, bill_date, sub_mch_id=None):
+        """The trade bill text of ``mch_id`` for the Beijing day ``bill_date`` (None: no trade that day)."""
+        with self.lock:
+            return trade_bill_csv(self, mch_id, bill_date, sub_mch_id)
+
+    def advance_to_bill(self, bill_date):
+        """Move the fake's time to 10:30 Beijing the day after ``bill_date`` (when its bill is fetched),
+        if earlier; returns the seconds moved (``fake.advance(-seconds)`` moves back)."""
+        with self.lock:
+            seconds = max(0.0, bill_ready_at(bill_date) - self.now())
+            self._offset += seconds
+            return seconds
 
     @property
     def refunds(self):

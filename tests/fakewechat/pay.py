@@ -135,6 +135,9 @@ class PayState:
         self.code_openids = {}
         self.refunds = []
         self.refunds_by_no = {}
+        # Day bills (pay_bill.py): out_trade_no / out_refund_no left out of the bill, or billed another amount.
+        self.bill_omit = set()
+        self.bill_amounts = {}
 
 
 # -- replies ----------------------------------------------------------------

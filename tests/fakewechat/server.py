@@ -26,6 +26,7 @@ from . import (
     control,
     oauth,
     pay,
+    pay_bill,
 )
 from .errors import WeChatError
 from .web import Reply, Request, json_reply
@@ -48,6 +49,7 @@ def _build_routes():
         api_jssdk,
         oauth,
         pay,
+        pay_bill,
         control,
     ):
         for method, path, fn in module.ROUTES:
