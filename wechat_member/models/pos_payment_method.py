@@ -356,3 +356,12 @@ class PosPaymentMethod(models.Model):
         else:
             message = _("The WeChat payment could not be cancelled: %(reason)s Try again.", reason=res.message)
         return {"cancelled": False, "message": message}
+
+    # ------------------------------------------------------------------ day-end reconciliation
+    def action_wechat_pay_reconcile(self):
+        """Button: reconcile a day of this method with WeChat's trade bill (a wizard asks the day)."""
+        self.ensure_one()
+        self.env["wechat.pay.reconciliation"]._check_manager()
+        action = self.env["ir.actions.actions"]._for_xml_id("wechat_member.wechat_pay_reconcile_wizard_action")
+        action["context"] = {"default_payment_method_id": self.id}
+        return action
