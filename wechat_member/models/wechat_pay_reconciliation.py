@@ -29,6 +29,17 @@ BILL_HOUR = 10
 # Refunds WeChat accepted: they are in the bill of the day they were asked.
 BILLED_REFUND_STATES = ("processing", "done", "change")
 
+TOTAL_FIELDS = (
+    "odoo_count",
+    "odoo_amount",
+    "odoo_refund_count",
+    "odoo_refund_amount",
+    "wechat_count",
+    "wechat_amount",
+    "wechat_refund_count",
+    "wechat_refund_amount",
+)
+
 RECONCILIATION_STATES = [
     ("matched", "Matched"),
     ("mismatch", "Mismatches"),
@@ -60,6 +71,8 @@ class WeChatPayReconciliation(models.Model):
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "bill_date desc, id desc"
     _check_company_auto = True
+    # Written by the server only: the managers (read access) discuss it and handle its to-dos.
+    _mail_post_access = "read"
 
     name = fields.Char(compute="_compute_name", store=True)
     payment_method_id = fields.Many2one(
@@ -157,8 +170,13 @@ class WeChatPayReconciliation(models.Model):
             # WeChat saw no trade that day: everything Odoo recorded is missing in WeChat.
             lines, totals = self._match(method, [], charges, refunds)
             vals.update(totals, state="mismatch" if lines else "no_bill", message=res.message)
+        elif rec and rec.state != "error":
+            # The bill could not be had this time: the day keeps its former result, with the reason.
+            rec.write({"message": res.message})
+            _logger.info("WeChat Pay reconciliation %s of %s: bill not downloaded (%s)", method.id, day, res.code)
+            return rec
         else:
-            vals.update(state="error", message=res.message)
+            vals.update(dict.fromkeys(TOTAL_FIELDS, 0), state="error", message=res.message)
         if rec:
             rec.line_ids.unlink()
             rec.write(vals)

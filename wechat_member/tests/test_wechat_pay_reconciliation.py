@@ -250,6 +250,17 @@ class TestWeChatPayReconciliation(PosMemberCommon):
         self.assertTrue(rec.message)
         self.assertFalse(rec.activity_ids)
 
+    def test_network_error_keeps_former_result(self):
+        day = self.today - timedelta(days=3)
+        self._txn(self._pay_with_wechat(False, OPENID)).sudo().charged_at = beijing_day_bounds(day)[0]
+        rec = self._reconcile(day)
+        self.assertRecordValues(rec, [{"state": "mismatch", "odoo_count": 1, "mismatch_count": 1}])
+        self.fake.inject("/pay/downloadbill", reset=True)
+        self.assertEqual(self._reconcile(day), rec)
+        self.assertRecordValues(rec, [{"state": "mismatch", "odoo_count": 1, "mismatch_count": 1}])
+        self.assertIn("network", rec.message)
+        self.assertEqual(len(rec.activity_ids), 1)
+
     def test_rerun_replaces_result_and_activity(self):
         order = self._pay_with_wechat(False, OPENID)
         number = self._txn(order).out_trade_no
@@ -263,6 +274,17 @@ class TestWeChatPayReconciliation(PosMemberCommon):
         self.assertIn(str(rec.bill_date), activity.summary)
         self.assertEqual(activity.res_model, "wechat.pay.reconciliation")
         self.assertEqual(activity.res_id, rec.id)
+        # Another manager (read access only, not assigned) sees the to-do on the result.
+        other = self.env["res.users"].create(
+            {
+                "name": "Other WeChat Manager",
+                "login": "wm_recon_manager2",
+                "company_id": self.company.id,
+                "company_ids": [(6, 0, self.company.ids)],
+                "groups_id": [(6, 0, [self.env.ref("wechat_member.group_wechat_manager").id])],
+            }
+        )
+        self.assertEqual(rec.with_user(other).activity_ids.summary, activity.summary)
         # Running the day again (the same mismatch): one activity still.
         rec.action_reconcile_again()
         self.assertEqual(len(rec.activity_ids), 1)
