@@ -210,6 +210,8 @@ class WeChatPayReconciliation(models.Model):
             .sudo()
             .search(
                 [
+                    "|",
+                    ("payment_method_id", "=", method.id),
                     ("transaction_id.payment_method_id", "=", method.id),
                     ("state", "in", BILLED_REFUND_STATES),
                     ("requested_at", ">=", start),
