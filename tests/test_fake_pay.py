@@ -87,14 +87,50 @@ def test_userpaying_then_success_after_n_queries(fake, acc, pay):
     assert pay.check_signature(paid) and paid["openid"] and paid["time_end"]
 
 
-def test_userpaying_forever_is_revoked_by_wechat_after_45s(fake, acc, pay, clock):
+def test_unpaid_order_is_not_revoked_by_wechat_itself(fake, acc, pay, clock):
+    """The domestic docs tell the merchant to reverse (after ~30 s): WeChat does not do it for him."""
     code = fake.pay_script(fake.auth_code(), "USERPAYING_FOREVER")
     assert error_of(micropay, pay, code) == "USERPAYING"
-    clock.advance(44)
+    clock.advance(600)
     assert pay.micropay.query(out_trade_no="T1")["trade_state"] == "USERPAYING"
-    clock.advance(1)
+    assert error_of(micropay, pay, code) == "USERPAYING"  # the same request again: still paying
+    assert fake.refunds == [] and fake.violations == []
+
+
+def test_queries_every_second_are_not_a_violation(fake, acc, pay, clock):
+    """The docs advise an interval (5-10 s) but give no minimum: no violation for polling faster."""
+    code = fake.pay_script(fake.auth_code(), ("USERPAYING", 5))
+    error_of(micropay, pay, code)
+    states = []
+    for _i in range(6):
+        clock.advance(1)
+        states.append(pay.micropay.query(out_trade_no="T1")["trade_state"])
+    assert states == ["USERPAYING"] * 5 + ["SUCCESS"]
+    assert fake.violations == []
+
+
+def test_reverse_while_the_payer_is_paying_answers_userpaying(fake, acc, pay, clock):
+    code = fake.pay_script(fake.auth_code(), "USERPAYING_FOREVER", reverse_userpaying=2)
+    error_of(micropay, pay, code)
+    clock.advance(20)
+    assert error_of(pay.order.reverse, out_trade_no="T1") == "USERPAYING"
+    assert error_of(pay.order.reverse, out_trade_no="T1") == "USERPAYING"
+    assert pay.micropay.query(out_trade_no="T1")["trade_state"] == "USERPAYING"  # not reversed
+    assert pay.order.reverse(out_trade_no="T1")["recall"] == "N"  # the payer left the password screen
     assert pay.micropay.query(out_trade_no="T1")["trade_state"] == "REVOKED"
-    assert fake.order("T1").auto_revoked and fake.refunds == []
+    assert fake.refunds == [] and fake.violations == []
+
+
+def test_reverse_only_within_7_days(fake, acc, pay, clock):
+    micropay(pay, fake.auth_code(), "T1")
+    micropay(pay, fake.auth_code(), "T2")
+    clock.advance(7 * 86400)
+    assert pay.order.reverse(out_trade_no="T1")["recall"] == "N"  # 7 days: still allowed
+    clock.advance(1)
+    assert error_of(pay.order.reverse, out_trade_no="T2") == "REVERSE_EXPIRE"
+    assert pay.micropay.query(out_trade_no="T2")["trade_state"] == "SUCCESS"  # kept: refund it instead
+    assert [r["out_trade_no"] for r in fake.refunds] == ["T1"]
+    assert fake.violations == []
 
 
 def test_reverse_with_recall_and_refund_of_paid_order(fake, acc, pay, clock):

@@ -6,7 +6,8 @@ black-box tests that cannot reach the Python object.  Not part of WeChat.
 - ``POST /_fake/followers``     {appid, n} or {appid, openid, unionid, ...}
 - ``POST /_fake/simulate``      {appid, action: follow|scan|unfollow|click|view|text|oauth|verify,
                                 openid, scene, ticket, key, content, url}
-- ``POST /_fake/pay_script``    {auth_code (generated when absent), outcome, openid, is_subscribe, recall}
+- ``POST /_fake/pay_script``    {auth_code (generated when absent), outcome, openid, is_subscribe, recall,
+                                reverse_userpaying}
 - ``POST /_fake/pay_bill``      {number (out_trade_no or out_refund_no), omit: true | amount_fen: n}
                                 (change the day bills: fake.pay_bill_omit / pay_bill_amount);
                                 {advance_to: "yyyyMMdd"} moves the clock to when that day's bill is fetched
@@ -135,6 +136,7 @@ def pay_script(fake, req, body):
         openid=body.get("openid"),
         is_subscribe=body.get("is_subscribe"),
         recall=int(body.get("recall") or 0),
+        reverse_userpaying=int(body.get("reverse_userpaying") or 0),
     )
     return {"auth_code": code, "outcome": outcome}
 

@@ -11,9 +11,12 @@ import threading
 import time
 import traceback
 
+from cryptography.hazmat.primitives import serialization
+
 from .api_subscribe import record_change, record_choice
 from .pay import PayState, make_script
 from .pay_bill import bill_ready_at, trade_bill_csv
+from .pay_v3 import PayV3State, V3Merchant
 from .server import Injection, make_server
 from .simulator import FollowerSimulator
 from .state import FakeAccount
@@ -71,6 +74,7 @@ class FakeWeChat:
         self.jsapi_tickets = {}  # ticket -> {appid, issued_at, expires_at}
         self.jssdk_sessions = {}  # session id -> a good wx.config (appid, openid, url, openTagList, ...)
         self.payments = PayState()
+        self.payments_v3 = PayV3State()
         self.injections = []
         self.calls = []
         self.violations = []
@@ -212,8 +216,8 @@ class FakeWeChat:
         with self.lock:
             self.account(appid).template_fail_next += int(n)
 
-    def pay_script(self, auth_code, outcome="SUCCESS", openid=None, is_subscribe=None, recall=0):
-        script = make_script(outcome, openid, is_subscribe, recall)
+    def pay_script(self, auth_code, outcome="SUCCESS", openid=None, is_subscribe=None, recall=0, reverse_userpaying=0):
+        script = make_script(outcome, openid, is_subscribe, recall, reverse_userpaying)
         with self.lock:
             self.payments.scripts[auth_code] = script
         return auth_code
@@ -240,6 +244,51 @@ class FakeWeChat:
             seconds = max(0.0, bill_ready_at(bill_date) - self.now())
             self._offset += seconds
             return seconds
+
+    # -- WeChat Pay APIv3 ------------------------------------------------------
+    def pay_v3_merchant(self, mchid, appid=None, partner=False):
+        """Register the APIv3 credentials of merchant ``mchid`` (once; later calls return the same ones).
+
+        ``appid``: an appid bound to it (a direct merchant's appid is also any
+        account whose v2 ``mch_id`` is ``mchid``; a service provider's is its
+        ``sp_appid``); ``partner``: a service provider (服务商).  Returns
+        ``(private_key_pem, serial_no, apiv3_key)`` of its API certificate.
+        """
+        with self.lock:
+            merchant = self.payments_v3.merchants.get(mchid)
+            if merchant is None:
+                merchant = self.payments_v3.merchants[mchid] = V3Merchant(mchid)
+            if appid:
+                merchant.appids.add(appid)
+            merchant.partner = merchant.partner or partner
+            return merchant.private_key_pem, merchant.serial_no, merchant.apiv3_key
+
+    def pay_v3_sub_merchant(self, sp_mchid, sub_mchid, sub_appid=None):
+        """Bind sub-merchant ``sub_mchid`` (and its ``sub_appid``, an account of the fake) to provider ``sp_mchid``."""
+        with self.lock:
+            merchant = self.payments_v3.merchants[sp_mchid]
+            merchant.partner = True
+            appids = merchant.sub_merchants.setdefault(sub_mchid, set())
+            if sub_appid:
+                appids.add(sub_appid)
+
+    def pay_v3_public_key(self):
+        """``(public_key_pem, public_key_id)``: the WeChat Pay public key the merchants verify answers with."""
+        with self.lock:
+            keys = self.payments_v3.keys()
+            pem = (
+                keys["public_key"]
+                .public_key()
+                .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+                .decode()
+            )
+            return pem, keys["public_key_id"]
+
+    def pay_v3_bad_signature(self, times=1, unsigned=False):
+        """The next ``times`` v3 answers carry a bad signature (or none when ``unsigned``)."""
+        with self.lock:
+            self.payments_v3.bad_signatures = int(times)
+            self.payments_v3.unsigned = bool(unsigned)
 
     @property
     def refunds(self):

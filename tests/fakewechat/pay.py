@@ -2,7 +2,7 @@
 ``/pay/micropay``, ``/pay/orderquery``, ``/secapi/pay/reverse``,
 ``/tools/authcodetoopenid``, ``/secapi/pay/refund``.
 
-Real-platform rules mimicked:
+Real-platform rules mimicked (付款码支付 and 撤销订单 API pages of the v2 docs):
 - every request is signed with the merchant key; a bad signature answers
   ``return_code FAIL`` ``return_msg "sign error"``; business errors answer
   ``return_code SUCCESS``, ``result_code FAIL`` with ``err_code``/``err_code_des``;
@@ -13,14 +13,22 @@ Real-platform rules mimicked:
   follows the appid's account); a payment opens no customer-service grant (the
   2023 rules);
 - ``USERPAYING``: the payer is typing a password; the merchant polls
-  ``orderquery``; an order still unpaid after 45 s is revoked by WeChat itself;
+  ``orderquery`` (the docs advise every 5-10 s for about 30 s, then a reverse;
+  they give no minimum interval, so polling faster is not a violation).  An
+  unpaid order stays ``USERPAYING`` until the merchant reverses it: the
+  domestic docs do not say that WeChat revokes it by itself (only the WeChat
+  Pay Global "reasonable query" guide says so, at 45 s, for cross-border Quick
+  Pay), so the fake does not;
 - ``SYSTEMERROR``/``BANKERROR``: outcome unknown to the merchant, who must query
   and never charge again; the same ``out_trade_no`` again answers ``ORDERPAID``
   (or ``OUT_TRADE_NO_USED`` with other parameters); a repeat charge of a paid
   order is logged as violation ``double_charge``;
 - ``reverse`` should come at least 15 s after the order (violation
-  ``reverse_too_early``); it may answer ``recall=Y`` (call again); a paid order
-  reversed is refunded (recorded in ``fake.refunds``).
+  ``reverse_too_early``) and works only within 7 days of it (then
+  ``REVERSE_EXPIRE``: refund instead); while the payer is still on WeChat's
+  password screen it answers ``USERPAYING`` (call again later; scripted with
+  ``reverse_userpaying``); it may answer ``recall=Y`` (call again); a paid
+  order reversed is refunded (recorded in ``fake.refunds``).
 Outcomes are scripted per auth code with ``fake.pay_script``.
 """
 
@@ -35,8 +43,9 @@ from .web import Reply
 from .xmlutil import parse_xml
 
 AUTH_CODE_RE = re.compile(r"^1[0-5]\d{16}$")
-AUTO_REVOKE_SECONDS = 45
 REVERSE_MIN_AGE = 15
+# 撤销订单: "7天以内的交易单可调用撤销" (older: REVERSE_EXPIRE, refund instead).
+REVERSE_MAX_AGE = 7 * 86400
 OUTCOMES = (
     "SUCCESS",
     "USERPAYING",
@@ -76,16 +85,24 @@ TRADE_STATE_DESC = {
 
 
 class PayScript:
-    def __init__(self, outcome="SUCCESS", userpaying_queries=0, openid=None, is_subscribe=None, recall=0):
+    def __init__(
+        self, outcome="SUCCESS", userpaying_queries=0, openid=None, is_subscribe=None, recall=0, reverse_userpaying=0
+    ):
         self.outcome = outcome
         self.userpaying_queries = userpaying_queries
         self.openid = openid
         self.is_subscribe = is_subscribe
         self.recall = recall
+        # Reverse calls answered USERPAYING while the order is unpaid (the payer still on the password screen).
+        self.reverse_userpaying = reverse_userpaying
 
 
-def make_script(outcome, openid=None, is_subscribe=None, recall=0):
-    """Normalise ``outcome``: 'SUCCESS', ('USERPAYING', n), 'USERPAYING_FOREVER', ..."""
+def make_script(outcome, openid=None, is_subscribe=None, recall=0, reverse_userpaying=0):
+    """Normalise ``outcome``: 'SUCCESS', ('USERPAYING', n), 'USERPAYING_FOREVER', ...
+
+    ``recall``: reverse calls answered ``recall=Y``; ``reverse_userpaying``:
+    reverse calls of the unpaid order answered ``USERPAYING``.
+    """
     n = 0
     if isinstance(outcome, tuple | list):
         outcome, n = outcome[0], int(outcome[1])
@@ -95,7 +112,7 @@ def make_script(outcome, openid=None, is_subscribe=None, recall=0):
         raise ValueError("unknown pay outcome {!r} (one of {})".format(outcome, ", ".join(OUTCOMES)))
     if is_subscribe not in (None, "Y", "N"):
         raise ValueError("is_subscribe must be 'Y' or 'N'")
-    return PayScript(outcome, n, openid, is_subscribe, recall)
+    return PayScript(outcome, n, openid, is_subscribe, recall, int(reverse_userpaying))
 
 
 class PayOrder:
@@ -116,9 +133,9 @@ class PayOrder:
         self.err_code = None
         self.userpaying_left = None  # None: pays never (USERPAYING_FOREVER)
         self.recall_left = 0
+        self.reverse_userpaying_left = 0
         self.time_end = None
         self.refunded = 0
-        self.auto_revoked = False
 
     def summary(self):
         return {k: v for k, v in vars(self).items()}
@@ -207,15 +224,7 @@ def _find(fake, acc, data):
         order = pay.orders.get((acc.mch_id, data["out_trade_no"]))
     if order is not None and order.mch_id != acc.mch_id:
         order = None
-    if order is not None:
-        _tick(fake, order)
     return order
-
-
-def _tick(fake, order):
-    if order.state == "USERPAYING" and fake.now() - order.created >= AUTO_REVOKE_SECONDS:
-        order.state = "REVOKED"
-        order.auto_revoked = True
 
 
 def _mark_paid(fake, acc, order):
@@ -279,6 +288,7 @@ def micropay(fake, req):
     order = PayOrder(acc.appid, acc.mch_id, data, txn, openid, fake.now())
     order.is_subscribe = script.is_subscribe or ("Y" if acc.is_follower(openid) else "N")
     order.recall_left = script.recall
+    order.reverse_userpaying_left = script.reverse_userpaying
     pay.orders[(acc.mch_id, order.out_trade_no)] = order
     pay.by_txn[txn] = order
     outcome = script.outcome
@@ -300,7 +310,6 @@ def micropay(fake, req):
 
 def _repeat(fake, acc, order, data):
     """micropay again with an out_trade_no that already exists."""
-    _tick(fake, order)
     same = order.auth_code == data["auth_code"] and order.total_fee == int(data["total_fee"])
     if order.state in ("SUCCESS", "REFUND"):
         fake.violation(
@@ -357,8 +366,11 @@ def reverse(fake, req):
             % (order.out_trade_no, now - order.created, REVERSE_MIN_AGE),
             acc.appid,
         )
-    if order.state == "REFUND":
+    if order.state == "REFUND" or now - order.created > REVERSE_MAX_AGE:
         return _err(fake, acc, "REVERSE_EXPIRE")
+    if order.state == "USERPAYING" and order.reverse_userpaying_left > 0:
+        order.reverse_userpaying_left -= 1
+        return _err(fake, acc, "USERPAYING", "用户正在支付中，不能撤销")
     if order.recall_left > 0:
         order.recall_left -= 1
         return _reply(fake, acc, {"result_code": "SUCCESS", "recall": "Y"})

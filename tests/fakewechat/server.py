@@ -27,12 +27,14 @@ from . import (
     oauth,
     pay,
     pay_bill,
+    pay_v3,
 )
 from .errors import WeChatError
 from .web import Reply, Request, json_reply
 
 UNLOCKED_PREFIX = "/_fake/"
 PAY_PREFIXES = ("/pay/", "/secapi/", "/tools/")
+PAY_V3_PREFIX = "/v3/"
 
 
 def _build_routes():
@@ -50,6 +52,7 @@ def _build_routes():
         oauth,
         pay,
         pay_bill,
+        pay_v3,
         control,
     ):
         for method, path, fn in module.ROUTES:
@@ -122,11 +125,16 @@ def _injected_error(fake, req, injection):
     if req.path.startswith(PAY_PREFIXES):
         with fake.lock:
             return pay.injected_reply(fake, req, injection.errcode, injection.errmsg)
+    if req.path.startswith(PAY_V3_PREFIX):
+        with fake.lock:
+            return pay_v3.injected_reply(fake, req, injection.errcode, injection.errmsg)
     return json_reply(WeChatError(injection.errcode, injection.errmsg or "injected error").body())
 
 
 def _route(fake, req):
-    methods = ROUTES.get(req.path)
+    methods, args = ROUTES.get(req.path), ()
+    if methods is None:
+        methods, args = pay_v3.match(req.path)
     if methods is None:
         if not req.path.startswith(UNLOCKED_PREFIX) and req.path != "/favicon.ico":
             fake.violation("unknown_endpoint", f"{req.method} {req.path} is not served by the fake")
@@ -139,7 +147,7 @@ def _route(fake, req):
             result = fn(fake, req)
         else:
             with fake.lock:
-                result = fn(fake, req)
+                result = fn(fake, req, *args)
     except WeChatError as exc:
         return json_reply(exc.body())
     except Exception:  # a bug in the fake: make it loud but keep serving
@@ -169,6 +177,7 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         req = Request(self.command, parts.path, query, body, self.headers)
+        req.target = self.path  # path and query as sent (what a WeChat Pay v3 signature covers)
         reply = dispatch(self.fake, req)
         if reply is None:
             self._drop()

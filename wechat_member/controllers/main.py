@@ -13,6 +13,7 @@ import time
 from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree as SafeET
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 from werkzeug.wsgi import get_input_stream
 
@@ -140,6 +141,7 @@ class WeChatCallbackController(http.Controller):
         readonly=False,
     )
     def callback(self, account_id, **kw):
+        read_committed = self._read_committed(request.env.cr)
         account = self._account(account_id)
         args = request.httprequest.args
         # The signature is in the query string: checked before a byte of the body is read.
@@ -174,7 +176,7 @@ class WeChatCallbackController(http.Controller):
         if not request.env["wechat.callback.nonce"].sudo()._use(account, nonce, body):
             _logger.warning("WeChat account %s: replayed callback signature refused", account_id)
             raise Forbidden()
-        reply = self._dispatch(account, msg)
+        reply = self._dispatch(account, msg, read_committed)
         xml = render_reply(reply, msg) if reply else None
         if not xml:
             return request.make_response("success", headers=[("Content-Type", "text/plain")])
@@ -199,8 +201,26 @@ class WeChatCallbackController(http.Controller):
             raise ValueError(f"decrypt: {type(exc).__name__}") from exc
         return parse_xml(plain)
 
-    def _dispatch(self, account, msg):
-        """Process ``msg`` in a READ COMMITTED transaction of its own (see ``wechat.event._receive``)."""
+    @staticmethod
+    def _read_committed(cr):
+        """Run the request's transaction in READ COMMITTED if it has not started yet; whether it does.
+
+        The event is then processed in the request's own transaction (see
+        ``_dispatch``): one connection and one commit per delivery.
+        """
+        if isinstance(cr, TestCursor) or cr._cnx.info.transaction_status != TRANSACTION_STATUS_IDLE:
+            return False
+        cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        return True
+
+    def _dispatch(self, account, msg, read_committed=False):
+        """Process ``msg`` in a READ COMMITTED transaction (see ``wechat.event._receive``).
+
+        The request's own when ``read_committed`` (see ``_read_committed``), else one of its own.
+        """
+        if read_committed:
+            env = api.Environment(request.env.cr, SUPERUSER_ID, dict(request.env.context))
+            return env["wechat.event"]._receive(account.with_env(env), msg, signature_checked=True)
         registry = request.env.registry
         with registry.cursor() as cr:
             if not isinstance(cr, TestCursor):

@@ -8,12 +8,16 @@ from odoo.exceptions import AccessDenied, ValidationError
 from odoo.http import request
 
 from ..tools.wechat_pay_api import ERROR, OK, QUERY_ERRORS, UNKNOWN, WeChatPayClient, pay_message
-from .wechat_pay import AUTH_CODE_RE, REVERSE_MAX_CALLS, reverse_wait, transaction_cursor
+from ..tools.wechat_pay_v3_api import WeChatPayV3Client
+from .wechat_pay import AUTH_CODE_RE, REVERSE_MAX_CALLS, reverse_expired, reverse_wait, transaction_cursor
 
 _logger = logging.getLogger(__name__)
 
 # Seconds between two reverse calls answered ``recall=Y``.
 REVERSE_RECALL_DELAY = 1.0
+# Seconds after which the POS asks again for a reverse WeChat refused as USERPAYING (the customer is still
+# on the password screen): the query interval the docs advise.
+REVERSE_USERPAYING_RETRY = 5
 
 
 class PosPaymentMethod(models.Model):
@@ -25,6 +29,14 @@ class PosPaymentMethod(models.Model):
         domain="[('company_id', '=', company_id)]",
         help="The WeChat service account whose merchant (WeChat Pay) charges the customer's payment code. "
         "The payer becomes a member of this account.",
+    )
+    wechat_pay_api_version = fields.Selection(
+        [("v2", "APIv2"), ("v3", "APIv3")],
+        string="WeChat Pay API",
+        default="v2",
+        required=True,
+        help="APIv2 (XML, API key) or APIv3 (JSON, merchant certificate key; needed for service-provider "
+        "merchants and WeChat Pay public keys). The credentials are the WeChat account's.",
     )
     wechat_thanks_message = fields.Char(
         "WeChat Pay Thanks",
@@ -66,6 +78,32 @@ class PosPaymentMethod(models.Model):
                     )
                 )
 
+    @api.constrains("use_payment_terminal", "wechat_account_id", "wechat_pay_api_version")
+    def _check_wechat_pay_api_version(self):
+        for method in self.filtered(lambda m: m.use_payment_terminal == "wechat_pay" and m.wechat_account_id):
+            account = method.sudo().wechat_account_id
+            if method.wechat_pay_api_version == "v3":
+                missing = account._pay_v3_missing()
+                if missing:
+                    raise ValidationError(
+                        _(
+                            "The payment method %(method)s uses WeChat Pay APIv3, but the WeChat account "
+                            "%(account)s lacks: %(missing)s.",
+                            method=method.name,
+                            account=account.name,
+                            missing=", ".join(missing),
+                        )
+                    )
+            elif account.pay_partner_mode:
+                raise ValidationError(
+                    _(
+                        "The WeChat account %(account)s is a service-provider sub-merchant: its payment method "
+                        "%(method)s must use WeChat Pay APIv3.",
+                        method=method.name,
+                        account=account.name,
+                    )
+                )
+
     @api.onchange("use_payment_terminal")
     def _onchange_use_payment_terminal(self):
         res = super()._onchange_use_payment_terminal()
@@ -89,7 +127,10 @@ class PosPaymentMethod(models.Model):
     def _wechat_pay_client(self):
         """The WeChat Pay client of this payment method (its account's merchant)."""
         self.ensure_one()
-        return WeChatPayClient(self._wechat_pay_check())
+        account = self._wechat_pay_check()
+        if self.wechat_pay_api_version == "v3":
+            return WeChatPayV3Client(account)
+        return WeChatPayClient(account)
 
     @api.model
     def _wechat_pay_uuids(self, data):
@@ -276,7 +317,8 @@ class PosPaymentMethod(models.Model):
 
         Returns ``{'cancelled': bool, 'message': str}``, plus ``retry_in``
         (seconds) when WeChat does not accept a reverse yet (15 s after the
-        order), and ``status``/``transaction_id`` when the customer already paid.
+        order, or while the customer is still on WeChat's password screen),
+        and ``status``/``transaction_id`` when the customer already paid.
         """
         client = self._wechat_pay_client()
         order_uuid, payment_uuid = self._wechat_pay_uuids(data)
@@ -292,8 +334,9 @@ class PosPaymentMethod(models.Model):
         """The answer to a cancel request that calls no reverse now, else ``None``.
 
         A validated sale, a charge already failed or cancelled (or never
-        sent), a paid charge without ``force``, and a charge too recent for
-        WeChat to accept a reverse (``retry_in``).
+        sent), a paid charge without ``force``, a charge older than WeChat's
+        7 days for a reverse, and a charge too recent for WeChat to accept a
+        reverse (``retry_in``).
         """
         if txn and txn._wechat_is_settled():
             # Whatever the POS sends (``force`` included): a validated sale is reversed by a refund.
@@ -313,6 +356,8 @@ class PosPaymentMethod(models.Model):
                 cancelled=False,
                 message=_("The customer has already paid with WeChat: the payment is kept."),
             )
+        if reverse_expired(txn):
+            return {"cancelled": False, "message": self._wechat_pay_reverse_expired_message()}
         wait = reverse_wait(txn)
         if wait:
             return {
@@ -336,6 +381,12 @@ class PosPaymentMethod(models.Model):
             break
         return res
 
+    def _wechat_pay_reverse_expired_message(self):
+        return _(
+            "This WeChat payment is more than 7 days old: WeChat Pay no longer cancels it. Refund it instead, "
+            "from the WeChat Pay merchant platform."
+        )
+
     def _wechat_pay_handle_reverse(self, txn, res):
         """Record WeChat's answer ``res`` to the reverse of ``txn``; the answer to the POS."""
         if res.status == OK and res.data.get("recall") != "Y":
@@ -346,11 +397,21 @@ class PosPaymentMethod(models.Model):
             # WeChat never received the charge: nothing to cancel.
             txn.write({"state": "cancelled", "err_code": res.code, "message": pay_message(self.env, "REVOKED")})
             return {"cancelled": True, "message": pay_message(self.env, "REVOKED")}
+        if res.status == ERROR and res.code == "USERPAYING":
+            # The customer is still on WeChat's password screen: WeChat refuses the reverse for now.
+            _logger.info("WeChat Pay %s: reverse refused while the customer pays, retry", txn.out_trade_no)
+            return {
+                "cancelled": False,
+                "retry_in": REVERSE_USERPAYING_RETRY,
+                "message": _(
+                    "The customer is still confirming the payment in WeChat: it cannot be cancelled yet. "
+                    "Trying again in %(seconds)s s...",
+                    seconds=REVERSE_USERPAYING_RETRY,
+                ),
+            }
         _logger.warning("WeChat Pay %s: reverse failed (%s)", txn.out_trade_no, res.code)
         if res.status == ERROR and res.code == "REVERSE_EXPIRE":
-            message = _(
-                "It is too late to cancel this WeChat payment: refund it from the WeChat Pay merchant " "platform."
-            )
+            message = self._wechat_pay_reverse_expired_message()
         elif res.status == OK:
             message = _("WeChat Pay is still cancelling the payment: try to cancel again in a moment.")
         else:

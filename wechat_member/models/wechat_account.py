@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import psycopg2.errors
 import pytz
 import requests
+from wechatpayv3.utils import load_private_key, load_public_key
 
 from odoo import _, api, fields, models, sql_db
 from odoo.exceptions import UserError, ValidationError
@@ -22,6 +23,8 @@ _logger = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.weixin.qq.com"
 DEFAULT_OAUTH_URL = "https://open.weixin.qq.com"
 DEFAULT_PAY_URL = "https://api.mch.weixin.qq.com"
+# WeChat Pay's access point in another city (跨城冗灾): the same API, tried once after a network error.
+DEFAULT_PAY_BACKUP_URL = "https://api2.mch.weixin.qq.com"
 JSSDK_URL = "https://res.wx.qq.com/open/js/jweixin-1.6.0.js"
 # A stored token is used until this many seconds before its expiry.
 TOKEN_MARGIN = 60
@@ -74,6 +77,62 @@ class WeChatAccount(models.Model):
     pay_key_pem = fields.Binary(
         "Merchant Certificate Key (PEM)", groups=MANAGER_GROUPS, attachment=True, copy=False, exportable=False
     )
+    # WeChat Pay APIv3 (payment methods set to APIv3)
+    pay_v3_serial_no = fields.Char(
+        "Merchant Certificate Serial No.",
+        groups=MANAGER_GROUPS,
+        copy=False,
+        exportable=False,
+        help="APIv3: the serial number of the merchant API certificate (商户API证书序列号) whose key signs the "
+        "requests.",
+    )
+    pay_v3_private_key = fields.Text(
+        "Merchant Private Key (PEM)",
+        groups=MANAGER_GROUPS,
+        copy=False,
+        exportable=False,
+        help="APIv3: the private key of the merchant API certificate (apiclient_key.pem).",
+    )
+    pay_v3_api_key = fields.Char(
+        "APIv3 Key",
+        groups=MANAGER_GROUPS,
+        copy=False,
+        exportable=False,
+        help="APIv3: the 32-character APIv3 key (APIv3密钥) that decrypts the platform certificates.",
+    )
+    pay_v3_verify_mode = fields.Selection(
+        [("public_key", "WeChat Pay public key (微信支付公钥)"), ("certificate", "Platform certificates (平台证书)")],
+        string="Answers Verified With",
+        default="public_key",
+        required=True,
+        groups=MANAGER_GROUPS,
+        help="APIv3: merchants onboarded since 2024 get a WeChat Pay public key; older ones verify WeChat Pay's "
+        "answers with the platform certificates, downloaded with the APIv3 key.",
+    )
+    pay_v3_public_key = fields.Text("WeChat Pay Public Key (PEM)", groups=MANAGER_GROUPS, copy=False, exportable=False)
+    pay_v3_public_key_id = fields.Char(
+        "WeChat Pay Public Key ID",
+        groups=MANAGER_GROUPS,
+        copy=False,
+        exportable=False,
+        help="APIv3: the id of the WeChat Pay public key, PUB_KEY_ID_...",
+    )
+    pay_partner_mode = fields.Boolean(
+        "Service Provider Mode (服务商)",
+        groups=MANAGER_GROUPS,
+        help="APIv3: this shop is a sub-merchant onboarded through a service provider: requests are signed with "
+        "the provider's credentials and name the sub-merchant. The AppID of this account is the sub_appid, so "
+        "payers are identified by their openid in this account.",
+    )
+    pay_sp_mchid = fields.Char(
+        "Service Provider Merchant ID", groups=MANAGER_GROUPS, copy=False, exportable=False, help="sp_mchid"
+    )
+    pay_sp_appid = fields.Char(
+        "Service Provider AppID", groups=MANAGER_GROUPS, copy=False, exportable=False, help="sp_appid"
+    )
+    pay_sub_mchid = fields.Char(
+        "Sub-merchant ID", groups=MANAGER_GROUPS, copy=False, exportable=False, help="sub_mchid"
+    )
     # Endpoints
     sandbox = fields.Boolean(
         help="Talk to the local fake WeChat platform instead of WeChat (demo and tests; nothing leaves "
@@ -84,6 +143,13 @@ class WeChatAccount(models.Model):
     api_base_url = fields.Char("API URL", default=DEFAULT_API_URL, required=True)
     oauth_base_url = fields.Char("OAuth URL", default=DEFAULT_OAUTH_URL, required=True)
     pay_base_url = fields.Char("WeChat Pay URL", default=DEFAULT_PAY_URL, required=True)
+    pay_backup_url = fields.Char(
+        "WeChat Pay Backup URL",
+        default=DEFAULT_PAY_BACKUP_URL,
+        help="Where a WeChat Pay request is sent again once when the WeChat Pay URL cannot be reached (network "
+        "error or timeout): WeChat Pay's access point in another city. Empty: no second try. In sandbox mode, "
+        "only a URL other than WeChat's is used (the sandbox never talks to WeChat).",
+    )
     timeout = fields.Integer("Timeout (s)", default=10, required=True)
     # Token kept in the database, one per account (never per worker in memory).
     access_token = fields.Char(groups="base.group_system", copy=False, readonly=True, exportable=False)
@@ -259,15 +325,81 @@ class WeChatAccount(models.Model):
                     )
                 )
 
-    @api.constrains("sandbox", "sandbox_url", "api_base_url", "oauth_base_url", "pay_base_url")
+    @api.constrains("sandbox", "sandbox_url", "api_base_url", "oauth_base_url", "pay_base_url", "pay_backup_url")
     def _check_urls(self):
         for account in self:
-            urls = [account.api_base_url, account.oauth_base_url, account.pay_base_url]
+            urls = [account.api_base_url, account.oauth_base_url, account.pay_base_url, account.pay_backup_url]
             if account.sandbox:
                 urls.append(account.sandbox_url)
             for url in urls:
                 if url and not url.startswith(("http://", "https://")):
                     raise ValidationError(_("%(url)s is not an http(s) URL.", url=url))
+
+    @api.constrains("pay_v3_private_key", "pay_v3_public_key", "pay_v3_public_key_id", "pay_v3_verify_mode")
+    def _check_pay_v3_keys(self):
+        for account in self.sudo():
+            if account.pay_v3_private_key:
+                try:
+                    load_private_key(account.pay_v3_private_key)
+                except Exception:  # noqa: BLE001 - wechatpayv3 raises bare Exception
+                    raise ValidationError(
+                        _(
+                            "The merchant private key of %(account)s is not a PEM private key (apiclient_key.pem).",
+                            account=account.name,
+                        )
+                    ) from None
+            if account.pay_v3_public_key:
+                try:
+                    load_public_key(account.pay_v3_public_key)
+                except Exception:  # noqa: BLE001 - wechatpayv3 raises bare Exception
+                    raise ValidationError(
+                        _("The WeChat Pay public key of %(account)s is not a PEM public key.", account=account.name)
+                    ) from None
+            if account.pay_v3_public_key_id and not account.pay_v3_public_key_id.startswith("PUB_KEY_ID_"):
+                raise ValidationError(
+                    _(
+                        "The WeChat Pay public key ID of %(account)s must start with PUB_KEY_ID_.",
+                        account=account.name,
+                    )
+                )
+        self.env["pos.payment.method"].sudo().search(
+            [("wechat_account_id", "in", self.ids), ("wechat_pay_api_version", "=", "v3")]
+        )._check_wechat_pay_api_version()
+
+    @api.constrains(
+        "pay_partner_mode",
+        "pay_sp_mchid",
+        "pay_sp_appid",
+        "pay_sub_mchid",
+        "pay_mch_id",
+        "pay_v3_serial_no",
+        "pay_v3_api_key",
+    )
+    def _check_pay_partner(self):
+        for account in self.sudo():
+            if account.pay_partner_mode and not (
+                account.pay_sp_mchid and account.pay_sp_appid and account.pay_sub_mchid
+            ):
+                raise ValidationError(
+                    _(
+                        "In service provider mode, %(account)s needs the service provider's merchant ID and AppID "
+                        "and the sub-merchant ID.",
+                        account=account.name,
+                    )
+                )
+        self.env["pos.payment.method"].sudo().search(
+            [("wechat_account_id", "in", self.ids), ("use_payment_terminal", "=", "wechat_pay")]
+        )._check_wechat_pay_api_version()
+
+    def _pay_v3_missing(self):
+        """The labels of the APIv3 settings this account lacks (empty when it can use APIv3)."""
+        self.ensure_one()
+        account = self.sudo()
+        required = ["pay_v3_serial_no", "pay_v3_private_key", "pay_v3_api_key"]
+        required.append("pay_sp_mchid" if account.pay_partner_mode else "pay_mch_id")
+        if account.pay_v3_verify_mode == "public_key":
+            required += ["pay_v3_public_key", "pay_v3_public_key_id"]
+        return [account._fields[name].get_description(self.env)["string"] for name in required if not account[name]]
 
     def write(self, vals):
         if {"appid", "appsecret", "sandbox", "sandbox_url", "api_base_url"} & set(vals):
@@ -289,6 +421,18 @@ class WeChatAccount(models.Model):
     def _pay_base_url(self):
         self.ensure_one()
         return (self.sandbox_url if self.sandbox else self.pay_base_url).rstrip("/")
+
+    def _pay_backup_url(self):
+        """Where a WeChat Pay request goes once more after a network error, or ``False``.
+
+        In sandbox mode, only a URL set by hand (not WeChat's default): the
+        sandbox never talks to WeChat.
+        """
+        self.ensure_one()
+        url = (self.pay_backup_url or "").strip().rstrip("/")
+        if self.sandbox and url == DEFAULT_PAY_BACKUP_URL:
+            return False
+        return url or False
 
     def _api(self, token=None):
         """The client of this account (see :class:`WeChatApi`); ``token``: use it, never refresh it."""

@@ -5,7 +5,7 @@ import time
 import zlib
 from datetime import timedelta
 
-from odoo import Command, _, api, fields, models
+from odoo import Command, _, api, fields, models, modules
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import consteq
 from odoo.tools.misc import format_datetime
@@ -43,6 +43,8 @@ DYNAMIC_CODE_RE = re.compile(r"^WD(\d{8})(\d{4})(\d{1,12})$")
 # user-info cron for all the follows of that moment: a follow neither plans a run of its own nor wakes the cron
 # workers (a connection to the ``postgres`` database per request).
 FETCH_INFO_DELAY = timedelta(seconds=30)
+# dbname -> until when a user-info cron run is planned, as this worker last saw (_trigger_fetch_user_info).
+_fetch_info_planned = {}
 
 
 def _now():
@@ -543,18 +545,38 @@ class WeChatMember(models.Model):
     @api.model
     @api.model
     def _trigger_fetch_user_info(self):
-        """Plan the user-info cron in ``FETCH_INFO_DELAY``, unless a run is already planned by then."""
+        """Plan the user-info cron in ``FETCH_INFO_DELAY``, unless a run is already planned by then.
+
+        Each worker remembers until when a run is planned (``_fetch_info_planned``): the follows
+        until then do not look for triggers again (that run fetches their members too).
+        """
+        now = fields.Datetime.now()
+        dbname = self.env.cr.dbname
+        if _fetch_info_planned.get(dbname, now) > now:
+            return
         # The cron's id from the (cached) xmlid: the cron itself is read only when a run is planned.
         cron_id = self.env["ir.model.data"]._xmlid_to_res_id("wechat_member.ir_cron_wechat_fetch_user_info")
-        now = fields.Datetime.now()
+        if not cron_id:
+            return
         at = now + FETCH_INFO_DELAY
         planned = (
             self.env["ir.cron.trigger"]
             .sudo()
-            .search_count([("cron_id", "=", cron_id), ("call_at", ">", now), ("call_at", "<=", at)], limit=1)
+            .search_fetch(
+                [("cron_id", "=", cron_id), ("call_at", ">", now), ("call_at", "<=", at)],
+                ["call_at"],
+                order="call_at desc",
+                limit=1,
+            )
         )
-        if cron_id and not planned:
+        if planned:
+            at = planned.call_at
+        else:
             self.env["ir.cron"].sudo().browse(cron_id)._trigger(at)
+        if not modules.module.current_test:  # tests roll back their triggers
+            # Should this transaction roll back, its trigger is gone: the members of the next
+            # FETCH_INFO_DELAY then wait for the cron's own schedule.
+            _fetch_info_planned[dbname] = at
 
     def _cron_fetch_user_info(self, limit=1000):
         domain = [("info_state", "=", "pending"), ("state", "=", "follower")]

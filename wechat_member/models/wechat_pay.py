@@ -27,6 +27,8 @@ AUTH_CODE_RE = re.compile(r"^1[0-5]\d{16}$")
 REVERSE_MIN_AGE = 15 + 2
 # ``recall=Y``: call reverse again, at most this many times.
 REVERSE_MAX_CALLS = 5
+# 撤销订单: only orders of the last 7 days can be reversed; older ones are refunded.
+REVERSE_MAX_AGE = timedelta(days=7)
 
 TXN_STATES = [
     ("pending", "Sent"),
@@ -200,6 +202,11 @@ def transaction_cursor(method):
             yield env, False
             return
         yield env(cr=cr), True
+
+
+def reverse_expired(txn):
+    """True when ``txn`` is too old for WeChat to accept its reverse (7 days): it must be refunded."""
+    return bool(txn.charged_at) and fields.Datetime.now() - txn.charged_at >= REVERSE_MAX_AGE
 
 
 def reverse_wait(txn):

@@ -4,6 +4,7 @@ from . import test_concurrency
 from . import test_i18n
 from . import test_member_page
 from . import test_pos_wechat_pay
+from . import test_pos_wechat_pay_v3
 from . import test_qr_channel
 from . import test_segment
 from . import test_webhook

@@ -5,6 +5,7 @@ POS in a browser (``TestPosWeChatPayTour``).
 """
 
 import contextlib
+import socket
 import time
 import uuid
 from datetime import timedelta
@@ -40,9 +41,14 @@ class TestPosWeChatPay(WeChatFakeMixin, PoSCommonWeChat):
         self.Txn = self.env["wechat.pay.transaction"]
 
     # ------------------------------------------------------------------ helpers
-    def _code(self, outcome="SUCCESS", openid=OPENID_A, is_subscribe="N", recall=0):
+    def _code(self, outcome="SUCCESS", openid=OPENID_A, is_subscribe="N", recall=0, reverse_userpaying=0):
         return self.fake.pay_script(
-            self.fake.auth_code(), outcome, openid=openid, is_subscribe=is_subscribe, recall=recall
+            self.fake.auth_code(),
+            outcome,
+            openid=openid,
+            is_subscribe=is_subscribe,
+            recall=recall,
+            reverse_userpaying=reverse_userpaying,
         )
 
     def _line(self, order_uuid=None, payment_uuid=None):
@@ -164,6 +170,110 @@ class TestPosWeChatPay(WeChatFakeMixin, PoSCommonWeChat):
         self.assertTrue(res["cancelled"])
         self.assertEqual(len(self.calls_to("/secapi/pay/reverse")), 3)
         self.assertEqual(self.fake.order(self._txn(line).out_trade_no).state, "REVOKED")
+
+    def test_cancel_refused_while_the_customer_pays_is_retried(self):
+        line = self._line()
+        self._charge(self._code("USERPAYING_FOREVER", reverse_userpaying=1), line)
+        self._age(line)
+        # The customer is still on WeChat's password screen: WeChat refuses the reverse, the POS asks again.
+        res = self.wechat_pm.wechat_pay_cancel(dict(line, force=True))
+        self.assertFalse(res["cancelled"])
+        self.assertEqual(res["retry_in"], 5)
+        self.assertIn("still confirming", res["message"])
+        self.assertEqual(self._txn(line).state, "waiting")
+        self.assertEqual(self.fake.order(self._txn(line).out_trade_no).state, "USERPAYING")
+        res = self.wechat_pm.wechat_pay_cancel(dict(line, force=True))
+        self.assertTrue(res["cancelled"], res)
+        self.assertEqual(self._txn(line).state, "cancelled")
+        self.assertEqual(self.fake.order(self._txn(line).out_trade_no).state, "REVOKED")
+        self.assertEqual(len(self.calls_to("/secapi/pay/reverse")), 2)
+        self.assertEqual(self.fake.violations, [])
+
+    def test_cancel_older_than_7_days_refused_without_calling_wechat(self):
+        line = self._line()
+        self._charge(self._code("USERPAYING_FOREVER"), line)
+        self._age(line, seconds=7 * 86400 + 60)
+        res = self.wechat_pm.wechat_pay_cancel(dict(line, force=True))
+        self.assertFalse(res["cancelled"])
+        self.assertNotIn("retry_in", res)
+        self.assertIn("more than 7 days old", res["message"])
+        self.assertIn("Refund it instead", res["message"])
+        self.assertEqual(self.calls_to("/secapi/pay/reverse"), [])
+        self.assertEqual(self._txn(line).state, "waiting")
+        # A charge of 6 days is still reversed.
+        other = self._line()
+        self._charge(self._code("USERPAYING_FOREVER"), other)
+        self._age(other, seconds=6 * 86400)
+        self.assertTrue(self.wechat_pm.wechat_pay_cancel(dict(other, force=True))["cancelled"])
+        self.assertEqual(self.fake.violations, [])
+
+    def _closed_port_url(self):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def test_backup_domain_after_a_network_error(self):
+        self.account.write({"sandbox": False, "pay_base_url": self._closed_port_url(), "pay_backup_url": self.fake.url})
+        line = self._line()
+        with self.assertLogs("odoo.addons.wechat_member.tools.wechat_pay_api", "WARNING") as logs:
+            res = self._charge(self._code(), line)
+        self.assertEqual(res["status"], "done", res)
+        self.assertIn("backup domain", logs.output[0])
+        self.assertEqual(len(self.calls_to("/pay/micropay")), 1)
+        charges = [o for o in self.fake.payments.orders.values() if o.attach == line["order_uuid"]]
+        self.assertEqual([o.state for o in charges], ["SUCCESS"], "charged once")
+        self.assertEqual(self.fake.order(res["out_trade_no"]).state, "SUCCESS")
+        self.assertEqual(self._txn(line).state, "done")
+        # Queries and reverses go there too.
+        line = self._line()
+        with self.assertLogs("odoo.addons.wechat_member.tools.wechat_pay_api", "WARNING") as logs:
+            self.assertEqual(self._charge(self._code(("USERPAYING", 1)), line)["status"], "waiting")
+            self.assertEqual(self.wechat_pm.wechat_pay_status(line)["status"], "waiting")
+        self.assertEqual(sum("backup domain" in out for out in logs.output), 2)
+        line = self._line()
+        with self.assertLogs("odoo.addons.wechat_member.tools.wechat_pay_api", "WARNING") as logs:
+            self._charge(self._code("USERPAYING_FOREVER"), line)
+            self._age(line)
+            self.assertTrue(self.wechat_pm.wechat_pay_cancel(line)["cancelled"])
+        self.assertEqual(sum("backup domain" in out for out in logs.output), 2)
+        self.assertEqual(self.fake.order(self._txn(line).out_trade_no).state, "REVOKED")
+        self.assertEqual(len(self.calls_to("/pay/micropay")), 3)
+        self.assertEqual(self.fake.violations, [])
+
+    def test_no_backup_domain_in_sandbox_unless_set(self):
+        self.assertEqual(self.account.pay_backup_url, "https://api2.mch.weixin.qq.com")
+        self.assertFalse(self.account._pay_backup_url(), "the sandbox never talks to WeChat")
+        self.account.write({"sandbox_url": self._closed_port_url()})
+        with self.assertLogs("odoo.addons.wechat_member.tools.wechat_pay_api", "WARNING") as logs:
+            res = self._charge(self._code(), self._line())
+        self.assertEqual(res["status"], "waiting")  # unknown outcome: the POS keeps asking
+        self.assertFalse([line for line in logs.output if "backup domain" in line])
+        self.account.write({"pay_backup_url": self.fake.url})
+        self.assertEqual(self.account._pay_backup_url(), self.fake.url)
+        with self.assertLogs("odoo.addons.wechat_member.tools.wechat_pay_api", "WARNING"):
+            self.assertEqual(self._charge(self._code(), self._line())["status"], "done")
+        self.account.write({"sandbox": False, "pay_backup_url": False})
+        self.assertFalse(self.account._pay_backup_url())
+
+    def test_charge_timeout_not_resent_to_the_backup_domain(self):
+        # The request may have reached WeChat: query it (here through the primary domain), never send it again.
+        backup = self.fake.url.replace("127.0.0.1", "localhost")
+        self.account.write({"sandbox": False, "pay_base_url": self.fake.url, "pay_backup_url": backup, "timeout": 1})
+        self.fake.hang_seconds = 2
+        self.fake.inject("/pay/micropay", timeout=True)
+        line = self._line()
+        with self.assertLogs("odoo.addons.wechat_member.tools.wechat_pay_api", "WARNING") as logs:
+            res = self._charge(self._code(), line)
+        self.assertEqual(res["status"], "waiting")
+        self.assertFalse([out for out in logs.output if "backup domain" in out])
+        self.assertEqual(len(self.calls_to("/pay/orderquery")), 1)
+        for _i in range(30):  # the fake logs the hung call when it gives up on it
+            if self.calls_to("/pay/micropay"):
+                break
+            time.sleep(0.1)
+        self.assertEqual([c["errcode"] for c in self.calls_to("/pay/micropay")], ["timeout"])
+        self.assertEqual(self.fake.violations, [])
 
     def test_systemerror_queries_never_recharges(self):
         for outcome in ("SYSTEMERROR", "BANKERROR"):
@@ -589,7 +699,8 @@ class TestPosWeChatPayTour(WeChatFakeMixin, PoSHttpCommonWeChat):
         self.assertEqual(self.fake.violations, [])
 
     def test_pos_wechat_pay_cancel_tour(self):
-        self.fake.pay_script("134567890123456785", "USERPAYING_FOREVER", openid=OPENID_B)
+        # The customer is still on WeChat's password screen at the first reverse: refused, asked again 5 s later.
+        self.fake.pay_script("134567890123456785", "USERPAYING_FOREVER", openid=OPENID_B, reverse_userpaying=1)
         self.main_pos_config.with_user(self.pos_user).open_ui()
         self.start_pos_tour("WeChatPosPayCancelTour", login="pos_user")
         txn = self.env["wechat.pay.transaction"].search([("payment_method_id", "=", self.wechat_pm.id)])
@@ -598,6 +709,7 @@ class TestPosWeChatPayTour(WeChatFakeMixin, PoSHttpCommonWeChat):
         self.assertEqual(self.fake.order(txn.out_trade_no).state, "REVOKED")
         self.assertFalse(self._orders().filtered(lambda o: o.state == "paid"))
         self.assertFalse(self.env["wechat.member"].search([("openid", "=", OPENID_B)]))
+        self.assertEqual(len(self.fake.calls_to("/secapi/pay/reverse")), 2)
         self.assertEqual(self.fake.violations, [])
 
     def test_pos_wechat_pay_timeout_tour(self):

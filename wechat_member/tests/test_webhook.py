@@ -1,10 +1,14 @@
 import hashlib
 import time
+from unittest.mock import patch
 
-from odoo import fields
-from odoo.tests import tagged
+from odoo import fields, sql_db
+from odoo.modules import module as odoo_module
+from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
+from ..controllers.main import WeChatCallbackController
+from ..models import wechat_member as wechat_member_model
 from .common import WeChatHttpCase
 
 
@@ -61,6 +65,22 @@ class TestWebhookPlain(WeChatHttpCase):
         planned = Trigger.search([("cron_id", "=", cron.id)])
         self.assertEqual(len(planned), 1, "one profile fetch for both follows")
         self.assertGreater(planned.call_at, start)
+
+    def test_follows_after_a_planned_fetch_look_for_no_trigger(self):
+        """Once a worker planned (or found) the profile fetch, the follows until that run query no trigger."""
+        cron = self.env.ref("wechat_member.ir_cron_wechat_fetch_user_info")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        Trigger.search([("cron_id", "=", cron.id)]).unlink()
+        Member = self.env["wechat.member"]
+        self.addCleanup(wechat_member_model._fetch_info_planned.clear)
+        with patch.object(odoo_module, "current_test", False):
+            Member._trigger_fetch_user_info()
+            planned = Trigger.search([("cron_id", "=", cron.id)])
+            self.assertEqual(len(planned), 1)
+            self.assertEqual(wechat_member_model._fetch_info_planned[self.env.cr.dbname], planned.call_at)
+            with self.assertQueryCount(0):
+                Member._trigger_fetch_user_info()
+        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), 1)
 
     def test_follow_through_store_qr_attributes_channel(self):
         store = self.env["pos.config"].search([], limit=1) or self.env["pos.config"].create({"name": "Store A"})
@@ -205,3 +225,21 @@ class TestWebhookSafeMode(WeChatHttpCase):
         url = f"/wechat/callback/{self.account.id}?{query}&encrypt_type=aes&msg_signature={msg_sig}"
         self.assertEqual(self.url_open(url, data=body).status_code, 400)
         self.assertFalse(self.env["wechat.event"].search([("account_id", "=", self.account.id)]))
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookTransaction(TransactionCase):
+    """The webhook processes a delivery in the request's own transaction, in READ COMMITTED, when it can."""
+
+    def test_fresh_request_transaction_becomes_read_committed(self):
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+            self.assertTrue(WeChatCallbackController._read_committed(cr))
+            cr.execute("SHOW transaction_isolation")
+            self.assertEqual(cr.fetchone()[0], "read committed")
+
+    def test_started_transaction_keeps_its_isolation(self):
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+            cr.execute("SELECT 1")
+            self.assertFalse(WeChatCallbackController._read_committed(cr), "a second transaction is used")
+            cr.execute("SHOW transaction_isolation")
+            self.assertEqual(cr.fetchone()[0], "repeatable read")

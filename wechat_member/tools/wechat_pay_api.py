@@ -7,6 +7,12 @@ the signature of WeChat's answers and lets ``requests`` errors through: every
 answer is signature-checked here and any network error or unverifiable
 answer is reported as *unknown* (the caller then queries, it never charges
 again).
+
+On a network error the request is sent once more to the account's backup
+domain (``api2.mch.weixin.qq.com``, WeChat's other city): a query or a reverse
+on any connection error or timeout, a charge only when it never reached
+WeChat (no connection made; after a read timeout WeChat may have charged, so
+the caller queries instead, which may go to the backup domain).
 """
 
 import base64
@@ -17,6 +23,7 @@ import tempfile
 from xml.parsers.expat import ExpatError
 
 import requests
+import urllib3
 import xmltodict
 from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay import WeChatPay
@@ -104,6 +111,14 @@ class WeChatPayResult:
         return f"WeChatPayResult({self.status}, {self.code})"
 
 
+def _not_sent(exc):
+    """True when the request of the ``requests`` error ``exc`` never reached the server (no connection made)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
 class WeChatPayClient:
     """WeChat Pay v2 client of one ``wechat.account`` (use ``account._pay_client()``-like helpers)."""
 
@@ -113,7 +128,7 @@ class WeChatPayClient:
         self.env = account.env
 
     # ------------------------------------------------------------------ plumbing
-    def _pay(self, mch_cert=None, mch_key=None):
+    def _pay(self, mch_cert=None, mch_key=None, base_url=None):
         account = self.account
         pay = WeChatPay(
             account.appid,
@@ -125,7 +140,7 @@ class WeChatPayClient:
             sandbox=False,
         )
         # wechatpy joins ``API_BASE_URL + endpoint`` (endpoint without a leading slash).
-        pay.API_BASE_URL = account._pay_base_url() + "/"
+        pay.API_BASE_URL = (base_url or account._pay_base_url()) + "/"
         pay._http.trust_env = False
         return pay
 
@@ -160,21 +175,43 @@ class WeChatPayClient:
             return None
         return data
 
-    def _call(self, method, *args, with_cert=False, **kwargs):
-        """Call ``method(pay)``; return a :class:`WeChatPayResult`, never raise on WeChat or network errors."""
+    def _call(self, method, *args, with_cert=False, repeatable=True, **kwargs):
+        """Call ``method(pay)``; return a :class:`WeChatPayResult`, never raise on WeChat or network errors.
+
+        On a network error, the same request goes once to the backup domain:
+        for any connection error or timeout when ``repeatable`` (query,
+        reverse), else only when the request never reached WeChat.
+        """
+        account = self.account
+        base_urls = [account._pay_base_url()]
+        backup = account._pay_backup_url()
+        if backup and backup != base_urls[0]:
+            base_urls.append(backup)
         cert_files = self._cert_files() if with_cert else contextlib.nullcontext((None, None))
         with cert_files as (cert, key):
-            pay = self._pay(cert, key)
-            try:
-                data = method(pay)(*args, **kwargs)
-            except WeChatPayException as exc:
-                return self._error_result(pay, exc)
-            except requests.RequestException as exc:
-                _logger.warning("WeChat Pay account %s: %s", self.account.id, type(exc).__name__)
-                return WeChatPayResult(UNKNOWN, "NETWORK", pay_message(self.env, "NETWORK"))
+            for index, base_url in enumerate(base_urls):
+                pay = self._pay(cert, key, base_url)
+                try:
+                    data = method(pay)(*args, **kwargs)
+                except WeChatPayException as exc:
+                    return self._error_result(pay, exc)
+                except requests.RequestException as exc:
+                    network = isinstance(exc, requests.ConnectionError | requests.Timeout)
+                    if index + 1 < len(base_urls) and network and (repeatable or _not_sent(exc)):
+                        _logger.warning(
+                            "WeChat Pay account %s: %s on %s, sending the request again to the backup domain %s",
+                            account.id,
+                            type(exc).__name__,
+                            base_url,
+                            base_urls[index + 1],
+                        )
+                        continue
+                    _logger.warning("WeChat Pay account %s: %s on %s", account.id, type(exc).__name__, base_url)
+                    return WeChatPayResult(UNKNOWN, "NETWORK", pay_message(self.env, "NETWORK"))
+                break
         verified = self._verified(pay, data)
         if verified is None:
-            _logger.warning("WeChat Pay account %s: answer without a valid signature", self.account.id)
+            _logger.warning("WeChat Pay account %s: answer without a valid signature", account.id)
             return WeChatPayResult(UNKNOWN, "SIGNATURE", pay_message(self.env, "NETWORK"))
         return WeChatPayResult(OK, data=verified)
 
@@ -216,6 +253,7 @@ class WeChatPayClient:
             attach=attach,
             fee_type=fee_type,
             device_info=device_info,
+            repeatable=False,
         )
 
     def query(self, out_trade_no):

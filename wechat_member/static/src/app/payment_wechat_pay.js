@@ -13,15 +13,18 @@ const AUTH_CODE_RE = /^1[0-5]\d{16}$/;
  * openid makes the customer a member when the order is synced.
  *
  * While the customer confirms in WeChat (USERPAYING), the line waits with a
- * Cancel button and the server is asked every few seconds; after ~45 s
- * the charge is cancelled (reverse).
+ * Cancel button and the server is asked every 5 s; after 30 s the charge is
+ * cancelled (reverse), as WeChat Pay's scan-to-pay docs advise (query every
+ * 5-10 s, about 30 s, then reverse; WeChat accepts a reverse 15 s after the
+ * order, and refuses it as USERPAYING while the customer is still on the
+ * password screen: the server then answers ``retry_in``).
  */
 export class PaymentWeChatPay extends PaymentInterface {
     setup() {
         super.setup(...arguments);
         // Overridable (tests): seconds between two status checks, and before giving up.
-        this.pollInterval = 3000;
-        this.pollTimeout = 45000;
+        this.pollInterval = 5000;
+        this.pollTimeout = 30000;
         // uuid of a payment line -> "cancelling" | "cancelled"
         this.cancelState = {};
     }
@@ -183,7 +186,10 @@ export class PaymentWeChatPay extends PaymentInterface {
 
     async _giveUp(line) {
         line.set_payment_status("waitingCancel");
-        const cancelled = await this._reverse(line);
+        const cancelled = await this._reverse(line, true);
+        if (cancelled?.status === "done") {
+            return this._applyDone(line, cancelled); // confirmed while the POS was cancelling: kept
+        }
         if (cancelled === true) {
             this._showError(
                 _t(
@@ -212,17 +218,20 @@ export class PaymentWeChatPay extends PaymentInterface {
 
     // ------------------------------------------------------------------ cancel
     /**
-     * Reverse the line's charge; waits as WeChat asks (15 s after the order).
-     * Returns true when cancelled, else the message to show.
+     * Reverse the line's charge; waits as WeChat asks (15 s after the order,
+     * or while the customer is still confirming).  Returns true when
+     * cancelled, else the message to show.  ``keepPaid`` (the POS gave up
+     * waiting, the cashier did not cancel): a charge the customer confirmed
+     * meanwhile is kept; the status answer (``status: "done"``) is returned.
      */
-    async _reverse(line) {
+    async _reverse(line, keepPaid = false) {
         for (let i = 0; i < 10; i++) {
             let result;
             try {
                 // force: the POS drops the line, so a charge WeChat made meanwhile is reversed too.
                 result = await this._call("wechat_pay_cancel", {
                     ...this._lineData(line),
-                    force: true,
+                    force: !keepPaid,
                 });
             } catch {
                 return _t("Odoo could not be reached: the WeChat payment is not cancelled yet.");
@@ -230,8 +239,21 @@ export class PaymentWeChatPay extends PaymentInterface {
             if (result.cancelled) {
                 return true;
             }
+            if (keepPaid && result.status === "done") {
+                return result;
+            }
             if (result.retry_in) {
                 await this._sleep(result.retry_in * 1000);
+                if (keepPaid) {
+                    try {
+                        const status = await this._call("wechat_pay_status", this._lineData(line));
+                        if (status.status === "done") {
+                            return status;
+                        }
+                    } catch {
+                        // Odoo unreachable for a moment: the next cancel call tells
+                    }
+                }
                 continue;
             }
             return result.message || _t("The WeChat payment could not be cancelled.");

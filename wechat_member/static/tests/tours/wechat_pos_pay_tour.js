@@ -88,7 +88,7 @@ registry.category("web_tour.tours").add("WeChatPosPayTimeoutTour", {
         [
             openRegister(),
             {
-                content: "wait 2 s for the customer instead of 45 s",
+                content: "wait 2 s for the customer instead of 30 s",
                 trigger: "body",
                 run: () => {
                     const method = window.posmodel.models["pos.payment.method"].find(
