@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import timedelta
+from unittest.mock import patch
 
 from fakewechat.pay import PayState, _record_refund
 
@@ -249,6 +250,14 @@ class TestWeChatPayReconciliation(PosMemberCommon):
         self.assertEqual(rec.state, "error")
         self.assertTrue(rec.message)
         self.assertFalse(rec.activity_ids)
+
+    def test_client_without_bills_recorded_as_failed(self):
+        # A client that cannot download bills (an API version without its bill yet): the day fails, nothing raises.
+        method_class = type(self.env["pos.payment.method"])
+        with patch.object(method_class, "_wechat_pay_client", return_value=object()):
+            rec = self._reconcile(self.today - timedelta(days=3))
+        self.assertEqual(rec.state, "error")
+        self.assertIn("cannot download bills", rec.message)
 
     def test_network_error_keeps_former_result(self):
         day = self.today - timedelta(days=3)
