@@ -10,6 +10,9 @@ black-box tests that cannot reach the Python object.  Not part of WeChat.
                                 reverse_userpaying}
 - ``POST /_fake/refund_script`` {outcome (SUCCESS, CHANGE, REFUNDCLOSE, NOTENOUGH, SYSTEMERROR), processing,
   out_trade_no (the next refund of any charge when absent)}
+- ``POST /_fake/pay_bill``      {number (out_trade_no or out_refund_no), omit: true | amount_fen: n}
+                                (change the day bills: fake.pay_bill_omit / pay_bill_amount);
+                                {advance_to: "yyyyMMdd"} moves the clock to when that day's bill is fetched
 - ``POST /_fake/inject``        fake.inject() arguments
 - ``POST /_fake/browser_user``  {appid, openid}
 - ``POST /_fake/templates``     {appid, template_id, title, keywords, category}
@@ -148,6 +151,20 @@ def refund_script(fake, req, body):
 
 
 @control
+def pay_bill(fake, req, body):
+    result = {}
+    if body.get("number"):
+        if body.get("omit"):
+            fake.pay_bill_omit(body["number"])
+        if body.get("amount_fen") is not None:
+            fake.pay_bill_amount(body["number"], int(body["amount_fen"]))
+    if body.get("advance_to"):
+        result["advanced"] = fake.advance_to_bill(body["advance_to"])
+    result["now"] = fake.now()
+    return result
+
+
+@control
 def inject(fake, req, body):
     return fake.inject(**body).as_dict()
 
@@ -241,6 +258,7 @@ ROUTES = [
     ("POST", "/_fake/simulate", simulate),
     ("POST", "/_fake/pay_script", pay_script),
     ("POST", "/_fake/refund_script", refund_script),
+    ("POST", "/_fake/pay_bill", pay_bill),
     ("POST", "/_fake/inject", inject),
     ("POST", "/_fake/browser_user", browser_user),
     ("POST", "/_fake/templates", templates),

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 
 from .api_subscribe import record_change, record_choice
 from .pay import PayState, RefundScript, make_script
+from .pay_bill import bill_ready_at, trade_bill_csv
 from .pay_v3 import PayV3State, V3Merchant
 from .server import Injection, make_server
 from .simulator import FollowerSimulator
@@ -220,6 +221,29 @@ class FakeWeChat:
         with self.lock:
             self.payments.scripts[auth_code] = script
         return auth_code
+
+    def pay_bill_omit(self, number):
+        """Leave the charge (``out_trade_no``) or refund (``out_refund_no``) ``number`` out of the day bills."""
+        with self.lock:
+            self.payments.bill_omit.add(number)
+
+    def pay_bill_amount(self, number, fen):
+        """Bill the charge or refund ``number`` at ``fen`` instead of its real amount."""
+        with self.lock:
+            self.payments.bill_amounts[number] = int(fen)
+
+    def trade_bill(self, mch_id, bill_date, sub_mch_id=None):
+        """The trade bill text of ``mch_id`` for the Beijing day ``bill_date`` (None: no trade that day)."""
+        with self.lock:
+            return trade_bill_csv(self, mch_id, bill_date, sub_mch_id)
+
+    def advance_to_bill(self, bill_date):
+        """Move the fake's time to 10:30 Beijing the day after ``bill_date`` (when its bill is fetched),
+        if earlier; returns the seconds moved (``fake.advance(-seconds)`` moves back)."""
+        with self.lock:
+            seconds = max(0.0, bill_ready_at(bill_date) - self.now())
+            self._offset += seconds
+            return seconds
 
     # -- WeChat Pay APIv3 ------------------------------------------------------
     def pay_v3_merchant(self, mchid, appid=None, partner=False):

@@ -176,6 +176,9 @@ class PayState:
         self.refunds_by_no = {}
         # out_trade_no (or None: the next refund of any charge) -> [RefundScript, ...]
         self.refund_scripts = {}
+        # Day bills (pay_bill.py): out_trade_no / out_refund_no left out of the bill, or billed another amount.
+        self.bill_omit = set()
+        self.bill_amounts = {}
 
 
 # -- replies ----------------------------------------------------------------

@@ -26,6 +26,7 @@ from . import (
     control,
     oauth,
     pay,
+    pay_bill,
     pay_v3,
 )
 from .errors import WeChatError
@@ -50,6 +51,7 @@ def _build_routes():
         api_jssdk,
         oauth,
         pay,
+        pay_bill,
         pay_v3,
         control,
     ):

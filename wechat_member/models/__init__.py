@@ -29,3 +29,5 @@ from . import pos_config
 from . import wechat_callback_nonce
 from . import wechat_oauth_failure
 from . import wechat_campaign_click
+from . import wechat_pay_reconciliation
+from . import wechat_pay_reconciliation_line

@@ -615,3 +615,12 @@ class PosPaymentMethod(models.Model):
                 return Refund.create(vals_list)
         except psycopg2.IntegrityError:
             return Refund
+
+    # ------------------------------------------------------------------ day-end reconciliation
+    def action_wechat_pay_reconcile(self):
+        """Button: reconcile a day of this method with WeChat's trade bill (a wizard asks the day)."""
+        self.ensure_one()
+        self.env["wechat.pay.reconciliation"]._check_manager()
+        action = self.env["ir.actions.actions"]._for_xml_id("wechat_member.wechat_pay_reconcile_wizard_action")
+        action["context"] = {"default_payment_method_id": self.id}
+        return action

@@ -17,3 +17,4 @@ from . import test_security
 from . import test_member_import
 from . import test_trust
 from . import test_pos_wechat_pay_refund
+from . import test_wechat_pay_reconciliation

@@ -32,6 +32,8 @@ from wechatpy.pay.utils import calculate_signature
 from odoo.tools import consteq
 from odoo.tools.translate import LazyTranslate
 
+from .wechat_pay_bill import TradeBillError, parse_trade_bill
+
 _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
 
@@ -71,6 +73,9 @@ PAY_MESSAGES = {
     "REFUND": _lt("The payment has been refunded."),
     "ORDERNOTEXIST": _lt("WeChat Pay does not know this payment."),
     "NETWORK": _lt("WeChat Pay could not be reached (network error or timeout)."),
+    "NO_BILL": _lt("WeChat Pay has no bill for this day (no payment or refund that day)."),
+    "BILL_UNREADABLE": _lt("WeChat Pay sent a bill that cannot be read."),
+    "BILL_REFUSED": _lt("WeChat Pay refused to send the bill: %(message)s"),
     "GENERIC": _lt("WeChat Pay refused the payment: %(message)s"),
 }
 
@@ -120,6 +125,8 @@ def refund_message(env, code, detail=""):
 def pay_message(env, code, detail=""):
     """The cashier's words for a WeChat Pay ``err_code`` / ``trade_state``."""
     lang = env.lang or "en_US"
+    if code == "BILL_REFUSED":
+        return PAY_MESSAGES[code]._translate(lang) % {"message": detail or "?"}
     known = PAY_MESSAGES.get(code)
     if known:
         return known._translate(lang)
@@ -361,3 +368,33 @@ def _fen(value):
         return int(value)
     except (TypeError, ValueError):
         return 0
+
+    def download_bill(self, bill_date):
+        """The trade bill (``ALL``) of ``bill_date`` (a ``date``, Beijing day): ``data["rows"]``.
+
+        The bill is plain text, not signed (v2 signs no bill).  ERROR ``NO_BILL``
+        when WeChat has none for that day ("No Bill Exist"), ERROR with
+        WeChat's ``return_msg`` as message for any other refusal (a bill of
+        today, a day older than three months ...).
+        """
+        pay = self._pay()
+        try:
+            text = pay.tools.download_bill(bill_date.strftime("%Y%m%d"), bill_type="ALL")
+        except WeChatPayException as exc:
+            if exc.return_code is None:
+                _logger.warning("WeChat Pay account %s: HTTP error on downloadbill", self.account.id)
+                return WeChatPayResult(UNKNOWN, "NETWORK", pay_message(self.env, "NETWORK"))
+            detail = exc.return_msg or exc.errmsg or ""
+            if "no bill exist" in detail.lower():
+                return WeChatPayResult(ERROR, "NO_BILL", pay_message(self.env, "NO_BILL"))
+            _logger.warning("WeChat Pay account %s: downloadbill refused: %s", self.account.id, detail)
+            return WeChatPayResult(ERROR, "BILL_REFUSED", pay_message(self.env, "BILL_REFUSED", detail))
+        except requests.RequestException as exc:
+            _logger.warning("WeChat Pay account %s: %s", self.account.id, type(exc).__name__)
+            return WeChatPayResult(UNKNOWN, "NETWORK", pay_message(self.env, "NETWORK"))
+        try:
+            rows = parse_trade_bill(text if isinstance(text, str) else "")
+        except TradeBillError as exc:
+            _logger.warning("WeChat Pay account %s: unreadable bill: %s", self.account.id, exc)
+            return WeChatPayResult(ERROR, "BILL_UNREADABLE", pay_message(self.env, "BILL_UNREADABLE"))
+        return WeChatPayResult(OK, data={"rows": rows})
