@@ -1,7 +1,9 @@
 """Black-box: a day of WeChat Pay at the till, then the day-end reconciliation (./run test serves Odoo).
 
 50 charges are paid through the POS RPCs a cashier's till makes (``wechat_pay_charge``,
-then ``sync_from_ui``), over HTTP against the fake platform; the manager's
+then ``sync_from_ui``), over HTTP against the fake platform, and 10 of them are
+refunded through Odoo's refund flow (``wechat_pay_refund``, its status, then the
+refund order synced); the manager's
 "Reconcile" (the wizard of the payment method, over RPC) downloads the fake's
 trade bill of the day (``pay/downloadbill``, built from its own ledger) and
 reports 0 mismatches; with one payment left out of the bill it reports exactly one.
@@ -17,6 +19,7 @@ from odoo_client import OdooClient
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 MCH_ID, MCH_KEY = "1900000109", "k" * 32
 CHARGES = 50
+REFUNDS = 10
 
 
 def xmlid(odoo, module, name):
@@ -114,6 +117,47 @@ def shop(odoo, fake_wechat):
     }
 
 
+def till_order(shop, order_uuid, sequence, amount, payment_uuid, transaction_id, refunded_line_id=False):
+    """The order data the till syncs: one line of ``amount`` (negative: a refund of ``refunded_line_id``)."""
+    qty = -1 if refunded_line_id else 1
+    line = {
+        "product_id": shop["product_id"],
+        "qty": qty,
+        "price_unit": abs(amount),
+        "price_subtotal": amount,
+        "price_subtotal_incl": amount,
+        "discount": 0,
+        "tax_ids": [[6, 0, []]],
+        "pack_lot_ids": [],
+    }
+    if refunded_line_id:
+        line["refunded_orderline_id"] = refunded_line_id
+    payment = {
+        "payment_method_id": shop["pm_id"],
+        "amount": amount,
+        "uuid": payment_uuid,
+        "transaction_id": transaction_id,
+        "payment_status": "done",
+    }
+    return {
+        "uuid": order_uuid,
+        "session_id": shop["session_id"],
+        "user_id": shop["cashier"].uid,
+        "sequence_number": sequence,
+        "name": f"Order {order_uuid[:8]}",
+        "partner_id": False,
+        "lines": [[0, 0, line]],
+        "payment_ids": [[0, 0, payment]],
+        "amount_total": amount,
+        "amount_tax": 0,
+        "amount_paid": amount,
+        "amount_return": 0,
+        "state": "paid",
+        "to_invoice": False,
+        "date_order": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+    }
+
+
 def pay_at_till(shop, fake_wechat, amount, sequence):
     """What the till does for one sale paid with WeChat Pay: charge the payment code, then sync the order."""
     line = {"order_uuid": str(uuid.uuid4()), "payment_uuid": str(uuid.uuid4())}
@@ -125,52 +169,31 @@ def pay_at_till(shop, fake_wechat, amount, sequence):
         dict(line, auth_code=code, amount=amount, currency="CNY"),
     )
     assert res["status"] == "done", res
-    order = {
-        "uuid": line["order_uuid"],
-        "session_id": shop["session_id"],
-        "user_id": shop["cashier"].uid,
-        "sequence_number": sequence,
-        "name": f"Order {line['order_uuid'][:8]}",
-        "partner_id": False,
-        "lines": [
-            [
-                0,
-                0,
-                {
-                    "product_id": shop["product_id"],
-                    "qty": 1,
-                    "price_unit": amount,
-                    "price_subtotal": amount,
-                    "price_subtotal_incl": amount,
-                    "discount": 0,
-                    "tax_ids": [[6, 0, []]],
-                    "pack_lot_ids": [],
-                },
-            ]
-        ],
-        "payment_ids": [
-            [
-                0,
-                0,
-                {
-                    "payment_method_id": shop["pm_id"],
-                    "amount": amount,
-                    "uuid": line["payment_uuid"],
-                    "transaction_id": res["transaction_id"],
-                    "payment_status": "done",
-                },
-            ]
-        ],
-        "amount_total": amount,
-        "amount_tax": 0,
-        "amount_paid": amount,
-        "amount_return": 0,
-        "state": "paid",
-        "to_invoice": False,
-        "date_order": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
-    }
+    order = till_order(shop, line["order_uuid"], sequence, amount, line["payment_uuid"], res["transaction_id"])
     result = shop["cashier"].call("pos.order", "sync_from_ui", [order])
-    return {"order_id": result["pos.order"][0]["id"], "out_trade_no": res["out_trade_no"], **res}
+    return {"order_id": result["pos.order"][0]["id"], "out_trade_no": res["out_trade_no"], "amount": amount, **res}
+
+
+def refund_at_till(shop, sale, sequence):
+    """Odoo's refund flow at the till, paid back with WeChat Pay: the refund sent (status asked while WeChat
+    processes it), then the refund order synced."""
+    cashier = shop["cashier"]
+    [paid_line] = cashier.search_read("pos.order.line", [("order_id", "=", sale["order_id"])], ["id"])
+    line = {"order_uuid": str(uuid.uuid4()), "payment_uuid": str(uuid.uuid4())}
+    request = dict(line, amount=-sale["amount"], currency="CNY", refunded_orderline_ids=[paid_line["id"]])
+    res = cashier.call("pos.payment.method", "wechat_pay_refund", [shop["pm_id"]], request)
+    for __ in range(5):
+        if res["status"] != "processing":
+            break
+        res = cashier.call("pos.payment.method", "wechat_pay_refund_status", [shop["pm_id"]], request)
+    assert res["status"] == "done", res
+    order = till_order(
+        shop, line["order_uuid"], sequence, -sale["amount"], line["payment_uuid"], False, paid_line["id"]
+    )
+    result = cashier.call("pos.order", "sync_from_ui", [order])
+    [refund] = cashier.search_read("pos.order", [("id", "=", result["pos.order"][0]["id"])], ["state"])
+    assert refund["state"] == "paid", refund
+    return refund
 
 
 def reconcile(odoo, pm_id, day):
@@ -185,7 +208,19 @@ def reconcile(odoo, pm_id, day):
     [rec] = odoo.search_read(
         "wechat.pay.reconciliation",
         [("id", "=", result["res_id"])],
-        ["state", "mismatch_count", "odoo_count", "wechat_count", "odoo_amount", "wechat_amount", "line_ids"],
+        [
+            "state",
+            "mismatch_count",
+            "odoo_count",
+            "wechat_count",
+            "odoo_amount",
+            "wechat_amount",
+            "odoo_refund_count",
+            "wechat_refund_count",
+            "odoo_refund_amount",
+            "wechat_refund_amount",
+            "line_ids",
+        ],
     )
     return rec
 
@@ -194,10 +229,12 @@ def test_day_of_charges_reconciles(odoo, shop, fake_wechat):
     day = beijing_today()
     sales = [pay_at_till(shop, fake_wechat, 10.0 + i, i + 1) for i in range(CHARGES)]
     total = sum(10.0 + i for i in range(CHARGES))
-    # TODO(#15 merge, part R): 10 refunds through Odoo's POS refund flow (the refund helper's RPC), here,
-    # e.g. ``refunds = [refund_at_till(shop, fake_wechat, sales[i]) for i in range(10)]``; then below
-    # odoo_refund_count == wechat_refund_count == 10 and still 0 mismatches.
+    # 10 of them refunded through Odoo's refund flow at the till, paid back with WeChat Pay.
+    for i in range(REFUNDS):
+        refund_at_till(shop, sales[i], CHARGES + i + 1)
+    refunded = sum(sale["amount"] for sale in sales[:REFUNDS])
     assert len(fake_wechat.calls_to("/pay/micropay")) == CHARGES
+    assert len(fake_wechat.calls_to("/secapi/pay/refund")) == REFUNDS
     # The bill of today exists tomorrow morning (10:30 Beijing): the fake's clock goes there.
     fake_wechat.advance_to_bill(day)
 
@@ -206,6 +243,8 @@ def test_day_of_charges_reconciles(odoo, shop, fake_wechat):
     assert rec["mismatch_count"] == 0
     assert rec["odoo_count"] == rec["wechat_count"] == CHARGES
     assert rec["odoo_amount"] == rec["wechat_amount"] == total
+    assert rec["odoo_refund_count"] == rec["wechat_refund_count"] == REFUNDS
+    assert rec["odoo_refund_amount"] == rec["wechat_refund_amount"] == refunded
 
     # One payment is not in WeChat's bill: exactly one mismatch, with its order and WeChat transaction id.
     dropped = sales[17]

@@ -34,6 +34,7 @@ Real-platform rules mimicked:
 
 import base64
 import datetime
+import gzip
 import hashlib
 import json
 import re
@@ -48,6 +49,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import NameOID
 
 from . import pay as pay_v2
+from . import pay_bill
 from .clock import BEIJING_OFFSET
 from .web import Reply
 
@@ -129,6 +131,8 @@ class PayV3State:
         self.merchants = {}
         self.bad_signatures = 0
         self.unsigned = False
+        # token -> (mchid, bill file bytes) of /v3/bill/tradebill, downloaded once
+        self.bill_files = {}
         self._keys = None
 
     def keys(self):
@@ -663,11 +667,73 @@ def certificates(fake, req):
     return _answer(fake, req, 200, {"data": [item]})
 
 
+def tradebill(fake, req):
+    """``GET /v3/bill/tradebill``: the day's bill (the v2 bill's CSV, pay_bill.trade_bill_csv) to download.
+
+    Answers ``download_url`` (valid once, as WeChat's 30 s token), ``hash_type`` SHA1 and ``hash_value`` of
+    the file; ``NO_STATEMENT_EXIST`` for a day without trades (or not published yet), ``INVALID_REQUEST``
+    for a bill of today, a future day or one older than three months.
+    """
+    merchant, error = _check_request(fake, req)
+    if error:
+        return error
+    query = req.query
+    if (query.get("bill_type") or "ALL") != "ALL":
+        return _err(fake, req, "PARAM_ERROR", "bill_type")
+    mch_id = merchant.mchid
+    if merchant.partner:
+        if not query.get("sub_mchid"):
+            return _err(fake, req, "PARAM_ERROR", "sub_mchid")
+        mch_id, error = _refund_owner(fake, req, query)
+        if error:
+            return error
+    day = (query.get("bill_date") or "").replace("-", "")
+    refused = pay_bill.bill_date_error(fake, day)
+    if refused and refused[0] == "No Bill Exist":
+        return _err(fake, req, "NO_STATEMENT_EXIST", "账单不存在")
+    if refused:
+        return _err(fake, req, "INVALID_REQUEST", refused[0])
+    text = pay_bill.trade_bill_csv(fake, mch_id, day)
+    if text is None:
+        return _err(fake, req, "NO_STATEMENT_EXIST", "账单不存在")
+    data = text.encode("utf-8")
+    if (query.get("tar_type") or "") == "GZIP":
+        data = gzip.compress(data)
+    token = secrets.token_urlsafe(16)
+    fake.payments_v3.bill_files[token] = (mch_id, data)
+    return _answer(
+        fake,
+        req,
+        200,
+        {
+            "hash_type": "SHA1",
+            "hash_value": hashlib.sha1(data).hexdigest(),
+            "download_url": f"{fake.url}/v3/billdownload/file?token={token}",
+        },
+    )
+
+
+def billdownload(fake, req):
+    """``GET /v3/billdownload/file?token=``: the bill file (signed request; the file itself is not signed)."""
+    merchant, error = _check_request(fake, req)
+    if error:
+        return error
+    found = fake.payments_v3.bill_files.pop(req.query.get("token") or "", None)
+    if found is None:
+        return _err(fake, req, "INVALID_REQUEST", "token")
+    mch_id, data = found
+    if mch_id != merchant.mchid and not merchant.partner:
+        return _err(fake, req, "NO_AUTH")
+    return Reply(data, 200, "application/octet-stream")
+
+
 ROUTES = [
     ("POST", "/v3/pay/transactions/codepay", codepay),
     ("POST", "/v3/pay/partner/transactions/codepay", partner_codepay),
     ("POST", "/v3/refund/domestic/refunds", refund),
     ("GET", "/v3/certificates", certificates),
+    ("GET", "/v3/bill/tradebill", tradebill),
+    ("GET", "/v3/billdownload/file", billdownload),
 ]
 # Paths with a parameter: (method, regex, handler(fake, req, *groups)).
 PATTERN_ROUTES = [

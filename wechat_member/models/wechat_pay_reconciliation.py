@@ -19,7 +19,7 @@ import pytz
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-from ..tools.wechat_pay_api import ERROR, OK, WeChatPayResult
+from ..tools.wechat_pay_api import ERROR, OK
 
 _logger = logging.getLogger(__name__)
 
@@ -160,13 +160,7 @@ class WeChatPayReconciliation(models.Model):
             "reconciled_at": fields.Datetime.now(),
             "message": False,
         }
-        client = method._wechat_pay_client()
-        if not hasattr(client, "download_bill"):  # an API version whose client cannot download bills yet
-            res = WeChatPayResult(
-                ERROR, "NO_BILL_API", _("The WeChat Pay API of %(method)s cannot download bills.", method=method.name)
-            )
-        else:
-            res = client.download_bill(day)
+        res = method._wechat_pay_client().download_bill(day)
         charges, refunds = self._odoo_side(method, day)
         lines = []
         if res.status == OK:

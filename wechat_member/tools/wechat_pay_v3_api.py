@@ -20,6 +20,8 @@ charges or refunds again with a new number).
 """
 
 import datetime
+import gzip
+import hashlib
 import json
 import logging
 import threading
@@ -32,6 +34,7 @@ from wechatpayv3.core import Core
 from wechatpayv3.type import RequestType
 from wechatpayv3.utils import build_authorization
 
+from odoo.tools import consteq
 from odoo.tools.translate import LazyTranslate
 
 from .wechat_pay_api import (
@@ -43,6 +46,7 @@ from .wechat_pay_api import (
     pay_message,
     refund_message,
 )
+from .wechat_pay_bill import TradeBillError, parse_trade_bill
 
 _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
@@ -200,6 +204,22 @@ class _Core(Core):
         if skip_verify:  # the certificate list: each certificate is checked by its AES-GCM decryption
             return response.status_code, response.text
         return _Answer(response.status_code, response.text, self._verify_signature(response.headers, response.text))
+
+    def download(self, url):
+        """``(status, bytes)`` of a bill file at ``url`` (its ``download_url``), a signed GET on this host only.
+
+        The file is not signed: its SHA1 is in the signed answer that gave the URL.
+        """
+        if not url.startswith(self._gate_way + "/"):
+            return 0, b""  # never send our signature to another host
+        path = url[len(self._gate_way) :]
+        headers = {
+            "Accept": "*/*",
+            "User-Agent": f"wechatpayv3/{wechatpayv3_version} odoo-wechat_member",
+            "Authorization": build_authorization(path, "GET", self._mchid, self._cert_serial_no, self._private_key),
+        }
+        response = self._session.get(self._gate_way + path, headers=headers, timeout=self._timeout)
+        return response.status_code, response.content
 
 
 class _WeChatPay(WeChatPay):
@@ -413,6 +433,42 @@ class WeChatPayV3Client:
         if res.status == ERROR and res.code == "RESOURCE_NOT_EXISTS":
             res = self._error("REFUNDNOTEXIST", res.data.get("message") or "")
         return self._refund_error(res)
+
+    def download_bill(self, bill_date):
+        """The trade bill (``ALL``) of ``bill_date`` (a ``date``, Beijing day): ``data["rows"]``.
+
+        ``/v3/bill/tradebill`` gives a download URL and the file's SHA1 (signed);
+        the file (gzip) is then downloaded and checked against it.  Errors as
+        the v2 client's: ``NO_BILL``, ``BILL_REFUSED``, ``BILL_UNREADABLE``.
+        """
+        sub = {"sub_mchid": self.account.pay_sub_mchid} if self.partner else {}
+        res = self._result(
+            lambda pay: pay.trade_bill(bill_date.isoformat(), tar_type="GZIP", **sub),
+            lambda data: WeChatPayResult(OK, data=data),
+        )
+        if res.status == ERROR:
+            if res.code == "NO_STATEMENT_EXIST":
+                return WeChatPayResult(ERROR, "NO_BILL", pay_message(self.env, "NO_BILL"))
+            detail = res.data.get("message") or res.code
+            _logger.warning("WeChat Pay v3 account %s: tradebill refused: %s", self.account.id, detail)
+            return WeChatPayResult(ERROR, "BILL_REFUSED", pay_message(self.env, "BILL_REFUSED", detail))
+        if res.status != OK:
+            return res
+        answer, failed = self._send(lambda pay: pay._core.download(res.data.get("download_url") or ""))
+        if failed:
+            return failed
+        status, content = answer
+        expected = (res.data.get("hash_value") or "").lower()
+        if status != 200 or not consteq(hashlib.sha1(content).hexdigest(), expected):
+            _logger.warning("WeChat Pay v3 account %s: bill file refused (HTTP %s or SHA1)", self.account.id, status)
+            return WeChatPayResult(ERROR, "BILL_UNREADABLE", pay_message(self.env, "BILL_UNREADABLE"))
+        try:
+            text = gzip.decompress(content).decode("utf-8") if content[:2] == b"\x1f\x8b" else content.decode("utf-8")
+            rows = parse_trade_bill(text)
+        except (OSError, UnicodeDecodeError, TradeBillError) as exc:
+            _logger.warning("WeChat Pay v3 account %s: unreadable bill: %s", self.account.id, exc)
+            return WeChatPayResult(ERROR, "BILL_UNREADABLE", pay_message(self.env, "BILL_UNREADABLE"))
+        return WeChatPayResult(OK, data={"rows": rows})
 
     def _refund_error(self, res):
         """A refund error as the v2 client gives it: retryable ones unknown (query with the same number),
