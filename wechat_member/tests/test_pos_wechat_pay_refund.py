@@ -18,6 +18,8 @@ OPENID_A = "oREFUND000000000000000000A01"
 
 @tagged("post_install", "-at_install")
 class TestPosWeChatPayRefund(WeChatFakeMixin, PoSCommonWeChat):
+    REFUND_PATH = "/secapi/pay/refund"  # WeChat's refund API of the payment method's API version
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -156,7 +158,7 @@ class TestPosWeChatPayRefund(WeChatFakeMixin, PoSCommonWeChat):
         refund_order._wechat_count_purchase()
         partner.invalidate_recordset()
         self.assertAlmostEqual(partner.wechat_purchase_amount, 0.0)
-        self.assertEqual(len(self.calls_to("/secapi/pay/refund")), 1)
+        self.assertEqual(len(self.calls_to(self.REFUND_PATH)), 1)
         self.assertEqual(self.fake.violations, [])
 
     def test_two_refunds_then_over_refund_refused(self):
@@ -171,7 +173,7 @@ class TestPosWeChatPayRefund(WeChatFakeMixin, PoSCommonWeChat):
         self.assertIn("Only", res["message"])
         self.assertIn("100.00", res["message"])
         self.assertFalse(self._line_refunds(second))
-        self.assertEqual(len(self.calls_to("/secapi/pay/refund")), 1)  # refused before WeChat is asked
+        self.assertEqual(len(self.calls_to(self.REFUND_PATH)), 1)  # refused before WeChat is asked
         rest = self._refund_data(order)
         self.assertEqual(self._refund(rest)["status"], "processing")
         self.assertEqual(order.payment_ids.wechat_pay_transaction_id.refunded_amount, 200.0)
@@ -185,14 +187,14 @@ class TestPosWeChatPayRefund(WeChatFakeMixin, PoSCommonWeChat):
         res = self._refund(data)
         self.assertEqual(res["status"], "done")
         self.assertEqual(len(self._line_refunds(data)), 1)
-        self.assertEqual(len(self.calls_to("/secapi/pay/refund")), 1)
+        self.assertEqual(len(self.calls_to(self.REFUND_PATH)), 1)
         self.assertEqual(len(self._fake_refunds()), 1)
 
     def test_network_failure_then_next_sync(self):
         order = self._pay()
         # The request never reaches WeChat: the refund stays pending, the next status sends the same number.
         data = self._refund_data(order)
-        self.fake.inject("/secapi/pay/refund", reset=True)
+        self.fake.inject(self.REFUND_PATH, reset=True)
         with self.assertLogs("odoo.addons.wechat_member", "WARNING"):
             res = self._refund(data)
         self.assertEqual(res["status"], "pending")
@@ -211,7 +213,7 @@ class TestPosWeChatPayRefund(WeChatFakeMixin, PoSCommonWeChat):
         with self.assertLogs("odoo.addons.wechat_member", "WARNING"):
             res = self._refund(data)
         self.assertEqual(res["status"], "done", res)
-        self.assertEqual(len(self.calls_to("/secapi/pay/refund")), 1)
+        self.assertEqual(len(self.calls_to(self.REFUND_PATH)), 1)
         self.assertEqual(len(self._fake_refunds()), 1)
 
     def test_status_change_and_refundclose(self):
@@ -246,7 +248,7 @@ class TestPosWeChatPayRefund(WeChatFakeMixin, PoSCommonWeChat):
         res = self._refund(self._refund_data(order))
         self.assertEqual(res["status"], "failed")
         self.assertIn("one year", res["message"])
-        self.assertEqual(self.calls_to("/secapi/pay/refund"), [])
+        self.assertEqual(self.calls_to(self.REFUND_PATH), [])
 
     # ------------------------------------------------------------------ several charges / methods
     def test_amount_spanning_two_charges_is_split(self):
@@ -292,7 +294,7 @@ class TestPosWeChatPayRefund(WeChatFakeMixin, PoSCommonWeChat):
         with self.assertRaises(ValidationError) as cm:
             self._refund(self._refund_data(cash_order))
         self.assertIn("not paid with WeChat Pay", str(cm.exception))
-        self.assertEqual(self.calls_to("/secapi/pay/refund"), [])
+        self.assertEqual(self.calls_to(self.REFUND_PATH), [])
 
     def test_forged_wechat_refund_payment_refused(self):
         order = self._pay()
@@ -339,7 +341,7 @@ class TestPosWeChatPayRefund(WeChatFakeMixin, PoSCommonWeChat):
         with self.assertRaises(UserError) as cm:
             self.make_payment(again, self.wechat_pm, again.amount_total)
         self.assertIn("Only", str(cm.exception))
-        self.assertEqual(len(self.calls_to("/secapi/pay/refund")), 1)
+        self.assertEqual(len(self.calls_to(self.REFUND_PATH)), 1)
 
 
 @tagged("post_install", "-at_install")
@@ -412,6 +414,7 @@ class TestPosWeChatPayRefundV3(TestPosWeChatPayRefund):
     """The same refunds through an APIv3 payment method (``/v3/refund/domestic/refunds``)."""
 
     allow_inherited_tests_method = True
+    REFUND_PATH = "/v3/refund/domestic/refunds"
 
     @classmethod
     def setUpClass(cls):
