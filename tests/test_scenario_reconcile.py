@@ -13,108 +13,12 @@ import datetime
 import time
 import uuid
 
-import pytest
-from odoo_client import OdooClient
-
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-MCH_ID, MCH_KEY = "1900000109", "k" * 32
 CHARGES = 50
 REFUNDS = 10
 
 
-def xmlid(odoo, module, name):
-    [row] = odoo.search_read("ir.model.data", [("module", "=", module), ("name", "=", name)], ["res_id"])
-    return row["res_id"]
-
-
 def beijing_today():
     return (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).date()
-
-
-@pytest.fixture
-def shop(odoo, fake_wechat):
-    """A WeChat account with WeChat Pay, a POS using it, an open session and a cashier (own client)."""
-    appid = "wx" + uuid.uuid4().hex[:16]
-    account_id = odoo.call(
-        "wechat.account",
-        "create",
-        {
-            "name": f"Reconcile {appid}",
-            "appid": appid,
-            "appsecret": "scenario-secret",
-            "callback_token": "scenariotoken",
-            "encoding_aes_key": AES_KEY,
-            "encrypt_mode": "plain",
-            "pay_mch_id": MCH_ID,
-            "pay_api_key": MCH_KEY,
-            "sandbox": True,
-            "sandbox_url": fake_wechat.url,
-            "timeout": 5,
-        },
-    )
-    fake_wechat.add_account(
-        appid=appid,
-        secret="scenario-secret",
-        token="scenariotoken",
-        aes_key=AES_KEY,
-        encrypt_mode="plain",
-        webhook_url=f"{odoo.url}/wechat/callback/{account_id}",
-        mch_id=MCH_ID,
-        mch_key=MCH_KEY,
-    )
-    [account] = odoo.search_read("wechat.account", [("id", "=", account_id)], ["company_id"])
-    company_id = account["company_id"][0]
-    journal = odoo.search_read(
-        "account.journal", [("type", "=", "bank"), ("company_id", "=", company_id)], ["id"], limit=1
-    )
-    pm_id = odoo.call(
-        "pos.payment.method",
-        "create",
-        {
-            "name": f"WeChat Pay {appid}",
-            "use_payment_terminal": "wechat_pay",
-            "payment_method_type": "terminal",
-            "wechat_account_id": account_id,
-            "journal_id": journal[0]["id"] if journal else False,
-            "company_id": company_id,
-        },
-    )
-    config_id = odoo.call(
-        "pos.config",
-        "create",
-        {
-            "name": f"Till {appid}",
-            "wechat_account_id": account_id,
-            "payment_method_ids": [[4, pm_id]],
-            "company_id": company_id,
-        },
-    )
-    login = f"cashier_{appid}"
-    odoo.call(
-        "res.users",
-        "create",
-        {
-            "name": "Reconcile Cashier",
-            "login": login,
-            "password": login,
-            "company_id": company_id,
-            "company_ids": [[6, 0, [company_id]]],
-            "groups_id": [[6, 0, [xmlid(odoo, "base", "group_user"), xmlid(odoo, "point_of_sale", "group_pos_user")]]],
-        },
-    )
-    cashier = OdooClient(odoo.url, odoo.db, login=login, password=login)
-    session_id = odoo.call("pos.session", "create", {"config_id": config_id, "user_id": cashier.uid})
-    product_id = odoo.call(
-        "product.product",
-        "create",
-        {"name": "Reconcile tea", "list_price": 10.0, "available_in_pos": True, "taxes_id": [[6, 0, []]]},
-    )
-    return {
-        "pm_id": pm_id,
-        "session_id": session_id,
-        "cashier": cashier,
-        "product_id": product_id,
-    }
 
 
 def till_order(shop, order_uuid, sequence, amount, payment_uuid, transaction_id, refunded_line_id=False):

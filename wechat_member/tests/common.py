@@ -182,6 +182,37 @@ class PoSHttpCommonWeChat(WeChatManagerMixin, TestPointOfSaleHttpCommon):
     pass
 
 
+class PosWeChatPayTourCommon(WeChatFakeMixin, PoSHttpCommonWeChat):
+    """The tours' POS (``main_pos_config``) with a WeChat Pay method of the fake's account; the tours
+    validate the order themselves, after checking the payment line."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        company = cls.main_pos_config.company_id
+        if cls.account.company_id != company:
+            cls.account.company_id = company
+        cls.wechat_pm = cls.env["pos.payment.method"].create(
+            {
+                "name": "WeChat Pay",
+                "journal_id": cls.bank_journal.id,
+                "payment_method_type": "terminal",
+                "use_payment_terminal": "wechat_pay",
+                "wechat_account_id": cls.account.id,
+                "company_id": company.id,
+            }
+        )
+        cls.main_pos_config.write({"payment_method_ids": [Command.link(cls.wechat_pm.id)]})
+        cls.main_pos_config.auto_validate_terminal_payment = False
+
+    def setUp(self):
+        super().setUp()
+        self.fake.clear_logs()
+
+    def _orders(self):
+        return self.env["pos.order"].search([("config_id", "=", self.main_pos_config.id)], order="id")
+
+
 def setup_wechat_pos(cls):
     """The basic POS of ``TestPoSCommon`` on the fake's WeChat account (same company), with the WeChat Pay
     method and a 100.00 product ``cls.tea``."""

@@ -11,12 +11,12 @@ import uuid
 from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import Command, fields
+from odoo import fields
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from ..models import pos_payment_method as pos_payment_method_module
-from .common import PoSCommonWeChat, PoSHttpCommonWeChat, WeChatFakeMixin, add_wechat_pay_method
+from .common import PoSCommonWeChat, PosWeChatPayTourCommon, WeChatFakeMixin, add_wechat_pay_method
 
 OPENID_A = "oPAYER0000000000000000000A01"
 OPENID_B = "oPAYER0000000000000000000B02"
@@ -639,34 +639,7 @@ class TestPosWeChatPay(WeChatFakeMixin, PoSCommonWeChat):
 
 
 @tagged("post_install", "-at_install")
-class TestPosWeChatPayTour(WeChatFakeMixin, PoSHttpCommonWeChat):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        company = cls.main_pos_config.company_id
-        if cls.account.company_id != company:
-            cls.account.company_id = company
-        cls.wechat_pm = cls.env["pos.payment.method"].create(
-            {
-                "name": "WeChat Pay",
-                "journal_id": cls.bank_journal.id,
-                "payment_method_type": "terminal",
-                "use_payment_terminal": "wechat_pay",
-                "wechat_account_id": cls.account.id,
-                "company_id": company.id,
-            }
-        )
-        cls.main_pos_config.write({"payment_method_ids": [Command.link(cls.wechat_pm.id)]})
-        # The tour validates the order itself, after checking the payment line.
-        cls.main_pos_config.auto_validate_terminal_payment = False
-
-    def setUp(self):
-        super().setUp()
-        self.fake.clear_logs()
-
-    def _orders(self):
-        return self.env["pos.order"].search([("config_id", "=", self.main_pos_config.id)], order="id")
-
+class TestPosWeChatPayTour(PosWeChatPayTourCommon):
     def test_pos_wechat_pay_tour(self):
         self.fake.pay_script("134567890123456781", "SUCCESS", openid=OPENID_A, is_subscribe="N")
         self.fake.pay_script("134567890123456782", ("USERPAYING", 1), openid=OPENID_A, is_subscribe="N")

@@ -11,7 +11,13 @@ from odoo import Command, fields
 from odoo.exceptions import AccessDenied, AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
-from .common import PoSCommonWeChat, PoSHttpCommonWeChat, WeChatFakeMixin, add_wechat_pay_method, v3_credentials
+from .common import (
+    PoSCommonWeChat,
+    PosWeChatPayTourCommon,
+    WeChatFakeMixin,
+    add_wechat_pay_method,
+    v3_credentials,
+)
 
 OPENID_A = "oREFUND000000000000000000A01"
 
@@ -345,33 +351,10 @@ class TestPosWeChatPayRefund(WeChatFakeMixin, PoSCommonWeChat):
 
 
 @tagged("post_install", "-at_install")
-class TestPosWeChatPayRefundTour(WeChatFakeMixin, PoSHttpCommonWeChat):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        company = cls.main_pos_config.company_id
-        if cls.account.company_id != company:
-            cls.account.company_id = company
-        cls.wechat_pm = cls.env["pos.payment.method"].create(
-            {
-                "name": "WeChat Pay",
-                "journal_id": cls.bank_journal.id,
-                "payment_method_type": "terminal",
-                "use_payment_terminal": "wechat_pay",
-                "wechat_account_id": cls.account.id,
-                "company_id": company.id,
-            }
-        )
-        cls.main_pos_config.write({"payment_method_ids": [Command.link(cls.wechat_pm.id)]})
-        cls.main_pos_config.auto_validate_terminal_payment = False
-
+class TestPosWeChatPayRefundTour(PosWeChatPayTourCommon):
     def setUp(self):
         super().setUp()
-        self.fake.clear_logs()
         self.refunds_before = len(self.fake.refunds)  # the fake's ledger lasts the whole class
-
-    def _orders(self):
-        return self.env["pos.order"].search([("config_id", "=", self.main_pos_config.id)], order="id")
 
     def test_pos_refund_tour(self):
         for code in ("134567890123456791", "134567890123456792"):
