@@ -257,70 +257,27 @@ class WeChatPayReconciliation(models.Model):
             elif row["trade_state"] == "SUCCESS":
                 billed_pay[row["out_trade_no"]] = row
             # REVOKED: paid then reversed, nothing kept: as no line (the charge is cancelled in Odoo).
-        lines = []
         odoo_pay = {txn.out_trade_no: txn for txn in charges}
-        for number, row in billed_pay.items():
-            txn = odoo_pay.get(number)
-            if txn is None:
-                txn = known_charges.get(number)
-                lines.append(
-                    self._line_vals("missing_odoo", row, txn=txn, wechat_fen=row["amount_fen"], to_amount=to_amount)
-                )
-            elif txn.total_fee != row["amount_fen"]:
-                lines.append(
-                    self._line_vals(
-                        "amount",
-                        row,
-                        txn=txn,
-                        odoo_fen=txn.total_fee,
-                        wechat_fen=row["amount_fen"],
-                        to_amount=to_amount,
-                    )
-                )
-        for number, txn in odoo_pay.items():
-            if number not in billed_pay:
-                lines.append(
-                    self._line_vals("missing_wechat", None, txn=txn, odoo_fen=txn.total_fee, to_amount=to_amount)
-                )
         odoo_refund = {refund.out_refund_no: refund for refund in refunds}
-        for number, row in billed_refund.items():
-            refund = odoo_refund.get(number)
-            if refund is None:
-                refund = known_refunds.get(number)
-                lines.append(
-                    self._line_vals(
-                        "missing_odoo",
-                        row,
-                        txn=refund.transaction_id if refund else known_charges.get(row["out_trade_no"]),
-                        refund=refund,
-                        wechat_fen=row["amount_fen"],
-                        to_amount=to_amount,
-                    )
-                )
-            elif refund.refund_fee != row["amount_fen"]:
-                lines.append(
-                    self._line_vals(
-                        "amount",
-                        row,
-                        txn=refund.transaction_id,
-                        refund=refund,
-                        odoo_fen=refund.refund_fee,
-                        wechat_fen=row["amount_fen"],
-                        to_amount=to_amount,
-                    )
-                )
-        for number, refund in odoo_refund.items():
-            if number not in billed_refund:
-                lines.append(
-                    self._line_vals(
-                        "missing_wechat",
-                        None,
-                        txn=refund.transaction_id,
-                        refund=refund,
-                        odoo_fen=refund.refund_fee,
-                        to_amount=to_amount,
-                    )
-                )
+        lines = self._compare(
+            billed_pay,
+            odoo_pay,
+            lambda number, row: {"txn": known_charges.get(number)},
+            lambda txn: {"txn": txn, "odoo_fen": txn.total_fee},
+            to_amount,
+        )
+        lines += self._compare(
+            billed_refund,
+            odoo_refund,
+            lambda number, row: {
+                "refund": known_refunds.get(number),
+                "txn": known_refunds[number].transaction_id
+                if number in known_refunds
+                else known_charges.get(row["out_trade_no"]),
+            },
+            lambda refund: {"txn": refund.transaction_id, "refund": refund, "odoo_fen": refund.refund_fee},
+            to_amount,
+        )
         totals = {
             "odoo_count": len(charges),
             "odoo_amount": to_amount(sum(charges.mapped("total_fee")) / 100),
@@ -332,6 +289,32 @@ class WeChatPayReconciliation(models.Model):
             "wechat_refund_amount": to_amount(sum(row["amount_fen"] for row in billed_refund.values()) / 100),
         }
         return lines, totals
+
+    @api.model
+    def _compare(self, billed, odoo, unknown_vals, record_vals, to_amount):
+        """Mismatch lines of ``billed`` (number -> bill row) against ``odoo`` (number -> charge or refund).
+
+        ``unknown_vals(number, row)``: the records to link to a bill row Odoo does not count (a charge or
+        refund it knows without a POS payment); ``record_vals(record)``: a record's link and amount (fen).
+        """
+        lines = []
+        for number, row in billed.items():
+            record = odoo.get(number)
+            if record is None:
+                vals = unknown_vals(number, row)
+                lines.append(
+                    self._line_vals("missing_odoo", row, wechat_fen=row["amount_fen"], to_amount=to_amount, **vals)
+                )
+            elif record_vals(record)["odoo_fen"] != row["amount_fen"]:
+                lines.append(
+                    self._line_vals(
+                        "amount", row, wechat_fen=row["amount_fen"], to_amount=to_amount, **record_vals(record)
+                    )
+                )
+        for number, record in odoo.items():
+            if number not in billed:
+                lines.append(self._line_vals("missing_wechat", None, to_amount=to_amount, **record_vals(record)))
+        return lines
 
     @api.model
     def _line_vals(self, kind, row, txn=None, refund=None, odoo_fen=None, wechat_fen=None, to_amount=round):
