@@ -362,13 +362,6 @@ class WeChatPayClient:
         # A signed answer without this refund: as if WeChat did not know it.
         return WeChatPayResult(ERROR, "REFUNDNOTEXIST", refund_message(self.env, "REFUNDNOTEXIST"), data)
 
-
-def _fen(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
-
     def download_bill(self, bill_date):
         """The trade bill (``ALL``) of ``bill_date`` (a ``date``, Beijing day): ``data["rows"]``.
 
@@ -398,3 +391,10 @@ def _fen(value):
             _logger.warning("WeChat Pay account %s: unreadable bill: %s", self.account.id, exc)
             return WeChatPayResult(ERROR, "BILL_UNREADABLE", pay_message(self.env, "BILL_UNREADABLE"))
         return WeChatPayResult(OK, data={"rows": rows})
+
+
+def _fen(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
