@@ -165,6 +165,23 @@ class WeChatPayRefund(models.Model):
             return self._send(client)
         return self
 
+    @api.model
+    def _cron_sync(self, limit=200):
+        """Ask WeChat Pay where the refunds not settled yet stand (sent, processing): a refund the POS saw
+        as processing becomes refunded (or CHANGE / closed, for the manager) without anyone asking again.
+
+        Oldest first, ``limit`` a run; the rest at once in the next run (``_notify_progress``).
+        """
+        domain = [("state", "in", ("pending", "processing"))]
+        pending = self.search_count(domain)
+        refunds = self.search(domain, order="requested_at, id", limit=limit)
+        for refund in refunds:
+            method = refund.payment_method_id or refund.transaction_id.payment_method_id
+            if not method:
+                continue
+            refund._sync(method._wechat_pay_client(), resend=False)
+        self.env["ir.cron"]._notify_progress(done=len(refunds), remaining=pending - len(refunds))
+
     def _refunds_result(self, left=None):
         """What the POS (or the back-office wizard) gets for these refunds of one refund payment line.
 

@@ -24,7 +24,9 @@ OPENID_A = "oREFUND000000000000000000A01"
 
 @tagged("post_install", "-at_install")
 class TestPosWeChatPayRefund(WeChatFakeMixin, PoSCommonWeChat):
-    REFUND_PATH = "/secapi/pay/refund"  # WeChat's refund API of the payment method's API version
+    # WeChat's refund API of the payment method's API version, and its query
+    REFUND_PATH = "/secapi/pay/refund"
+    REFUND_QUERY_PATH = "/pay/refundquery"
 
     @classmethod
     def setUpClass(cls):
@@ -166,6 +168,28 @@ class TestPosWeChatPayRefund(WeChatFakeMixin, PoSCommonWeChat):
         self.assertAlmostEqual(partner.wechat_purchase_amount, 0.0)
         self.assertEqual(len(self.calls_to(self.REFUND_PATH)), 1)
         self.assertEqual(self.fake.violations, [])
+
+    def test_cron_settles_processing_refunds(self):
+        """A refund the POS left as processing is followed up by the cron, not by the cashier."""
+        order = self._pay()
+        data = self._refund_data(order)
+        self.fake.refund_script(
+            "SUCCESS", processing=2, out_trade_no=order.payment_ids.wechat_pay_transaction_id.out_trade_no
+        )
+        self.assertEqual(self._refund(data)["status"], "processing")
+        refund = self._line_refunds(data)
+        self.env["wechat.pay.refund"]._cron_sync()
+        self.assertEqual(refund.state, "processing", "still processing for WeChat")
+        self.env["wechat.pay.refund"]._cron_sync()
+        self.assertRecordValues(refund, [{"state": "done"}])
+        self.assertTrue(refund.done_at)
+        queries = [c for c in self.fake.calls if self.REFUND_QUERY_PATH in c["path"]]
+        self.env["wechat.pay.refund"]._cron_sync()
+        self.assertEqual(
+            len([c for c in self.fake.calls if self.REFUND_QUERY_PATH in c["path"]]),
+            len(queries),
+            "a settled refund is not asked again",
+        )
 
     def test_two_refunds_then_over_refund_refused(self):
         order = self._pay(qty=2)
@@ -398,6 +422,7 @@ class TestPosWeChatPayRefundV3(TestPosWeChatPayRefund):
 
     allow_inherited_tests_method = True
     REFUND_PATH = "/v3/refund/domestic/refunds"
+    REFUND_QUERY_PATH = "/v3/refund/domestic/refunds/"
 
     @classmethod
     def setUpClass(cls):

@@ -11,6 +11,7 @@ class WeChatPayReconcileWizard(models.TransientModel):
         "pos.payment.method",
         string="Payment Method",
         required=True,
+        default=lambda self: self._default_payment_method(),
         domain="[('use_payment_terminal', '=', 'wechat_pay')]",
     )
     bill_date = fields.Date(
@@ -19,6 +20,14 @@ class WeChatPayReconcileWizard(models.TransientModel):
         default=lambda self: self._default_bill_date(),
         help="The day, in Beijing time (UTC+8). WeChat publishes the bill of a day after 10:00 the next day.",
     )
+
+    @api.model
+    def _default_payment_method(self):
+        """The company's WeChat Pay method when it has only one (most shops)."""
+        methods = self.env["pos.payment.method"].search(
+            [("use_payment_terminal", "=", "wechat_pay"), ("company_id", "in", (False, self.env.company.id))], limit=2
+        )
+        return methods if len(methods) == 1 else False
 
     @api.model
     def _default_bill_date(self):
