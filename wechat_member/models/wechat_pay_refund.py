@@ -172,9 +172,10 @@ class WeChatPayRefund(models.Model):
 
         Oldest first, ``limit`` a run; the rest at once in the next run (``_notify_progress``).
         """
+        Refund = self.sudo()  # refunds are written by the server only
         domain = [("state", "in", ("pending", "processing"))]
-        pending = self.search_count(domain)
-        refunds = self.search(domain, order="requested_at, id", limit=limit)
+        pending = Refund.search_count(domain)
+        refunds = Refund.search(domain, order="requested_at, id", limit=limit)
         for refund in refunds:
             method = refund.payment_method_id or refund.transaction_id.payment_method_id
             if not method:
