@@ -15,7 +15,7 @@ from .common import (
     PoSCommonWeChat,
     PosWeChatPayTourCommon,
     WeChatFakeMixin,
-    add_wechat_pay_method,
+    setup_wechat_pos,
     v3_credentials,
 )
 
@@ -31,13 +31,9 @@ class TestPosWeChatPayRefund(WeChatFakeMixin, PoSCommonWeChat):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.config = cls.basic_config
-        if cls.account.company_id != cls.config.company_id:
-            cls.account.company_id = cls.config.company_id
-        add_wechat_pay_method(cls, cls.config)
+        setup_wechat_pos(cls)
         cls.other_wechat_pm = cls.wechat_pm.copy({"name": "WeChat Pay 2"})
         cls.config.write({"payment_method_ids": [Command.link(cls.other_wechat_pm.id)]})
-        cls.tea = cls.create_product("Tea", cls.categ_basic, 100.0)
         cls.cashier = new_test_user(
             cls.env,
             "wechat_refund_cashier",

@@ -15,7 +15,7 @@ from odoo.tests import new_test_user, tagged
 
 from ..tools.wechat_pay_api import ERROR, OK, UNKNOWN
 from ..tools.wechat_pay_v3_api import WeChatPayV3Client
-from .common import PoSCommonWeChat, WeChatFakeMixin, add_wechat_pay_method, v3_credentials
+from .common import PoSCommonWeChat, WeChatFakeMixin, setup_wechat_pos, v3_credentials
 
 OPENID_A = "oPAYER3000000000000000000A01"
 SP_MCHID = "1230000109"
@@ -29,13 +29,9 @@ class TestPosWeChatPayV3(WeChatFakeMixin, PoSCommonWeChat):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.config = cls.basic_config
-        if cls.account.company_id != cls.config.company_id:
-            cls.account.company_id = cls.config.company_id
+        setup_wechat_pos(cls)
         cls.account.write(v3_credentials(cls.fake, cls.account.pay_mch_id))
-        add_wechat_pay_method(cls, cls.config)
         cls.wechat_pm.wechat_pay_api_version = "v3"
-        cls.tea = cls.create_product("Tea", cls.categ_basic, 100.0)
 
     def setUp(self):
         super().setUp()
