@@ -71,8 +71,10 @@ def odoo():
 def sandbox(odoo, fake_wechat):
     """A sandbox wechat.account in Odoo and the same account on the fake platform, wired together."""
 
-    def make(encrypt_mode="plain"):
+    def make(encrypt_mode="plain", merchant=None):
+        """``merchant``: ``(mch_id, mch_key)`` of its WeChat Pay v2 merchant, on both sides."""
         appid = "wx" + uuid.uuid4().hex[:16]
+        pay = {"pay_mch_id": merchant[0], "pay_api_key": merchant[1]} if merchant else {}
         account_id = odoo.call(
             "wechat.account",
             "create",
@@ -86,6 +88,7 @@ def sandbox(odoo, fake_wechat):
                 "sandbox": True,
                 "sandbox_url": fake_wechat.url,
                 "timeout": 5,
+                **pay,
             },
         )
         acc = fake_wechat.add_account(
@@ -95,6 +98,7 @@ def sandbox(odoo, fake_wechat):
             aes_key=AES_KEY,
             encrypt_mode=encrypt_mode,
             webhook_url=f"{odoo.url}/wechat/callback/{account_id}",
+            **({"mch_id": merchant[0], "mch_key": merchant[1]} if merchant else {}),
         )
         return account_id, acc, fake_wechat.simulator(appid)
 
@@ -110,37 +114,11 @@ def xmlid(odoo, module, name):
 
 
 @pytest.fixture
-def shop(odoo, fake_wechat):
+def shop(odoo, sandbox):
     """A WeChat account with WeChat Pay (v2), a POS using it, an open session, a cashier (own client) and a
     product without taxes, for the black-box scenarios at the till."""
-    appid = "wx" + uuid.uuid4().hex[:16]
-    account_id = odoo.call(
-        "wechat.account",
-        "create",
-        {
-            "name": f"Shop {appid}",
-            "appid": appid,
-            "appsecret": "scenario-secret",
-            "callback_token": "scenariotoken",
-            "encoding_aes_key": AES_KEY,
-            "encrypt_mode": "plain",
-            "pay_mch_id": MCH_ID,
-            "pay_api_key": MCH_KEY,
-            "sandbox": True,
-            "sandbox_url": fake_wechat.url,
-            "timeout": 5,
-        },
-    )
-    acc = fake_wechat.add_account(
-        appid=appid,
-        secret="scenario-secret",
-        token="scenariotoken",
-        aes_key=AES_KEY,
-        encrypt_mode="plain",
-        webhook_url=f"{odoo.url}/wechat/callback/{account_id}",
-        mch_id=MCH_ID,
-        mch_key=MCH_KEY,
-    )
+    account_id, acc, sim = sandbox(merchant=(MCH_ID, MCH_KEY))
+    appid = acc.appid
     [company] = odoo.search_read("wechat.account", [("id", "=", account_id)], ["company_id"])
     company_id = company["company_id"][0]
     journal = odoo.search_read(
@@ -192,7 +170,7 @@ def shop(odoo, fake_wechat):
         "product_id": product_id,
         "account_id": account_id,
         "acc": acc,
-        "sim": fake_wechat.simulator(appid),
+        "sim": sim,
         "pm_id": pm_id,
         "config_id": config_id,
         "session_id": session_id,
