@@ -332,25 +332,28 @@ def micropay(fake, req):
     return _err(fake, acc, order.err_code)
 
 
-def _repeat(fake, acc, order, data):
-    """micropay again with an out_trade_no that already exists."""
+def repeat_code(fake, order, data, appid, api="micropay"):
+    """The v2 ``err_code`` of a charge again with an ``out_trade_no`` that already exists (v2 and v3 alike).
+
+    A paid order charged again is the violation ``double_charge``.
+    """
     same = order.auth_code == data["auth_code"] and order.total_fee == int(data["total_fee"])
     if order.state in ("SUCCESS", "REFUND"):
         fake.violation(
             "double_charge",
-            f"micropay again for paid out_trade_no {order.out_trade_no} (query instead, never re-charge)",
-            acc.appid,
+            f"{api} again for paid out_trade_no {order.out_trade_no} (query instead, never re-charge)",
+            appid,
         )
-        return _err(fake, acc, "ORDERPAID" if same else "OUT_TRADE_NO_USED")
+        return "ORDERPAID" if same else "OUT_TRADE_NO_USED"
     if not same:
-        return _err(fake, acc, "OUT_TRADE_NO_USED")
-    if order.state == "USERPAYING":
-        return _err(fake, acc, "USERPAYING")
-    if order.state == "REVOKED":
-        return _err(fake, acc, "ORDERREVERSED")
-    if order.state == "CLOSED":
-        return _err(fake, acc, "ORDERCLOSED")
-    return _err(fake, acc, order.err_code or "SYSTEMERROR")
+        return "OUT_TRADE_NO_USED"
+    by_state = {"USERPAYING": "USERPAYING", "REVOKED": "ORDERREVERSED", "CLOSED": "ORDERCLOSED"}
+    return by_state.get(order.state) or order.err_code or "SYSTEMERROR"
+
+
+def _repeat(fake, acc, order, data):
+    """micropay again with an out_trade_no that already exists."""
+    return _err(fake, acc, repeat_code(fake, order, data, acc.appid))
 
 
 def orderquery(fake, req):

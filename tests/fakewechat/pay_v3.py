@@ -80,6 +80,9 @@ V3_ERR = {
 # The fake's refund states (v2 names, pay.refund) as APIv3 says them.
 V3_REFUND_STATUS = {"PROCESSING": "PROCESSING", "SUCCESS": "SUCCESS", "CHANGE": "ABNORMAL", "REFUNDCLOSE": "CLOSED"}
 V2_TO_V3 = {
+    "ORDERPAID": "ORDER_PAID",
+    "ORDERREVERSED": "ORDER_REVERSED",
+    "ORDERCLOSED": "ORDER_CLOSED",
     "SYSTEMERROR": "SYSTEM_ERROR",
     "BANKERROR": "BANK_ERROR",
     "NOTENOUGH": "NOT_ENOUGH",
@@ -245,6 +248,17 @@ def _json(req):
     return data if isinstance(data, dict) else None
 
 
+def _signed_json(fake, req):
+    """``(merchant, body, None)`` of a correctly signed request with a JSON object body, else ``(.., .., reply)``."""
+    merchant, error = _check_request(fake, req)
+    if error:
+        return None, None, error
+    data = _json(req)
+    if data is None:
+        return merchant, None, _err(fake, req, "PARAM_ERROR", "body is not a JSON object")
+    return merchant, data, None
+
+
 def _direct_account(fake, req, merchant, appid):
     """The fake account of a direct merchant's appid, else ``(None, error)``."""
     acc = fake.accounts.get(appid or "")
@@ -366,12 +380,9 @@ def _codepay_param_error(fake, req, data):
 
 
 def _codepay(fake, req, partner):
-    merchant, error = _check_request(fake, req)
+    merchant, data, error = _signed_json(fake, req)
     if error:
         return error
-    data = _json(req)
-    if data is None:
-        return _err(fake, req, "PARAM_ERROR", "body is not a JSON object")
     acc, mch_id, appid, error = _codepay_ids(fake, req, merchant, data, partner)
     error = error or _codepay_param_error(fake, req, data)
     if error:
@@ -434,23 +445,8 @@ def _mark_paid(fake, order):
 
 
 def _repeat(fake, req, order, data):
-    same = order.auth_code == data["auth_code"] and order.total_fee == int(data["total_fee"])
-    if order.state in ("SUCCESS", "REFUND"):
-        fake.violation(
-            "double_charge",
-            f"codepay again for paid out_trade_no {order.out_trade_no} (query instead, never re-charge)",
-            order.appid,
-        )
-        return _err(fake, req, "ORDER_PAID" if same else "OUT_TRADE_NO_USED")
-    if not same:
-        return _err(fake, req, "OUT_TRADE_NO_USED")
-    if order.state == "USERPAYING":
-        return _err(fake, req, "USERPAYING")
-    if order.state == "REVOKED":
-        return _err(fake, req, "ORDER_REVERSED")
-    if order.state == "CLOSED":
-        return _err(fake, req, "ORDER_CLOSED")
-    return _err(fake, req, V2_TO_V3.get(order.err_code, "SYSTEM_ERROR"))
+    code = pay_v2.repeat_code(fake, order, data, order.appid, api="codepay")
+    return _err(fake, req, V2_TO_V3.get(code, code))
 
 
 def codepay(fake, req):
@@ -505,12 +501,9 @@ def _query(fake, req, out_trade_no, partner):
 
 
 def _reverse(fake, req, out_trade_no, partner):
-    _merchant, error = _check_request(fake, req)
+    _merchant, data, error = _signed_json(fake, req)
     if error:
         return error
-    data = _json(req)
-    if data is None:
-        return _err(fake, req, "PARAM_ERROR", "body is not a JSON object")
     order, error = _find_order(fake, req, out_trade_no, partner, data)
     if error:
         return error
@@ -577,12 +570,9 @@ def _refund_owner(fake, req, data):
 
 
 def refund(fake, req):
-    _merchant, error = _check_request(fake, req)
+    _merchant, data, error = _signed_json(fake, req)
     if error:
         return error
-    data = _json(req)
-    if data is None:
-        return _err(fake, req, "PARAM_ERROR", "body is not a JSON object")
     mch_id, error = _refund_owner(fake, req, data)
     if error:
         return error
