@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 from odoo_client import OdooError
+from till import till_order
 
 
 def _charge(shop, fake_wechat, openid, amount):
@@ -28,62 +29,8 @@ def _charge(shop, fake_wechat, openid, amount):
     return line, res
 
 
-def _sync_paid_order(odoo, shop, line, res, amount):
-    product = odoo.search_read(
-        "product.product", [("available_in_pos", "=", True), ("list_price", ">", 0)], ["id"], limit=1
-    )
-    product_id = (
-        product[0]["id"]
-        if product
-        else odoo.call(
-            "product.product",
-            "create",
-            {"name": "Scenario tea", "list_price": amount, "available_in_pos": True, "taxes_id": [[6, 0, []]]},
-        )
-    )
-    order = {
-        "uuid": line["order_uuid"],
-        "session_id": shop["session_id"],
-        "user_id": shop["cashier"].uid,
-        "sequence_number": 1,
-        "name": f"Order {line['order_uuid'][:8]}",
-        "partner_id": False,
-        "lines": [
-            [
-                0,
-                0,
-                {
-                    "product_id": product_id,
-                    "qty": 1,
-                    "price_unit": amount,
-                    "price_subtotal": amount,
-                    "price_subtotal_incl": amount,
-                    "discount": 0,
-                    "tax_ids": [[6, 0, []]],
-                    "pack_lot_ids": [],
-                },
-            ]
-        ],
-        "payment_ids": [
-            [
-                0,
-                0,
-                {
-                    "payment_method_id": shop["pm_id"],
-                    "amount": amount,
-                    "uuid": line["payment_uuid"],
-                    "transaction_id": res["transaction_id"],
-                },
-            ]
-        ],
-        "amount_total": amount,
-        "amount_tax": 0,
-        "amount_paid": amount,
-        "amount_return": 0,
-        "state": "paid",
-        "to_invoice": False,
-        "date_order": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
-    }
+def _sync_paid_order(shop, line, res, amount):
+    order = till_order(shop, line["order_uuid"], 1, amount, line["payment_uuid"], res["transaction_id"])
     result = shop["cashier"].call("pos.order", "sync_from_ui", [order])
     return result["pos.order"][0]["id"]
 
@@ -112,7 +59,7 @@ def test_cashier_cannot_forge_members_or_payments(odoo, shop, fake_wechat):
         "openid": txn["openid"],
     }
 
-    order_id = _sync_paid_order(odoo, shop, line, res, 30.0)
+    order_id = _sync_paid_order(shop, line, res, 30.0)
     [order] = odoo.search_read("pos.order", [("id", "=", order_id)], ["state"])
     assert order["state"] in ("paid", "done", "invoiced")
     try:
