@@ -176,11 +176,14 @@ class WeChatPayRefund(models.Model):
         domain = [("state", "in", ("pending", "processing"))]
         pending = Refund.search_count(domain)
         refunds = Refund.search(domain, order="requested_at, id", limit=limit)
+        clients = {}  # one client per payment method for the run (a v3 client loads keys and certificates)
         for refund in refunds:
             method = refund.payment_method_id or refund.transaction_id.payment_method_id
             if not method:
                 continue
-            refund._sync(method._wechat_pay_client(), resend=False)
+            if method.id not in clients:
+                clients[method.id] = method._wechat_pay_client()
+            refund._sync(clients[method.id], resend=False)
         self.env["ir.cron"]._notify_progress(done=len(refunds), remaining=pending - len(refunds))
 
     def _refunds_result(self, left=None):
