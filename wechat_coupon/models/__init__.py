@@ -1,4 +1,6 @@
 from . import loyalty_card
+from . import loyalty_history
+from . import loyalty_program
 from . import pos_config
 from . import pos_order
 from . import res_partner
