@@ -10,7 +10,7 @@ import base64
 
 from werkzeug.exceptions import NotFound
 
-from odoo import fields, http
+from odoo import _, fields, http
 from odoo.exceptions import UserError
 from odoo.http import request
 
@@ -25,7 +25,26 @@ class WeChatCouponPage(WeChatMemberPage):
         values = super()._prepare_member_page_values(member)
         valid = member.partner_id._wechat_valid_wallet_cards(member.account_id)
         values["coupons"] = {"count": len(valid), "url": f"/wechat/coupons/{member.account_id.id}", "cards": valid[:3]}
+        values["stamp_cards"] = self._stamp_cards_values(member)
         return values
+
+    def _stamp_cards_values(self, member):
+        """The "My stamp cards" section (``wechat_coupon.member_page_stamps``): the member's stamp cards at the
+        account's company, and the running stamp programs they have no card of yet."""
+        partner = member.partner_id.with_context(lang=request.env.lang)
+        stamp_cards = partner._wechat_stamp_cards(member.account_id.company_id)
+        for values in stamp_cards:
+            values["name"] = values["program"].with_context(lang=request.env.lang).name
+            reward = values["program"].reward_ids[:1].with_context(lang=request.env.lang).description or ""
+            if not values["card"]:
+                values["message"] = _("Your next purchase starts your card.")
+            elif values["full"]:
+                values["message"] = _("Your card is full: ask for %(reward)s at the till.", reward=reward)
+            else:
+                values["message"] = _(
+                    "%(count)s more stamps to get: %(reward)s", count=values["remaining"], reward=reward
+                )
+        return stamp_cards
 
     # ------------------------------------------------------------------ helpers
     def _coupon_member(self, account, path, lang=None):
