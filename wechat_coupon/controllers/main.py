@@ -10,7 +10,7 @@ import base64
 
 from werkzeug.exceptions import NotFound
 
-from odoo import _, fields, http
+from odoo import fields, http
 from odoo.exceptions import UserError
 from odoo.http import request
 
@@ -32,19 +32,7 @@ class WeChatCouponPage(WeChatMemberPage):
         """The "My stamp cards" section (``wechat_coupon.member_page_stamps``): the member's stamp cards at the
         account's company, and the running stamp programs they have no card of yet."""
         partner = member.partner_id.with_context(lang=request.env.lang)
-        stamp_cards = partner._wechat_stamp_cards(member.account_id.company_id)
-        for values in stamp_cards:
-            values["name"] = values["program"].with_context(lang=request.env.lang).name
-            reward = values["program"].reward_ids[:1].with_context(lang=request.env.lang).description or ""
-            if not values["card"]:
-                values["message"] = _("Your next purchase starts your card.")
-            elif values["full"]:
-                values["message"] = _("Your card is full: ask for %(reward)s at the till.", reward=reward)
-            else:
-                values["message"] = _(
-                    "%(count)s more stamps to get: %(reward)s", count=values["remaining"], reward=reward
-                )
-        return stamp_cards
+        return partner._wechat_stamp_cards(member.account_id.company_id)
 
     # ------------------------------------------------------------------ helpers
     def _coupon_member(self, account, path, lang=None):

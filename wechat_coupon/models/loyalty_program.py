@@ -134,12 +134,20 @@ class LoyaltyProgram(models.Model):
         )
 
     def _wechat_stamp_values(self, card):
-        """What a stamp card shows: ``card`` of this program (or none yet) as filled and empty stamps."""
+        """What a stamp card shows: ``card`` of this program (or none yet) as filled and empty stamps, and what is
+        left to the reward (in the language of the environment)."""
         self.ensure_one()
         total = max(self.wechat_stamp_count, 1)
         stamps = int(card.points) if card else 0
         filled = min(stamps, total)
-        reward = self.reward_ids[:1]
+        reward = self.reward_ids[:1].description or ""
+        remaining = max(total - stamps, 0)
+        if not card:
+            message = _("Your next purchase starts your card.")
+        elif not remaining:
+            message = _("Your card is full: ask for %(reward)s at the till.", reward=reward)
+        else:
+            message = _("%(count)s more stamps to get: %(reward)s", count=remaining, reward=reward)
         return {
             "program": self,
             "card": card,
@@ -148,9 +156,10 @@ class LoyaltyProgram(models.Model):
             "total": total,
             "filled": filled,
             "empty": total - filled,
-            "remaining": max(total - stamps, 0),
-            "full": stamps >= total,
-            "reward": reward.description or "",
+            "remaining": remaining,
+            "full": not remaining,
+            "reward": reward,
+            "message": message,
         }
 
     def _wechat_start_stamp_card(self, partner, channel):

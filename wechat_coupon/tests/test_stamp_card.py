@@ -64,7 +64,7 @@ class TestStampCardPos(PosMemberCommon):
         card = self._card(customer)
         key = str(card.id) if card else "-1"
         if points:
-            order.confirm_coupon_programs(
+            res = order.confirm_coupon_programs(
                 {
                     key: {
                         "points": points,
@@ -73,6 +73,10 @@ class TestStampCardPos(PosMemberCommon):
                         "partner_id": customer.id,
                     }
                 }
+            )
+            order.add_loyalty_history_lines(
+                [{"card_id": key, "won": points, "spent": 0}],
+                [{"id": u["id"], "old_id": u["old_id"]} for u in res["coupon_updates"]],
             )
         return order, points
 
@@ -140,27 +144,38 @@ class TestStampCardPos(PosMemberCommon):
             channel.with_user(self.cashier).write({"wechat_stamp_program_id": self.program.id})
 
     def test_validation(self):
+        """A stamp card: a nominative loyalty program, one reward of 2 stamps or more, rules per unit or per order."""
         program = self._stamp_program()
+        two_rewards = [
+            Command.create({"reward_type": "product", "reward_product_id": self.coffee.id, "required_points": 10}),
+            Command.create({"reward_type": "discount", "discount": 10, "required_points": 5}),
+        ]
         with self.assertRaisesRegex(ValidationError, "exactly one reward"):
-            program.reward_ids = [
-                Command.create({"reward_type": "discount", "discount": 10, "required_points": 5}),
-            ]
+            create_stamp_program(self.env, self.coffee, reward_ids=two_rewards)
+        one_stamp = [
+            Command.create({"reward_type": "product", "reward_product_id": self.coffee.id, "required_points": 1})
+        ]
         with self.assertRaisesRegex(ValidationError, "at least 2 stamps"):
-            program.reward_ids = [
-                Command.clear(),
-                Command.create({"reward_type": "product", "reward_product_id": self.coffee.id, "required_points": 1}),
-            ]
+            create_stamp_program(self.env, self.coffee, reward_ids=one_stamp)
         with self.assertRaisesRegex(ValidationError, "per unit paid or per order"):
-            program.rule_ids = [Command.create({"reward_point_mode": "money", "reward_point_amount": 1})]
-        with self.assertRaisesRegex(ValidationError, "per customer"):
-            program.applies_on = "current"
-        with self.assertRaisesRegex(ValidationError, "loyalty card program"):
-            program.program_type = "promotion"
-        with self.assertRaisesRegex(ValidationError, "fewer than the stamps"):
-            program.wechat_welcome_stamps = 10
+            create_stamp_program(
+                self.env,
+                self.coffee,
+                rule_ids=[Command.create({"reward_point_mode": "money", "reward_point_amount": 1})],
+            )
         with self.assertRaisesRegex(ValidationError, "per unit paid or per order"):
             create_stamp_program(self.env, self.coffee, rule_ids=[])
-        self.assertEqual(program.wechat_stamp_count, 10, "still a valid card")
+        with self.assertRaisesRegex(ValidationError, "per customer"):
+            create_stamp_program(self.env, self.coffee, applies_on="current")
+        with self.assertRaisesRegex(ValidationError, "loyalty card program"):
+            create_stamp_program(self.env, self.coffee, program_type="promotion")
+        with self.assertRaisesRegex(ValidationError, "fewer than the stamps"):
+            create_stamp_program(self.env, self.coffee, wechat_welcome_stamps=10)
+        with self.assertRaisesRegex(ValidationError, "exactly one reward"):
+            program.write({"reward_ids": [two_rewards[1]]})
+        # Not a stamp card: none of these rules.
+        other = create_stamp_program(self.env, self.coffee, wechat_stamp_card=False, reward_ids=two_rewards)
+        self.assertFalse(other.wechat_stamp_card)
 
     def test_program_template(self):
         Program = self.env["loyalty.program"]
@@ -234,6 +249,7 @@ class TestStampCardPages(CouponHttpCase):
             }
         )
         openid = "oSTAMPCHANNEL000000000000001"
+        self.env.flush_all()  # the simulator posts to the webhook itself (url_open would flush)
         self.sim.follow(openid=openid, scene="coffee_counter")
         member = self.env["wechat.member"].search([("openid", "=", openid)])
         cards = self.env["loyalty.card"].search([("partner_id", "=", member.partner_id.id)])
