@@ -20,11 +20,14 @@
         "views/wechat_coupon_campaign_views.xml",
         "views/wechat_coupon_automation_views.xml",
         "views/coupon_wallet_templates.xml",
+        "views/loyalty_program_stamp_views.xml",
+        "views/member_page_stamp_templates.xml",
         "views/wechat_coupon_menus.xml",
         "wizard/wechat_member_import_views.xml",
     ],
     "demo": [
         "demo/wechat_coupon_demo.xml",
+        "demo/wechat_stamp_demo.xml",
     ],
     "assets": {
         "point_of_sale._assets_pos": [

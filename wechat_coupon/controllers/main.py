@@ -25,7 +25,14 @@ class WeChatCouponPage(WeChatMemberPage):
         values = super()._prepare_member_page_values(member)
         valid = member.partner_id._wechat_valid_wallet_cards(member.account_id)
         values["coupons"] = {"count": len(valid), "url": f"/wechat/coupons/{member.account_id.id}", "cards": valid[:3]}
+        values["stamp_cards"] = self._stamp_cards_values(member)
         return values
+
+    def _stamp_cards_values(self, member):
+        """The "My stamp cards" section (``wechat_coupon.member_page_stamps``): the member's stamp cards at the
+        account's company, and the running stamp programs they have no card of yet."""
+        partner = member.partner_id.with_context(lang=request.env.lang)
+        return partner._wechat_stamp_cards(member.account_id.company_id)
 
     # ------------------------------------------------------------------ helpers
     def _coupon_member(self, account, path, lang=None):

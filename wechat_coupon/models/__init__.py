@@ -10,4 +10,5 @@ from . import wechat_coupon_campaign
 from . import wechat_coupon_transfer
 from . import wechat_account
 from . import wechat_notice
+from . import wechat_qr_channel
 from . import wechat_reply_rule

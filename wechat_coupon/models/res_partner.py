@@ -27,9 +27,21 @@ class ResPartner(models.Model):
 
     def _wechat_points_cards(self):
         """The member's cards of every loyalty points program (the ledger is Odoo's loyalty), those of
-        ``wechat_referral``'s points programs included."""
+        ``wechat_referral``'s points programs included; not the stamp cards (their points are stamps)."""
         self.ensure_one()
-        return self._wechat_loyalty_cards(["loyalty"])
+        return self._wechat_loyalty_cards(["loyalty"]).filtered(lambda card: not card.program_id.wechat_stamp_card)
+
+    def _wechat_stamp_cards(self, company):
+        """The member's stamp cards at ``company``, as ``loyalty.program._wechat_stamp_values``: one per running
+        stamp card program of the company, the card drawn empty when the member has none yet."""
+        self.ensure_one()
+        programs = self.env["loyalty.program"]._wechat_stamp_programs(company)
+        cards = self._wechat_loyalty_cards(["loyalty"]).filtered(lambda card: card.program_id in programs)
+        values = []
+        for program in programs:
+            card = cards.filtered(lambda c, program=program: c.program_id == program).sorted("id")[:1]
+            values.append(program._wechat_stamp_values(card))
+        return values
 
     def _wechat_coupons_text(self):
         self.ensure_one()

@@ -248,6 +248,7 @@ class WeChatEvent(models.Model):
         member.write(vals)
         if channel:
             self.channel_id = channel
+            channel._member_came(member, created)
         if created:  # unionid and subscribe scene are fetched in the background, a little later
             self.env["wechat.member"]._trigger_fetch_user_info()
         return self._text_reply(channel.welcome_message or self.account_id.welcome_message)
@@ -259,6 +260,7 @@ class WeChatEvent(models.Model):
             member.channel_id = channel
         if channel:
             self.channel_id = channel
+            channel._member_came(member, created)
         return self._text_reply(channel.welcome_message) if channel else None
 
     def _handle_unsubscribe(self, msg):

@@ -115,6 +115,11 @@ class WeChatQrChannel(models.Model):
             missing.action_generate_qr()
         return self.env.ref("wechat_member.action_report_wechat_qr_poster").report_action(self)
 
+    def _member_came(self, member, created):
+        """``member`` followed or scanned through this channel (``created``: it made them a member).  A hook:
+        other modules give what the channel gives (``wechat_coupon``: the stamp card it starts)."""
+        self.ensure_one()
+
     @api.model
     def _from_scene(self, account, scene):
         if not scene:

@@ -2,7 +2,7 @@ import { _t } from "@web/core/l10n/translation";
 
 /**
  * The partner's points cards loaded in the POS, as ``res.partner._wechat_points_cards`` (the cards of
- * the loyalty programs): pos_loyalty loads ``loyalty.card``, else there are none.
+ * the loyalty programs, not the stamp cards): pos_loyalty loads ``loyalty.card``, else there are none.
  */
 export function wechatPointsCards(models, partner) {
     const cards = models["loyalty.card"];
@@ -13,6 +13,7 @@ export function wechatPointsCards(models, partner) {
         (card) =>
             card.partner_id?.id === partner.id &&
             card.program_id?.program_type === "loyalty" &&
+            !card.program_id.wechat_stamp_card &&
             typeof card.id === "number"
     );
 }

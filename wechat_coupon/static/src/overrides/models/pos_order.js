@@ -15,7 +15,7 @@ patch(PosOrder.prototype, {
             return this.uiState.wechatPointsBalance;
         }
         const partner = this.get_partner();
-        const stats = partner ? this.getLoyaltyPoints().filter((stat) => stat.program.program_type === "loyalty") : [];
+        const stats = partner ? this.getLoyaltyPoints().filter((stat) => stat.program.program_type === "loyalty" && !stat.program.wechat_stamp_card) : [];
         if (!stats.length) {
             return super.wechatPointsBalance(...arguments);
         }
