@@ -25,7 +25,22 @@ class WeChatCouponPage(WeChatMemberPage):
         values = super()._prepare_member_page_values(member)
         valid = member.partner_id._wechat_valid_wallet_cards(member.account_id)
         values["coupons"] = {"count": len(valid), "url": f"/wechat/coupons/{member.account_id.id}", "cards": valid[:3]}
+        values["points_expiry"] = self._points_expiry_values(member)
         return values
+
+    def _points_expiry_values(self, member):
+        """The "Points expiring" section (``wechat_coupon.member_page_points_expiry``): per points card whose
+        points expire, the next 3 expiry dates with their points (first in, first out)."""
+        partner = member.partner_id.with_context(lang=request.env.lang)
+        company = member.account_id.company_id
+        sections = []
+        for card in partner._wechat_points_cards():
+            if card.company_id and card.company_id != company:
+                continue
+            lines = card._wechat_points_expiry_texts(3)
+            if lines:
+                sections.append({"program": card.program_id.with_context(lang=request.env.lang).name, "lines": lines})
+        return sections
 
     # ------------------------------------------------------------------ helpers
     def _coupon_member(self, account, path, lang=None):
