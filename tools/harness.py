@@ -1104,6 +1104,7 @@ FRESH_BENCH_DBS = {
     "mass_send": "wm_bench_mass",
     "rfm": "wm_bench_scale",
     "tag_sync": "wm_bench_scale",
+    "points_expiry": "wm_bench_points",
 }
 BENCH_DB = "wm_bench"
 

@@ -16,18 +16,22 @@
         "security/wechat_coupon_security.xml",
         "data/wechat_notice_kind_data.xml",
         "data/ir_cron_data.xml",
+        "data/wechat_points_expiry_data.xml",
         "wizard/wechat_coupon_issue_wizard_views.xml",
         "views/wechat_coupon_campaign_views.xml",
         "views/wechat_coupon_automation_views.xml",
         "views/coupon_wallet_templates.xml",
         "views/loyalty_program_stamp_views.xml",
         "views/member_page_stamp_templates.xml",
+        "views/member_page_points_templates.xml",
+        "views/loyalty_program_points_expiry_views.xml",
         "views/wechat_coupon_menus.xml",
         "wizard/wechat_member_import_views.xml",
     ],
     "demo": [
         "demo/wechat_coupon_demo.xml",
         "demo/wechat_stamp_demo.xml",
+        "demo/wechat_points_expiry_demo.xml",
     ],
     "assets": {
         "point_of_sale._assets_pos": [

@@ -26,6 +26,7 @@ class WeChatCouponPage(WeChatMemberPage):
         valid = member.partner_id._wechat_valid_wallet_cards(member.account_id)
         values["coupons"] = {"count": len(valid), "url": f"/wechat/coupons/{member.account_id.id}", "cards": valid[:3]}
         values["stamp_cards"] = self._stamp_cards_values(member)
+        values["points_expiry"] = self._points_expiry_values(member)
         return values
 
     def _stamp_cards_values(self, member):
@@ -33,6 +34,20 @@ class WeChatCouponPage(WeChatMemberPage):
         account's company, and the running stamp programs they have no card of yet."""
         partner = member.partner_id.with_context(lang=request.env.lang)
         return partner._wechat_stamp_cards(member.account_id.company_id)
+
+    def _points_expiry_values(self, member):
+        """The "Points expiring" section (``wechat_coupon.member_page_points_expiry``): per points card whose
+        points expire, the next 3 expiry dates with their points (first in, first out)."""
+        partner = member.partner_id.with_context(lang=request.env.lang)
+        company = member.account_id.company_id
+        sections = []
+        for card in partner._wechat_points_cards():
+            if card.company_id and card.company_id != company:
+                continue
+            lines = card._wechat_points_expiry_texts(3)
+            if lines:
+                sections.append({"program": card.program_id.with_context(lang=request.env.lang).name, "lines": lines})
+        return sections
 
     # ------------------------------------------------------------------ helpers
     def _coupon_member(self, account, path, lang=None):

@@ -77,6 +77,66 @@ class LoyaltyCard(models.Model):
             return "expired"
         return "valid"
 
+    # ------------------------------------------------------------------ points that expire
+    def _wechat_points_expiry_schedule(self, limit=3):
+        """``[(expiry date, points)]``: the next ``limit`` dates on which points of this card expire, and how
+        many on each, by the nightly job's rule (first in, first out: see
+        ``loyalty.program._wechat_expire_points``) if nothing more is earned or spent.  Empty when the program
+        has no validity."""
+        self.ensure_one()
+        program = self.program_id
+        if program.program_type != "loyalty" or program.wechat_points_validity <= 0 or self.points <= 0:
+            return []
+        today = program._wechat_points_local_today()
+        __, start = program._wechat_points_cutoff(today)
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT COALESCE(SUM(issued) FILTER (WHERE create_date < %(start)s), 0) - COALESCE(SUM(used), 0)
+              FROM loyalty_history WHERE card_id = %(card)s
+            """,
+            {"card": self.id, "start": start},
+        )
+        due = self.env.cr.fetchone()[0]
+        self.env.cr.execute(
+            """
+            SELECT (create_date AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date, SUM(issued)
+              FROM loyalty_history
+             WHERE card_id = %(card)s AND issued > 0 AND create_date >= %(start)s
+             GROUP BY 1 ORDER BY 1
+            """,
+            {"card": self.id, "start": start, "tz": program._wechat_points_tz().zone},
+        )
+        schedule = []
+        # Points past their date that tonight's job has not expired yet expire today.
+        days = [(None, 0.0)] + self.env.cr.fetchall()
+        expired = 0.0
+        for day, issued in days:
+            due += issued
+            now_expired = max(0.0, min(self.points, due))
+            if now_expired > expired:
+                date = max(program._wechat_points_expiry_date(day), today) if day else today
+                if schedule and schedule[-1][0] == date:
+                    schedule[-1] = (date, schedule[-1][1] + now_expired - expired)
+                elif len(schedule) < limit:
+                    schedule.append((date, now_expired - expired))
+                else:
+                    break
+                expired = now_expired
+            if expired >= self.points:
+                break
+        return schedule
+
+    def _wechat_points_expiry_texts(self, limit=3):
+        """ "120 points expire on 2027-03-31", for each of the next ``limit`` expiry dates of the card."""
+        texts = []
+        # A loop, not a list comprehension: _() finds the language in the calling frame's ``self``.
+        for date, points in self._wechat_points_expiry_schedule(limit=limit):
+            texts.append(
+                _("%(points)s points expire on %(date)s", points=format(points, "g"), date=fields.Date.to_string(date))
+            )
+        return texts
+
     # ------------------------------------------------------------------ bulk issue
     @api.model
     def _wechat_generate_codes(self, count):

@@ -11,6 +11,8 @@ HISTORY_KINDS = [
 class LoyaltyHistory(models.Model):
     _inherit = "loyalty.history"
 
+    # The points expiry sums a card's lines (first in, first out): found by card.
+    card_id = fields.Many2one(index=True)
     wechat_kind = fields.Selection(
         HISTORY_KINDS,
         string="Kind",

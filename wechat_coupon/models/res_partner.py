@@ -43,6 +43,12 @@ class ResPartner(models.Model):
             values.append(program._wechat_stamp_values(card))
         return values
 
+    def _wechat_points_text(self):
+        """Adds the next expiry of each points card whose points expire ("120 points expire on 2027-03-31")."""
+        text = super()._wechat_points_text()
+        expiring = [line for card in self._wechat_points_cards() for line in card._wechat_points_expiry_texts(1)]
+        return "\n".join([text] + expiring)
+
     def _wechat_coupons_text(self):
         self.ensure_one()
         cards = self._wechat_loyalty_cards(["coupons", "promo_code", "next_order_coupons"]).filtered(

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import _, fields, models
 
 
 class WeChatNotice(models.Model):
@@ -34,3 +34,12 @@ class WeChatNotice(models.Model):
         return automation._text(card) if automation and card else ""
 
     _text_coupon_expiring = _text_birthday = _text_winback = _automation_text
+
+    def _text_points_expiring(self, values):
+        return _(
+            "Reminder: %(points)s points expire on %(date)s (balance: %(balance)s points). Your member card: %(url)s",
+            points=format(values.get("points") or 0, "g"),
+            date=values.get("expiry_date") or "-",
+            balance=format(values.get("balance") or 0, "g"),
+            url=self.account_id._member_page_url(),
+        )

@@ -16,3 +16,4 @@ from . import test_demo_data
 from . import test_pos_payer_points
 from . import test_stamp_card
 from . import test_stamp_card_tour
+from . import test_points_expiry
