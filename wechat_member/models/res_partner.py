@@ -436,8 +436,9 @@ class ResPartner(models.Model):
         cards = self._wechat_points_cards()
         if not cards:
             return _("Member code: %(code)s. No points yet.", code=self.wechat_member_code or "-")
+        # self.env._: a comprehension's frame has no ``self`` for ``_()`` to find the language with.
         lines = [
-            _("%(program)s: %(points)s points", program=card.program_id.name, points=format(card.points, "g"))
+            self.env._("%(program)s: %(points)s points", program=card.program_id.name, points=format(card.points, "g"))
             for card in cards
         ]
         return "\n".join([_("Member code: %(code)s", code=self.wechat_member_code or "-")] + lines)
