@@ -101,7 +101,7 @@ class PosOrder(models.Model):
         """
         if len(self) == 1 and not self._wechat_points_once():
             return self._wechat_coupon_updates(coupon_data)
-        coupon_data = self._wechat_drop_payer_credited(coupon_data)
+        coupon_data = self._wechat_drop_refund_earned(self._wechat_drop_payer_credited(coupon_data))
         changes = {
             int(k): v.get("points", 0) for k, v in (coupon_data or {}).items() if int(k) > 0 and isinstance(v, dict)
         }
@@ -285,6 +285,18 @@ class PosOrder(models.Model):
                 }
             )
         new_cards._send_creation_communication()
+
+    def _wechat_drop_refund_earned(self, coupon_data):
+        """``coupon_data`` without points earned by a refund order (all its lines refund lines): a refund
+        earns nothing, it takes back (``_wechat_refund_points``).  pos_loyalty's rules per order count even
+        an order with only refund lines."""
+        order = self[:1]
+        if not coupon_data or not order.lines or not all(line.refunded_orderline_id for line in order.lines):
+            return coupon_data
+        return {
+            key: dict(change, points=0) if isinstance(change, dict) and (change.get("points") or 0) > 0 else change
+            for key, change in coupon_data.items()
+        }
 
     def _wechat_drop_payer_credited(self, coupon_data):
         """``coupon_data`` without the points changes the server already credited to the WeChat payer: a change

@@ -15,3 +15,4 @@ from . import test_offers_keyword
 from . import test_demo_data
 from . import test_pos_payer_points
 from . import test_pos_refund_points
+from . import test_pos_refund_tour

@@ -177,6 +177,17 @@ class TestPosRefundPoints(PosMemberCommon):
         self.assertEqual(card.points, 150, "taken back once, whatever the number of calls")
         self.assertEqual(len(self._history(refund, "refund")), 1)
 
+    def test_refund_order_earns_nothing(self):
+        """pos_loyalty counts a rule per order even on a refund: the server adds no points for it."""
+        order = self._sell([(self.tea, 1)], {self.points: 100})
+        card = self._card(self.points)
+        refund, _data = self._refund(order, {order.lines: 1})
+        self.assertEqual(card.points, 0)
+        self.Order.browse(refund.id).confirm_coupon_programs(
+            {str(card.id): {"points": 10, "program_id": self.points.id, "coupon_id": card.id}}
+        )
+        self.assertEqual(card.points, 0)
+
     def test_balance_may_go_negative(self):
         """The member spent the points already: the refund takes them back all the same (a debt)."""
         order = self._sell([(self.tea, 1)], {self.points: 100})
