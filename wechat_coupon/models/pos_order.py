@@ -486,7 +486,9 @@ class PosOrder(models.Model):
         lines refund, with a ``refund`` history line (``used``) per original order and card.
 
         The points a card earned are those of its original order's history
-        (``issued``: what it really earned).  The takeback is computed on all
+        (``issued``: what it really earned), on the cards of the original
+        order's customer (the points a referrer got for the order are
+        ``wechat_referral``'s to claw back).  The takeback is computed on all
         the settled refunds of the original order together, minus what they
         took back already: two partial refunds never take back more than
         the order earned.
@@ -507,7 +509,11 @@ class PosOrder(models.Model):
                     ("wechat_kind", "=", False),
                     ("issued", ">", 0),
                 ]
-            ).filtered(lambda h: h.card_id and _refund_points_program(h.card_id.program_id))
+            ).filtered(
+                # The customer's own cards: not the points another member got for this order (a referral).
+                lambda h, o=original: h.card_id.partner_id == o.partner_id
+                and _refund_points_program(h.card_id.program_id)
+            )
             if not earned_lines:
                 continue
             settled = original._wechat_settled_refund_lines()

@@ -129,7 +129,21 @@ class TestPosRefundPoints(PosMemberCommon):
         order = self._sell([(self.tea, 2)], {self.points: 200})
         card = self._card(self.points)
         self.assertEqual(card.points, 200)
+        # Another member got points for this order (a referrer, wechat_referral): not this refund's to take.
+        referrer = self.env["loyalty.card"].create({"program_id": self.points.id, "partner_id": self.stranger.id})
+        self.env["loyalty.history"].create(
+            {
+                "card_id": referrer.id,
+                "order_model": "pos.order",
+                "order_id": order.id,
+                "description": "Referral",
+                "issued": 50,
+                "used": 0,
+            }
+        )
+        referrer.points = 50
         refund, _data = self._refund(order, {order.lines: 2})
+        self.assertEqual(referrer.points, 50)
         self.assertTrue(refund.wechat_refund_points_done)
         self.assertEqual(card.points, 0)
         line = self._history(refund, "refund")
