@@ -17,3 +17,5 @@ from . import test_pos_payer_points
 from . import test_stamp_card
 from . import test_stamp_card_tour
 from . import test_points_expiry
+from . import test_pos_refund_points
+from . import test_pos_refund_tour

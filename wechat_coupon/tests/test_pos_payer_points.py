@@ -50,6 +50,7 @@ class TestPosPayerPoints(PosMemberCommon):
 
     def _sync_as_cashier(self, data):
         result = self.Order.sync_from_ui([data])
+        self.last_result = result
         return self.env["pos.order"].browse(result["pos.order"][0]["id"])
 
     def _card(self, partner):
@@ -98,6 +99,16 @@ class TestPosPayerPoints(PosMemberCommon):
         self.assertEqual(self._card(payer).points, 1299)
         self.assertEqual(len(self._card(payer)), 1)
         self.assertEqual(len(self._history(order)), 1)
+
+    def test_sync_sends_back_the_payer_cards(self):
+        """The POS computed no points for the payer: the sync answers with the payer's cards as the server
+        credited them, which the receipt shows as the balance after the order."""
+        order, _data = self._pay()
+        card = self._card(order.partner_id)
+        sent = {vals["id"]: vals for vals in self.last_result.get("loyalty.card", [])}
+        self.assertEqual(sent[card.id]["points"], 1299)
+        self.assertEqual(sent[card.id]["partner_id"], order.partner_id.id)
+        self.assertIn(order.partner_id.id, [p["id"] for p in self.last_result["res.partner"]])
 
     def test_existing_card_of_the_payer_credited(self):
         payer = self._member(OPENID_PAYER).partner_id
