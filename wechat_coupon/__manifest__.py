@@ -16,15 +16,19 @@
         "security/wechat_coupon_security.xml",
         "data/wechat_notice_kind_data.xml",
         "data/ir_cron_data.xml",
+        "data/wechat_member_level_data.xml",
         "wizard/wechat_coupon_issue_wizard_views.xml",
         "views/wechat_coupon_campaign_views.xml",
         "views/wechat_coupon_automation_views.xml",
         "views/coupon_wallet_templates.xml",
+        "views/wechat_member_level_views.xml",
+        "views/member_page_level_templates.xml",
         "views/wechat_coupon_menus.xml",
         "wizard/wechat_member_import_views.xml",
     ],
     "demo": [
         "demo/wechat_coupon_demo.xml",
+        "demo/wechat_level_demo.xml",
     ],
     "assets": {
         "point_of_sale._assets_pos": [

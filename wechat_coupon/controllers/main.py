@@ -25,7 +25,17 @@ class WeChatCouponPage(WeChatMemberPage):
         values = super()._prepare_member_page_values(member)
         valid = member.partner_id._wechat_valid_wallet_cards(member.account_id)
         values["coupons"] = {"count": len(valid), "url": f"/wechat/coupons/{member.account_id.id}", "cards": valid[:3]}
+        values["member_level"] = self._member_level_values(member)
         return values
+
+    def _member_level_values(self, member):
+        """``member_level``: the member's level at the account's company and the progress to the next one."""
+        row = (
+            request.env["wechat.member.level.member"]
+            .sudo()
+            .search([("partner_id", "=", member.partner_id.id), ("company_id", "=", member.account_id.company_id.id)])
+        )
+        return row.with_context(lang=request.env.lang)._member_page_values() if row.level_id else False
 
     # ------------------------------------------------------------------ helpers
     def _coupon_member(self, account, path, lang=None):

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import _, fields, models
 
 
 class WeChatNotice(models.Model):
@@ -34,3 +34,15 @@ class WeChatNotice(models.Model):
         return automation._text(card) if automation and card else ""
 
     _text_coupon_expiring = _text_birthday = _text_winback = _automation_text
+
+    # ------------------------------------------------------------------ member levels
+    def _text_level_upgrade(self, values):
+        return _("Congratulations! You are now a %(level)s member.", level=values.get("level") or "")
+
+    def _text_level_downgrade(self, values):
+        return _(
+            "Your %(level)s level ends on %(date)s unless you reach %(missing)s more by then.",
+            level=values.get("level") or "",
+            date=values.get("date") or "",
+            missing=values.get("missing") or "",
+        )

@@ -14,3 +14,5 @@ from . import test_menus
 from . import test_offers_keyword
 from . import test_demo_data
 from . import test_pos_payer_points
+from . import test_member_level
+from . import test_level_pos_tour
