@@ -113,11 +113,11 @@ class ResPartner(models.Model):
         rows = (
             self.env["wechat.member.level.member"]
             .sudo()
-            .search([("partner_id", "in", self.ids), ("company_id", "=", company.id)])
+            .search([("partner_id", "in", self._origin.ids), ("company_id", "=", company.id)])
         )
         by_partner = {row.partner_id.id: row.level_id for row in rows}
         for partner in self:
-            level = by_partner.get(partner.id) or self.env["wechat.member.level"]
+            level = by_partner.get(partner._origin.id) or self.env["wechat.member.level"]
             partner.wechat_level_id = level.id
             partner.wechat_level_name = level.with_context(lang=self.env.lang).name or False
             partner.wechat_level_multiplier = level.points_multiplier or 1.0
@@ -125,11 +125,11 @@ class ResPartner(models.Model):
     def _compute_wechat_level_history_count(self):
         counts = dict(
             self.env["wechat.member.level.history"]._read_group(
-                [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]
+                [("partner_id", "in", self._origin.ids)], ["partner_id"], ["__count"]
             )
         )
         for partner in self:
-            partner.wechat_level_history_count = counts.get(partner, 0)
+            partner.wechat_level_history_count = counts.get(partner._origin, 0)
 
     def action_view_wechat_level_history(self):
         self.ensure_one()

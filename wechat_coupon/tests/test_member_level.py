@@ -148,20 +148,26 @@ class TestMemberLevel(PosMemberCommon):
         self.assertEqual(partner.with_company(other).wechat_level_name, "Basic")
         with self.assertRaises(psycopg2.errors.UniqueViolation), mute_logger("odoo.sql_db"):
             with self.cr.savepoint():
-                self.env["wechat.member.level.member"].create({"partner_id": partner.id, "company_id": self.company.id})
+                self.env["wechat.member.level.member"].sudo().create(
+                    {"partner_id": partner.id, "company_id": self.company.id}
+                )
 
     def test_threshold_validation(self):
         Level = self.env["wechat.member.level"]
-        with self.assertRaisesRegex(ValidationError, "same entry threshold"):
-            Level.create({"name": "Twin", "company_id": self.company.id, "threshold": 1000})
-        with self.assertRaisesRegex(ValidationError, "is already the entry level"):
-            Level.create({"name": "No threshold", "company_id": self.company.id})
-        with self.assertRaisesRegex(ValidationError, "same basis and period"):
-            Level.create({"name": "Points", "company_id": self.company.id, "threshold": 5000, "basis": "points"})
-        with self.assertRaisesRegex(ValidationError, "cannot be negative"):
-            Level.create({"name": "Below", "company_id": self.company.id, "threshold": -5})
-        with self.assertRaisesRegex(ValidationError, "same entry threshold"):
+        cases = [
+            ({"name": "Twin", "threshold": 1000}, "银卡 have the same entry threshold"),
+            ({"name": "No threshold"}, "普通会员 is already the entry level"),
+            ({"name": "Points", "threshold": 5000, "basis": "points"}, "must have the same basis and period"),
+            ({"name": "Lifetime", "threshold": 5000, "period": "lifetime"}, "must have the same basis and period"),
+            ({"name": "Below", "threshold": -5}, "cannot be negative"),
+        ]
+        for vals, message in cases:
+            with self.assertRaises(ValidationError) as caught:
+                Level.create(dict(vals, company_id=self.company.id))
+            self.assertIn(message, str(caught.exception))
+        with self.assertRaises(ValidationError) as caught:
             self.gold.threshold = 1000
+        self.assertIn("same entry threshold", str(caught.exception))
         # The same thresholds in another ladder (an account's) are fine.
         Level.create({"name": "Twin", "company_id": self.company.id, "account_id": self.account.id, "threshold": 0})
 
