@@ -66,7 +66,7 @@ class WeChatMemberLevel(models.Model):
         help="Members of this level get this WeChat tag, and lose it when they leave the level.",
     )
     tag_rule_id = fields.Many2one("wechat.tag.rule", readonly=True, copy=False)
-    level_member_ids = fields.One2many("wechat.member.level.member", "level_id", string="Members")
+    level_member_ids = fields.One2many("wechat.member.level.member", "level_id", string="Contacts of the Level")
     member_count = fields.Integer("Members", compute="_compute_member_count")
 
     _sql_constraints = [

@@ -113,7 +113,8 @@ class WeChatMemberLevelMember(models.Model):
     def _display_value(self, value):
         self.ensure_one()
         if self.level_id.basis == "points":
-            return _("%(points)s points", points=f"{value:g}")
+            points = f"{value:g}"
+            return _("%(points)s points", points=points)
         return f"{self.company_id.currency_id.symbol or ''}{value:,.0f}"
 
     def _member_page_values(self):
