@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 sys.path.insert(0, HERE)
 
 from bench_pos_sync import order_data  # noqa: E402
+from benchlib import open_registry  # noqa: E402
 from odoo_client import OdooError, from_env  # noqa: E402
 
 WORKERS = int(os.environ.get("WM_BENCH_WORKERS", "2"))
@@ -142,14 +143,16 @@ def setup(odoo, tag):
             for i in range(CUSTOMERS)
         ],
     )
-    odoo.call(
-        "wechat.member",
-        "create",
-        [
-            {"account_id": account_id, "openid": f"oBENCHLV{tag}{i:06d}", "partner_id": pid, "state": "follower"}
-            for i, pid in enumerate(members)
-        ],
-    )
+    # A member's WeChat identity is the server's to set (not over JSON-RPC): created in-process.
+    server, registry = open_registry(os.environ["WM_ODOO_DB"])
+    with registry.cursor() as cr:
+        env = server.api.Environment(cr, server.SUPERUSER_ID, {})
+        env["wechat.member"].create(
+            [
+                {"account_id": account_id, "openid": f"oBENCHLV{tag}{i:06d}", "partner_id": pid, "state": "follower"}
+                for i, pid in enumerate(members)
+            ]
+        )
     plain = odoo.call(
         "res.partner",
         "create",

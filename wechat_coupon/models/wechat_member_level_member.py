@@ -94,13 +94,6 @@ class WeChatMemberLevelMember(models.Model):
                     key=f"level-down-{row.id}-{row.level_id.id}-{fields.Date.to_string(row.downgrade_date)}",
                 )
 
-    def action_set_level(self):
-        """Manual change (managers): the form's level chosen in ``wechat_level_target_id`` of the context."""
-        level = self.env["wechat.member.level"].browse(self.env.context.get("wechat_level_target_id"))
-        for row in self:
-            row._change_level(level, "manual")
-        return True
-
     def _next_level(self):
         """``(next level, missing value)`` or ``(empty, 0)`` at the top."""
         self.ensure_one()

@@ -16,3 +16,4 @@ from . import test_demo_data
 from . import test_pos_payer_points
 from . import test_member_level
 from . import test_level_pos_tour
+from . import test_member_level_page
