@@ -41,7 +41,6 @@ class TestMemberLevelPage(CouponHttpCase):
         self.env["res.lang"]._activate_lang("zh_CN")
         self.env["ir.module.module"]._load_module_terms(["wechat_coupon"], ["zh_CN"])
         html = self._page(member, "zh")
-        self.assertIn("我的等级", html)
         self.assertIn(f"还差 {self.symbol}320 升级金卡", html)
 
     def test_top_level_and_no_level(self):
