@@ -17,6 +17,7 @@
         "data/wechat_notice_kind_data.xml",
         "data/ir_cron_data.xml",
         "data/wechat_points_expiry_data.xml",
+        "data/wechat_member_level_data.xml",
         "wizard/wechat_coupon_issue_wizard_views.xml",
         "views/wechat_coupon_campaign_views.xml",
         "views/wechat_coupon_automation_views.xml",
@@ -25,6 +26,8 @@
         "views/member_page_stamp_templates.xml",
         "views/member_page_points_templates.xml",
         "views/loyalty_program_points_expiry_views.xml",
+        "views/wechat_member_level_views.xml",
+        "views/member_page_level_templates.xml",
         "views/wechat_coupon_menus.xml",
         "wizard/wechat_member_import_views.xml",
     ],
@@ -33,6 +36,7 @@
         "demo/wechat_coupon_demo.xml",
         "demo/wechat_stamp_demo.xml",
         "demo/wechat_points_expiry_demo.xml",
+        "demo/wechat_level_demo.xml",
     ],
     "assets": {
         "point_of_sale._assets_pos": [

@@ -27,6 +27,7 @@ class WeChatCouponPage(WeChatMemberPage):
         values["coupons"] = {"count": len(valid), "url": f"/wechat/coupons/{member.account_id.id}", "cards": valid[:3]}
         values["stamp_cards"] = self._stamp_cards_values(member)
         values["points_expiry"] = self._points_expiry_values(member)
+        values["member_level"] = self._member_level_values(member)
         return values
 
     def _stamp_cards_values(self, member):
@@ -48,6 +49,15 @@ class WeChatCouponPage(WeChatMemberPage):
             if lines:
                 sections.append({"program": card.program_id.with_context(lang=request.env.lang).name, "lines": lines})
         return sections
+
+    def _member_level_values(self, member):
+        """``member_level``: the member's level at the account's company and the progress to the next one."""
+        row = (
+            request.env["wechat.member.level.member"]
+            .sudo()
+            .search([("partner_id", "=", member.partner_id.id), ("company_id", "=", member.account_id.company_id.id)])
+        )
+        return row.with_context(lang=request.env.lang)._member_page_values() if row.level_id else False
 
     # ------------------------------------------------------------------ helpers
     def _coupon_member(self, account, path, lang=None):

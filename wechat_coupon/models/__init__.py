@@ -5,10 +5,16 @@ from . import pos_config
 from . import pos_order
 from . import res_partner
 from . import wechat_coupon_automation
+from . import wechat_coupon_automation_level
 from . import wechat_coupon_automation_log
 from . import wechat_coupon_campaign
 from . import wechat_coupon_transfer
 from . import wechat_account
+from . import wechat_member_level
+from . import wechat_member_level_history
+from . import wechat_member_level_member
+from . import wechat_member_level_report
 from . import wechat_notice
 from . import wechat_qr_channel
 from . import wechat_reply_rule
+from . import wechat_segment

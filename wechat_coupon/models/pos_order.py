@@ -182,8 +182,13 @@ class PosOrder(models.Model):
         )
 
     def _wechat_program_points(self, program):
-        """The points this order earns in ``program``, computed as pos_loyalty's ``pointsForPrograms``."""
-        return sum(points for _rule, points, _paid_lines in self._wechat_rule_points(program))
+        """The points this order earns in ``program``, computed as pos_loyalty's ``pointsForPrograms``, times
+        the customer's level multiplier (as the POS's ``pointsForPrograms`` of this module)."""
+        points = sum(points for _rule, points, _paid_lines in self._wechat_rule_points(program))
+        multiplier = self._wechat_level_multiplier(program)
+        if multiplier != 1.0:
+            points = float_round(points * multiplier, precision_rounding=0.01)
+        return points
 
     def _wechat_rule_points(self, program):
         """``(rule, points, paid lines)`` of each automatic rule of ``program`` that earns points on this
@@ -237,6 +242,27 @@ class PosOrder(models.Model):
                 points = rule.reward_point_amount * qty
             result.append((rule, points, paid_lines))
         return result
+
+    def _wechat_level_multiplier(self, program):
+        """The customer's level multiplier for ``program``: nominative points programs (not stamp cards)."""
+        self.ensure_one()
+        if program.program_type != "loyalty" or not program.is_nominative or program.wechat_stamp_card:
+            return 1.0
+        if not self.partner_id:
+            return 1.0
+        return self.partner_id.sudo().with_company(self.company_id).wechat_level_multiplier or 1.0
+
+    # ------------------------------------------------------------------ member levels
+    def _wechat_count_purchase(self):
+        """After the member statistics: re-evaluate the levels of the customers whose orders were counted now
+        (up at once on the purchase that crosses a threshold; a refund never upgrades)."""
+        before = self.filtered(lambda o: o.state in PAID_STATES and not o.wechat_stats_done and o.partner_id)
+        res = super()._wechat_count_purchase()
+        counted = before.filtered("wechat_stats_done")
+        for (company, refund), orders in counted.grouped(lambda o: (o.company_id, o.amount_total < 0)).items():
+            partners = orders.partner_id.sudo().filtered("wechat_is_member")
+            partners._wechat_level_evaluate(company, "refund" if refund else "purchase")
+        return res
 
     def _wechat_credit_payer_points(self):
         """Credit the points of this order to its customer's card of each loyalty program (the card found or

@@ -47,6 +47,12 @@ class WeChatCouponAutomation(models.Model):
         help="Birthday: days before the birthday. Expiry reminder: days before the coupon expires. "
         "Win-back: not used.",
     )
+    level_program_ids = fields.One2many(
+        "wechat.coupon.automation.level",
+        "automation_id",
+        string="Program per Level",
+        help="Birthday: the coupon program of the members of each level; the others get the automation's program.",
+    )
     validity_days = fields.Integer("Coupon Validity (days)", default=30)
     points = fields.Float("Coupon Points", default=1.0)
     message = fields.Text(
@@ -158,15 +164,17 @@ class WeChatCouponAutomation(models.Model):
         if not new:
             return self.env["loyalty.card"]
         today = fields.Date.context_today(self)
-        cards = self.env["loyalty.card"]._wechat_bulk_create(
-            self.program_id,
-            [(partner_id, 1) for partner_id, __, __ in new],
-            points=self.points or 1.0,
-            expiration_date=today + timedelta(days=self.validity_days),
-            description=self.name,
-            origin="automation",
-            automation=self,
-        )
+        cards = self.env["loyalty.card"]
+        for program, partner_ids in self._programs_by_level([p for p, __, __ in new]).items():
+            cards |= self.env["loyalty.card"]._wechat_bulk_create(
+                program,
+                [(partner_id, 1) for partner_id in partner_ids],
+                points=self.points or 1.0,
+                expiration_date=today + timedelta(days=self.validity_days),
+                description=self.name,
+                origin="automation",
+                automation=self,
+            )
         by_partner = {card.partner_id.id: card for card in cards}
         self.env.cr.execute(
             """
@@ -178,6 +186,26 @@ class WeChatCouponAutomation(models.Model):
         )
         self._notify(cards)
         return cards
+
+    def _programs_by_level(self, partner_ids):
+        """``{program: [partner_id]}``: the program of each contact's level at the company (birthday lines),
+        else the automation's program."""
+        self.ensure_one()
+        lines = self.level_program_ids.filtered("program_id") if self.automation_type == "birthday" else []
+        if not lines:
+            return {self.program_id: list(partner_ids)}
+        rows = (
+            self.env["wechat.member.level.member"]
+            .sudo()
+            .search([("partner_id", "in", list(partner_ids)), ("company_id", "=", self.company_id.id)])
+        )
+        level_of = {row.partner_id.id: row.level_id for row in rows}
+        program_of = {line.level_id: line.program_id for line in lines}
+        result = {}
+        for partner_id in partner_ids:
+            program = program_of.get(level_of.get(partner_id)) or self.program_id
+            result.setdefault(program, []).append(partner_id)
+        return result
 
     def _default_text(self, card):
         wallet = self.account_id._wechat_coupon_wallet_url()

@@ -71,6 +71,12 @@ class WeChatCouponCampaign(models.Model):
         help='The segment\'s contacts; with its "Include Phone-only Members", also the members registered at the '
         "till by phone, who redeem the coupon with their member code.",
     )
+    wechat_level_ids = fields.Many2many(
+        "wechat.member.level",
+        string="Member Levels",
+        domain="[('company_id', '=', company_id)]",
+        help="Only the members with one of these levels receive or can claim the coupons. Empty: every level.",
+    )
     expiration_date = fields.Date("Valid Until")
     limit_per_member = fields.Integer("Coupons per Member", default=1, required=True)
     points = fields.Float(
@@ -164,6 +170,26 @@ class WeChatCouponCampaign(models.Model):
     # ------------------------------------------------------------------ audience
     def _audience_domain(self):
         """The ``wechat.member`` domain of the audience; ``None`` for the claim page only."""
+        domain = self._audience_domain_all_levels()
+        if domain is not None and self.wechat_level_ids:
+            domain = domain + [("partner_id.wechat_level_member_ids.level_id", "in", self.wechat_level_ids.ids)]
+        return domain
+
+    def _level_partner_ids(self, partner_ids):
+        """``partner_ids`` (sorted) with one of the campaign's levels, all of them without a level limit."""
+        self.ensure_one()
+        if not self.wechat_level_ids or not partner_ids:
+            return partner_ids
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT DISTINCT partner_id FROM wechat_member_level_member"
+            " WHERE partner_id = ANY(%s) AND level_id = ANY(%s)"
+            " ORDER BY 1",
+            [list(partner_ids), self.wechat_level_ids.ids],
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    def _audience_domain_all_levels(self):
         self.ensure_one()
         domain = [("account_id", "=", self.account_id.id)]
         if self.audience == "members":
@@ -187,7 +213,7 @@ class WeChatCouponCampaign(models.Model):
         if domain is None:
             return []
         if self.audience == "segment":
-            return self.segment_id.sudo()._partner_ids()
+            return self._level_partner_ids(self.segment_id.sudo()._partner_ids())
         query = self.env["wechat.member"].sudo()._search(domain)
         self.env.cr.execute(
             SQL(
@@ -387,6 +413,12 @@ class WeChatCouponCampaign(models.Model):
             )
         ):
             blockers["claimed"] = _("You have already claimed this coupon. It is in your wallet.")
+        if campaign.wechat_level_ids and not campaign._level_partner_ids([member.partner_id.id]):
+            blockers.setdefault("unavailable", "")
+            blockers["unavailable"] = blockers["unavailable"] or _(
+                "This offer is for the members of these levels: %(levels)s.",
+                levels=", ".join(campaign.wechat_level_ids.mapped("name")),
+            )
         if campaign.claim_limit and campaign.claim_count >= campaign.claim_limit:
             blockers["sold_out"] = _("Sorry, all the coupons of this offer have been claimed.")
         return blockers

@@ -43,3 +43,15 @@ class WeChatNotice(models.Model):
             balance=format(values.get("balance") or 0, "g"),
             url=self.account_id._member_page_url(),
         )
+
+    # ------------------------------------------------------------------ member levels
+    def _text_level_upgrade(self, values):
+        return _("Congratulations! You are now a %(level)s member.", level=values.get("level") or "")
+
+    def _text_level_downgrade(self, values):
+        return _(
+            "Your %(level)s level ends on %(date)s unless you reach %(missing)s more by then.",
+            level=values.get("level") or "",
+            date=values.get("date") or "",
+            missing=values.get("missing") or "",
+        )

@@ -19,3 +19,6 @@ from . import test_stamp_card_tour
 from . import test_points_expiry
 from . import test_pos_refund_points
 from . import test_pos_refund_tour
+from . import test_member_level
+from . import test_level_pos_tour
+from . import test_member_level_page
