@@ -6,7 +6,7 @@ own database, ``wm_bench_points``).  Goal: the cron
 registry opened on the bench database, committing each batch of card ids as
 it does in production) takes at most 2x the hand-written statement below,
 run on an identical copy of the cards and their history (tables created
-``LIKE`` the real ones, indexes included, same rows).
+``LIKE`` the real ones, indexes and foreign keys included, same rows).
 
 Fixture, in SQL: a points program with a validity of 12 months and N cards;
 every card earned 50 points 3 months ago; half of them also earned 100 to
@@ -46,12 +46,20 @@ HAND_WRITTEN = """
          WHERE c.program_id = %(program)s AND c.points > 0
          GROUP BY c.id, c.points
     ), card AS (
-        UPDATE bench_card c SET points = c.points - due.points, write_date = %(now)s
+        UPDATE bench_card c SET points = c.points - due.points, write_uid = %(uid)s, write_date = %(now)s
           FROM due WHERE c.id = due.id AND due.points > 0
         RETURNING c.id, due.points
     )
-    INSERT INTO bench_history (card_id, description, issued, used, wechat_kind, create_date, write_date)
-    SELECT card.id, 'Points expired', 0, card.points, 'expiry', %(now)s, %(now)s FROM card
+    INSERT INTO bench_history (card_id, description, issued, used, wechat_kind,
+                               create_uid, write_uid, create_date, write_date)
+    SELECT card.id, 'Points expired', 0, card.points, 'expiry', %(uid)s, %(uid)s, %(now)s, %(now)s FROM card
+"""
+
+# The foreign keys of the real tables, for their copy (a row written pays the same checks on both sides).
+FOREIGN_KEYS = """
+    SELECT conrelid::regclass::text, pg_get_constraintdef(oid)
+      FROM pg_constraint
+     WHERE contype = 'f' AND conrelid IN ('loyalty_card'::regclass, 'loyalty_history'::regclass)
 """
 
 CUTOFF = """
@@ -111,6 +119,11 @@ def fixture(odoo_rpc, cr):
         "WHERE c.program_id = %s ORDER BY h.id",
         [program_id],
     )
+    cr.execute(FOREIGN_KEYS)
+    for table, definition in cr.fetchall():
+        copy = {"loyalty_card": "bench_card", "loyalty_history": "bench_history"}[table]
+        definition = definition.replace("REFERENCES loyalty_card(", "REFERENCES bench_card(")
+        cr.execute(f"ALTER TABLE {copy} ADD {definition}")
     cr.connection.commit()
     cr.connection.autocommit = True
     for table in ("loyalty_card", "loyalty_history", "bench_card", "bench_history"):
@@ -145,7 +158,7 @@ def main():
     cutoff = cr.fetchone()[0]
     conn.commit()
     started = time.perf_counter()
-    cr.execute(HAND_WRITTEN, {"program": program_id, "cutoff": cutoff, "now": cutoff})
+    cr.execute(HAND_WRITTEN, {"program": program_id, "cutoff": cutoff, "now": cutoff, "uid": 1})
     conn.commit()
     sql_time = time.perf_counter() - started
 
