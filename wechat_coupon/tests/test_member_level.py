@@ -201,12 +201,13 @@ class TestMemberLevel(PosMemberCommon):
     def test_multiplier_in_program_points(self):
         program = create_member_points_program(self.env, "Lotus points", self.config, 100000)
         stamps = create_member_points_program(self.env, "Coffee stamps", self.config, 10)
+        stamps.rule_ids.write({"reward_point_mode": "unit", "reward_point_amount": 1})  # a stamp per unit
         stamps.wechat_stamp_card = True
         member = self._member("oLEVEL00000000000000000000F1")
         order, __ = self._buy(member, self.suit)
         self.assertEqual(self._row(member.partner_id).level_id, self.silver)
         self.assertEqual(order._wechat_program_points(program), 1440.0, "¥1 200 × 1.2 (银卡)")
-        self.assertEqual(order._wechat_program_points(stamps), 1200.0, "stamp cards are not multiplied")
+        self.assertEqual(order._wechat_program_points(stamps), 1.0, "one stamp for the suit: stamps are not multiplied")
         customer = self.env["res.partner"].create({"name": "Not a member"})
         plain = self._sync(self.create_ui_order_data([(self.suit, 1)], customer=customer))[0]
         self.assertEqual(plain._wechat_program_points(program), 1200.0)
