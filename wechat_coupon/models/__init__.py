@@ -11,3 +11,4 @@ from . import wechat_coupon_transfer
 from . import wechat_account
 from . import wechat_notice
 from . import wechat_reply_rule
+from . import wechat_member

@@ -40,3 +40,15 @@ class TestSelfServiceFromLoyalty(TransactionCase):
         text = self.partner._wechat_coupons_text()
         self.assertIn(valid.code, text)
         self.assertEqual(text.count("Spring 10%"), 1, "expired and used coupons are not listed")
+
+    def test_member_card_of_the_conversation_shows_points_and_coupons(self):
+        member = self.partner.wechat_member_ids
+        lines = {line["label"]: line["value"] for line in member._cs_member_card()["lines"]}
+        self.assertEqual(lines, {"Points": "0", "Coupons": "none"})
+        self.env["loyalty.card"].create({"program_id": self.loyalty.id, "partner_id": self.partner.id, "points": 120})
+        coupon = self.env["loyalty.card"].create(
+            {"program_id": self.coupons.id, "partner_id": self.partner.id, "points": 1}
+        )
+        lines = {line["label"]: line["value"] for line in member._cs_member_card()["lines"]}
+        self.assertEqual(lines["Points"], "Lotus Points: 120")
+        self.assertEqual(lines["Coupons"], f"Spring 10% ({coupon.code})")
