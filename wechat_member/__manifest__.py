@@ -46,11 +46,16 @@
     ],
     "demo": [
         "demo/wechat_member_demo.xml",
+        "demo/mail_canned_response_demo.xml",
     ],
     "assets": {
         "point_of_sale._assets_pos": [
             "wechat_member/static/src/**/*",
             ("remove", "wechat_member/static/src/customer_display/**/*"),
+            ("remove", "wechat_member/static/src/discuss/**/*"),
+        ],
+        "web.assets_backend": [
+            "wechat_member/static/src/discuss/**/*",
         ],
         "point_of_sale.customer_display_assets": [
             "wechat_member/static/src/customer_display/**/*",

@@ -39,6 +39,14 @@ class DiscussChannel(models.Model):
         ("wechat_member_uniq", "UNIQUE(wechat_member_id)", "A WeChat member has one conversation."),
     ]
 
+    def _to_store(self, store):
+        """Discuss knows the conversation's member (its side panel shows the member card)."""
+        super()._to_store(store)
+        if not self.env.user._is_internal():
+            return
+        for channel in self.filtered("wechat_member_id"):
+            store.add(channel, {"wechat_member_id": channel.wechat_member_id.id})
+
     @api.returns("mail.message", lambda value: value.id)
     def message_post(self, *, message_type="notification", **kwargs):
         reply = self._wechat_is_reply(message_type, kwargs)

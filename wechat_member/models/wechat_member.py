@@ -632,6 +632,12 @@ class WeChatMember(models.Model):
             "lines": [],  # [{"label": ..., "value": ...}]: points, coupons, level (wechat_coupon)
         }
 
+    def cs_member_card(self):
+        """The member card for Discuss's side panel (whoever may read the member)."""
+        self.ensure_one()
+        self.check_access("read")
+        return self._cs_member_card()
+
     def action_view_cs_channel(self):
         """Open the member's conversation in Discuss."""
         self.ensure_one()

@@ -7,6 +7,8 @@ from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
+from odoo.addons.mail.tools.discuss import Store
+
 from .common import WeChatCase
 
 
@@ -376,3 +378,19 @@ class TestWeChatCSAssignment(WeChatCSCommon):
     def member_with_store(self, openid):
         self.inbound(openid, "event", Event="subscribe", EventKey=f"qrscene_{self.qr.scene}")
         return self.member(openid)
+
+
+@tagged("post_install", "-at_install")
+class TestWeChatCSCard(WeChatCSCommon):
+    def test_card_for_agents_of_the_company_only(self):
+        openid = self.follower("oCSCardRpc00000000000000001")
+        self.inbound(openid, "text", Content="Hi")
+        member = self.member(openid)
+        card = member.with_user(self.agent).cs_member_card()
+        self.assertEqual(card["id"], member.id)
+        channel = self.channel(openid).with_user(self.agent)
+        data = Store(channel).get_result()  # what Discuss gets of the conversation
+        self.assertEqual(data["discuss.channel"][0]["wechat_member_id"], member.id)
+        outsider = new_test_user(self.env, login="cs_plain_user", groups="base.group_user")
+        with self.assertRaises(AccessError):
+            member.with_user(outsider).cs_member_card()
