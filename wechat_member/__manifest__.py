@@ -41,6 +41,7 @@
         "views/wechat_pay_reconciliation_views.xml",
         "views/member_page_templates.xml",
         "views/wechat_member_menus.xml",
+        "report/wechat_cs_report_views.xml",
         "wizard/wechat_member_import_views.xml",
         "views/pos_capture_views.xml",
     ],

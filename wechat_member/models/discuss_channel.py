@@ -58,6 +58,10 @@ class DiscussChannel(models.Model):
             self._wechat_replied()
         return message
 
+    def _wechat_post_history(self, **kwargs):
+        """Post in the conversation without sending to WeChat (demo data: what was said before)."""
+        return super().message_post(**kwargs)
+
     def _wechat_is_reply(self, message_type, kwargs):
         """Whether this post is a staff reply that goes to the member on WeChat."""
         if len(self) != 1 or not self.wechat_member_id or message_type != "comment":
@@ -139,7 +143,8 @@ class DiscussChannel(models.Model):
             if manager:
                 lang = manager.lang or self.env.lang
                 minutes = int((now - channel.wechat_waiting_since).total_seconds() // 60)
-                member.with_context(lang=lang).activity_schedule(
+                # On the member's contact (wechat.member has no activities): the manager calls or writes back.
+                member.partner_id.with_context(lang=lang).activity_schedule(
                     activity_type_id=todo.id,
                     summary=_("WeChat message waiting for a reply"),
                     note=_(

@@ -55,7 +55,7 @@ def _now():
 class WeChatMember(models.Model):
     _name = "wechat.member"
     _description = "WeChat Member"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread"]
     _order = "id desc"
     _rec_names_search = ["partner_id", "openid", "member_code", "phone"]
     _check_company_auto = True
@@ -918,6 +918,36 @@ class WeChatMember(models.Model):
                 }
             )
         return Event.create(vals_list)
+
+    @api.model
+    def _demo_conversations(self, account_id, agent_id):
+        """Two demo conversations in Discuss: one answered by ``agent_id``, one waiting for a reply."""
+        account = self.env["wechat.account"].browse(account_id)
+        members = self.search([("account_id", "=", account.id), ("state", "=", "follower")], order="id", limit=2)
+        questions = [
+            "你好，我上周买的衬衫可以换尺码吗？Hello, can I exchange the shirt I bought last week for another size?",
+            "请问周末有会员活动吗？Is there a member event this weekend?",
+        ]
+        agent = self.env["res.users"].browse(agent_id)
+        for index, (member, question) in enumerate(zip(members, questions, strict=False)):
+            msg = {
+                "ToUserName": "gh_demo",
+                "FromUserName": member.openid,
+                "CreateTime": str(int(time.time()) - 600 * (2 - index)),
+                "MsgType": "text",
+                "Content": question,
+                "MsgId": f"demo{member.id:010d}",
+            }
+            self.env["wechat.event"].sudo()._receive(account, msg, signature_checked=True)
+            if index == 0:
+                channel = member._cs_channel().with_user(agent)
+                channel._wechat_post_history(
+                    body="可以的，请带上小票到任一门店，我们为您更换。"
+                    "Yes: bring the receipt to any store and we will exchange it.",
+                    message_type="comment",
+                    subtype_xmlid="mail.mt_comment",
+                )
+                channel._wechat_replied()
 
     @api.model
     def _demo_tags(self, tags):

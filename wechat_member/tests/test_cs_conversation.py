@@ -354,13 +354,13 @@ class TestWeChatCSAssignment(WeChatCSCommon):
         self.inbound(openid, "text", Content="Anyone?")
         channel = self.channel(openid)
         self.run_cron("wechat_member.ir_cron_wechat_cs_follow_up")
-        self.assertFalse(self.member(openid).activity_ids, "not yet 30 minutes")
+        self.assertFalse(self.member(openid).partner_id.activity_ids, "not yet 30 minutes")
         channel.wechat_waiting_since = fields.Datetime.now() - timedelta(minutes=31)
         self.run_cron("wechat_member.ir_cron_wechat_cs_follow_up")
-        activity = self.member(openid).activity_ids
+        activity = self.member(openid).partner_id.activity_ids
         self.assertEqual(activity.user_id, self.store_manager)
         self.run_cron("wechat_member.ir_cron_wechat_cs_follow_up")
-        self.assertEqual(len(self.member(openid).activity_ids), 1, "once per wait")
+        self.assertEqual(len(self.member(openid).partner_id.activity_ids), 1, "once per wait")
         # An answer ends the wait.
         self.reply(channel, "<p>Yes</p>", user=self.store_agent)
         self.assertFalse(channel.wechat_waiting_since)
@@ -373,7 +373,7 @@ class TestWeChatCSAssignment(WeChatCSCommon):
         self.reply(channel, "<p>Hello</p>")
         channel.sudo().wechat_waiting_since = False
         self.run_cron("wechat_member.ir_cron_wechat_cs_follow_up")
-        self.assertFalse(self.member(openid).activity_ids)
+        self.assertFalse(self.member(openid).partner_id.activity_ids)
 
     def member_with_store(self, openid):
         self.inbound(openid, "event", Event="subscribe", EventKey=f"qrscene_{self.qr.scene}")
@@ -394,3 +394,39 @@ class TestWeChatCSCard(WeChatCSCommon):
         outsider = new_test_user(self.env, login="cs_plain_user", groups="base.group_user")
         with self.assertRaises(AccessError):
             member.with_user(outsider).cs_member_card()
+
+
+@tagged("post_install", "-at_install")
+class TestWeChatCSReport(WeChatCSCommon):
+    def test_conversations_first_response_and_resolution(self):
+        answered = self.follower("oCSReport000000000000000001")
+        waiting = self.follower("oCSReport000000000000000002")
+        self.inbound(answered, "text", Content="Question 1")
+        self.inbound(answered, "text", Content="Question 2")
+        self.inbound(waiting, "text", Content="Question 3")
+        self.reply(self.channel(answered), "<p>Answer</p>")
+        self.env.flush_all()
+        Report = self.env["wechat.cs.report"]
+        rows = Report.search([("member_id", "in", (self.member(answered) | self.member(waiting)).ids)])
+        by_member = {row.member_id.openid: row for row in rows}
+        self.assertEqual(len(rows), 2, "one row per member and day")
+        row = by_member[answered]
+        self.assertEqual((row.message_count, row.reply_count, row.user_id), (2, 1, self.agent))
+        self.assertTrue(row.resolved)
+        self.assertGreaterEqual(row.response_minutes, 0)
+        row = by_member[waiting]
+        self.assertFalse(row.resolved)
+        self.assertFalse(row.user_id)
+        groups = Report._read_group(
+            [("id", "in", rows.ids)], ["user_id"], ["conversation_count:sum", "resolved_count:sum"]
+        )
+        self.assertIn((self.agent, 1, 1), groups)
+
+    def test_demo_conversations(self):
+        account = self.env.ref("wechat_member.demo_account", raise_if_not_found=False)
+        if not account:
+            self.skipTest("no demo data")
+        channels = self.env["discuss.channel"].search([("wechat_member_id.account_id", "=", account.id)])
+        self.assertEqual(len(channels), 2)
+        self.assertEqual(len(channels.filtered("wechat_waiting_since")), 1, "one waits for a reply")
+        self.assertEqual(len(channels.filtered("wechat_first_response_uid")), 1, "one was answered")
