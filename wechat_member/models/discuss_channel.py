@@ -31,7 +31,9 @@ class DiscussChannel(models.Model):
     wechat_waiting_since = fields.Datetime(
         "Waiting Since", readonly=True, help="The member's first message not answered yet."
     )
-    wechat_reminded = fields.Boolean(readonly=True, help="The store manager was asked to follow up the wait.")
+    wechat_reminded = fields.Boolean(
+        "Follow-Up Sent", readonly=True, help="The store manager was asked to follow up the wait."
+    )
     wechat_first_response_date = fields.Datetime("First Response", readonly=True)
     wechat_first_response_uid = fields.Many2one("res.users", "First Responder", readonly=True)
 
