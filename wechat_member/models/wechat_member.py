@@ -394,6 +394,11 @@ class WeChatMember(models.Model):
                 vals.update(cs_event_at=when, cs_event_used=0)
             if vals:
                 member.write(vals)
+            if grant and ("cs_message_at" in vals or "cs_event_at" in vals):
+                # A conversation's header shows the quota: a new grant opens it again.
+                self.env["discuss.channel"].sudo().search(
+                    [("wechat_member_id", "=", member.id)]
+                )._wechat_update_status()
 
     @api.model
     def _from_oauth(self, account, openid, unionid=None):

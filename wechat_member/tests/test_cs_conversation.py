@@ -138,6 +138,16 @@ class TestWeChatCSConversation(WeChatCSCommon):
         self.assertIn("notice router", str(refused.exception))
         self.assertEqual(len(self.calls_to("message/custom/send")), calls, "refused before sending")
         self.assertEqual(len(channel.message_ids), count, "nothing posted")
+        # The member writes again (a keyword a rule answers): a new quota, shown in the conversation.
+        self.env["wechat.reply.rule"].create(
+            {"name": "Hours", "keywords": "hours", "reply_type": "text", "reply_text": "9-21"}
+        )
+        member = self.member(openid).sudo()
+        member.cs_message_at -= timedelta(seconds=5)  # the first message was a little earlier
+        self.inbound(openid, "text", Content="hours")
+        self.assertIn("5 message(s) left", channel.description)
+        self.reply(channel, "<p>Answer 6</p>")
+        self.assertEqual(len(self.cs_sent(openid)), 6)
 
     def test_reply_after_48_hours_refused_with_the_date(self):
         openid = self.follower("oCSLate00000000000000000001")
