@@ -68,8 +68,8 @@ class DiscussChannel(models.Model):
         """Whether this post is a staff reply that goes to the member on WeChat."""
         if len(self) != 1 or not self.wechat_member_id or message_type != "comment":
             return False
-        if self.env.context.get("wechat_inbound"):
-            return False
+        # The member's own messages (posted by the webhook) are not replies; a context key from the client never
+        # decides (an agent's post always goes to WeChat, or is refused).
         author_id = kwargs.get("author_id") or self.env.user.partner_id.id
         return author_id != self.wechat_member_id.sudo().partner_id.id and self.env.user._is_internal()
 

@@ -537,7 +537,7 @@ class WeChatMember(models.Model):
         channel = self._cs_channel()
         lang = self.account_id.company_id.partner_id.lang or self.env.lang
         body, attachments = event.with_context(lang=lang)._cs_body(msg, channel)
-        message = channel.with_context(wechat_inbound=True, mail_create_nosubscribe=True).message_post(
+        message = channel.with_context(mail_create_nosubscribe=True).message_post(
             author_id=self.partner_id.id,
             body=body,
             attachment_ids=attachments.ids,
