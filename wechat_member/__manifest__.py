@@ -41,16 +41,22 @@
         "views/wechat_pay_reconciliation_views.xml",
         "views/member_page_templates.xml",
         "views/wechat_member_menus.xml",
+        "report/wechat_cs_report_views.xml",
         "wizard/wechat_member_import_views.xml",
         "views/pos_capture_views.xml",
     ],
     "demo": [
         "demo/wechat_member_demo.xml",
+        "demo/mail_canned_response_demo.xml",
     ],
     "assets": {
         "point_of_sale._assets_pos": [
             "wechat_member/static/src/**/*",
             ("remove", "wechat_member/static/src/customer_display/**/*"),
+            ("remove", "wechat_member/static/src/discuss/**/*"),
+        ],
+        "web.assets_backend": [
+            "wechat_member/static/src/discuss/**/*",
         ],
         "point_of_sale.customer_display_assets": [
             "wechat_member/static/src/customer_display/**/*",

@@ -20,7 +20,8 @@ Real-platform rules mimicked:
   quota is the largest open one and a send counts against every open grant.
   No open grant (or the user unfollowed) -> 45015, violation
   ``cs_outside_window``; open grants all used up -> 45047, violation
-  ``cs_over_limit``
+  ``cs_over_limit``; an image or voice message needs a temporary media of
+  that type the account uploaded in the last 3 days (40007 otherwise);
   (https://developers.weixin.qq.com/doc/offiaccount/Customer_Service/Customer_Service_Messages.html);
 - a menu has 1-3 buttons with at most 5 sub-buttons each (40016/40017);
   ``menu/get`` without a menu answers 46003.
@@ -28,6 +29,7 @@ Real-platform rules mimicked:
 
 import copy
 
+from .api_media import temporary_media
 from .api_token import authenticate
 from .errors import WeChatError
 from .keywords import PUBLIC_FIELDS, check_data
@@ -146,8 +148,12 @@ def custom_send(fake, req):
         raise WeChatError(44004)
     if msgtype == "text" and not body["text"].get("content"):
         raise WeChatError(44004)
+    if msgtype in ("image", "voice") and not body[msgtype].get("media_id"):
+        raise WeChatError(44004)
     touser = body.get("touser")
     user = _follower(acc, touser)
+    if msgtype in ("image", "voice"):
+        temporary_media(fake, acc, body[msgtype]["media_id"], msgtype)
     now = fake.now()
     grants = user.open_grants(now) if user.subscribe else []
     if not grants:

@@ -32,9 +32,9 @@ from .xmlutil import parse_xml
 WECHAT_HOSTS = ("open.weixin.qq.com", "api.weixin.qq.com", "mp.weixin.qq.com")
 USER_MSGTYPES = {
     "text": {"Content": "hello"},
-    "image": {"PicUrl": "http://mmbiz.qpic.cn/fake.jpg", "MediaId": "fake-image-media"},
-    "voice": {"MediaId": "fake-voice-media", "Format": "amr"},
-    "video": {"MediaId": "fake-video-media", "ThumbMediaId": "fake-thumb-media"},
+    "image": {"PicUrl": "http://mmbiz.qpic.cn/fake.jpg"},
+    "voice": {"Format": "amr"},
+    "video": {"ThumbMediaId": "fake-thumb-media"},
     "location": {"Location_X": "23.134521", "Location_Y": "113.358803", "Scale": "20", "Label": "广州市"},
     "link": {"Title": "A link", "Description": "shared by the user", "Url": "http://example.com/"},
 }
@@ -165,22 +165,46 @@ class FollowerSimulator:
             )
         return self.post_event(event, **post)
 
-    def message(self, openid, msgtype="text", msg_id=None, post=None, **fields):
+    def _user_media(self, msgtype, media_id, content, content_type):
+        """The temporary media a user's image, voice or video becomes (``media/get`` serves it)."""
+        acc = self.account
+        media_id = media_id or acc._media_id()
+        if media_id not in acc.media or content is not None:
+            acc.media[media_id] = {"type": msgtype, "permanent": False, "t": self.fake.now()}
+            if content is not None:
+                acc.media[media_id].update(content=content, content_type=content_type or "application/octet-stream")
+        return media_id
+
+    def message(self, openid, msgtype="text", msg_id=None, post=None, content=None, content_type=None, **fields):
         """The user sends a message (``text``, ``image``, ``voice``, ``video``, ``location``,
-        ``link``; ``fields`` are its XML fields): opens 5 CS messages in 48 h."""
+        ``link``; ``fields`` are its XML fields): opens 5 CS messages in 48 h.  An image, voice or
+        video is a temporary media of the account (``content``/``content_type``: the file
+        ``media/get`` serves, a small file of the type by default)."""
         if msgtype not in USER_MSGTYPES:
             raise ValueError(f"unknown user message type {msgtype!r}")
         with self.fake.lock:
             self._follower(openid).open_cs_window(self.fake.now(), "message")
             values = dict(USER_MSGTYPES[msgtype], **fields)
+            if msgtype in ("image", "voice", "video"):
+                values["MediaId"] = self._user_media(msgtype, fields.get("MediaId"), content, content_type)
             event = self._event(openid, msgtype, **values, MsgId=msg_id or self.fake.next_id("user_msg"))
         return self.post_event(event, **(post or {}))
 
     def text(self, openid, content, msg_id=None, **post):
         return self.message(openid, "text", msg_id=msg_id, post=post, Content=content)
 
-    def image(self, openid, **post):
-        return self.message(openid, "image", post=post)
+    def image(self, openid, content=None, content_type=None, msg_id=None, **post):
+        return self.message(openid, "image", msg_id=msg_id, post=post, content=content, content_type=content_type)
+
+    def voice(self, openid, recognition=None, content=None, msg_id=None, **post):
+        """A voice message in AMR, with WeChat's speech recognition text when given."""
+        fields = {"Recognition": recognition} if recognition is not None else {}
+        return self.message(
+            openid, "voice", msg_id=msg_id, post=post, content=content, content_type="audio/amr", **fields
+        )
+
+    def video(self, openid, msg_id=None, **post):
+        return self.message(openid, "video", msg_id=msg_id, post=post)
 
     def location(self, openid, x=23.134521, y=113.358803, label="广州市天河区", **post):
         return self.message(openid, "location", post=post, Location_X=str(x), Location_Y=str(y), Label=label)

@@ -477,11 +477,14 @@ class FakeAccount:
             ]
 
     # -- media and drafts ------------------------------------------------
-    def add_media(self, media_type="image", media_id=None, permanent=True):
-        """Media as if uploaded (``media/upload`` or ``material/add_material``); returns the media_id."""
+    def add_media(self, media_type="image", media_id=None, permanent=True, content=None, content_type=None):
+        """Media as if uploaded (``media/upload`` or ``material/add_material``); returns the media_id.
+        ``content``/``content_type``: what ``media/get`` serves (a small file of the type by default)."""
         with self._fake.lock:
             media_id = media_id or self._media_id()
             self.media[media_id] = {"type": media_type, "permanent": permanent, "t": self._fake.now()}
+            if content is not None:
+                self.media[media_id].update(content=content, content_type=content_type or "application/octet-stream")
         return media_id
 
     def add_draft(self, articles=None, media_id=None):

@@ -18,3 +18,4 @@ from . import wechat_notice
 from . import wechat_qr_channel
 from . import wechat_reply_rule
 from . import wechat_segment
+from . import wechat_member

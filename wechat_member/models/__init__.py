@@ -31,3 +31,6 @@ from . import wechat_oauth_failure
 from . import wechat_campaign_click
 from . import wechat_pay_reconciliation
 from . import wechat_pay_reconciliation_line
+from . import discuss_channel
+from . import ir_attachment
+from . import wechat_media

@@ -21,6 +21,20 @@ class PosConfig(models.Model):
         help="The WeChat service account of this store: receipts and the customer display invite customers who "
         "do not follow it yet.",
     )
+    wechat_cs_user_ids = fields.Many2many(
+        "res.users",
+        "pos_config_wechat_cs_user_rel",
+        "config_id",
+        "user_id",
+        string="Customer Service Staff",
+        domain=lambda self: [("groups_id", "in", self.env.ref("wechat_member.group_wechat_customer_service").id)],
+        help="The users of the WeChat customer-service group who answer this store's members first.",
+    )
+    wechat_cs_manager_id = fields.Many2one(
+        "res.users",
+        string="Customer Service Manager",
+        help="Gets an activity when a member's WeChat message waits too long for a reply.",
+    )
     wechat_follow_channel_id = fields.Many2one(
         "wechat.qr.channel",
         string="Follow QR Channel",

@@ -57,6 +57,11 @@ class ResPartner(models.Model):
 
     wechat_member_ids = fields.One2many("wechat.member", "partner_id", string="WeChat Members")
     wechat_member_count = fields.Integer("WeChat Member Count", compute="_compute_wechat_member_count")
+    wechat_cs_channel_count = fields.Integer(
+        "WeChat Conversations",
+        compute="_compute_wechat_cs_channel_count",
+        groups="wechat_member.group_wechat_customer_service",
+    )
     wechat_is_member = fields.Boolean(
         "WeChat Member",
         compute="_compute_wechat_is_member",
@@ -469,6 +474,31 @@ class ResPartner(models.Model):
         return _("No offer right now. Follow us to hear first about new offers.")
 
     # ------------------------------------------------------------------ actions
+    def _compute_wechat_cs_channel_count(self):
+        counts = dict(
+            self.env["discuss.channel"]._read_group(
+                [("wechat_member_id.partner_id", "in", self.ids)], ["wechat_member_id"], ["__count"]
+            )
+        )
+        for partner in self:
+            partner.wechat_cs_channel_count = sum(
+                count for member, count in counts.items() if member.sudo().partner_id == partner
+            )
+
+    def action_view_wechat_conversation(self):
+        """The contact's WeChat conversation in Discuss (a list when they write to several accounts)."""
+        self.ensure_one()
+        channels = self.env["discuss.channel"].search([("wechat_member_id.partner_id", "=", self.id)])
+        if len(channels) == 1:
+            return {"type": "ir.actions.client", "tag": "mail.action_discuss", "context": {"active_id": channels.id}}
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("WeChat Conversations"),
+            "res_model": "discuss.channel",
+            "view_mode": "list,form",
+            "domain": [("id", "in", channels.ids)],
+        }
+
     def action_view_wechat_members(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("wechat_member.wechat_member_action")

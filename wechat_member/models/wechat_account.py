@@ -183,6 +183,12 @@ class WeChatAccount(models.Model):
         default=lambda self: _("Thank you for your purchase!"),
         help="First line of the message after a WeChat Pay purchase; the amount, the store and the points follow.",
     )
+    cs_reply_delay = fields.Integer(
+        "Customer-Service Follow-Up (min)",
+        default=30,
+        help="A member's message with no staff reply after this many minutes makes an activity for the store "
+        "manager.",
+    )
     webhook_url = fields.Char("Callback URL", compute="_compute_webhook_url")
     member_ids = fields.One2many("wechat.member", "account_id")
     member_count = fields.Integer(compute="_compute_member_count")

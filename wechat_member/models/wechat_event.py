@@ -2,9 +2,13 @@ import json
 import logging
 from datetime import datetime, timedelta, timezone
 
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
+from odoo.tools import plaintext2html
 
+from ..tools.wechat_api import MediaTooLarge, WeChatError
 from .wechat_member import CS_GRANT_EVENT, CS_GRANT_MESSAGE
 
 _logger = logging.getLogger(__name__)
@@ -14,6 +18,12 @@ MEMBER_EVENTS = ("subscribe", "SCAN", "CLICK", "VIEW", "unsubscribe")
 PAYLOAD_LIMIT = 8000
 MAX_RETRIES = 5  # the retry cron's attempts at an event whose processing failed; then it gives up
 RETRY_DELAY = timedelta(minutes=10)  # between two attempts of the cron
+# Inbound media of a conversation: the content type WeChat must answer for each message type, and the size
+# allowed (WeChat's own limits for temporary media: image 10 MB, voice 2 MB, video 10 MB).
+MEDIA_TYPES = {"image": ("image/",), "voice": ("audio/", "voice/"), "video": ("video/",)}
+MEDIA_MAX_SIZE = {"image": 10 * 1024 * 1024, "voice": 2 * 1024 * 1024, "video": 10 * 1024 * 1024}
+MEDIA_MAX_ATTEMPTS = 5  # downloads of one media (the first and the cron's retries), then given up
+MEDIA_RETRY_DELAY = timedelta(minutes=5)
 # What WeChat sent, and what processing it derived (the member, a mass send's msg_id): written by the
 # webhook and the event processing only (server code), never through RPC, even by a manager.
 RECEIVED_FIELDS = (
@@ -79,6 +89,18 @@ class WeChatEvent(models.Model):
     mass_msg_id = fields.Char(
         "Mass msg_id", readonly=True, index="btree_not_null", help="The mass send a MASSSENDJOBFINISH event reports on."
     )
+    cs_message_id = fields.Many2one(
+        "mail.message", "Conversation Message", readonly=True, index="btree_not_null", ondelete="set null"
+    )
+    media_state = fields.Selection(
+        [("pending", "Download Pending"), ("done", "Downloaded"), ("failed", "Not Available")],
+        readonly=True,
+        index="btree_not_null",
+        copy=False,
+    )
+    media_attempts = fields.Integer(readonly=True, copy=False)
+    media_retry_date = fields.Datetime(readonly=True, copy=False)
+    media_error = fields.Char(readonly=True, copy=False)
     signature_checked = fields.Boolean(
         "Signed by WeChat",
         readonly=True,
@@ -288,13 +310,151 @@ class WeChatEvent(models.Model):
         rule = self.env["wechat.reply.rule"]._match(self.account_id, text=msg.get("Content"))
         if rule:
             return rule._reply_for(member)
+        # No self-service answer: the message goes to the staff, in the member's conversation.
+        member._cs_post_inbound(self, msg)
         return self._text_reply(self.account_id.default_reply)
 
     def _handle_image(self, msg):
-        self._member(grant=CS_GRANT_MESSAGE)
+        member, __ = self._member(grant=CS_GRANT_MESSAGE)
+        member._cs_post_inbound(self, msg)
         return None
 
     _handle_voice = _handle_video = _handle_location = _handle_link = _handle_image
+
+    # ------------------------------------------------------------------ conversations
+    def _cs_body(self, msg, channel):
+        """``(HTML body, attachments)`` of the member's message ``msg`` in ``channel``.
+
+        Images, voice and video are downloaded with ``media/get`` (once here,
+        then by the retry cron while WeChat is unreachable).
+        """
+        self.ensure_one()
+        kind = self.msg_type
+        if kind == "text":
+            return plaintext2html(msg.get("Content") or ""), self.env["ir.attachment"]
+        if kind == "location":
+            text = _(
+                "[location] %(label)s (%(x)s, %(y)s)",
+                label=msg.get("Label") or "",
+                x=msg.get("Location_X") or "",
+                y=msg.get("Location_Y") or "",
+            )
+            return plaintext2html(text), self.env["ir.attachment"]
+        if kind == "link":
+            return (
+                Markup("<p>%s <a href='%s' target='_blank' rel='noopener noreferrer'>%s</a><br/>%s</p>")
+                % (_("[link]"), _safe_url(msg.get("Url")), msg.get("Title") or "", msg.get("Description") or ""),
+                self.env["ir.attachment"],
+            )
+        if kind in MEDIA_TYPES:
+            attachments, extra = self._cs_download(msg, channel)
+            return self._cs_media_body(msg, extra), attachments
+        return plaintext2html(_("[%(type)s message]", type=kind or "?")), self.env["ir.attachment"]
+
+    def _cs_media_label(self):
+        return {"image": _("[image]"), "voice": _("[voice]"), "video": _("[video]")}.get(self.msg_type, "")
+
+    def _cs_media_body(self, msg, extra=""):
+        label = self._cs_media_label()
+        if self.media_state == "pending":
+            label = {
+                "image": _("[image — download pending]"),
+                "voice": _("[voice — download pending]"),
+                "video": _("[video — download pending]"),
+            }[self.msg_type]
+        elif self.media_state == "failed":
+            label = _("%(label)s (not available: %(reason)s)", label=label, reason=self.media_error or "")
+        body = plaintext2html(label)
+        if self.msg_type == "voice" and msg.get("Recognition"):
+            body += plaintext2html(_("Recognised text: %(text)s", text=msg["Recognition"]))
+        if extra:
+            body += extra
+        return body
+
+    def _cs_download(self, msg, channel):
+        """Download the message's media into an attachment of ``channel``: ``(attachments, extra HTML)``.
+
+        No download on a 4xx, an oversized file or a content type that is not
+        the message's (the message is "not available"); a network error or a
+        timeout leaves it "pending" for the cron, ``MEDIA_MAX_ATTEMPTS`` times.
+        """
+        self.ensure_one()
+        Attachment = self.env["ir.attachment"].sudo()
+        kind = self.msg_type
+        media_id = msg.get("MediaId")
+        vals = {"media_attempts": self.media_attempts + 1, "media_retry_date": fields.Datetime.now()}
+        if not media_id:
+            self.write(dict(vals, media_state="failed", media_error=_("no media id")))
+            return Attachment, ""
+        try:
+            content, content_type = self.account_id._api().media_get(media_id, MEDIA_MAX_SIZE[kind])
+        except MediaTooLarge as exc:
+            self.write(dict(vals, media_state="failed", media_error=_("over %(mb)s MB", mb=_mb(MEDIA_MAX_SIZE[kind]))))
+            _logger.info("WeChat event %s: media of %s bytes not downloaded", self.id, exc.size)
+            return Attachment, ""
+        except WeChatError as exc:
+            status = exc.data.get("http_status")
+            retry = (isinstance(status, int) and status >= 500) or (status is None and exc.errcode in (-1, -2))
+            if retry and vals["media_attempts"] < MEDIA_MAX_ATTEMPTS:
+                self.write(dict(vals, media_state="pending", media_error=str(exc)[:200]))
+            else:
+                self.write(dict(vals, media_state="failed", media_error=str(exc)[:200]))
+            return Attachment, ""
+        if content is None:  # a video: WeChat answers its download URL
+            url = _safe_url(content_type.get("video_url"))
+            self.write(dict(vals, media_state="done", media_error=False))
+            extra = Markup("<p><a href='%s' target='_blank' rel='noopener noreferrer'>%s</a></p>") % (
+                url,
+                _("Download the video"),
+            )
+            return Attachment, extra if url != "#" else ""
+        if not content_type.startswith(MEDIA_TYPES[kind]):
+            self.write(dict(vals, media_state="failed", media_error=_("unexpected type %(type)s", type=content_type)))
+            return Attachment, ""
+        self.write(dict(vals, media_state="done", media_error=False))
+        extension = (content_type.split("/")[1] if "/" in content_type else "bin")[:8]
+        attachment = Attachment.create(
+            {
+                "name": f"wechat-{kind}-{self.id}.{extension}",
+                "raw": content,
+                "mimetype": content_type,
+                "res_model": "discuss.channel",
+                "res_id": channel.id,
+            }
+        )
+        return attachment, ""
+
+    @api.model
+    def _cron_retry_media(self, limit=100):
+        """Download again the media of conversation messages that WeChat did not serve (network, timeout)."""
+        domain = [
+            ("media_state", "=", "pending"),
+            ("cs_message_id", "!=", False),
+            "|",
+            ("media_retry_date", "=", False),
+            ("media_retry_date", "<=", fields.Datetime.now() - MEDIA_RETRY_DELAY),
+        ]
+        Event = self.sudo()
+        events = Event.search(domain, limit=limit, order="id")
+        for event in events:
+            event._cs_retry_media()
+        self.env["ir.cron"]._notify_progress(done=len(events), remaining=Event.search_count(domain))
+        return True
+
+    def _cs_retry_media(self):
+        self.ensure_one()
+        message = self.cs_message_id
+        channel = self.env["discuss.channel"].sudo().browse(message.res_id)
+        msg = json.loads(self.payload or "{}")
+        attachments, extra = self._cs_download(msg, channel)
+        if self.media_state == "pending":
+            return
+        # The message keeps its place in the thread; its text now says what came of the download.
+        channel._message_update_content(
+            message.sudo(),
+            self._cs_media_body(msg, extra),
+            attachment_ids=(message.attachment_ids | attachments).ids,
+        )
 
     def _handle_masssendjobfinish(self, msg):
         """WeChat's result of a mass send: the counts go to the campaign chunk.
@@ -385,3 +545,13 @@ class WeChatEvent(models.Model):
         self.check_access("write")
         self.sudo().filtered(lambda e: e.state != "done" and e.signature_checked)._retry()
         return True
+
+
+def _safe_url(url):
+    """``url`` if it is a web address, else "#" (a link from WeChat is shown, never run)."""
+    url = (url or "").strip()
+    return url if url.startswith(("http://", "https://")) else "#"
+
+
+def _mb(size):
+    return size // (1024 * 1024)

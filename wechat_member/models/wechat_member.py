@@ -130,6 +130,12 @@ class WeChatMember(models.Model):
         help="WeChat allows a customer-service message to this member now.",
     )
     cs_quota_text = fields.Char("Customer-Service Quota Left", compute="_compute_in_service_window")
+    cs_channel_id = fields.Many2one(
+        "discuss.channel",
+        string="Conversation",
+        compute="_compute_cs_channel_id",
+        groups="wechat_member.group_wechat_customer_service",
+    )
 
     _sql_constraints = [
         ("account_openid_uniq", "UNIQUE(account_id, openid)", "This openid is already a member of this account."),
@@ -162,6 +168,12 @@ class WeChatMember(models.Model):
                 if left
                 else _("none")
             )
+
+    def _compute_cs_channel_id(self):
+        channels = self.env["discuss.channel"].search([("wechat_member_id", "in", self.ids)])
+        by_member = {c.wechat_member_id.id: c for c in channels}
+        for member in self:
+            member.cs_channel_id = by_member.get(member.id, False)
 
     def _compute_notice_count(self):
         counts = dict(
@@ -382,6 +394,11 @@ class WeChatMember(models.Model):
                 vals.update(cs_event_at=when, cs_event_used=0)
             if vals:
                 member.write(vals)
+            if grant and ("cs_message_at" in vals or "cs_event_at" in vals):
+                # A conversation's header shows the quota: a new grant opens it again.
+                self.env["discuss.channel"].sudo().search(
+                    [("wechat_member_id", "=", member.id)]
+                )._wechat_update_status()
 
     @api.model
     def _from_oauth(self, account, openid, unionid=None):
@@ -453,6 +470,186 @@ class WeChatMember(models.Model):
         Optin = self.env["wechat.notice.optin"].sudo()
         Optin.invalidate_model(["state", "used_date"])
         return Optin.browse(row[0]) if row else None
+
+    # ------------------------------------------------------------------ customer-service conversations
+    def _cs_channel(self):
+        """The member's conversation in Discuss (a ``discuss.channel``), created on first use."""
+        self.ensure_one()
+        Channel = self.env["discuss.channel"].sudo()
+        channel = Channel.search([("wechat_member_id", "=", self.id)], limit=1)
+        if channel:
+            return channel
+        # One conversation per member: a parallel first message waits for this one.
+        self.env.cr.execute("SELECT id FROM wechat_member WHERE id = %s FOR UPDATE", [self.id])
+        channel = Channel.search([("wechat_member_id", "=", self.id)], limit=1)
+        if channel:
+            return channel
+        store = self._cs_store()
+        agents = self._cs_agents(store)
+        channel = Channel.create(
+            {
+                "name": _("WeChat: %(member)s", member=self.display_name),
+                "channel_type": "channel",
+                "group_public_id": self.env.ref("wechat_member.group_wechat_customer_service").id,
+                "wechat_member_id": self.id,
+                "wechat_store_id": store.id,
+                "channel_member_ids": [Command.create({"partner_id": pid}) for pid in agents.partner_id.ids],
+            }
+        )
+        # Discuss makes the creating user (the webhook's superuser) a member too: only the agents are.
+        channel.channel_member_ids.filtered(lambda m: m.partner_id not in agents.partner_id).unlink()
+        return channel
+
+    def _cs_store(self):
+        """The store whose staff answers the member first: the store of their QR channel, else their last
+        purchase's point of sale."""
+        self.ensure_one()
+        if self.store_id:
+            return self.store_id
+        order = (
+            self.env["pos.order"]
+            .sudo()
+            .search(
+                [("partner_id", "=", self.partner_id.id), ("company_id", "=", self.company_id.id)],
+                order="date_order desc, id desc",
+                limit=1,
+            )
+        )
+        return order.config_id
+
+    def _cs_agents(self, store=None):
+        """The users who answer the member: the store's customer-service staff, else the whole group (of the
+        member's company)."""
+        self.ensure_one()
+        group = self.env.ref("wechat_member.group_wechat_customer_service")
+        users = group.sudo().users.filtered(lambda u: self.company_id in u.company_ids and u.active)
+        if store:
+            staff = store.sudo().wechat_cs_user_ids & users
+            if staff:
+                return staff
+        return users
+
+    def _cs_post_inbound(self, event, msg):
+        """Post the member's message ``msg`` (of ``event``) in their conversation, once per event."""
+        self.ensure_one()
+        if event.cs_message_id:
+            return event.cs_message_id
+        channel = self._cs_channel()
+        lang = self.account_id.company_id.partner_id.lang or self.env.lang
+        body, attachments = event.with_context(lang=lang)._cs_body(msg, channel)
+        message = channel.with_context(mail_create_nosubscribe=True).message_post(
+            author_id=self.partner_id.id,
+            body=body,
+            attachment_ids=attachments.ids,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        event.cs_message_id = message
+        vals = {}
+        if not channel.wechat_waiting_since:
+            vals.update(wechat_waiting_since=fields.Datetime.now(), wechat_reminded=False)
+        if vals:
+            channel.write(vals)
+        channel._wechat_update_status()
+        return message
+
+    def _cs_status_text(self):
+        """One line on the quota left, shown in the conversation's header."""
+        self.ensure_one()
+        left, until = self._cs_quota()
+        if left:
+            return _(
+                "WeChat customer service: %(left)s message(s) left until %(until)s.",
+                left=left,
+                until=format_datetime(self.env, until, dt_format="short"),
+            )
+        return _("WeChat customer service: closed. Send a notice (template or subscribe notice) instead.")
+
+    def _cs_refusal_reason(self, needed=1):
+        """Why a reply of ``needed`` customer-service messages cannot go out now."""
+        self.ensure_one()
+        hint = _(
+            "Send a transactional template or subscribe notice through the notice router instead, or wait for "
+            "the member's next message."
+        )
+        if self.state != "follower":
+            return _("The member does not follow the WeChat account: no customer-service message is allowed.") + (
+                " " + hint
+            )
+        left, until = self._cs_quota()
+        now = fields.Datetime.now()
+        if not self.cs_message_at or self.cs_message_at + CS_MESSAGE_WINDOW <= now:
+            if not self.cs_message_at:
+                reason = _("The member has never written: no customer-service window is open.")
+            else:
+                reason = _(
+                    "The 48-hour window closed on %(closed)s (the member's last message: %(last)s).",
+                    closed=format_datetime(self.env, self.cs_message_at + CS_MESSAGE_WINDOW, dt_format="short"),
+                    last=format_datetime(self.env, self.cs_message_at, dt_format="short"),
+                )
+        elif left:
+            reason = _(
+                "This reply needs %(needed)s customer-service messages; %(left)s left until %(until)s.",
+                needed=needed,
+                left=left,
+                until=format_datetime(self.env, until, dt_format="short"),
+            )
+        else:
+            reason = _(
+                "The %(limit)s customer-service messages allowed after the member's last message are used "
+                "(%(used)s/%(limit)s, window open until %(until)s).",
+                limit=CS_MESSAGE_LIMIT,
+                used=min(self.cs_message_used, CS_MESSAGE_LIMIT),
+                until=format_datetime(self.env, self.cs_message_at + CS_MESSAGE_WINDOW, dt_format="short"),
+            )
+        return reason + " " + hint
+
+    def _cs_member_card(self):
+        """What the agent sees of the member beside the conversation (other modules add their lines)."""
+        self.ensure_one()
+        member = self.sudo()
+        partner = member.partner_id
+        orders = (
+            self.env["pos.order"]
+            .sudo()
+            .search([("partner_id", "=", partner.id), ("state", "!=", "cancel")], order="date_order desc", limit=3)
+        )
+        left, until = member._cs_quota()
+        activity = dict(partner._fields["wechat_activity_state"]._description_selection(self.env))
+        return {
+            "id": member.id,
+            "name": member.display_name,
+            "member_code": member.member_code or "",
+            "activity": activity.get(partner.wechat_activity_state, ""),
+            "purchase_count": partner.wechat_purchase_count,
+            "quota_left": left,
+            "quota_until": format_datetime(self.env, until, dt_format="short") if until else "",
+            "status": member._cs_status_text(),
+            "last_purchases": [
+                {
+                    "name": order.name,
+                    "date": format_datetime(self.env, order.date_order, dt_format="short"),
+                    "amount": order.currency_id.format(order.amount_total),
+                    "store": order.config_id.name,
+                }
+                for order in orders
+            ],
+            "lines": [],  # [{"label": ..., "value": ...}]: points, coupons, level (wechat_coupon)
+        }
+
+    def cs_member_card(self):
+        """The member card for Discuss's side panel (whoever may read the member)."""
+        self.ensure_one()
+        self.check_access("read")
+        return self._cs_member_card()
+
+    def action_view_cs_channel(self):
+        """Open the member's conversation in Discuss."""
+        self.ensure_one()
+        channel = self.env["discuss.channel"].search([("wechat_member_id", "=", self.id)], limit=1)
+        if not channel:
+            raise UserError(_("%(member)s has not written to the account yet.", member=self.display_name))
+        return {"type": "ir.actions.client", "tag": "mail.action_discuss", "context": {"active_id": channel.id}}
 
     # ------------------------------------------------------------------ notices
     def _send_service_text(self, text):
@@ -726,6 +923,36 @@ class WeChatMember(models.Model):
                 }
             )
         return Event.create(vals_list)
+
+    @api.model
+    def _demo_conversations(self, account_id, agent_id):
+        """Two demo conversations in Discuss: one answered by ``agent_id``, one waiting for a reply."""
+        account = self.env["wechat.account"].browse(account_id)
+        members = self.search([("account_id", "=", account.id), ("state", "=", "follower")], order="id", limit=2)
+        questions = [
+            "你好，我上周买的衬衫可以换尺码吗？Hello, can I exchange the shirt I bought last week for another size?",
+            "请问周末有会员活动吗？Is there a member event this weekend?",
+        ]
+        agent = self.env["res.users"].browse(agent_id)
+        for index, (member, question) in enumerate(zip(members, questions, strict=False)):
+            msg = {
+                "ToUserName": "gh_demo",
+                "FromUserName": member.openid,
+                "CreateTime": str(int(time.time()) - 600 * (2 - index)),
+                "MsgType": "text",
+                "Content": question,
+                "MsgId": f"demo{member.id:010d}",
+            }
+            self.env["wechat.event"].sudo()._receive(account, msg, signature_checked=True)
+            if index == 0:
+                channel = member._cs_channel().with_user(agent)
+                channel._wechat_post_history(
+                    body="可以的，请带上小票到任一门店，我们为您更换。"
+                    "Yes: bring the receipt to any store and we will exchange it.",
+                    message_type="comment",
+                    subtype_xmlid="mail.mt_comment",
+                )
+                channel._wechat_replied()
 
     @api.model
     def _demo_tags(self, tags):

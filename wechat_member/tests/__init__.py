@@ -18,3 +18,5 @@ from . import test_member_import
 from . import test_trust
 from . import test_pos_wechat_pay_refund
 from . import test_wechat_pay_reconciliation
+from . import test_cs_conversation
+from . import test_cs_tour

@@ -73,6 +73,14 @@ class WeChatError(UserError):
         super().__init__(text)
 
 
+class MediaTooLarge(Exception):
+    """A media file over the size allowed (``media_get``); ``size`` is what WeChat announced or sent."""
+
+    def __init__(self, size):
+        super().__init__(size)
+        self.size = size
+
+
 class WeChatApi:
     """Client of one ``wechat.account`` (use ``account._api()``)."""
 
@@ -105,7 +113,7 @@ class WeChatApi:
         except WeChatClientException as exc:
             if exc.errcode is None:
                 status = getattr(exc.response, "status_code", "?")
-                raise WeChatError(NETWORK_ERROR, f"HTTP {status}", self.account.env) from exc
+                raise WeChatError(NETWORK_ERROR, f"HTTP {status}", self.account.env, {"http_status": status}) from exc
             try:
                 data = exc.response.json()
             except (AttributeError, ValueError):
@@ -186,3 +194,38 @@ class WeChatApi:
     def send_text(self, openid, content):
         """Customer-service text message (48 h window rules apply)."""
         return self.post("message/custom/send", {"touser": openid, "msgtype": "text", "text": {"content": content}})
+
+    def send_image(self, openid, media_id):
+        """Customer-service image message (a temporary media's ``media_id``)."""
+        return self.post("message/custom/send", {"touser": openid, "msgtype": "image", "image": {"media_id": media_id}})
+
+    # ------------------------------------------------------------------ media
+    def media_get(self, media_id, max_size):
+        """``(content, content type)`` of a temporary media, or ``(None, the JSON answer)`` (a video's
+        ``video_url``).  Reads at most ``max_size`` bytes: :class:`MediaTooLarge` beyond."""
+
+        def bounded(res, *args, **kwargs):
+            if res.status_code != 200:
+                return res
+            length = res.headers.get("Content-Length") or ""
+            if length.isdigit() and int(length) > max_size:
+                res.close()
+                raise MediaTooLarge(int(length))
+            data = res.raw.read(max_size + 1, decode_content=True)
+            if len(data) > max_size:
+                res.close()
+                raise MediaTooLarge(len(data))
+            res._content, res._content_consumed = data, True
+            return res
+
+        result = self.call("get", "media/get", params={"media_id": media_id}, stream=True, hooks={"response": bounded})
+        if isinstance(result, dict):
+            return None, result
+        content_type = (result.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        return result.content, content_type
+
+    def media_upload(self, media_type, filename, content, mimetype):
+        """Upload a temporary media (kept 3 days by WeChat); WeChat's answer (``media_id``)."""
+        return self.call(
+            "post", "media/upload", params={"type": media_type}, files={"media": (filename, content, mimetype)}
+        )

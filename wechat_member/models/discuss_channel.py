@@ -1,0 +1,186 @@
+import logging
+from datetime import timedelta
+
+from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import html2plaintext
+
+from ..tools.wechat_api import WeChatError
+
+_logger = logging.getLogger(__name__)
+
+
+class DiscussChannel(models.Model):
+    """A member's WeChat conversation: one channel per member (and so per account).
+
+    As ``im_livechat``'s visitor channels: the member's messages are posted
+    with the member's contact as author; the staff of the "WeChat customer
+    service" group are the channel's members (unread counters) and answer in
+    the thread; their replies go out as customer-service messages, within the
+    quota WeChat grants (``wechat.member._cs_quota``), checked before sending.
+    """
+
+    _inherit = "discuss.channel"
+
+    wechat_member_id = fields.Many2one(
+        "wechat.member", string="WeChat Member", readonly=True, index="btree_not_null", ondelete="cascade"
+    )
+    wechat_store_id = fields.Many2one(
+        "pos.config", string="WeChat Store", readonly=True, help="The store whose staff answers this conversation."
+    )
+    wechat_waiting_since = fields.Datetime(
+        "Waiting Since", readonly=True, help="The member's first message not answered yet."
+    )
+    wechat_reminded = fields.Boolean(
+        "Follow-Up Sent", readonly=True, help="The store manager was asked to follow up the wait."
+    )
+    wechat_first_response_date = fields.Datetime("First Response", readonly=True)
+    wechat_first_response_uid = fields.Many2one("res.users", "First Responder", readonly=True)
+
+    _sql_constraints = [
+        ("wechat_member_uniq", "UNIQUE(wechat_member_id)", "A WeChat member has one conversation."),
+    ]
+
+    def _to_store(self, store):
+        """Discuss knows the conversation's member (its side panel shows the member card)."""
+        super()._to_store(store)
+        if not self.env.user._is_internal():
+            return
+        for channel in self.filtered("wechat_member_id"):
+            store.add(channel, {"wechat_member_id": channel.wechat_member_id.id})
+
+    @api.returns("mail.message", lambda value: value.id)
+    def message_post(self, *, message_type="notification", **kwargs):
+        reply = self._wechat_is_reply(message_type, kwargs)
+        if reply:
+            # Checked and sent before anything is posted: a refused reply is never shown as sent.
+            self._wechat_send_reply(kwargs.get("body"), kwargs.get("attachment_ids") or [])
+        message = super().message_post(message_type=message_type, **kwargs)
+        if reply:
+            self._wechat_replied()
+        return message
+
+    def _wechat_post_history(self, **kwargs):
+        """Post in the conversation without sending to WeChat (demo data: what was said before)."""
+        return super().message_post(**kwargs)
+
+    def _wechat_is_reply(self, message_type, kwargs):
+        """Whether this post is a staff reply that goes to the member on WeChat."""
+        if len(self) != 1 or not self.wechat_member_id or message_type != "comment":
+            return False
+        # The member's own messages (posted by the webhook) are not replies; a context key from the client never
+        # decides (an agent's post always goes to WeChat, or is refused).
+        author_id = kwargs.get("author_id") or self.env.user.partner_id.id
+        return author_id != self.wechat_member_id.sudo().partner_id.id and self.env.user._is_internal()
+
+    def _wechat_send_reply(self, body, attachment_ids):
+        """Send ``body`` (and its images) to the member as customer-service messages, or raise why not."""
+        self.ensure_one()
+        member = self.wechat_member_id.sudo()
+        text = html2plaintext(body or "").strip() if body else ""
+        attachments = self.env["ir.attachment"].sudo().browse(attachment_ids).exists()
+        images = attachments.filtered(lambda a: (a.mimetype or "").startswith("image/"))
+        if attachments - images:
+            raise UserError(
+                _(
+                    "Only images can be sent to a WeChat member: %(files)s cannot.",
+                    files=", ".join((attachments - images).mapped("name")),
+                )
+            )
+        needed = len(images) + (1 if text else 0)
+        if not needed:
+            return
+        left, __ = member._cs_quota()
+        if left < needed:
+            raise UserError(member._cs_refusal_reason(needed))
+        api = member.account_id._api()
+        try:
+            for image in images:
+                api.send_image(member.openid, image._wechat_media_id(member.account_id))
+                member._cs_consume()
+            if text:
+                api.send_text(member.openid, text)
+                member._cs_consume()
+        except WeChatError as exc:
+            if exc.errcode in (45015, 45047):
+                member._cs_close()
+            _logger.info("WeChat member %s: customer-service reply refused (%s)", member.id, exc.errcode)
+            raise UserError(_("WeChat did not take the reply: %(error)s", error=str(exc))) from exc
+
+    def _wechat_replied(self):
+        """A staff reply was sent: the wait is over, the first response recorded, the quota shown updated."""
+        vals = {"wechat_waiting_since": False, "wechat_reminded": False}
+        if not self.wechat_first_response_date:
+            vals.update(wechat_first_response_date=fields.Datetime.now(), wechat_first_response_uid=self.env.uid)
+        self.sudo().write(vals)
+        self._wechat_update_status()
+
+    def _wechat_update_status(self):
+        """The channel's description shows the quota left (updated on each message in and out)."""
+        for channel in self.sudo():
+            member = channel.wechat_member_id
+            lang = member.account_id.company_id.partner_id.lang or self.env.lang
+            text = member.with_context(lang=lang)._cs_status_text()
+            if channel.description != text:
+                channel.description = text
+
+    @api.model
+    def _cron_wechat_follow_up(self, limit=200):
+        """Conversations waiting for a staff reply longer than their account's delay: an activity for the store
+        manager (once per wait)."""
+        now = fields.Datetime.now()
+        channels = self.sudo().search(
+            [("wechat_member_id", "!=", False), ("wechat_waiting_since", "!=", False), ("wechat_reminded", "=", False)],
+            order="wechat_waiting_since",
+            limit=limit,
+        )
+        todo = self.env.ref("mail.mail_activity_data_todo")
+        done = 0
+        for channel in channels:
+            member = channel.wechat_member_id
+            delay = timedelta(minutes=member.account_id.cs_reply_delay or 30)
+            if channel.wechat_waiting_since + delay > now:
+                continue
+            manager = channel._wechat_manager()
+            if manager:
+                lang = manager.lang or self.env.lang
+                minutes = int((now - channel.wechat_waiting_since).total_seconds() // 60)
+                # On the member's contact (wechat.member has no activities): the manager calls or writes back.
+                member.partner_id.with_context(lang=lang).activity_schedule(
+                    activity_type_id=todo.id,
+                    summary=_("WeChat message waiting for a reply"),
+                    note=_(
+                        "%(member)s has been waiting %(minutes)s minutes for an answer in Discuss (%(channel)s).",
+                        member=member.display_name,
+                        minutes=minutes,
+                        channel=channel.name,
+                    ),
+                    user_id=manager.id,
+                )
+            channel.wechat_reminded = True
+            done += 1
+        self.env["ir.cron"]._notify_progress(done=done, remaining=0)
+        return True
+
+    def _wechat_manager(self):
+        """Who follows up an unanswered conversation: the store's customer-service manager, else a WeChat
+        manager of the member's company."""
+        self.ensure_one()
+        if self.wechat_store_id.wechat_cs_manager_id:
+            return self.wechat_store_id.wechat_cs_manager_id
+        company = self.wechat_member_id.company_id
+        managers = (
+            self.env.ref("wechat_member.group_wechat_manager")
+            .sudo()
+            .users.filtered(lambda u: u.active and not u.share and u.id != SUPERUSER_ID and company in u.company_ids)
+        )
+        return managers.sorted("id")[:1]
+
+    def action_wechat_open_member(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "wechat.member",
+            "res_id": self.wechat_member_id.id,
+            "view_mode": "form",
+        }

@@ -1,0 +1,1 @@
+from . import wechat_cs_report
