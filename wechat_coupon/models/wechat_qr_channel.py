@@ -15,7 +15,8 @@ class WeChatQrChannel(models.Model):
     )
 
     def _member_came(self, member, created):
-        super()._member_came(member, created)
+        res = super()._member_came(member, created)
         program = self.sudo().wechat_stamp_program_id
         if program.active and program in self.env["loyalty.program"]._wechat_stamp_programs(self.account_id.company_id):
             program._wechat_start_stamp_card(member.partner_id, self)
+        return res

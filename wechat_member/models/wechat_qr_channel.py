@@ -119,6 +119,7 @@ class WeChatQrChannel(models.Model):
         """``member`` followed or scanned through this channel (``created``: it made them a member).  A hook:
         other modules give what the channel gives (``wechat_coupon``: the stamp card it starts)."""
         self.ensure_one()
+        return True
 
     @api.model
     def _from_scene(self, account, scene):
