@@ -24,8 +24,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 sys.path.insert(0, HERE)
 
-from bench_pos_sync import order_data  # noqa: E402
-from benchlib import open_registry  # noqa: E402
+from bench_pos_sync import create_customers, order_data  # noqa: E402
+from benchlib import interleaved  # noqa: E402
 from odoo_client import OdooError, from_env  # noqa: E402
 
 WORKERS = int(os.environ.get("WM_BENCH_WORKERS", "2"))
@@ -135,29 +135,7 @@ def setup(odoo, tag):
     points_id = points_program(odoo, f"Bench points {tag}", members_store["config_id"])
     stamps_id = points_program(odoo, f"Bench stamps {tag}", members_store["config_id"], "order", True, 10)
     plain_points_id = points_program(odoo, f"Bench plain points {tag}", plain_store["config_id"])
-    members = odoo.call(
-        "res.partner",
-        "create",
-        [
-            {"name": f"Bench member {tag} {i}", "company_id": company_id, "wechat_member_code": f"WML{tag}{i:05d}"}
-            for i in range(CUSTOMERS)
-        ],
-    )
-    # A member's WeChat identity is the server's to set (not over JSON-RPC): created in-process.
-    server, registry = open_registry(os.environ["WM_ODOO_DB"])
-    with registry.cursor() as cr:
-        env = server.api.Environment(cr, server.SUPERUSER_ID, {})
-        env["wechat.member"].create(
-            [
-                {"account_id": account_id, "openid": f"oBENCHLV{tag}{i:06d}", "partner_id": pid, "state": "follower"}
-                for i, pid in enumerate(members)
-            ]
-        )
-    plain = odoo.call(
-        "res.partner",
-        "create",
-        [{"name": f"Bench customer {tag} {i}", "company_id": company_id} for i in range(CUSTOMERS)],
-    )
+    members, plain = create_customers(odoo, account_id, company_id, f"L{tag}", CUSTOMERS)
 
     def cards(partners, program_id):
         ids = odoo.call(
@@ -226,17 +204,8 @@ def main():
         raise SystemExit("set WM_ODOO_URL and WM_ODOO_DB (./run bench loyalty_order does)")
     tag = uuid.uuid4().hex[:6]
     ctx = setup(odoo, tag)
-    times = {"members": 0.0, "plain": 0.0}
     with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
-        for kind in ("members", "plain"):
-            run_batch(odoo, pool, ctx, kind, 0, WARMUP)
-        done = 0
-        while done < N:
-            count = min(BATCH, N - done)
-            order = ("members", "plain") if (done // BATCH) % 2 == 0 else ("plain", "members")
-            for kind in order:
-                times[kind] += run_batch(odoo, pool, ctx, kind, WARMUP + done, count)
-            done += count
+        times = interleaved(lambda kind, start, count: run_batch(odoo, pool, ctx, kind, start, count), N, BATCH, WARMUP)
 
     # The work was done: the members have their level, the points and stamps were credited.
     total = N + WARMUP

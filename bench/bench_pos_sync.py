@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
-from benchlib import open_registry  # noqa: E402
+from benchlib import interleaved, open_registry  # noqa: E402
 from odoo_client import OdooError, from_env  # noqa: E402
 
 WORKERS = int(os.environ.get("WM_BENCH_WORKERS", "2"))
@@ -36,6 +36,35 @@ PRICE = 10.0
 GOAL = 1.10
 RETRIES = 3
 RETRIED = {"members": 0, "plain": 0}
+
+
+def create_customers(odoo, account_id, company_id, tag, count):
+    """``(members, plain)``: ``count`` WeChat members (followers of the account, with a member code, as those made
+    by a payment, the POS or the member page) and ``count`` plain contacts of the company."""
+    members = odoo.call(
+        "res.partner",
+        "create",
+        [
+            {"name": f"Bench member {tag} {i}", "company_id": company_id, "wechat_member_code": f"WM{tag}{i:05d}"}
+            for i in range(count)
+        ],
+    )
+    # A member's WeChat identity is the server's to set (not over JSON-RPC): created in-process.
+    server, registry = open_registry(os.environ["WM_ODOO_DB"])
+    with registry.cursor() as cr:
+        env = server.api.Environment(cr, server.SUPERUSER_ID, {})
+        env["wechat.member"].create(
+            [
+                {"account_id": account_id, "openid": f"oBENCH{tag}{i:06d}", "partner_id": pid, "state": "follower"}
+                for i, pid in enumerate(members)
+            ]
+        )
+    plain = odoo.call(
+        "res.partner",
+        "create",
+        [{"name": f"Bench customer {tag} {i}", "company_id": company_id} for i in range(count)],
+    )
+    return members, plain
 
 
 def setup(odoo, tag):
@@ -70,30 +99,7 @@ def setup(odoo, tag):
         {"name": f"Bench Tea {tag}", "available_in_pos": True, "list_price": PRICE, "taxes_id": [(6, 0, [])]},
     )
     company_id = config["company_id"][0]
-    # Members carry a member code, as those made by a payment, the POS or the member page.
-    members = odoo.call(
-        "res.partner",
-        "create",
-        [
-            {"name": f"Bench member {tag} {i}", "company_id": company_id, "wechat_member_code": f"WMB{tag}{i:05d}"}
-            for i in range(CUSTOMERS)
-        ],
-    )
-    # A member's WeChat identity is the server's to set (not over JSON-RPC): created in-process.
-    server, registry = open_registry(os.environ["WM_ODOO_DB"])
-    with registry.cursor() as cr:
-        env = server.api.Environment(cr, server.SUPERUSER_ID, {})
-        env["wechat.member"].create(
-            [
-                {"account_id": account_id, "openid": f"oBENCH{tag}{i:06d}", "partner_id": pid, "state": "follower"}
-                for i, pid in enumerate(members)
-            ]
-        )
-    plain = odoo.call(
-        "res.partner",
-        "create",
-        [{"name": f"Bench customer {tag} {i}", "company_id": company_id} for i in range(CUSTOMERS)],
-    )
+    members, plain = create_customers(odoo, account_id, company_id, f"B{tag}", CUSTOMERS)
     segment_id = odoo.call(
         "wechat.segment",
         "create",
@@ -182,19 +188,10 @@ def main():
         raise SystemExit("set WM_ODOO_URL and WM_ODOO_DB (./run bench pos_sync does)")
     tag = uuid.uuid4().hex[:6]
     ctx = setup(odoo, tag)
-    times = {"members": 0.0, "plain": 0.0}
     with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
-        # Warm up every worker on both paths.
-        for kind in ("members", "plain"):
-            sync_batch(odoo, pool, ctx, kind, 0, WARMUP)
-        done = 0
-        while done < N:
-            count = min(BATCH, N - done)
-            # Alternate which kind goes first, so neither always follows the other.
-            order = ("members", "plain") if (done // BATCH) % 2 == 0 else ("plain", "members")
-            for kind in order:
-                times[kind] += sync_batch(odoo, pool, ctx, kind, WARMUP + done, count)
-            done += count
+        times = interleaved(
+            lambda kind, start, count: sync_batch(odoo, pool, ctx, kind, start, count), N, BATCH, WARMUP
+        )
 
     # The work was done: capture, statistics and tags for the members only.
     total = N + WARMUP

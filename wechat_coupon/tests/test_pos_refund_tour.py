@@ -2,6 +2,7 @@ from odoo import Command
 from odoo.tests import tagged
 
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
+from odoo.addons.wechat_coupon.tests.common import create_member_points_program
 
 
 @tagged("post_install", "-at_install")
@@ -17,27 +18,7 @@ class TestWeChatRefundPointsTour(TestPointOfSaleHttpCommon):
         scarf = self.env["product.product"].create(
             {"name": "Lotus Scarf", "available_in_pos": True, "list_price": 100.0, "taxes_id": [Command.clear()]}
         )
-        points = self.env["loyalty.program"].create(
-            {
-                "name": "Lotus points",
-                "program_type": "loyalty",
-                "trigger": "auto",
-                "applies_on": "both",
-                "pos_ok": True,
-                "pos_config_ids": [Command.link(self.main_pos_config.id)],
-                "rule_ids": [Command.create({"reward_point_mode": "money", "reward_point_amount": 1})],
-                "reward_ids": [
-                    Command.create(
-                        {
-                            "reward_type": "discount",
-                            "discount": 10,
-                            "discount_mode": "per_order",
-                            "required_points": 1000,
-                        }
-                    )
-                ],
-            }
-        )
+        points = create_member_points_program(self.env, "Lotus points", self.main_pos_config, 1000)
         stamps = self.env["loyalty.program"].create(
             {
                 "name": "Scarf stamps",

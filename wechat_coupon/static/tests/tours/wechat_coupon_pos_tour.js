@@ -6,6 +6,7 @@ import * as PaymentScreen from "@point_of_sale/../tests/tours/utils/payment_scre
 import * as ReceiptScreen from "@point_of_sale/../tests/tours/utils/receipt_screen_util";
 import { registry } from "@web/core/registry";
 import { openRegister } from "@wechat_member/../tests/tours/utils/wechat_member_util";
+import { receiptPointsBalanceIs } from "@wechat_coupon/../tests/tours/utils/wechat_coupon_util";
 
 registry.category("web_tour.tours").add("WeChatCouponPosTour", {
     steps: () =>
@@ -50,32 +51,6 @@ registry.category("web_tour.tours").add("WeChatSpendPointsTour", {
             ReceiptScreen.isShown(),
         ].flat(),
 });
-
-/** The receipt's member block shows ``balance`` points: the balance after the order. */
-function receiptPointsBalanceIs(balance) {
-    return [
-        {
-            content: "log the receipt (to read a failure)",
-            trigger: ".pos-receipt .o_wechat_member_receipt",
-            run() {
-                console.info(document.querySelector(".pos-receipt").innerText.replace(/\s+/g, " "));
-            },
-        },
-        {
-            content: `the member block shows the balance after this order: ${balance} points`,
-            trigger: ".pos-receipt .o_wechat_member_receipt div:contains('Points') > span",
-            run() {
-                const row = [...document.querySelectorAll(".pos-receipt .o_wechat_member_receipt > div")].find((div) =>
-                    div.textContent.trim().startsWith("Points")
-                );
-                const shown = row?.querySelector("span")?.textContent.trim();
-                if (shown !== balance) {
-                    throw new Error(`the member block shows ${shown} points, not ${balance}`);
-                }
-            },
-        },
-    ];
-}
 
 /** Before the order is validated, the member info (as on the customer display) already counts its points. */
 function pendingPointsBalanceIs(balance) {

@@ -6,31 +6,7 @@ import * as Order from "@point_of_sale/../tests/tours/utils/generic_components/o
 import { inLeftSide } from "@point_of_sale/../tests/tours/utils/common";
 import { registry } from "@web/core/registry";
 import { openRegister } from "@wechat_member/../tests/tours/utils/wechat_member_util";
-
-/** The receipt's member block shows ``balance`` points (the balance after the order). */
-function receiptPointsBalanceIs(balance) {
-    return [
-        {
-            content: "log the receipt (to read a failure)",
-            trigger: ".pos-receipt .o_wechat_member_receipt .o_wechat_member_points",
-            run() {
-                console.info(document.querySelector(".pos-receipt").innerText.replace(/\s+/g, " "));
-            },
-        },
-        {
-            content: `the member block shows the balance after this order: ${balance} points`,
-            trigger: ".pos-receipt .o_wechat_member_receipt .o_wechat_member_points > span",
-            run() {
-                const shown = document
-                    .querySelector(".pos-receipt .o_wechat_member_receipt .o_wechat_member_points > span")
-                    .textContent.trim();
-                if (shown !== balance) {
-                    throw new Error(`the member block shows ${shown} points, not ${balance}`);
-                }
-            },
-        },
-    ];
-}
+import { receiptPointsBalanceIs } from "@wechat_coupon/../tests/tours/utils/wechat_coupon_util";
 
 /** The receipt's stamp card after the order (wechat_coupon's stamp block), e.g. ``1/10``. */
 function receiptStampsAre(count) {
