@@ -16,7 +16,7 @@ Real-platform rules mimicked:
   delivery) or ``failed: system failed`` (``fake.template_fail_next``);
 - customer-service messages need an open CS grant (state.py ``CS_GRANTS``: the
   user's message -> 5 in 48 h; follow / scan / CLICK / scancode -> 3 in 60 s;
-  VIEW -> nothing; payment -> unlimited for 48 h); grants do not add up: the
+  VIEW and a WeChat Pay payment -> nothing); grants do not add up: the
   quota is the largest open one and a send counts against every open grant.
   No open grant (or the user unfollowed) -> 45015, violation
   ``cs_outside_window``; open grants all used up -> 45047, violation
