@@ -32,7 +32,6 @@
         "wizard/wechat_member_import_views.xml",
     ],
     "demo": [
-        "demo/wechat_points_demo.xml",
         "demo/wechat_coupon_demo.xml",
         "demo/wechat_stamp_demo.xml",
         "demo/wechat_points_expiry_demo.xml",

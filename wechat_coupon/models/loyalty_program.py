@@ -496,7 +496,8 @@ class LoyaltyProgram(models.Model):
     def _demo_points_expiry(self):
         """Demo (``demo/wechat_points_expiry_demo.xml``): Lotus points expire after 12 months (reminder 30 days
         before), and three demo members have points earned 11 months ago that expire within a few weeks."""
-        program = self.env.ref("wechat_coupon.demo_points_program", raise_if_not_found=False)
+        # Lotus points come with wechat_referral's demo (loaded after this module's when both are installed).
+        program = self.env.ref("wechat_referral.demo_points_program", raise_if_not_found=False)
         company = self.env.ref("wechat_member.demo_company", raise_if_not_found=False)
         if not program and company:
             program = self.search([("program_type", "=", "loyalty"), ("company_id", "=", company.id)], limit=1)
