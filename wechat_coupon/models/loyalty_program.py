@@ -496,13 +496,16 @@ class LoyaltyProgram(models.Model):
     def _demo_points_expiry(self):
         """Demo (``demo/wechat_points_expiry_demo.xml``): Lotus points expire after 12 months (reminder 30 days
         before), and three demo members have points earned 11 months ago that expire within a few weeks."""
-        # Lotus points come with wechat_referral's demo (loaded after this module's when both are installed).
+        # Lotus points come with wechat_referral's demo, loaded after this module's: it calls this again.
         program = self.env.ref("wechat_referral.demo_points_program", raise_if_not_found=False)
         company = self.env.ref("wechat_member.demo_company", raise_if_not_found=False)
         if not program and company:
-            program = self.search([("program_type", "=", "loyalty"), ("company_id", "=", company.id)], limit=1)
-        if not program:
-            return True
+            program = self.search(
+                [("program_type", "=", "loyalty"), ("company_id", "=", company.id), ("wechat_stamp_card", "=", False)],
+                limit=1,
+            )
+        if not program or program.wechat_points_validity:
+            return True  # none yet (wechat_referral's demo calls this again), or done already
         program.write({"wechat_points_validity": 12, "wechat_points_reminder_days": 30})
         members = self.env["wechat.member"].search([("openid", "=like", "oDEMO%")], order="openid", limit=3)
         Card = self.env["loyalty.card"]

@@ -532,9 +532,16 @@ class WeChatReferral(models.Model):
             referral.write({"state": "rejected", "reject_reason": "manual", "reviewed_by_id": self.env.user.id})
         return True
 
-    # ------------------------------------------------------------------ member side
-    @api.model
     # ------------------------------------------------------------------ demo
+    @api.model
+    def _demo_points_expiry(self):
+        """Demo: Lotus points (this module's demo) expire as wechat_coupon's demo sets them, when wechat_coupon
+        is installed: its own demo, loaded before this one, found no points program yet."""
+        Program = self.env["loyalty.program"]
+        if hasattr(Program, "_demo_points_expiry"):
+            Program._demo_points_expiry()
+        return True
+
     @api.model
     def _demo_referrals(self, program_id):
         """Demo (``demo/wechat_referral_demo.xml``): one demo member referred three recent followers.
