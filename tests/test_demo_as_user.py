@@ -136,6 +136,14 @@ def test_cashier_opens_the_shanghai_register(odoo, browser):
             seen.append(state)
             if states.get(state, (None, None))[1]:
                 browser.evaluate(f"{states[state][1]}.click()")
+                # The press is answered by a server call (slow on a busy machine): the next state is the one
+                # shown once this one has gone, not this one still on the screen.
+                browser.wait_for(
+                    f"({which}) !== {json.dumps(state)}",
+                    f"the {state} to go once its button is pressed",
+                    300,
+                    stop=lambda: bool(what_went_wrong(browser, allowed=".opening-notes")),
+                )
         browser.wait_idle(quiet=2)
     problems = what_went_wrong(browser, allowed=".opening-notes")
     if seen[-1] != "products":

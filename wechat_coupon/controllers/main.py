@@ -95,7 +95,7 @@ class WeChatCouponPage(WeChatMemberPage):
         partner = member.partner_id.with_context(lang=request.env.lang)
         cards = partner._wechat_wallet_cards(account)
         cards._wechat_mark_seen()
-        today = fields.Date.context_today(cards)
+        today = account.company_id._wechat_today()
         values = {
             "account": account,
             "member": member,
@@ -116,7 +116,7 @@ class WeChatCouponPage(WeChatMemberPage):
 
     def _render_claim(self, account, member, campaign, message=None, claimed=False, status=200):
         mine = campaign._member_cards(member)
-        today = fields.Date.context_today(mine)
+        today = account.company_id._wechat_today()
         blockers = campaign._claim_blockers(member)
         values = {
             "account": account,
@@ -192,7 +192,7 @@ class WeChatCouponPage(WeChatMemberPage):
             card._wechat_check_forward_token(token)
         except UserError as exc:
             return self._render_error(exc.args[0], status=403)
-        today = fields.Date.context_today(card)
+        today = account.company_id._wechat_today()
         values = {
             "account": account,
             "member": member,

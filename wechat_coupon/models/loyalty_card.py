@@ -66,7 +66,7 @@ class LoyaltyCard(models.Model):
     def _wechat_status(self, today=None):
         """``valid``, ``used`` or ``expired`` (for the wallet)."""
         self.ensure_one()
-        today = today or fields.Date.context_today(self)
+        today = today or self.company_id._wechat_today()
         if not self.active or self.points <= 0 or self.wechat_redeem_order_id:
             return "used"
         if (
@@ -318,7 +318,7 @@ class LoyaltyCard(models.Model):
         cards.invalidate_recordset()
         if set(spent) - found:
             return _("Some coupons are invalid. The applied coupons have been updated. Please check the order.")
-        today = fields.Date.context_today(self)
+        today = (company or self.env.company)._wechat_today()
         for card in cards:
             code = card.code
             if not card.active or not card.program_id.active:

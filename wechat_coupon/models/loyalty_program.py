@@ -147,7 +147,7 @@ class LoyaltyProgram(models.Model):
     @api.model
     def _wechat_stamp_programs(self, company):
         """The running stamp card programs of ``company`` (and those of no company)."""
-        today = fields.Date.context_today(self)
+        today = company._wechat_today()
         return (
             self.sudo()
             .search(
@@ -244,11 +244,11 @@ class LoyaltyProgram(models.Model):
     # ------------------------------------------------------------------ expiry dates (first in, first out)
     def _wechat_points_tz(self):
         self.ensure_one()
-        return pytz.timezone(self.company_id.partner_id.tz or "Asia/Shanghai")
+        return self.company_id._wechat_tz()
 
     def _wechat_points_local_today(self):
         self.ensure_one()
-        return pytz.utc.localize(fields.Datetime.now()).astimezone(self._wechat_points_tz()).date()
+        return self.company_id._wechat_today()
 
     def _wechat_points_expiry_date(self, earned_on):
         """The last day the points earned on the (local) date ``earned_on`` can be spent: ``earned_on`` plus the

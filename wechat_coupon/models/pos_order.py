@@ -164,7 +164,7 @@ class PosOrder(models.Model):
         them (``_programIsApplicable`` of pos_loyalty): automatic, current, of the company, usages left,
         of the order's pricelist."""
         self.ensure_one()
-        today = fields.Date.context_today(self)
+        today = self.company_id._wechat_today()
         return (
             self.config_id._get_program_ids()
             .sudo()

@@ -9,7 +9,7 @@ class ResPartner(models.Model):
 
     def _wechat_loyalty_cards(self, program_types):
         self.ensure_one()
-        today = fields.Date.context_today(self)
+        today = self.env.company._wechat_today()
         return (
             self.env["loyalty.card"]
             .sudo()
@@ -103,13 +103,13 @@ class ResPartner(models.Model):
                 limit=100,
             )
         )
-        today = fields.Date.context_today(self)
+        today = account.company_id._wechat_today()
         return cards.sorted(lambda c: (c._wechat_status(today) != "valid", c.expiration_date or today, -c.id))
 
     def _wechat_valid_wallet_cards(self, account):
         """The valid coupons of the member's wallet, in the wallet's order (the member page's "My coupons")."""
         cards = self._wechat_wallet_cards(account)
-        today = fields.Date.context_today(cards)
+        today = account.company_id._wechat_today()
         return cards.filtered(lambda c: c._wechat_status(today) == "valid")
 
     # ------------------------------------------------------------------ member levels

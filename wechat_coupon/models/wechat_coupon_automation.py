@@ -163,7 +163,7 @@ class WeChatCouponAutomation(models.Model):
         new = self._claim_occasions([(p, o, None) for p, o in partner_occasions])
         if not new:
             return self.env["loyalty.card"]
-        today = fields.Date.context_today(self)
+        today = self.company_id._wechat_today()
         cards = self.env["loyalty.card"]
         for program, partner_ids in self._programs_by_level([p for p, __, __ in new]).items():
             cards |= self.env["loyalty.card"]._wechat_bulk_create(
@@ -253,7 +253,7 @@ class WeChatCouponAutomation(models.Model):
 
     def _birthday_occasions(self):
         """``(partner_id, occasion)`` of the members whose birthday is the run's target day (today + days)."""
-        today = fields.Date.context_today(self)
+        today = self.company_id._wechat_today()
         target = today + timedelta(days=self.days)
         days = [(target.month, target.day)]
         # Born on 29 February: celebrated on 28 February in other years.
@@ -296,7 +296,7 @@ class WeChatCouponAutomation(models.Model):
 
     def _expiring_cards(self):
         """The coupons of the account's members that expire on the run's target day (today + days)."""
-        today = fields.Date.context_today(self)
+        today = self.company_id._wechat_today()
         target = today + timedelta(days=self.days)
         # The members' contacts as a subquery: no read of 100 000s of members.
         members = self.env["wechat.member"].sudo()._search(self._members_domain())

@@ -252,7 +252,7 @@ class WeChatCouponCampaign(models.Model):
         """Issue the coupons to the audience (again: only to members who have none yet)."""
         results = []
         for campaign in self:
-            if campaign.expiration_date and campaign.expiration_date < fields.Date.context_today(self):
+            if campaign.expiration_date and campaign.expiration_date < campaign.company_id._wechat_today():
                 raise UserError(_("The campaign %(name)s has expired.", name=campaign.name))
             if campaign.program_id.company_id and campaign.program_id.company_id != campaign.company_id:
                 raise UserError(_("The program and the WeChat account belong to different companies."))
@@ -399,7 +399,7 @@ class WeChatCouponCampaign(models.Model):
         """
         self.ensure_one()
         campaign = self.sudo()
-        today = fields.Date.context_today(self)
+        today = campaign.company_id._wechat_today()
         blockers = {}
         if campaign.state != "issued" or not campaign.claim_enabled or member.account_id != campaign.account_id:
             blockers["unavailable"] = _("This offer is not available.")
@@ -431,7 +431,7 @@ class WeChatCouponCampaign(models.Model):
         Issued with a claim page, on the member's account (so of its company), within the campaign's and the
         program's dates, with stock left and not claimed by the member yet (``_claim_blockers``).
         """
-        today = fields.Date.context_today(self)
+        today = member.account_id.company_id._wechat_today()
         campaigns = self.sudo().search(
             [
                 ("account_id", "=", member.account_id.id),

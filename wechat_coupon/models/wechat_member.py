@@ -34,3 +34,29 @@ class WeChatMember(models.Model):
                 }
             )
         return card
+
+    def _cs_links(self):
+        """The agent also sends the coupon wallet and the offers the member can claim now (their claim page)."""
+        links = super()._cs_links()
+        member = self.sudo()
+        to_member = member.with_context(lang=member._cs_lang())
+        links.append({"key": "wallet", "label": _("Coupon wallet"), "text": to_member._cs_text_wallet()})
+        for campaign in self.env["wechat.coupon.campaign"]._claimable_offers(member):
+            links.append(
+                {
+                    "key": f"offer_{campaign.id}",
+                    "label": _("Offer: %(name)s", name=campaign.name),
+                    "text": to_member._cs_text_offer(campaign.with_context(lang=member._cs_lang())),
+                }
+            )
+        return links
+
+    def _cs_text_wallet(self):
+        return _("Your coupons: %(url)s", url=self.account_id._wechat_coupon_wallet_url())
+
+    def _cs_text_offer(self, campaign):
+        return _(
+            "An offer for you, %(name)s: claim it here %(url)s",
+            name=campaign.name,
+            url=self.account_id._wechat_coupon_claim_url(campaign),
+        )

@@ -256,12 +256,12 @@ class WeChatMemberLevel(models.Model):
         level's threshold a downgrade date (today + grace) with a notice, clear it for those back above, and
         downgrade those whose date has passed and are still below.  Set-based SQL per ladder."""
         self.env.flush_all()
-        today = fields.Date.context_today(self)
         LevelMember = self.env["wechat.member.level.member"].sudo()
         ladders = self.sudo().search([])
         for company, account in {(lv.company_id, lv.account_id) for lv in ladders}:
             ladder = ladders.filtered(lambda lv, c=company, a=account: lv.company_id == c and lv.account_id == a)
             first = ladder[0]
+            today = company._wechat_today()
             self.env.cr.execute(
                 SQL(
                     """

@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+from freezegun import freeze_time
+
 from odoo import fields
 from odoo.tests import tagged
 
@@ -21,7 +23,7 @@ class TestCouponAutomation(CouponCase):
 
     def test_birthday_once_a_year(self):
         automation = self.automation("birthday")
-        target = fields.Date.today() + timedelta(days=7)
+        target = self.account.company_id._wechat_today() + timedelta(days=7)
         member = self.make_member(window=True)
         member.partner_id.wechat_birthday = (
             target.replace(year=1990) if not (target.month == 2 and target.day == 29) else target.replace(year=1992)
@@ -35,9 +37,27 @@ class TestCouponAutomation(CouponCase):
         cards = self.env["loyalty.card"].search([("wechat_automation_id", "=", automation.id)])
         self.assertEqual(cards.partner_id, member.partner_id)
         self.assertEqual(len(cards), 1, "a second run the same day gives nothing")
-        self.assertEqual(cards.expiration_date, fields.Date.today() + timedelta(days=30))
+        self.assertEqual(cards.expiration_date, self.account.company_id._wechat_today() + timedelta(days=30))
         self.assertEqual(automation.log_count, 1)
         self.assertEqual(len(self.fake.calls_to("/message/custom/send")), before + 1)
+        self.assertEqual(self.fake.violations, [])
+
+    def test_birthday_is_the_shops_day(self):
+        """At 20:00 UTC on 1 December it is already 2 December in Shanghai: the nightly run of a cron user in
+        Brussels (where it is still the 1st) gives the coupon of those born on 9 December (2 + 7 days)."""
+        self.env.user.tz = "Europe/Brussels"
+        self.account.company_id.partner_id.tz = "Asia/Shanghai"
+        automation = self.automation("birthday")
+        shanghai = self.make_member()
+        shanghai.partner_id.wechat_birthday = "1990-12-09"
+        server = self.make_member()
+        server.partner_id.wechat_birthday = "1990-12-08"
+        with freeze_time("2026-12-01 20:00:00"):
+            self.assertEqual(str(self.account.company_id._wechat_today()), "2026-12-02")
+            automation._cron_birthday()
+        cards = self.env["loyalty.card"].search([("wechat_automation_id", "=", automation.id)])
+        self.assertEqual(cards.partner_id, shanghai.partner_id)
+        self.assertEqual(str(cards.expiration_date), "2027-01-01", "30 days from the shop's today")
         self.assertEqual(self.fake.violations, [])
 
     def test_winback_once_per_dormancy(self):
@@ -71,9 +91,11 @@ class TestCouponAutomation(CouponCase):
         automation = self.automation("expiry", program_id=False, days=3)
         self.account.budget_per_week = 0  # the campaigns' notices would use up the weekly budget
         member = self.make_member(window=True)
-        soon = self.make_campaign(member, expiration_date=fields.Date.today() + timedelta(days=3))
+        soon = self.make_campaign(member, expiration_date=self.account.company_id._wechat_today() + timedelta(days=3))
         soon.action_issue()
-        later = self.make_campaign(member, name="Later", expiration_date=fields.Date.today() + timedelta(days=20))
+        later = self.make_campaign(
+            member, name="Later", expiration_date=self.account.company_id._wechat_today() + timedelta(days=20)
+        )
         later.action_issue()
         self.commit()
         before = len(self.fake.calls_to("/message/custom/send"))
@@ -82,7 +104,7 @@ class TestCouponAutomation(CouponCase):
         self.commit()
         sends = self.fake.calls_to("/message/custom/send")[before:]
         self.assertEqual(len(sends), 1)
-        expiry = fields.Date.to_string(fields.Date.today() + timedelta(days=3))
+        expiry = fields.Date.to_string(self.account.company_id._wechat_today() + timedelta(days=3))
         self.assertIn(expiry, sends[0]["body"]["text"]["content"])
         self.assertEqual(automation.log_ids.card_id, soon.card_ids)
         self.assertEqual(self.fake.violations, [])
@@ -94,7 +116,7 @@ class TestBirthdayDigest(CouponCase):
 
     def test_thousand_birthdays_one_mass_send_each_once_within_the_cap(self):
         self.account.budget_per_week = 0
-        target = fields.Date.today() + timedelta(days=7)
+        target = self.account.company_id._wechat_today() + timedelta(days=7)
         born = target.replace(year=1992) if (target.month, target.day) == (2, 29) else target.replace(year=1990)
         openids = self.fake_account.add_followers(1000)
         Member = self.env["wechat.member"]
@@ -134,7 +156,7 @@ class TestBirthdayDigest(CouponCase):
         self.map_template(
             "birthday", "SUB_BIRTHDAY", {"thing1": "coupon_name", "time2": "expiry_date"}, channel="subscribe"
         )
-        target = fields.Date.today() + timedelta(days=7)
+        target = self.account.company_id._wechat_today() + timedelta(days=7)
         born = target.replace(year=1992) if (target.month, target.day) == (2, 29) else target.replace(year=1990)
         member = self.make_member()
         member.partner_id.wechat_birthday = born

@@ -1,7 +1,6 @@
 from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
@@ -12,7 +11,7 @@ from .common import CouponCase
 class TestCouponCampaign(CouponCase):
     def test_bulk_issue_creates_valid_cards_and_is_idempotent(self):
         members = self.env["wechat.member"].concat(*[self.make_member() for __ in range(6)])
-        until = fields.Date.today() + timedelta(days=30)
+        until = self.account.company_id._wechat_today() + timedelta(days=30)
         campaign = self.make_campaign(members, expiration_date=until, points=1)
         campaign.action_issue()
         self.assertEqual(campaign.state, "issued")
@@ -184,7 +183,9 @@ class TestCouponCampaign(CouponCase):
             {"thing1": "coupon_name", "character_string2": "coupon_code", "time3": "expiry_date"},
         )
         member = self.make_member()
-        campaign = self.make_campaign(member, expiration_date=fields.Date.today() + timedelta(days=30))
+        campaign = self.make_campaign(
+            member, expiration_date=self.account.company_id._wechat_today() + timedelta(days=30)
+        )
         campaign.action_issue()
         self.commit()
         self.assertFalse(self.fake.calls_to("/message/custom/send"))
@@ -270,7 +271,7 @@ class TestCouponCampaign(CouponCase):
         Order = self.env["pos.order"]
         ok = Order.validate_coupon_programs({str(card.id): -1}, [])
         self.assertTrue(ok["successful"])
-        card.expiration_date = fields.Date.today() - timedelta(days=1)
+        card.expiration_date = self.account.company_id._wechat_today() - timedelta(days=1)
         res = Order.validate_coupon_programs({str(card.id): -1}, [])
         self.assertFalse(res["successful"])
         self.assertIn("expired", res["payload"]["message"])

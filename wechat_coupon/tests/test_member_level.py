@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import psycopg2
 
-from odoo import Command, fields
+from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
@@ -96,7 +96,7 @@ class TestMemberLevel(PosMemberCommon):
         # Nightly: below 金卡 → a downgrade date in 7 days and a notice before it happens.
         self.env["wechat.member.level"]._cron_schedule()
         row.invalidate_recordset()
-        today = fields.Date.context_today(row)
+        today = row.company_id._wechat_today()
         self.assertEqual(row.downgrade_date, today + timedelta(days=7))
         self.assertEqual(row.level_id, self.gold)
         self.assertEqual(len(self._notices(member, "level_downgrade")), 1)
@@ -127,7 +127,7 @@ class TestMemberLevel(PosMemberCommon):
         self.assertFalse(row.downgrade_date)
         self.assertEqual(row.level_id, self.gold)
         # And by the schedule, after a refund then a new purchase counted by the nightly refresh.
-        row.downgrade_date = fields.Date.context_today(row) - timedelta(days=1)
+        row.downgrade_date = row.company_id._wechat_today() - timedelta(days=1)
         self.env["wechat.member.level"]._cron_schedule()
         row.invalidate_recordset()
         self.assertFalse(row.downgrade_date)

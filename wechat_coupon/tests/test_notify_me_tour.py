@@ -1,6 +1,5 @@
 from datetime import timedelta
 
-from odoo import fields
 from odoo.tests import tagged
 
 from .common import CouponHttpCase
@@ -40,7 +39,9 @@ class TestNotifyMeTour(CouponHttpCase):
         openid = "oNotifyTour00000000000000001"
         member = self.make_member(openid=openid)  # a follower without a customer-service window
         self.fake.set_browser_user(self.appid, openid)
-        campaign = self.make_campaign(member, expiration_date=fields.Date.today() + timedelta(days=3))
+        campaign = self.make_campaign(
+            member, expiration_date=self.account.company_id._wechat_today() + timedelta(days=3)
+        )
         campaign.action_issue()
         self.send_after_commit()
         automation = self.env["wechat.coupon.automation"].create(

@@ -1,7 +1,6 @@
 from collections import Counter
 from datetime import timedelta
 
-from odoo import fields
 from odoo.tests import Form, tagged
 
 from .common import CouponCase
@@ -86,7 +85,7 @@ class TestCouponReach(CouponCase):
 
     def test_expiry_automation_reach_of_the_next_run(self):
         """Expiry reminder: the holders of the coupons that expire in ``days``; once reminded, nobody."""
-        target = fields.Date.today() + timedelta(days=3)
+        target = self.account.company_id._wechat_today() + timedelta(days=3)
         for member in self.members:
             self.make_campaign(member, name=f"Soon {member.id}", expiration_date=target).action_issue()
         later = self.make_member()
@@ -107,7 +106,7 @@ class TestCouponReach(CouponCase):
 
     def test_birthday_automation_reach(self):
         """Birthday (marketing): customer service with a quota, else the daily digest for followers."""
-        target = fields.Date.today() + timedelta(days=7)
+        target = self.account.company_id._wechat_today() + timedelta(days=7)
         birthday = target.replace(year=1992) if (target.month, target.day) == (2, 29) else target.replace(year=1990)
         self.members.partner_id.wechat_birthday = birthday
         self.make_member().partner_id.wechat_birthday = birthday + timedelta(days=1)

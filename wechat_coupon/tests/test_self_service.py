@@ -1,6 +1,5 @@
 from datetime import timedelta
 
-from odoo import fields
 from odoo.tests import TransactionCase, tagged
 
 
@@ -33,7 +32,7 @@ class TestSelfServiceFromLoyalty(TransactionCase):
                 "program_id": self.coupons.id,
                 "partner_id": self.partner.id,
                 "points": 1,
-                "expiration_date": fields.Date.today() - timedelta(days=1),
+                "expiration_date": self.env.company._wechat_today() - timedelta(days=1),
             }
         )
         self.env["loyalty.card"].create({"program_id": self.coupons.id, "partner_id": self.partner.id, "points": 0})

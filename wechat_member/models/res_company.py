@@ -1,3 +1,5 @@
+import pytz
+
 from odoo import fields, models
 
 
@@ -21,3 +23,17 @@ class ResCompany(models.Model):
             "Activity periods must be positive and the lost period longer than the active one.",
         ),
     ]
+
+    def _wechat_tz(self):
+        """The shop's time zone: its company's address (the company's contact), China's when that has none."""
+        company = self[:1] or self.env.company
+        return pytz.timezone(company.sudo().partner_id.tz or "Asia/Shanghai")
+
+    def _wechat_now(self, now=None):
+        """``now`` (UTC, naive, default the current time) as an aware datetime of the shop's time zone."""
+        return pytz.utc.localize(now or fields.Datetime.now()).astimezone(self._wechat_tz())
+
+    def _wechat_today(self, now=None):
+        """Today in the shop.  Birthdays, expiries, validity and levels turn at the shop's midnight: not at the
+        server's (UTC) nor at that of whoever runs the job (OdooBot's time zone is the installer's)."""
+        return self._wechat_now(now).date()

@@ -7,7 +7,6 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import psycopg2.errors
-import pytz
 import requests
 from wechatpayv3.utils import load_private_key, load_public_key
 
@@ -245,8 +244,7 @@ class WeChatAccount(models.Model):
     ]
 
     def _local_now(self, now=None):
-        tz = pytz.timezone(self.company_id.partner_id.tz or "Asia/Shanghai")
-        return pytz.utc.localize(now or fields.Datetime.now()).astimezone(tz)
+        return self.company_id._wechat_now(now)
 
     def _is_digest_hour(self, now=None):
         """True during the account's digest hour, in the company's time zone."""

@@ -83,7 +83,7 @@ class WeChatSegment(models.Model):
         """``(latest, earliest)``: a birthday at or before ``latest`` is old enough for the minimum age, one
         after ``earliest`` young enough for the maximum age; ``None`` where the segment has no such bound."""
         self.ensure_one()
-        today = fields.Date.context_today(self)
+        today = self.company_id._wechat_today()
         return (
             today - relativedelta(years=self.age_min) if self.age_min else None,
             today - relativedelta(years=self.age_max + 1) if self.age_max else None,

@@ -27,7 +27,7 @@ class TestSegments(WeChatFakeMixin, TestPoSCommon):
 
     def person(self, name, gender, age):
         member = self.env["wechat.member"]._get_or_create(self.account, f"o{name:0<27}")[0]
-        birthday = fields.Date.today() - relativedelta(years=age, days=10)
+        birthday = self.account.company_id._wechat_today() - relativedelta(years=age, days=10)
         member.partner_id.write({"name": name, "wechat_gender": gender, "wechat_birthday": birthday})
         return member
 

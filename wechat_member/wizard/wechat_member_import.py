@@ -306,7 +306,7 @@ class WeChatMemberImport(models.TransientModel):
 
     def _wechat_import_validate(self, table, columns, lines):
         """Dicts of the valid rows; an error line ``(row, column, value, reason, 'error')`` for each bad cell."""
-        today = fields.Date.context_today(self)
+        today = self.env.company._wechat_today()
         reasons = {
             "phone": _("Not a mainland China mobile number (11 digits starting with 13 to 19, optional +86)."),
             "phone_empty": _("The phone number is missing."),

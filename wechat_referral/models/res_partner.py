@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import _, models
 
 
 def format_points(points):
@@ -32,7 +32,7 @@ class ResPartner(models.Model):
                     ("program_id.active", "=", True),
                     "|",
                     ("expiration_date", "=", False),
-                    ("expiration_date", ">=", fields.Date.context_today(self)),
+                    ("expiration_date", ">=", self.env.company._wechat_today()),
                 ]
             )
         )
