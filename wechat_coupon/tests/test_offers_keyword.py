@@ -35,7 +35,7 @@ class TestOffersKeyword(CouponHttpCase):
 
     def test_one_running_offer(self):
         member = self.make_member()
-        until = fields.Date.today() + timedelta(days=10)
+        until = self.account.company_id._wechat_today() + timedelta(days=10)
         campaign = self.claim_campaign("Spring sale", expiration_date=until)
         text = self.offers_reply(member)
         self.assertTrue(text.startswith("Offers running now:"), text)
@@ -46,7 +46,7 @@ class TestOffersKeyword(CouponHttpCase):
 
     def test_running_offers_only(self):
         member = self.make_member()
-        today = fields.Date.today()
+        today = self.account.company_id._wechat_today()
         running = self.claim_campaign("Running", expiration_date=today)
         open_ended = self.claim_campaign("Open ended", claim_limit=5, claim_count=4)
         expired = self.claim_campaign("Expired", expiration_date=today - timedelta(days=1))
@@ -94,10 +94,37 @@ class TestOffersKeyword(CouponHttpCase):
         member.partner_id.lang = "zh_CN"
         self.env.flush_all()  # the webhook reads the member's language from the database
         self.assertEqual(self.offers_reply(member), "暂无优惠活动。关注我们，第一时间获取最新优惠。")
-        until = fields.Date.today() + timedelta(days=3)
+        until = self.account.company_id._wechat_today() + timedelta(days=3)
         campaign = self.claim_campaign("春季特惠", expiration_date=until)
         text = self.offers_reply(member)
         self.assertTrue(text.startswith("正在进行的优惠："), text)
         self.assertIn("春季特惠：", text)
         self.assertIn(f"有效期至 {fields.Date.to_string(until)}", text)
         self.assertIn(self.claim_url(campaign), text)
+
+
+@tagged("post_install", "-at_install")
+class TestOffersFromDiscuss(CouponHttpCase):
+    """The agent sends the coupon wallet and an offer to claim from the member card of the conversation."""
+
+    def test_wallet_and_offer_links_sent_as_replies(self):
+        from odoo.tests import new_test_user
+
+        agent = new_test_user(
+            self.env, login="cs_offer_agent", groups="base.group_user,wechat_member.group_wechat_customer_service"
+        )
+        member = self.make_member(window=True)
+        campaign = self.make_campaign(name="Autumn sale", audience="claim", claim_enabled=True, state="issued")
+        self.make_campaign(name="Draft sale", audience="claim", claim_enabled=True)
+        links = {link["key"]: link for link in member._cs_links()}
+        self.assertIn("wallet", links)
+        self.assertIn(f"offer_{campaign.id}", links, "a claimable offer")
+        self.assertEqual([k for k in links if k.startswith("offer_")], [f"offer_{campaign.id}"], "not the draft")
+        channel = member.sudo()._cs_channel()
+        channel.with_user(agent).wechat_send_link(f"offer_{campaign.id}")
+        channel.with_user(agent).wechat_send_link("wallet")
+        texts = [m["text"]["content"] for m in self.fake_account.cs_messages if m["touser"] == member.openid]
+        self.assertIn(f"/wechat/coupons/{self.account.id}/claim/{campaign.id}", texts[0])
+        self.assertIn("Autumn sale", texts[0])
+        self.assertTrue(texts[1].endswith(f"/wechat/coupons/{self.account.id}"))
+        self.assertEqual(self.fake.violations, [])

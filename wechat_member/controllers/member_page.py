@@ -208,6 +208,7 @@ class WeChatMemberPage(http.Controller):
             "purchases_text": partner._wechat_purchases_text(),
             "thanks_text": member.with_context(lang=request.env.lang)._wechat_recent_thanks(),
             "notify": self._notify_me_values(member),
+            "cs_replies": member.with_context(lang=request.env.lang)._cs_recent_replies(),
             "lang": request.env.lang,
         }
 

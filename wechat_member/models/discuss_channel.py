@@ -1,13 +1,22 @@
 import logging
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from odoo import SUPERUSER_ID, _, api, fields, models
-from odoo.exceptions import UserError
-from odoo.tools import html2plaintext
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import html2plaintext, plaintext2html
+
+from odoo.addons.mail.tools.discuss import Store
 
 from ..tools.wechat_api import WeChatError
 
 _logger = logging.getLogger(__name__)
+
+
+class WeChatCSQuotaError(UserError):
+    """A reply the customer-service quota cannot carry: Discuss offers to send it as a notice instead (template
+    message or subscribe notice, ``discuss.channel.wechat_send_as_notice``)."""
 
 
 class DiscussChannel(models.Model):
@@ -92,7 +101,7 @@ class DiscussChannel(models.Model):
             return
         left, __ = member._cs_quota()
         if left < needed:
-            raise UserError(member._cs_refusal_reason(needed))
+            raise WeChatCSQuotaError(member._cs_refusal_reason(needed))
         api = member.account_id._api()
         try:
             for image in images:
@@ -102,10 +111,75 @@ class DiscussChannel(models.Model):
                 api.send_text(member.openid, text)
                 member._cs_consume()
         except WeChatError as exc:
+            _logger.info("WeChat member %s: customer-service reply refused (%s)", member.id, exc.errcode)
             if exc.errcode in (45015, 45047):
                 member._cs_close()
-            _logger.info("WeChat member %s: customer-service reply refused (%s)", member.id, exc.errcode)
+                raise WeChatCSQuotaError(_("WeChat did not take the reply: %(error)s", error=str(exc))) from exc
             raise UserError(_("WeChat did not take the reply: %(error)s", error=str(exc))) from exc
+
+    # ------------------------------------------------------------------ links and notices from Discuss
+    def _wechat_check_agent(self):
+        """Only customer-service staff who may read this conversation send from it."""
+        self.ensure_one()
+        if not self.wechat_member_id or not self.env.user.has_group("wechat_member.group_wechat_customer_service"):
+            raise AccessError(_("Only WeChat customer service staff can send to a member from this conversation."))
+        self.check_access("read")
+
+    def wechat_send_link(self, key):
+        """Send the member one of the links of their card (``wechat.member._cs_links``): the member page, a
+        store, the coupon wallet, an offer to claim.  A reply like any other: within the quota, or refused with
+        ``WeChatCSQuotaError`` (Discuss then offers the notice).  Returns the message as Discuss inserts it."""
+        self._wechat_check_agent()
+        link = self._wechat_link(key)
+        # As Discuss's composer posts (``/mail/message/post``: the thread in sudo, the agent as author).
+        message = self.sudo().message_post(
+            body=plaintext2html(link["text"]),
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+            author_id=self.env.user.partner_id.id,
+        )
+        return Store(message, for_current_user=True).get_result()
+
+    def _wechat_link(self, key):
+        links = {link["key"]: link for link in self.wechat_member_id.sudo()._cs_links()}
+        if key not in links:
+            raise UserError(_("This link is no longer available for the member: reopen the member card."))
+        return links[key]
+
+    def wechat_send_as_notice(self, body=None, link_key=None):
+        """Send a reply the customer-service quota cannot carry as a "Customer-service reply" notice: through
+        the notice router, by template message or subscribe notice, as the account maps them.  Its link opens
+        the member page on the shop's replies.  Posted in the conversation once WeChat took it; otherwise
+        refused with the router's reason (nothing is posted, the agent's text stays in the composer)."""
+        self._wechat_check_agent()
+        text = self._wechat_link(link_key)["text"] if link_key else html2plaintext(body or "").strip()
+        if not text:
+            raise UserError(_("Write the reply first."))
+        member = self.wechat_member_id.sudo()
+        account = member.account_id
+        values = {
+            "reply": text,
+            "member_name": member.partner_id.name or "",
+            "store": self.wechat_store_id.name or account.name,
+            "date": fields.Datetime.to_string(fields.Datetime.now()),
+            "url": f"{account._member_page_url()}#wechat-replies",
+        }
+        outcome = member._send_notice_now("cs_reply", values)
+        if not outcome or outcome[0]["state"] != "sent":
+            reason = outcome[0]["reason"] if outcome else ""
+            raise UserError(
+                _("The notice was not sent: %(reason)s", reason=reason or _("no channel reaches the member."))
+            )
+        channels = dict(self.env["wechat.notice"]._fields["channel"]._description_selection(self.env))
+        how = channels.get(outcome[0]["channel"], outcome[0]["channel"])
+        message = self.sudo()._wechat_post_history(
+            body=plaintext2html(text) + Markup("<p><small>%s</small></p>") % _("Sent as %(channel)s.", channel=how),
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+            author_id=self.env.user.partner_id.id,
+        )
+        self.sudo()._wechat_replied()
+        return {"channel": how, "store_data": Store(message, for_current_user=True).get_result()}
 
     def _wechat_replied(self):
         """A staff reply was sent: the wait is over, the first response recorded, the quota shown updated."""

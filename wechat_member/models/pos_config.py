@@ -48,6 +48,16 @@ class PosConfig(models.Model):
     )
 
     @api.depends("wechat_account_id")
+    def _wechat_store_address(self):
+        """The store's address on one line: its warehouse's address (Inventory), else its company's."""
+        self.ensure_one()
+        partner = self.sudo().picking_type_id.warehouse_id.partner_id or self.sudo().company_id.partner_id
+        return ", ".join(
+            part
+            for part in (partner.state_id.name, partner.city, partner.street, partner.street2, partner.phone)
+            if part
+        )
+
     def _compute_wechat_follow(self):
         Channel = self.env["wechat.qr.channel"].sudo()
         channels = Channel.search([("pos_config_id", "in", self.ids), ("qr_image", "!=", False)], order="sequence, id")

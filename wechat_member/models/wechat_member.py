@@ -635,7 +635,71 @@ class WeChatMember(models.Model):
                 for order in orders
             ],
             "lines": [],  # [{"label": ..., "value": ...}]: points, coupons, level (wechat_coupon)
+            "links": [{"key": link["key"], "label": link["label"]} for link in self._cs_links()],
         }
+
+    def _cs_links(self):
+        """What an agent sends the member from the conversation, with one click: a list of ``key``, ``label``
+        (for the agent) and ``text`` (the message, in the member's language).  The member page and the
+        account's stores here; ``wechat_coupon`` adds the coupon wallet and the offers the member can claim."""
+        self.ensure_one()
+        member = self.sudo()
+        to_member = member.with_context(lang=member._cs_lang())
+        links = [{"key": "member_page", "label": _("Member page"), "text": to_member._cs_text_member_page()}]
+        stores = self.env["pos.config"].sudo().search([("wechat_account_id", "=", member.account_id.id)], order="name")
+        for store in stores:
+            address = store._wechat_store_address()
+            if address:
+                links.append(
+                    {
+                        "key": f"store_{store.id}",
+                        "label": _("Store: %(name)s", name=store.name),
+                        "text": to_member._cs_text_store(store.name, address),
+                    }
+                )
+        return links
+
+    def _cs_recent_replies(self, limit=5):
+        """The shop's last replies in the member's conversation, newest first, for the member page (a notice
+        sent instead of a customer-service message links there: the whole answer shows)."""
+        self.ensure_one()
+        member = self.sudo()
+        channel = self.env["discuss.channel"].sudo().search([("wechat_member_id", "=", member.id)], limit=1)
+        if not channel:
+            return []
+        messages = (
+            self.env["mail.message"]
+            .sudo()
+            .search(
+                [
+                    ("model", "=", "discuss.channel"),
+                    ("res_id", "=", channel.id),
+                    ("message_type", "=", "comment"),
+                    ("author_id", "!=", member.partner_id.id),
+                ],
+                order="id desc",
+                limit=limit,
+            )
+        )
+        tz = member.account_id.company_id._wechat_tz().zone
+        return [
+            {
+                "date": format_datetime(self.env, message.date, tz=tz, dt_format="short"),
+                "author": message.author_id.name or "",
+                "body": message.body,
+            }
+            for message in messages
+        ]
+
+    def _cs_lang(self):
+        """The language the member is written to in: theirs, else the company's."""
+        return self.partner_id.lang or self.account_id.company_id.partner_id.lang or self.env.lang
+
+    def _cs_text_member_page(self):
+        return _("Your member page (member code, points, coupons): %(url)s", url=self.account_id._member_page_url())
+
+    def _cs_text_store(self, name, address):
+        return _("Our store %(name)s: %(address)s", name=name, address=address)
 
     def cs_member_card(self):
         """The member card for Discuss's side panel (whoever may read the member)."""
@@ -660,21 +724,37 @@ class WeChatMember(models.Model):
         Returns ``(members sent to, {member: reason})``: the dict holds the
         members WeChat refused; the others, not reached, had no quota.
         """
-        if getattr(threading.current_thread(), "testing", False):  # tests: one transaction, nothing committed
-            return self._send_service_text_in(self.env, text)
-        # The notices' transaction of their own, committed notice by notice (a message WeChat
-        # took is never sent again): the manager's HTTP request commits nothing itself.
-        with self.env.registry.cursor() as cr:
-            sent, refused = self._send_service_text_in(self.env(cr=cr), text)
-            sent_ids, reasons = sent.ids, {member.id: reason for member, reason in refused.items()}
-        return self.browse(sent_ids), {self.browse(member_id): reason for member_id, reason in reasons.items()}
+        outcomes = self._send_notice_now("service_message", {"text": text})
+        sent = self.browse([o["member_id"] for o in outcomes if o["state"] == "sent"])
+        refused = {self.browse(o["member_id"]): o["reason"] for o in outcomes if o["state"] != "sent" and o["error"]}
+        return sent, refused
 
-    def _send_service_text_in(self, env, text):
-        members = self.with_env(env)
-        notices = env["wechat.notice"].sudo()._notify("service_message", members, {"text": text}, send=False)
+    def _send_notice_now(self, kind_code, values):
+        """Route a notice of ``kind_code`` to each of these members and send it now, for a user who waits
+        for the outcome; returns a dict per notice: ``member_id``, ``state``, ``channel``, ``reason``, ``error``.
+
+        The notices are sent in a transaction of their own, committed notice
+        by notice (a message WeChat took is never sent again): the user's
+        HTTP request commits nothing itself.
+        """
+        if getattr(threading.current_thread(), "testing", False):  # tests: one transaction, nothing committed
+            return self._send_notice_now_in(self.env, kind_code, values)
+        with self.env.registry.cursor() as cr:
+            return self._send_notice_now_in(self.env(cr=cr), kind_code, values)
+
+    def _send_notice_now_in(self, env, kind_code, values):
+        notices = env["wechat.notice"].sudo()._notify(kind_code, self.with_env(env), values, send=False)
         notices._send()
-        refused = notices.filtered(lambda n: n.state != "sent" and n.error_code)
-        return notices.filtered(lambda n: n.state == "sent").member_id, {n.member_id: n.reason for n in refused}
+        return [
+            {
+                "member_id": notice.member_id.id,
+                "state": notice.state,
+                "channel": notice.channel,
+                "reason": notice.reason or "",
+                "error": notice.error_code,
+            }
+            for notice in notices
+        ]
 
     # ------------------------------------------------------------------ WeChat profile
     def _fetch_user_info(self):

@@ -29,6 +29,7 @@ VALUE_TYPES = {
     "date": "time",
     "reason": "text",
     "friend": "text",
+    "reply": "text",
     "order_ref": "code",
     "fixed": "fixed",
 }
@@ -44,6 +45,7 @@ VALUE_LABELS = [
     ("date", "Date and time"),
     ("reason", "Reason"),
     ("friend", "Friend"),
+    ("reply", "Reply"),
     ("order_ref", "Order reference"),
     ("fixed", "Fixed text"),
 ]
@@ -255,7 +257,7 @@ class WeChatNoticeTemplate(models.Model):
         if raw in (None, False):
             return ""
         if VALUE_TYPES.get(value_key) == "time" and not isinstance(raw, str):
-            tz = self.account_id.company_id.partner_id.tz or "Asia/Shanghai"
+            tz = self.account_id.company_id._wechat_tz().zone
             fmt = "yyyy-MM-dd" if ktype == "date" else "yyyy-MM-dd HH:mm"
             return format_datetime(self.env, raw, tz=tz, dt_format=fmt)
         if VALUE_TYPES.get(value_key) == "amount" and isinstance(raw, int | float):

@@ -407,6 +407,111 @@ class TestWeChatCSCard(WeChatCSCommon):
 
 
 @tagged("post_install", "-at_install")
+class TestWeChatCSLinksAndNotices(WeChatCSCommon):
+    """From the conversation the agent sends links with one click, and a reply the quota cannot carry goes as a
+    notice (template message or subscribe notice) through the notice router: never a refused send."""
+
+    CS_REPLY_KEYWORDS = {"thing1": "reply", "thing2": "store", "time3": "date"}
+
+    def used_up(self, openid):
+        self.inbound(openid, "text", Content="Question")
+        channel = self.channel(openid)
+        for i in range(5):
+            self.reply(channel, f"<p>Answer {i}</p>")
+        return channel
+
+    def test_links_sent_as_replies_within_the_quota(self):
+        openid = self.follower("oCSLinks0000000000000000001")
+        self.inbound(openid, "text", Content="Where are you?")
+        channel = self.channel(openid)
+        self.account.company_id.partner_id.write({"city": "上海", "street": "南京西路 1266 号"})
+        store = self.env["pos.config"].create({"name": "Jing'an Store", "wechat_account_id": self.account.id})
+        keys = [link["key"] for link in self.member(openid).with_user(self.agent).cs_member_card()["links"]]
+        self.assertEqual(keys[0], "member_page")
+        store_key = f"store_{store.id}"
+        self.assertIn(store_key, keys)
+        channel.with_user(self.agent).wechat_send_link("member_page")
+        channel.with_user(self.agent).wechat_send_link(store_key)
+        texts = [m["text"]["content"] for m in self.cs_sent(openid)]
+        self.assertEqual(len(texts), 2)
+        self.assertIn(f"/wechat/member/{self.account.id}", texts[0])
+        self.assertIn("Jing'an Store", texts[1])
+        self.assertIn("南京西路 1266 号", texts[1])
+        self.assertEqual(self.member(openid).cs_message_used, 2, "each link is a customer-service message")
+        bodies = channel.message_ids.mapped("body")
+        self.assertTrue(any(f"/wechat/member/{self.account.id}" in body for body in bodies), "shown in the thread")
+        with self.assertRaises(UserError):
+            channel.with_user(self.agent).wechat_send_link("store_0")
+
+    def test_out_of_quota_reply_refused_with_the_quota_error(self):
+        from odoo.addons.wechat_member.models.discuss_channel import WeChatCSQuotaError
+
+        channel = self.used_up(self.follower("oCSQuotaErr0000000000000001"))
+        with self.assertRaises(WeChatCSQuotaError):
+            self.reply(channel, "<p>Answer 6</p>")
+        with self.assertRaises(WeChatCSQuotaError):
+            channel.with_user(self.agent).wechat_send_link("member_page")
+
+    def test_reply_sent_as_template_notice_when_the_quota_is_used_up(self):
+        self.map_template("cs_reply", "TPL_CS_REPLY", self.CS_REPLY_KEYWORDS)
+        openid = self.follower("oCSNotice000000000000000001")
+        channel = self.used_up(openid)
+        count = len(channel.message_ids)
+        before = len(self.calls_to("/message/template/send"))
+        result = channel.with_user(self.agent).wechat_send_as_notice(
+            body="<p>Your size M is back in stock on Friday</p>"
+        )
+        self.assertEqual(result["channel"], "Template message")
+        calls = self.calls_to("/message/template/send")[before:]
+        self.assertEqual(len(calls), 1)
+        body = calls[0]["body"]
+        self.assertEqual(body["touser"], openid)
+        self.assertTrue(body["data"]["thing1"]["value"].startswith("Your size M is back"))
+        self.assertLessEqual(len(body["data"]["thing1"]["value"]), 20, "cut to the keyword's limit")
+        self.assertTrue(body["url"].endswith(f"/wechat/member/{self.account.id}#wechat-replies"))
+        self.assertEqual(len(self.cs_sent(openid)), 5, "no customer-service message beyond the quota")
+        self.assertEqual(len(channel.message_ids), count + 1)
+        self.assertIn("Sent as Template message", channel.message_ids[0].body)
+        self.assertEqual(channel.message_ids[0].author_id, self.agent.partner_id)
+        notice = self.notices("cs_reply", self.member(openid))
+        self.assertEqual((notice.state, notice.channel), ("sent", "template"))
+        # The member page shows the whole answer (the template's keyword shows 20 characters).
+        replies = self.member(openid)._cs_recent_replies()
+        self.assertIn("back in stock on Friday", replies[0]["body"])
+        self.assertEqual(replies[0]["author"], "CS Agent")
+
+    def test_link_sent_as_notice(self):
+        self.map_template("cs_reply", "TPL_CS_REPLY", self.CS_REPLY_KEYWORDS)
+        openid = self.follower("oCSNoticeLnk000000000000001")
+        channel = self.used_up(openid)
+        channel.with_user(self.agent).wechat_send_as_notice(link_key="member_page")
+        self.assertEqual(self.notices("cs_reply", self.member(openid)).state, "sent")
+        self.assertIn(f"/wechat/member/{self.account.id}", channel.message_ids[0].body)
+
+    def test_no_notice_channel_refused_with_the_reason_and_nothing_posted(self):
+        openid = self.follower("oCSNoticeNone00000000000001")
+        channel = self.used_up(openid)
+        count = len(channel.message_ids)
+        before = len(self.calls_to("/message/template/send"))
+        with self.assertRaises(UserError) as refused:
+            channel.with_user(self.agent).wechat_send_as_notice(body="<p>Answer 6</p>")
+        self.assertIn("Not mapped", str(refused.exception))
+        self.assertEqual(len(channel.message_ids), count)
+        self.assertEqual(len(self.calls_to("/message/template/send")), before)
+        with self.assertRaises(UserError):
+            channel.with_user(self.agent).wechat_send_as_notice(body="<p> </p>")
+
+    def test_cashier_cannot_send_from_a_conversation(self):
+        openid = self.follower("oCSNoticeCash00000000000001")
+        self.inbound(openid, "text", Content="Question")
+        channel = self.channel(openid)
+        for method, args in (("wechat_send_link", ["member_page"]), ("wechat_send_as_notice", ["<p>Hi</p>"])):
+            with self.assertRaises(AccessError):
+                getattr(channel.with_user(self.cashier), method)(*args)
+        self.assertFalse(self.cs_sent(openid))
+
+
+@tagged("post_install", "-at_install")
 class TestWeChatCSReport(WeChatCSCommon):
     def test_conversations_first_response_and_resolution(self):
         answered = self.follower("oCSReport000000000000000001")

@@ -14,6 +14,7 @@ class TestWeChatCSTour(WeChatHttpCase):
             name="Tour Agent",
             groups="base.group_user,wechat_member.group_wechat_customer_service",
         )
+        self.map_template("cs_reply", "TPL_CS_REPLY", {"thing1": "reply", "thing2": "store", "time3": "date"})
         openid = "oCSTour000000000000000000001"
         self.sim.follow(openid=openid)
         self.sim.text(openid, "Where is my parcel?")
@@ -25,4 +26,9 @@ class TestWeChatCSTour(WeChatHttpCase):
         sent = [m for m in self.fake_account.cs_messages if m["touser"] == openid]
         self.assertEqual([m["text"]["content"] for m in sent], [f"Answer number {n}" for n in range(1, 6)])
         bodies = channel.message_ids.filtered(lambda m: m.author_id == agent.partner_id).mapped("body")
-        self.assertEqual(len(bodies), 5, "the sixth reply was refused before it was posted")
+        self.assertEqual(len(bodies), 7, "five replies, then the sixth and a link as notices")
+        self.assertEqual(len(sent), 5, "the sixth reply was refused before it was sent as a message")
+        notices = self.env["wechat.notice"].search([("member_id", "=", member.id), ("kind_id.code", "=", "cs_reply")])
+        self.assertEqual(notices.mapped("channel"), ["template", "template"])
+        self.assertEqual(notices.mapped("state"), ["sent", "sent"])
+        self.assertEqual(len([m for m in self.fake_account.template_messages if m["touser"] == openid]), 2)

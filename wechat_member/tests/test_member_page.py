@@ -28,6 +28,40 @@ class TestMemberPage(WeChatHttpCase):
         self.url_open(f"/wechat/member/{self.account.id}")
         self.assertEqual(len(self.calls_to("/sns/oauth2/access_token")), before)
 
+    def test_replies_from_the_shop_shown_to_the_member_only(self):
+        """A notice sent instead of a customer-service reply links to the page: the whole answer shows there."""
+        openid = "oPageReplies0000000000000001"
+        self.fake_account.add_follower(openid)
+        member = self.env["wechat.member"]._get_or_create(self.account, openid)[0]
+        channel = member._cs_channel()
+        agent = self.env["res.users"].create(
+            {
+                "name": "Xiao Wang",
+                "login": "cs_page_agent",
+                "groups_id": [(6, 0, [self.env.ref("wechat_member.group_wechat_customer_service").id])],
+            }
+        )
+        channel._wechat_post_history(
+            body="<p>Your size M is back in stock on Friday</p>", message_type="comment", author_id=agent.partner_id.id
+        )
+        channel._wechat_post_history(
+            body="<p>Member's own question</p>", author_id=member.partner_id.id, message_type="comment"
+        )
+        self.fake.set_browser_user(self.appid, openid)
+        page = self.url_open(f"/wechat/member/{self.account.id}?lang=en").text
+        self.assertIn('id="wechat-replies"', page)
+        self.assertIn("Your size M is back in stock on Friday", page)
+        self.assertIn("Xiao Wang", page)
+        self.assertNotIn("Member&#39;s own question", page)
+        self.assertNotIn("Member's own question", page)
+        other = "oPageReplies0000000000000002"
+        self.fake_account.add_follower(other)
+        self.fake.set_browser_user(self.appid, other)
+        self.url_open("/web/session/logout")
+        page = self.url_open(f"/wechat/member/{self.account.id}?lang=en").text
+        self.assertNotIn("back in stock", page, "another member sees none of it")
+        self.assertNotIn('id="wechat-replies"', page)
+
     def test_profile_form_validates_and_saves(self):
         openid = "oPageForm0000000000000000001"
         self.fake.set_browser_user(self.appid, openid)

@@ -5,6 +5,8 @@ import { Component, onWillStart, onWillUpdateProps, useState } from "@odoo/owl";
 import { _t } from "@web/core/l10n/translation";
 import { useService } from "@web/core/utils/hooks";
 
+import { insertPosted, isQuotaError, offerNotice } from "./send_as_notice";
+
 /** The WeChat member beside their conversation: who they are, the quota left, their last purchases. */
 export class WeChatMemberCard extends Component {
     static template = "wechat_member.MemberCard";
@@ -21,6 +23,21 @@ export class WeChatMemberCard extends Component {
 
     async load(thread) {
         this.state.card = await this.orm.call("wechat.member", "cs_member_card", [[thread.wechat_member_id]]);
+    }
+
+    /** Send one of the card's links (member page, store, wallet, offer) as a reply in the conversation. */
+    async sendLink(link) {
+        const threadId = this.props.thread.id;
+        try {
+            const data = await this.orm.call("discuss.channel", "wechat_send_link", [[threadId], link.key]);
+            insertPosted(this.env, threadId, data);
+        } catch (error) {
+            if (!isQuotaError(error)) {
+                throw error;
+            }
+            offerNotice(this.env, error, threadId, { link_key: link.key });
+        }
+        await this.load(this.props.thread);
     }
 
     openMember() {

@@ -58,5 +58,39 @@ registry.category("web_tour.tours").add("wechat_cs_tour", {
         {
             trigger: ".o_notification:contains('notice router')",
         },
+        {
+            content: "The refused text is back in the composer, not lost",
+            trigger: ".o-mail-Composer-input",
+            run() {
+                const value = document.querySelector(".o-mail-Composer-input").value;
+                if (!value.includes("Answer number 6")) {
+                    throw new Error(`the composer holds "${value}"`);
+                }
+            },
+        },
+        {
+            content: "Send it as a notice instead (template message, through the notice router)",
+            trigger: ".o_notification button:contains('Send as notice')",
+            run: "click",
+        },
+        {
+            trigger: ".o_notification:contains('Sent to the member as Template message')",
+        },
+        {
+            content: "The notice is in the thread, with the way it went",
+            trigger: ".o-mail-Message-body:contains('Answer number 6'):contains('Sent as Template message')",
+        },
+        {
+            content: "Send the member page from the member card: no quota left, a notice is offered",
+            trigger: ".o-wechat-MemberCard-link[data-key='member_page']",
+            run: "click",
+        },
+        {
+            trigger: ".o_notification:contains('5/5') button:contains('Send as notice')",
+            run: "click",
+        },
+        {
+            trigger: ".o-mail-Message-body:contains('/wechat/member/'):contains('Sent as Template message')",
+        },
     ],
 });
