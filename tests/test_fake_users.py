@@ -108,3 +108,22 @@ def test_wechatpy_get_batch_and_remark(fake_wechat, fake_account, token):
     client.user.update_remark(openids[0], "VIP")
     assert client.user.get(openids[0])["remark"] == "VIP"
     assert fake_wechat.violations == []
+
+
+def test_control_followers_with_their_last_message(fake, acc):
+    """The demo registers its members as followers, each with the customer-service grant of their last message
+    (``POST /_fake/followers`` with ``cs_message_at``); a known follower is kept, not refused."""
+    import requests
+
+    three_hours_ago = fake.now() - 3 * 3600
+    body = {"appid": acc.appid, "openid": "oDemoControl000000000000001", "cs_message_at": three_hours_ago}
+    first = requests.post(fake.url + "/_fake/followers", json=body, timeout=10).json()
+    assert first["openids"] == ["oDemoControl000000000000001"]
+    user = acc.user("oDemoControl000000000000001")
+    assert user.subscribe
+    left, seconds = user.cs_quota(fake.now())
+    assert left == 5 and 44 * 3600 < seconds <= 45 * 3600
+    again = requests.post(fake.url + "/_fake/followers", json=dict(body, cs_message_at=None), timeout=10).json()
+    assert again["openids"] == first["openids"]
+    assert acc.user("oDemoControl000000000000001") is user
+    assert fake.violations == []

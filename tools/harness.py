@@ -22,6 +22,7 @@ project's virtualenv exists.  It
 import argparse
 import concurrent.futures
 import contextlib
+import datetime
 import hashlib
 import json
 import os
@@ -1221,7 +1222,7 @@ def connect_sandbox_accounts(
 
     Over XML-RPC as an administrator: sets ``web.base.url`` to ``url`` (the
     callback URL), writes each account's ``sandbox_url``, and registers the
-    account and its notice templates with the fake platform (private
+    account, its notice templates and its followers with the fake platform (private
     ``/_fake/…`` endpoints) so it signs its callbacks with their secrets.
     Returns ``[{name, appid, webhook}]``, or ``[]`` without the modules.
     """
@@ -1281,6 +1282,21 @@ def connect_sandbox_accounts(
                 },
                 timeout,
             )
+        # Its followers too (the demo's members), with the customer-service window of their last message: what
+        # the shop sends them is taken as the real platform would.
+        for member in call(
+            "wechat.member",
+            "search_read",
+            [("account_id", "=", account["id"]), ("state", "=", "follower")],
+            ["openid", "unionid", "cs_message_at"],
+        ):
+            follower = {"appid": account["appid"], "openid": member["openid"]}
+            if member["unionid"]:
+                follower["unionid"] = member["unionid"]
+            if member["cs_message_at"]:
+                when = datetime.datetime.strptime(member["cs_message_at"], "%Y-%m-%d %H:%M:%S")
+                follower["cs_message_at"] = when.replace(tzinfo=datetime.timezone.utc).timestamp()
+            _post_json(f"{fake}/_fake/followers", follower, timeout)
         result.append({"name": account["name"], "appid": account["appid"], "webhook": account["webhook_url"]})
     return result
 

@@ -3,7 +3,7 @@ black-box tests that cannot reach the Python object.  Not part of WeChat.
 
 - ``POST /_fake/accounts``      add (or update) an account: add_account() arguments,
                                 plus ``followers: n``, ``templates: [...]`` and ``subscribe_templates: [...]``
-- ``POST /_fake/followers``     {appid, n} or {appid, openid, unionid, ...}
+- ``POST /_fake/followers``     {appid, n} or {appid, openid, unionid, ..., cs_message_at (epoch: their last message)}
 - ``POST /_fake/simulate``      {appid, action: follow|scan|unfollow|click|view|text|oauth|verify,
                                 openid, scene, ticket, key, content, url}
 - ``POST /_fake/pay_script``    {auth_code (generated when absent), outcome, openid, is_subscribe, recall,
@@ -97,7 +97,13 @@ def followers(fake, req, body):
         for k in ("openid", "unionid", "subscribe_scene", "qr_scene", "qr_scene_str", "subscribe_time")
         if k in body
     }
-    return {"openids": [acc.add_follower(**kwargs)]}
+    openid = kwargs.get("openid")
+    if not (openid and acc.user(openid)):  # a follower known already stays as it is
+        openid = acc.add_follower(**kwargs)
+    if body.get("cs_message_at"):  # the follower's last message (epoch seconds): its customer-service grant
+        with fake.lock:
+            acc.user(openid).open_cs_window(float(body["cs_message_at"]), "message")
+    return {"openids": [openid]}
 
 
 @control

@@ -173,7 +173,8 @@ class DiscussChannel(models.Model):
         channels = dict(self.env["wechat.notice"]._fields["channel"]._description_selection(self.env))
         how = channels.get(outcome[0]["channel"], outcome[0]["channel"])
         message = self.sudo()._wechat_post_history(
-            body=plaintext2html(text) + Markup("<p><small>%s</small></p>") % _("Sent as %(channel)s.", channel=how),
+            body=plaintext2html(text)
+            + Markup('<p><small class="o_wechat_sent_as">%s</small></p>') % _("Sent as %(channel)s.", channel=how),
             message_type="comment",
             subtype_xmlid="mail.mt_comment",
             author_id=self.env.user.partner_id.id,

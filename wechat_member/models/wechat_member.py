@@ -5,6 +5,8 @@ import time
 import zlib
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from odoo import Command, _, api, fields, models, modules
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import consteq
@@ -50,6 +52,10 @@ _fetch_info_planned = {}
 def _now():
     """The clock of the dynamic codes (UNIX time; tests patch it)."""
     return time.time()
+
+
+# The note Discuss adds to a reply sent as a notice (``discuss.channel.wechat_send_as_notice``).
+SENT_AS_RE = re.compile(r'<p><small class="o_wechat_sent_as">.*?</small></p>', re.S)
 
 
 class WeChatMember(models.Model):
@@ -304,6 +310,8 @@ class WeChatMember(models.Model):
             {
                 "name": _("WeChat member %(suffix)s", suffix=openid[-6:]),
                 "company_id": account.company_id.id,
+                # The shop's time zone, not the webhook user's (OdooBot's is the installer's: Europe/Brussels).
+                "tz": account.company_id._wechat_tz().zone,
                 "wechat_member_code": Partner._wechat_new_member_codes(1)[0],
             }
         )
@@ -553,6 +561,10 @@ class WeChatMember(models.Model):
         channel._wechat_update_status()
         return message
 
+    def _cs_tz(self):
+        """Quota dates are shown in the shop's time zone (the conversation's header is the same for every agent)."""
+        return self.account_id.company_id._wechat_tz().zone
+
     def _cs_status_text(self):
         """One line on the quota left, shown in the conversation's header."""
         self.ensure_one()
@@ -561,7 +573,7 @@ class WeChatMember(models.Model):
             return _(
                 "WeChat customer service: %(left)s message(s) left until %(until)s.",
                 left=left,
-                until=format_datetime(self.env, until, dt_format="short"),
+                until=format_datetime(self.env, until, tz=self._cs_tz(), dt_format="short"),
             )
         return _("WeChat customer service: closed. Send a notice (template or subscribe notice) instead.")
 
@@ -584,15 +596,17 @@ class WeChatMember(models.Model):
             else:
                 reason = _(
                     "The 48-hour window closed on %(closed)s (the member's last message: %(last)s).",
-                    closed=format_datetime(self.env, self.cs_message_at + CS_MESSAGE_WINDOW, dt_format="short"),
-                    last=format_datetime(self.env, self.cs_message_at, dt_format="short"),
+                    closed=format_datetime(
+                        self.env, self.cs_message_at + CS_MESSAGE_WINDOW, tz=self._cs_tz(), dt_format="short"
+                    ),
+                    last=format_datetime(self.env, self.cs_message_at, tz=self._cs_tz(), dt_format="short"),
                 )
         elif left:
             reason = _(
                 "This reply needs %(needed)s customer-service messages; %(left)s left until %(until)s.",
                 needed=needed,
                 left=left,
-                until=format_datetime(self.env, until, dt_format="short"),
+                until=format_datetime(self.env, until, tz=self._cs_tz(), dt_format="short"),
             )
         else:
             reason = _(
@@ -600,7 +614,9 @@ class WeChatMember(models.Model):
                 "(%(used)s/%(limit)s, window open until %(until)s).",
                 limit=CS_MESSAGE_LIMIT,
                 used=min(self.cs_message_used, CS_MESSAGE_LIMIT),
-                until=format_datetime(self.env, self.cs_message_at + CS_MESSAGE_WINDOW, dt_format="short"),
+                until=format_datetime(
+                    self.env, self.cs_message_at + CS_MESSAGE_WINDOW, tz=self._cs_tz(), dt_format="short"
+                ),
             )
         return reason + " " + hint
 
@@ -686,7 +702,8 @@ class WeChatMember(models.Model):
             {
                 "date": format_datetime(self.env, message.date, tz=tz, dt_format="short"),
                 "author": message.author_id.name or "",
-                "body": message.body,
+                # The agent's note of how it went out ("Sent as Template message.") is for the shop only.
+                "body": Markup(SENT_AS_RE.sub("", message.body or "")),
             }
             for message in messages
         ]

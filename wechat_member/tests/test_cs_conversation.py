@@ -478,6 +478,7 @@ class TestWeChatCSLinksAndNotices(WeChatCSCommon):
         # The member page shows the whole answer (the template's keyword shows 20 characters).
         replies = self.member(openid)._cs_recent_replies()
         self.assertIn("back in stock on Friday", replies[0]["body"])
+        self.assertNotIn("Sent as", replies[0]["body"], "the shop's note stays in Discuss")
         self.assertEqual(replies[0]["author"], "CS Agent")
 
     def test_link_sent_as_notice(self):

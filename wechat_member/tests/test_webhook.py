@@ -39,6 +39,8 @@ class TestWebhookPlain(WeChatHttpCase):
         self.assertEqual(resp.status_code, 404)
 
     def test_follow_creates_member_with_welcome(self):
+        self.account.company_id.partner_id.tz = "Asia/Shanghai"
+        self.env.ref("base.user_root").tz = "Europe/Brussels"  # the webhook's user, as a demo install leaves it
         resp = self.sim.follow(openid="oFollowPlain0000000000000001")
         self.assertEqual(resp.status_code, 200)
         self.assertIn("Welcome", resp.reply["Content"])
@@ -47,6 +49,7 @@ class TestWebhookPlain(WeChatHttpCase):
         self.assertEqual(member.state, "follower")
         self.assertTrue(member.subscribe_date)
         self.assertTrue(member.partner_id.wechat_member_code.startswith("WM"))
+        self.assertEqual(member.partner_id.tz, "Asia/Shanghai", "the shop's time zone, not the webhook user's")
         self.assertFalse(
             self.env["res.users"].search([("partner_id", "=", member.partner_id.id)]),
             "members are contacts, never users",
