@@ -156,17 +156,10 @@ class WeChatMemberLevel(models.Model):
         programs, stamp cards excepted; minus what refunds took back)."""
         since = fields.Datetime.now() - relativedelta(months=12) if period == "rolling_12" else None
         if basis == "spend":
-            conditions = [SQL("o.state IN %s", PAID_STATES), SQL("o.company_id = %s", company.id)]
-            if partner_ids is not None:
-                conditions.append(SQL("o.partner_id = ANY(%s)", list(partner_ids)))
-            else:
-                conditions.append(SQL("o.partner_id IS NOT NULL"))
-            if since:
-                conditions.append(SQL("o.date_order >= %s", since))
-            return SQL(
-                "SELECT o.partner_id, sum(o.amount_total) FROM pos_order o WHERE %s GROUP BY o.partner_id",
-                SQL(" AND ").join(conditions),
+            purchases = self.env["pos.order"]._wechat_purchases_sql(
+                partners=partner_ids, date_from=since, company=company, refunds=True
             )
+            return SQL("SELECT s.partner_id, sum(s.amount) FROM (%s) s GROUP BY s.partner_id", purchases)
         conditions = [
             SQL("p.program_type = 'loyalty'"),
             SQL("p.wechat_stamp_card IS NOT TRUE"),

@@ -313,7 +313,9 @@ class PosOrder(models.Model):
 
     # ------------------------------------------------------------------ purchases
     @api.model
-    def _wechat_purchases_sql(self, partners=None, date_from=None, date_to=None, categories=None, net=False):
+    def _wechat_purchases_sql(
+        self, partners=None, date_from=None, date_to=None, categories=None, net=False, company=None, refunds=False
+    ):
         """SQL of the paid purchases: the one definition that segments, campaign attribution, referral
         qualification and the acquisition funnel read.
 
@@ -326,8 +328,15 @@ class PosOrder(models.Model):
         :param date_to: purchases made before this datetime
         :param categories: ``product.category`` records: purchases with a product of one of them (or of a
             child category)
+        :param company: a ``res.company``: its orders only
+        :param refunds: the refund orders too, each at its own date with its negative total (a spend that a
+            refund lowers when it is made: member levels)
         """
-        conditions = [SQL("o.state IN %s", PAID_STATES), SQL("o.amount_total > 0"), SQL("o.partner_id IS NOT NULL")]
+        conditions = [SQL("o.state IN %s", PAID_STATES), SQL("o.partner_id IS NOT NULL")]
+        if not refunds:
+            conditions.append(SQL("o.amount_total > 0"))
+        if company:
+            conditions.append(SQL("o.company_id = %s", company.id))
         if isinstance(partners, SQL):
             conditions.append(SQL("o.partner_id IN (%s)", partners))
         elif partners is not None:
