@@ -12,7 +12,7 @@ import uuid
 from odoo.tests import tagged
 
 from odoo.addons.wechat_coupon.tests.common import create_member_points_program
-from odoo.addons.wechat_member.tests.common import PosMemberCommon
+from odoo.addons.wechat_member.tests.common import PosMemberCommon, PosWeChatPayTourCommon
 
 OPENID_PAYER = "oPAYERPOINTS00000000000000P1"
 
@@ -142,3 +142,22 @@ class TestPosPayerPoints(PosMemberCommon):
         self.assertFalse(self._card(self.lily))
         self.assertFalse(self._card(order.wechat_payer_member_id.partner_id))
         self.assertFalse(self._history(order))
+
+
+@tagged("post_install", "-at_install")
+class TestPosPayerPointsTour(PosWeChatPayTourCommon):
+    """At the till: the WeChat payer, bound at the sync, reads this order's points on the receipt."""
+
+    def test_payer_reads_the_points_of_this_order_on_the_receipt(self):
+        program = create_member_points_program(self.env, "Member points (payer tour)", self.main_pos_config, 1000)
+        self.fake.pay_script("134567890123456791", "SUCCESS", openid=OPENID_PAYER, is_subscribe="N")
+        self.main_pos_config.with_user(self.pos_user).open_ui()
+        self.start_pos_tour("WeChatPayerPointsTour", login="pos_user")
+        order = self.env["pos.order"].search([("config_id", "=", self.main_pos_config.id)], order="id desc", limit=1)
+        member = self.env["wechat.member"].search([("account_id", "=", self.account.id), ("openid", "=", OPENID_PAYER)])
+        self.assertEqual(order.partner_id, member.partner_id)
+        card = self.env["loyalty.card"].search(
+            [("program_id", "=", program.id), ("partner_id", "=", member.partner_id.id)]
+        )
+        self.assertAlmostEqual(card.points, 19.8)
+        self.assertEqual(self.fake.violations, [])
