@@ -137,6 +137,26 @@ class ResPartner(models.Model):
         ("wechat_member_code_uniq", "UNIQUE(wechat_member_code)", "This member code is already used."),
     ]
 
+    def write(self, vals):
+        res = super().write(vals)
+        if "name" in vals:
+            self._wechat_rename_conversations()
+        return res
+
+    def _wechat_rename_conversations(self):
+        """A member's conversation in Discuss is named after them: renamed with the contact (the profile
+        fetched from WeChat, the member page's form, a staff edit)."""
+        members = self.sudo().wechat_member_ids
+        if not members:
+            return
+        channels = self.env["discuss.channel"].sudo().search([("wechat_member_id", "in", members.ids)])
+        for channel in channels:
+            member = channel.wechat_member_id
+            lang = member.account_id.company_id.partner_id.lang or self.env.lang
+            name = member.with_context(lang=lang)._cs_channel_name()
+            if channel.name != name:
+                channel.name = name
+
     def _compute_wechat_member_count(self):
         counts = dict(
             self.env["wechat.member"]._read_group([("partner_id", "in", self.ids)], ["partner_id"], ["__count"])

@@ -496,7 +496,7 @@ class WeChatMember(models.Model):
         agents = self._cs_agents(store)
         channel = Channel.create(
             {
-                "name": _("WeChat: %(member)s", member=self.display_name),
+                "name": self._cs_channel_name(),
                 "channel_type": "channel",
                 "group_public_id": self.env.ref("wechat_member.group_wechat_customer_service").id,
                 "wechat_member_id": self.id,
@@ -507,6 +507,9 @@ class WeChatMember(models.Model):
         # Discuss makes the creating user (the webhook's superuser) a member too: only the agents are.
         channel.channel_member_ids.filtered(lambda m: m.partner_id not in agents.partner_id).unlink()
         return channel
+
+    def _cs_channel_name(self):
+        return _("WeChat: %(member)s", member=self.display_name)
 
     def _cs_store(self):
         """The store whose staff answers the member first: the store of their QR channel, else their last

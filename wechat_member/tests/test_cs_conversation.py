@@ -170,6 +170,14 @@ class TestWeChatCSConversation(WeChatCSCommon):
         self.assertIn("limit", str(refused.exception))
         self.assertEqual(len(channel.message_ids), count)
 
+    def test_conversation_renamed_with_the_member(self):
+        openid = self.follower("oCSRename000000000000000001")
+        self.inbound(openid, "text", Content="Hi")
+        channel = self.channel(openid)
+        self.member(openid).account_id.company_id.partner_id.lang = "en_US"
+        self.member(openid).partner_id.name = "Wang Xiaoming"
+        self.assertEqual(channel.name, "WeChat: Wang Xiaoming")
+
     def test_member_card(self):
         openid = self.follower("oCSCard00000000000000000001")
         self.inbound(openid, "text", Content="Hi")
