@@ -39,14 +39,15 @@ class WeChatMember(models.Model):
         """The agent also sends the coupon wallet and the offers the member can claim now (their claim page)."""
         links = super()._cs_links()
         member = self.sudo()
-        to_member = member.with_context(lang=member._cs_lang())
+        lang = member._cs_lang()
+        to_member = member.with_context(lang=lang)
         links.append({"key": "wallet", "label": _("Coupon wallet"), "text": to_member._cs_text_wallet()})
         for campaign in self.env["wechat.coupon.campaign"]._claimable_offers(member):
             links.append(
                 {
                     "key": f"offer_{campaign.id}",
                     "label": _("Offer: %(name)s", name=campaign.name),
-                    "text": to_member._cs_text_offer(campaign.with_context(lang=member._cs_lang())),
+                    "text": to_member._cs_text_offer(campaign.with_context(lang=lang)),
                 }
             )
         return links

@@ -112,10 +112,11 @@ class DiscussChannel(models.Model):
                 member._cs_consume()
         except WeChatError as exc:
             _logger.info("WeChat member %s: customer-service reply refused (%s)", member.id, exc.errcode)
-            if exc.errcode in (45015, 45047):
+            quota = exc.errcode in (45015, 45047)  # WeChat's own count says the window is closed or used up
+            if quota:
                 member._cs_close()
-                raise WeChatCSQuotaError(_("WeChat did not take the reply: %(error)s", error=str(exc))) from exc
-            raise UserError(_("WeChat did not take the reply: %(error)s", error=str(exc))) from exc
+            error = WeChatCSQuotaError if quota else UserError
+            raise error(_("WeChat did not take the reply: %(error)s", error=str(exc))) from exc
 
     # ------------------------------------------------------------------ links and notices from Discuss
     def _wechat_check_agent(self):
@@ -194,8 +195,7 @@ class DiscussChannel(models.Model):
         """The channel's description shows the quota left (updated on each message in and out)."""
         for channel in self.sudo():
             member = channel.wechat_member_id
-            lang = member.account_id.company_id.partner_id.lang or self.env.lang
-            text = member.with_context(lang=lang)._cs_status_text()
+            text = member.with_context(lang=member._cs_shop_lang())._cs_status_text()
             if channel.description != text:
                 channel.description = text
 

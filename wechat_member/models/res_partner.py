@@ -152,8 +152,7 @@ class ResPartner(models.Model):
         channels = self.env["discuss.channel"].sudo().search([("wechat_member_id", "in", members.ids)])
         for channel in channels:
             member = channel.wechat_member_id
-            lang = member.account_id.company_id.partner_id.lang or self.env.lang
-            name = member.with_context(lang=lang)._cs_channel_name()
+            name = member.with_context(lang=member._cs_shop_lang())._cs_channel_name()
             if channel.name != name:
                 channel.name = name
 

@@ -252,7 +252,7 @@ class WeChatAccount(models.Model):
         return self._local_now(now).hour == self.digest_hour
 
     def _digest_today(self, now=None):
-        return self._local_now(now).date()
+        return self.company_id._wechat_today(now)
 
     def _is_digest_due(self, now=None):
         """The day's digest is due: the digest hour has come (or passed: a missed hour catches up), once a day."""

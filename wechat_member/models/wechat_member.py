@@ -713,7 +713,12 @@ class WeChatMember(models.Model):
 
     def _cs_lang(self):
         """The language the member is written to in: theirs, else the company's."""
-        return self.partner_id.lang or self.account_id.company_id.partner_id.lang or self.env.lang
+        return self.partner_id.lang or self._cs_shop_lang()
+
+    def _cs_shop_lang(self):
+        """The language of what the shop's agents all read of the conversation (its name, its header): the
+        company's."""
+        return self.account_id.company_id.partner_id.lang or self.env.lang
 
     def _cs_text_member_page(self):
         return _("Your member page (member code, points, coupons): %(url)s", url=self.account_id._member_page_url())

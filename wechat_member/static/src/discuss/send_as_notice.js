@@ -11,6 +11,15 @@ export function insertPosted(env, threadId, data) {
     return thread;
 }
 
+/** Tell the agent that WeChat did not get the message, and why. */
+export function notifyNotSent(env, error) {
+    env.services.notification.add(error.data?.message || error.message, {
+        type: "danger",
+        sticky: true,
+        title: _t("Not sent to WeChat"),
+    });
+}
+
 /** The server refused a reply the customer-service quota cannot carry (``WeChatCSQuotaError``). */
 export function isQuotaError(error) {
     return Boolean(error?.data?.name?.endsWith(".WeChatCSQuotaError"));
@@ -41,11 +50,7 @@ export function offerNotice(env, error, threadId, what) {
                         }
                         notification.add(_t("Sent to the member as %s.", result.channel), { type: "success" });
                     } catch (failure) {
-                        notification.add(failure.data?.message || failure.message, {
-                            type: "danger",
-                            sticky: true,
-                            title: _t("Not sent to WeChat"),
-                        });
+                        notifyNotSent(env, failure);
                     }
                 },
             },

@@ -1,9 +1,8 @@
 import { Store } from "@mail/core/common/store_service";
 
-import { _t } from "@web/core/l10n/translation";
 import { patch } from "@web/core/utils/patch";
 
-import { isQuotaError, offerNotice } from "./send_as_notice";
+import { isQuotaError, notifyNotSent, offerNotice } from "./send_as_notice";
 
 /** The plain text of a posted body (the composer gets it back when WeChat cannot take it). */
 function bodyText(body) {
@@ -35,11 +34,7 @@ patch(Store.prototype, {
                 offerNotice(this.env, error, thread.id, { body });
                 return;
             }
-            this.env.services.notification.add(error.data?.message || error.message, {
-                type: "danger",
-                sticky: true,
-                title: _t("Not sent to WeChat"),
-            });
+            notifyNotSent(this.env, error);
         }
     },
 });
