@@ -40,6 +40,7 @@
         "views/pos_payment_method_views.xml",
         "views/wechat_pay_reconciliation_views.xml",
         "views/member_page_templates.xml",
+        "views/store_page_templates.xml",
         "views/wechat_member_menus.xml",
         "report/wechat_cs_report_views.xml",
         "wizard/wechat_member_import_views.xml",

@@ -42,6 +42,14 @@ What a page must do (sandbox mode, or a tour):
 5. the user's answer is "accept" unless the element has ``data-fake-choice="reject"``
    or the page sets ``window.FAKEWECHAT_SUBSCRIBE_CHOICE = "reject"``.
 
+- the JS-SDK interfaces ``getLocation`` and ``openLocation`` work only after a good
+  ``wx.config`` whose ``jsApiList`` names them (violation ``jssdk_api_not_declared``
+  otherwise, and the call fails); ``getLocation`` gives the browser user's location
+  (``fake.set_browser_location`` / ``POST /_fake/browser_location``), or fails with
+  ``getLocation:fail auth deny`` when none was set (the user refused); ``openLocation``
+  needs numeric ``latitude`` (-90..90) and ``longitude`` (-180..180) and is recorded in
+  ``fake.jssdk_calls`` (the page's ``wx.__fake.openedLocation`` too).
+
 Wire protocol (JSON bodies sent as ``text/plain``, answers carry
 ``Access-Control-Allow-Origin: *``; OPTIONS preflights are answered too):
 - ``POST /_fake/jssdk/config`` {appId, timestamp, nonceStr, signature, jsApiList,
@@ -49,7 +57,9 @@ Wire protocol (JSON bodies sent as ``text/plain``, answers carry
   {errMsg: "config:invalid signature" | "config:invalid appId" | …};
 - ``POST /_fake/jssdk/subscribe`` {session, appId, templates: [ids] or "id1,id2",
   url, choice} -> {errMsg: "subscribe:ok", subscribeDetails} or {errMsg:
-  "subscribe:fail …", errCode}.
+  "subscribe:fail …", errCode};
+- ``POST /_fake/jssdk/call`` {session, appId, api, args} -> {errMsg: "<api>:ok", …} or
+  {errMsg: "<api>:fail …"}.
 """
 
 import json
@@ -190,6 +200,51 @@ def subscribe(fake, req):
     return _cors({"errMsg": "subscribe:ok", "subscribeDetails": json.dumps(details)})
 
 
+JS_APIS = ("getLocation", "openLocation")
+
+
+def _number(value, low, high):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if low <= number <= high else None
+
+
+def call(fake, req):
+    body = _body(req)
+    if body is None:
+        return _cors({"errMsg": "call:fail bad request body"}, 400)
+    api, args = body.get("api"), body.get("args") if isinstance(body.get("args"), dict) else {}
+    if api not in JS_APIS:
+        return _cors({"errMsg": f"{api}:fail not supported by the fake"})
+    with fake.lock:
+        session = fake.jssdk_sessions.get(body.get("session") or "")
+        if session is None or session["appid"] != body.get("appId", session["appid"]):
+            return _cors({"errMsg": f"{api}:fail wx.config has not succeeded"})
+        if api not in session["jsApiList"]:
+            fake.violation(
+                "jssdk_api_not_declared", f"wx.{api} called without it in wx.config jsApiList", session["appid"]
+            )
+            return _cors({"errMsg": f"{api}:fail the permission value is offline verifying"})
+        fake.jssdk_calls.append(
+            {"api": api, "appid": session["appid"], "openid": session["openid"], "args": args, "t": fake.now()}
+        )
+        if api == "getLocation":
+            point = fake.browser_locations.get((session["appid"], session["openid"])) or fake.browser_locations.get(
+                (session["appid"], None)
+            )
+            if point is None:
+                return _cors({"errMsg": "getLocation:fail auth deny"})
+            return _cors(
+                {"errMsg": "getLocation:ok", "latitude": point[0], "longitude": point[1], "speed": 0, "accuracy": 65}
+            )
+    # openLocation
+    if _number(args.get("latitude"), -90, 90) is None or _number(args.get("longitude"), -180, 180) is None:
+        return _cors({"errMsg": "openLocation:fail invalid latitude or longitude"})
+    return _cors({"errMsg": "openLocation:ok"})
+
+
 ROUTES = [
     ("GET", "/cgi-bin/ticket/getticket", getticket),
     ("GET", "/open/js/jweixin-1.6.0.js", script),
@@ -197,4 +252,6 @@ ROUTES = [
     ("OPTIONS", "/_fake/jssdk/config", preflight),
     ("POST", "/_fake/jssdk/subscribe", subscribe),
     ("OPTIONS", "/_fake/jssdk/subscribe", preflight),
+    ("POST", "/_fake/jssdk/call", call),
+    ("OPTIONS", "/_fake/jssdk/call", preflight),
 ]

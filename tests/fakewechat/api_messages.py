@@ -169,6 +169,19 @@ def custom_send(fake, req):
     return {"errcode": 0, "errmsg": "ok"}
 
 
+# The custom menu's button types (自定义菜单 ``menu/create``); those that send an event carry a key.
+KEYED_MENU_TYPES = (
+    "click",
+    "scancode_push",
+    "scancode_waitmsg",
+    "pic_sysphoto",
+    "pic_photo_or_album",
+    "pic_weixin",
+    "location_select",
+)
+MENU_TYPES = (*KEYED_MENU_TYPES, "view", "miniprogram", "media_id", "article_id", "article_view_limited")
+
+
 def menu_create(fake, req):
     acc = authenticate(fake, req)
     body = req.json()
@@ -178,6 +191,14 @@ def menu_create(fake, req):
     for button in buttons:
         if not isinstance(button, dict) or len(button.get("sub_button") or []) > 5:
             raise WeChatError(40017, "invalid sub button size")
+        for leaf in button.get("sub_button") or [button]:
+            kind = leaf.get("type")
+            if kind not in MENU_TYPES:
+                raise WeChatError(40017, f"invalid button type {kind!r}")
+            if kind in KEYED_MENU_TYPES and not 1 <= len(str(leaf.get("key") or "").encode()) <= 128:
+                raise WeChatError(40019, "invalid button key size")
+            if kind == "view" and not leaf.get("url"):
+                raise WeChatError(40055, "invalid button url")
     acc.menu = copy.deepcopy(body)
     return {"errcode": 0, "errmsg": "ok"}
 

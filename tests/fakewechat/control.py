@@ -15,6 +15,7 @@ black-box tests that cannot reach the Python object.  Not part of WeChat.
                                 {advance_to: "yyyyMMdd"} moves the clock to when that day's bill is fetched
 - ``POST /_fake/inject``        fake.inject() arguments
 - ``POST /_fake/browser_user``  {appid, openid}
+- ``POST /_fake/browser_location`` {appid, latitude, longitude, openid?} (what ``wx.getLocation`` gives)
 - ``POST /_fake/templates``     {appid, template_id, title, keywords, category}
 - ``POST /_fake/subscribe_templates`` {appid, template_id, title, keywords}
 - ``POST /_fake/subscribe``     {appid, openid, templates: [ids] or "id1,id2", status: accept|reject}
@@ -179,6 +180,12 @@ def inject(fake, req, body):
 def browser_user(fake, req, body):
     fake.set_browser_user(body["appid"], body["openid"])
     return {"appid": body["appid"], "openid": body["openid"]}
+
+
+@control
+def browser_location(fake, req, body):
+    fake.set_browser_location(body["appid"], body["latitude"], body["longitude"], body.get("openid"))
+    return {"ok": True}
 
 
 def _template_kwargs(body, *names):

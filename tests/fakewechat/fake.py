@@ -73,6 +73,8 @@ class FakeWeChat:
         self.browser_users = {}
         self.jsapi_tickets = {}  # ticket -> {appid, issued_at, expires_at}
         self.jssdk_sessions = {}  # session id -> a good wx.config (appid, openid, url, openTagList, ...)
+        self.browser_locations = {}  # (appid, openid or None) -> (latitude, longitude): what wx.getLocation gives
+        self.jssdk_calls = []  # the JS-SDK calls pages made: {api, appid, openid, args, t}
         self.payments = PayState()
         self.payments_v3 = PayV3State()
         self.injections = []
@@ -188,6 +190,11 @@ class FakeWeChat:
         with self.lock:
             self.account(appid).ensure_user(openid)
             self.browser_users[appid] = openid
+
+    def set_browser_location(self, appid, latitude, longitude, openid=None):
+        """Where the in-app browser's user is (``wx.getLocation``): for ``openid``, or anyone of the account."""
+        with self.lock:
+            self.browser_locations[(appid, openid)] = (float(latitude), float(longitude))
 
     def subscribe_accept(self, appid, openid, template_ids, status="accept", scene=1):
         """The user answers a subscribe-notice popup (as the ``wx-open-subscribe`` open tag does):

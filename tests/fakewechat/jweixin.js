@@ -99,6 +99,35 @@
       later(opts, { errMsg: name + ":ok" });
     };
   });
+  function callApi(api, args, opts) {
+    function answer(res) {
+      var ok = res.errMsg === api + ":ok";
+      if (ok && opts && typeof opts.success === "function") opts.success(res);
+      if (!ok && opts && typeof opts.fail === "function") opts.fail(res);
+      if (opts && typeof opts.complete === "function") opts.complete(res);
+    }
+    if (state.status !== "ready") {
+      setTimeout(answer.bind(null, { errMsg: api + ":fail wx.config has not succeeded (fake)" }), 0);
+      return;
+    }
+    post("/_fake/jssdk/call", { session: state.session, appId: state.appId, api: api, args: args }).then(
+      answer,
+      function (err) {
+        answer({ errMsg: api + ":fail " + err });
+      }
+    );
+  }
+  wx.getLocation = function (opts) {
+    callApi("getLocation", { type: (opts && opts.type) || "wgs84" }, opts);
+  };
+  wx.openLocation = function (opts) {
+    var args = {};
+    ["latitude", "longitude", "name", "address", "scale", "infoUrl"].forEach(function (key) {
+      if (opts && opts[key] !== undefined) args[key] = opts[key];
+    });
+    state.openedLocation = args; // for tours: what the map was opened on
+    callApi("openLocation", args, opts);
+  };
   wx.__fake = state; // for tours: wx.__fake.status is idle | pending | ready | error
   window.wx = window.jWeixin = wx;
 

@@ -7,7 +7,8 @@ Real-platform rules mimicked:
   ``qr_scene``/``qr_scene_str`` the scene; a follower scanning again sends
   ``SCAN`` with ``EventKey <scene>``; a non-follower scanning is shown the follow
   page, so it becomes a ``subscribe``;
-- ``unsubscribe``, menu ``CLICK``/``VIEW``/``scancode_push``/``scancode_waitmsg``,
+- ``unsubscribe``, menu ``CLICK``/``VIEW``/``scancode_push``/``scancode_waitmsg``/``location_select``
+  (the picked location in ``SendLocationInfo``, no CS grant), the ``LOCATION`` report,
   user messages (text, image, voice, video, location, link) with a ``MsgId``;
 - customer-service grants (state.py ``CS_GRANTS``): a user message opens 5 in
   48 h; a follow, a scan, a CLICK or a scancode event opens 3 in 60 s; VIEW
@@ -208,6 +209,45 @@ class FollowerSimulator:
 
     def location(self, openid, x=23.134521, y=113.358803, label="广州市天河区", **post):
         return self.message(openid, "location", post=post, Location_X=str(x), Location_Y=str(y), Label=label)
+
+    def report_location(self, openid, latitude=23.137466, longitude=113.352425, precision=119.385, **post):
+        """The ``LOCATION`` event a follower who allowed it reports on entering the chat: no CS grant, and only
+        "success" may answer it."""
+        with self.fake.lock:
+            self._follower(openid)
+            event = self._event(
+                openid,
+                "event",
+                Event="LOCATION",
+                Latitude=f"{latitude:.6f}",
+                Longitude=f"{longitude:.6f}",
+                Precision=f"{precision:.6f}",
+            )
+        return self.post_event(event, **post)
+
+    def location_select(self, openid, key, x=23.134521, y=113.358803, label="广州市天河区", echo=False, **post):
+        """The menu's "send location" button (``location_select``): the location picked on the map, in
+        ``SendLocationInfo``; no CS grant.  ``echo``: the picked location then arrives as the user's location
+        message too; returns ``(event result, message result)``."""
+        with self.fake.lock:
+            self._follower(openid)
+            event = self._event(
+                openid,
+                "event",
+                Event="location_select",
+                EventKey=key,
+                SendLocationInfo={
+                    "Location_X": str(x),
+                    "Location_Y": str(y),
+                    "Scale": "15",
+                    "Label": label,
+                    "Poiname": "",
+                },
+            )
+        result = self.post_event(event, **post)
+        if not echo:
+            return result
+        return result, self.location(openid, x=x, y=y, label=label, **post)
 
     def subscribe(self, openid, template_ids, status="accept"):
         """Answer a subscribe-notice popup on an H5 page (``fake.subscribe_accept``)."""

@@ -11,7 +11,9 @@ Real-platform rules mimicked:
 - the answer is "success"/empty or a passive reply XML; in safe mode the reply
   must be encrypted (``<Encrypt>``, ``<MsgSignature>``, ``<TimeStamp>``,
   ``<Nonce>``) and its ``ToUserName``/``FromUserName`` must mirror the event
-  (violation ``bad_passive_reply`` otherwise).
+  (violation ``bad_passive_reply`` otherwise);
+- a ``LOCATION`` report (sent when a user who allowed it enters the chat) may
+  only be answered "success" (violation ``bad_passive_reply`` otherwise).
 """
 
 import string
@@ -85,6 +87,9 @@ def parse_reply(acc, event, text):
     text = (text or "").strip()
     if not text or text == "success":
         return None, None
+    if event.get("MsgType") == "event" and event.get("Event") == "LOCATION":
+        # 获取用户地理位置: the report is acknowledged with "success"; no message may answer it.
+        return None, 'a LOCATION report answered with a message (only "success" is allowed)'
     try:
         data = parse_xml(text)
     except ValueError:

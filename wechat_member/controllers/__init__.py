@@ -1,2 +1,3 @@
 from . import main
 from . import member_page
+from . import store_page

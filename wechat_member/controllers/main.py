@@ -68,7 +68,8 @@ def read_body(stream, limit=MAX_BODY):
 
 
 def parse_xml(body):
-    """Dict of a WeChat XML message (nested lists as lists of dicts); refuses DTDs, entities and malformed XML."""
+    """Dict of a WeChat XML message (nested lists as lists of dicts, nested fields as dicts); refuses DTDs,
+    entities and malformed XML."""
     try:
         root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except Exception as exc:  # defusedxml raises ParseError, DTDForbidden, EntitiesForbidden, ...
@@ -77,8 +78,10 @@ def parse_xml(body):
         raise ValueError("root element is not <xml>")
     msg = {}
     for child in root:
-        if len(child):  # e.g. SubscribeMsgPopupEvent: a list of <List> items
+        if len(child) and all(len(item) for item in child):  # e.g. SubscribeMsgPopupEvent: <List> items
             msg[child.tag] = [{field.tag: field.text or "" for field in item} for item in child]
+        elif len(child):  # e.g. SendLocationInfo, ScanCodeInfo: fields of their own
+            msg[child.tag] = {field.tag: field.text or "" for field in child}
         else:
             msg[child.tag] = child.text or ""
     return msg

@@ -209,6 +209,7 @@ class WeChatMemberPage(http.Controller):
             "thanks_text": member.with_context(lang=request.env.lang)._wechat_recent_thanks(),
             "notify": self._notify_me_values(member),
             "cs_replies": member.with_context(lang=request.env.lang)._cs_recent_replies(),
+            "has_stores": bool(request.env["pos.config"]._wechat_stores(member.account_id)),
             "lang": request.env.lang,
         }
 

@@ -1,4 +1,25 @@
-from odoo import api, fields, models
+import math
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+EARTH_RADIUS_KM = 6371.0088
+NEAREST_STORES = 3
+STORE_MANAGER = "point_of_sale.group_pos_manager"
+
+
+def distance_km(lat1, lng1, lat2, lng2):
+    """The great-circle distance in km between two points (haversine)."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlmb = phi2 - phi1, math.radians(lng2 - lng1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def format_hour(value):
+    """``9.5`` → ``"09:30"`` (a float_time field)."""
+    minutes = round((value or 0.0) * 60) % (24 * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 class PosConfig(models.Model):
@@ -47,14 +68,202 @@ class PosConfig(models.Model):
         help="Technical: the follow QR code of the store as a data URL, shown on receipts and the customer display.",
     )
 
-    @api.depends("wechat_account_id")
-    def _wechat_store_address(self):
-        """The store's address on one line: its warehouse's address (Inventory), else its company's."""
+    # The store in WeChat: the nearest stores answered to a location, the store pages of the member page.
+    # POS users may write their point of sale (Odoo's access): where and when the store is open is the POS
+    # managers' to say.
+    wechat_store_published = fields.Boolean(
+        "Shown in WeChat",
+        default=True,
+        groups=STORE_MANAGER,
+        help="Members find this store in WeChat: among the nearest stores answered to a location they send, and "
+        "on the stores page.",
+    )
+    wechat_latitude = fields.Float(
+        "Latitude",
+        digits=(10, 6),
+        groups=STORE_MANAGER,
+        help="GCJ-02 coordinates, as Tencent Maps and AMap give them (WeChat's own location uses them).",
+    )
+    wechat_longitude = fields.Float("Longitude", digits=(10, 6), groups=STORE_MANAGER)
+    wechat_open_time = fields.Float(
+        "Opens At", default=10.0, groups=STORE_MANAGER, help="In the shop's time zone, every day."
+    )
+    wechat_close_time = fields.Float(
+        "Closes At",
+        default=22.0,
+        groups=STORE_MANAGER,
+        help="In the shop's time zone; earlier than the opening time: open past midnight.",
+    )
+    wechat_address = fields.Char(
+        "Store Address",
+        groups=STORE_MANAGER,
+        help="The address shown in WeChat; the store's warehouse address (else the company's) when empty.",
+    )
+    wechat_store_phone = fields.Char(
+        "Store Phone", groups=STORE_MANAGER, help="Shown in WeChat; the store address's phone when empty."
+    )
+    wechat_store_warning = fields.Char(compute="_compute_wechat_store_warning", groups=STORE_MANAGER)
+
+    _sql_constraints = [
+        (
+            "wechat_store_hours",
+            "CHECK(wechat_open_time >= 0 AND wechat_open_time < 24 AND wechat_close_time >= 0 "
+            "AND wechat_close_time <= 24)",
+            "Opening hours are times of the day, between 00:00 and 24:00.",
+        ),
+    ]
+
+    @api.constrains("wechat_latitude", "wechat_longitude")
+    def _check_wechat_coordinates(self):
+        for config in self:
+            if not (-90 <= config.wechat_latitude <= 90 and -180 <= config.wechat_longitude <= 180):
+                raise ValidationError(
+                    _(
+                        "The coordinates of %(store)s are not on Earth: a latitude is between -90 and 90, a "
+                        "longitude between -180 and 180.",
+                        store=config.name,
+                    )
+                )
+
+    @api.depends("wechat_account_id", "wechat_store_published", "wechat_latitude", "wechat_longitude")
+    def _compute_wechat_store_warning(self):
+        for config in self:
+            missing = config.wechat_account_id and config.wechat_store_published and not config._wechat_located()
+            config.wechat_store_warning = (
+                _(
+                    "This store has no coordinates: WeChat members are not shown it among the nearest stores. Enter "
+                    "its latitude and longitude (e.g. from Tencent Maps or AMap)."
+                )
+                if missing
+                else False
+            )
+
+    def _wechat_located(self):
+        self.ensure_one()
+        return bool(self.wechat_latitude or self.wechat_longitude)
+
+    def _wechat_store_phone(self):
         self.ensure_one()
         partner = self.sudo().picking_type_id.warehouse_id.partner_id or self.sudo().company_id.partner_id
+        return self.wechat_store_phone or partner.phone or ""
+
+    def _wechat_hours_text(self):
+        self.ensure_one()
+        if self.wechat_open_time == self.wechat_close_time:
+            return _("open 24 hours")
+        return f"{format_hour(self.wechat_open_time)}–{format_hour(self.wechat_close_time)}"
+
+    def _wechat_is_open(self, now=None):
+        """Whether the store is open at ``now`` (UTC, naive; default the current time), in the shop's time."""
+        self.ensure_one()
+        local = self.company_id._wechat_now(now)
+        hour = local.hour + local.minute / 60
+        opens, closes = self.wechat_open_time, self.wechat_close_time
+        if opens == closes:
+            return True  # open around the clock
+        if opens < closes:
+            return opens <= hour < closes
+        return hour >= opens or hour < closes  # past midnight
+
+    def _wechat_store_url(self):
+        self.ensure_one()
+        account = self.sudo().wechat_account_id
+        return f"{account.get_base_url()}/wechat/store/{account.id}/{self.id}"
+
+    @api.model
+    def _wechat_stores(self, account):
+        """The stores of ``account`` members can find in WeChat."""
+        return (
+            self.sudo()
+            .with_company(account.company_id)
+            .search(
+                [
+                    ("wechat_account_id", "=", account.id),
+                    ("wechat_store_published", "=", True),
+                    ("active", "=", True),
+                ],
+                order="name, id",
+            )
+        )
+
+    @api.model
+    def _wechat_by_distance(self, account, latitude, longitude, now=None):
+        """``[(store, km, open now)]``: the located stores of ``account``, nearest first."""
+        rows = [
+            (store, distance_km(latitude, longitude, store.wechat_latitude, store.wechat_longitude))
+            for store in self._wechat_stores(account)
+            if store._wechat_located()
+        ]
+        rows.sort(key=lambda row: (row[1], row[0].id))
+        return [(store, km, store._wechat_is_open(now)) for store, km in rows]
+
+    @api.model
+    def _wechat_nearest(self, account, latitude, longitude, now=None, limit=NEAREST_STORES):
+        """The ``limit`` nearest stores open now; the nearest ones, closed, when none is open."""
+        rows = self._wechat_by_distance(account, latitude, longitude, now)
+        return [row for row in rows if row[2]][:limit] or rows[:limit]
+
+    @api.model
+    def _wechat_distance_text(self, km):
+        if km < 1:
+            return _("%(meters)s m", meters=int(round(km * 1000, -1)))
+        return _("%(km)s km", km=format(km, ".1f"))
+
+    @api.model
+    def _wechat_nearest_text(self, account, latitude, longitude, now=None):
+        """The text answered to a member's location: the nearest stores, with distance, hours and a link."""
+        rows = self._wechat_nearest(account, latitude, longitude, now)
+        if not rows:
+            return _(
+                "We could not find a store near you yet. See all our stores: %(link)s",
+                link=self._wechat_all_link(account),
+            )
+        lines = [_("Our stores nearest to you:")]
+        for index, (store, km, is_open) in enumerate(rows, 1):
+            state = _("open now") if is_open else _("closed now")
+            lines.append(
+                _(
+                    "%(index)s. %(store)s · %(distance)s · %(state)s %(hours)s",
+                    index=index,
+                    store=store.name,
+                    distance=self._wechat_distance_text(km),
+                    state=state,
+                    hours=store._wechat_hours_text(),
+                )
+            )
+            details = " · ".join(
+                part for part in (store._wechat_store_address(phone=False), store._wechat_store_phone()) if part
+            )
+            if details:
+                lines.append(details)
+            label = _("Store page and directions")
+            lines.append(f'<a href="{store._wechat_store_url()}">{label}</a>')
+        return "\n".join(lines)
+
+    @api.model
+    def _wechat_all_link(self, account):
+        label = _("Our stores")
+        return f'<a href="{account.get_base_url()}/wechat/stores/{account.id}">{label}</a>'
+
+    @api.depends("wechat_account_id")
+    def _wechat_store_address(self, phone=True):
+        """The store's address on one line (and its phone): its warehouse's address (Inventory), else its
+        company's."""
+        self.ensure_one()
+        partner = self.sudo().picking_type_id.warehouse_id.partner_id or self.sudo().company_id.partner_id
+        if self.wechat_address:
+            return ", ".join(
+                part for part in (self.wechat_address, self._wechat_store_phone() if phone else "") if part
+            )
         return ", ".join(
             part
-            for part in (partner.state_id.name, partner.city, partner.street, partner.street2, partner.phone)
+            for part in (
+                partner.state_id.name,
+                partner.city,
+                partner.street,
+                partner.street2,
+                self._wechat_store_phone() if phone else "",
+            )
             if part
         )
 

@@ -141,6 +141,9 @@ class ResPartner(models.Model):
         res = super().write(vals)
         if "name" in vals:
             self._wechat_rename_conversations()
+        if "tz" in vals and self.env["res.company"].sudo().search_count([("partner_id", "in", self.ids)], limit=1):
+            # A shop's time zone changed: res.company._wechat_tz_name caches it.
+            self.env.registry.clear_cache()
         return res
 
     def _wechat_rename_conversations(self):

@@ -16,6 +16,7 @@ _logger = logging.getLogger(__name__)
 # Events whose sender gets a member record on first contact.
 MEMBER_EVENTS = ("subscribe", "SCAN", "CLICK", "VIEW", "unsubscribe")
 PAYLOAD_LIMIT = 8000
+LOCATION_SELECT_ECHO_SECONDS = 60  # a location picked from the menu comes back as a message within this
 MAX_RETRIES = 5  # the retry cron's attempts at an event whose processing failed; then it gives up
 RETRY_DELAY = timedelta(minutes=10)  # between two attempts of the cron
 # Inbound media of a conversation: the content type WeChat must answer for each message type, and the size
@@ -273,7 +274,7 @@ class WeChatEvent(models.Model):
             channel._member_came(member, created)
         if created:  # unionid and subscribe scene are fetched in the background, a little later
             self.env["wechat.member"]._trigger_fetch_user_info()
-        return self._text_reply(channel.welcome_message or self.account_id.welcome_message)
+        return self._text_reply(channel._welcome_text(self.account_id.welcome_message))
 
     def _handle_scan(self, msg):
         channel = self._channel_from_key(msg.get("EventKey"))
@@ -283,7 +284,7 @@ class WeChatEvent(models.Model):
         if channel:
             self.channel_id = channel
             channel._member_came(member, created)
-        return self._text_reply(channel.welcome_message) if channel else None
+        return self._text_reply(channel._welcome_text()) if channel else None
 
     def _handle_unsubscribe(self, msg):
         member, __ = self._member(state="unfollowed", touch=False)
@@ -319,7 +320,51 @@ class WeChatEvent(models.Model):
         member._cs_post_inbound(self, msg)
         return None
 
-    _handle_voice = _handle_video = _handle_location = _handle_link = _handle_image
+    _handle_voice = _handle_video = _handle_link = _handle_image
+
+    # ------------------------------------------------------------------ locations: the nearest stores
+    def _handle_location(self, msg):
+        """A location message (``Location_X``/``Location_Y``) is answered with the nearest stores; the
+        ``LOCATION`` event (reported when the member enters the chat) is only kept: WeChat lets no reply
+        answer it ("success" only)."""
+        if self.msg_type == "event":
+            member, __ = self._member()  # entering the chat opens no customer-service quota
+            member._set_location(msg.get("Latitude"), msg.get("Longitude"), self._wechat_time())
+            return None
+        member, __ = self._member(grant=CS_GRANT_MESSAGE)
+        point = member._set_location(msg.get("Location_X"), msg.get("Location_Y"), self._wechat_time())
+        if point and self._location_just_answered(member):
+            return None  # the location picked from the menu, answered a moment ago (``location_select``)
+        stores = self.env["pos.config"]._wechat_stores(self.account_id) if point else None
+        if not stores:
+            member._cs_post_inbound(self, msg)  # nothing to answer with: the staff see it
+            return None
+        return self._text_reply(self.env["pos.config"]._wechat_nearest_text(self.account_id, *point))
+
+    def _handle_location_select(self, msg):
+        """The custom menu's "send my location" button (``location_select``): the nearest stores."""
+        member, __ = self._member()  # not one of the menu events that open a customer-service quota
+        info = msg.get("SendLocationInfo") if isinstance(msg.get("SendLocationInfo"), dict) else {}
+        point = member._set_location(info.get("Location_X"), info.get("Location_Y"), self._wechat_time())
+        if not point:
+            return None
+        return self._text_reply(self.env["pos.config"]._wechat_nearest_text(self.account_id, *point))
+
+    def _location_just_answered(self, member):
+        """Whether the member's location was answered from the menu a moment ago: WeChat sends the picked
+        location as a message too, which gets no second answer."""
+        since = fields.Datetime.subtract(fields.Datetime.now(), seconds=LOCATION_SELECT_ECHO_SECONDS)
+        return bool(
+            self.sudo().search_count(
+                [
+                    ("member_id", "=", member.id),
+                    ("event", "=", "location_select"),
+                    ("state", "=", "done"),
+                    ("create_date", ">=", since),
+                ],
+                limit=1,
+            )
+        )
 
     # ------------------------------------------------------------------ conversations
     def _cs_body(self, msg, channel):

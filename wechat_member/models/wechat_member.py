@@ -83,6 +83,15 @@ class WeChatMember(models.Model):
     subscribe_date = fields.Datetime("Followed On", readonly=True)
     unsubscribe_date = fields.Datetime("Unfollowed On", readonly=True)
     last_interaction = fields.Datetime(readonly=True, help="Last message, menu click, scan, follow or payment.")
+    # Where the member last was, as WeChat told (a location sent, picked from the menu, or reported when
+    # entering the chat): the stores page sorts the stores by distance from it.  Personal data: managers only.
+    last_latitude = fields.Float(
+        "Last Latitude", digits=(10, 6), readonly=True, groups="wechat_member.group_wechat_manager"
+    )
+    last_longitude = fields.Float(
+        "Last Longitude", digits=(10, 6), readonly=True, groups="wechat_member.group_wechat_manager"
+    )
+    last_location_at = fields.Datetime("Last Location On", readonly=True, groups="wechat_member.group_wechat_manager")
     # The customer-service quota WeChat grants, kept from the events received (like WeChat does).
     cs_message_at = fields.Datetime(
         "Last Message",
@@ -408,6 +417,22 @@ class WeChatMember(models.Model):
                     [("wechat_member_id", "=", member.id)]
                 )._wechat_update_status()
 
+    def _set_location(self, latitude, longitude, when=None):
+        """Keep the member's location (WeChat's texts ``latitude``, ``longitude``); ``(lat, lng)`` as floats,
+        or None when they are not a point on Earth."""
+        self.ensure_one()
+        try:
+            point = (float(latitude), float(longitude))
+        except (TypeError, ValueError):
+            return None
+        if not (-90 <= point[0] <= 90 and -180 <= point[1] <= 180) or point == (0.0, 0.0):
+            return None
+        member = self.sudo()
+        when = when or fields.Datetime.now()
+        if not member.last_location_at or member.last_location_at <= when:
+            member.write({"last_latitude": point[0], "last_longitude": point[1], "last_location_at": when})
+        return point
+
     @api.model
     def _from_oauth(self, account, openid, unionid=None):
         """The member a web-page OAuth names (a "page visitor" if new), with the unionid WeChat gave.
@@ -673,7 +698,9 @@ class WeChatMember(models.Model):
                     {
                         "key": f"store_{store.id}",
                         "label": _("Store: %(name)s", name=store.name),
-                        "text": to_member._cs_text_store(store.name, address),
+                        "text": to_member._cs_text_store(
+                            store.name, address, store._wechat_store_url() if store.wechat_store_published else ""
+                        ),
                     }
                 )
         return links
@@ -723,8 +750,11 @@ class WeChatMember(models.Model):
     def _cs_text_member_page(self):
         return _("Your member page (member code, points, coupons): %(url)s", url=self.account_id._member_page_url())
 
-    def _cs_text_store(self, name, address):
-        return _("Our store %(name)s: %(address)s", name=name, address=address)
+    def _cs_text_store(self, name, address, url=""):
+        text = _("Our store %(name)s: %(address)s", name=name, address=address)
+        if url:
+            text += "\n" + _("Store page and directions: %(url)s", url=url)
+        return text
 
     def cs_member_card(self):
         """The member card for Discuss's side panel (whoever may read the member)."""

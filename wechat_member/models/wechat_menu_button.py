@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+LOCATION_SELECT_KEY = "WECHAT_NEAREST_STORES"
+
 
 class WeChatMenuButton(models.Model):
     """A button of the account's custom menu (at most 3 top buttons of 5 sub-buttons)."""
@@ -15,7 +17,12 @@ class WeChatMenuButton(models.Model):
     sequence = fields.Integer(default=10)
     name = fields.Char(required=True, translate=True)
     button_type = fields.Selection(
-        [("click", "Click (reply rule)"), ("view", "Open a page"), ("member_page", "Member page")],
+        [
+            ("click", "Click (reply rule)"),
+            ("view", "Open a page"),
+            ("member_page", "Member page"),
+            ("location_select", "Nearest stores (the member sends a location)"),
+        ],
         string="Type",
         default="click",
         required=True,
@@ -46,5 +53,8 @@ class WeChatMenuButton(models.Model):
             return {"name": self.name, "sub_button": [child._to_wechat() for child in self.child_ids]}
         if self.button_type == "click":
             return {"type": "click", "name": self.name, "key": self.key}
+        if self.button_type == "location_select":
+            # WeChat opens its map; the location picked is answered with the nearest stores.
+            return {"type": "location_select", "name": self.name, "key": self.key or LOCATION_SELECT_KEY}
         url = self.url if self.button_type == "view" else self.account_id._member_page_url()
         return {"type": "view", "name": self.name, "url": url}

@@ -121,6 +121,16 @@ class WeChatQrChannel(models.Model):
         self.ensure_one()
         return True
 
+    def _welcome_text(self, default=""):
+        """What a follow or a scan through this channel is answered: its welcome (``default`` when it has
+        none), and for a store's door QR a link to the store's page (hours, phone, directions)."""
+        text = (self.welcome_message if self else "") or default or ""
+        store = self.sudo().pos_config_id
+        if store and store.wechat_store_published and store.wechat_account_id == self.account_id:
+            link = f'<a href="{store._wechat_store_url()}">{store.name}</a>'
+            text = "\n".join(part for part in (text, _("Your store: %(link)s", link=link)) if part)
+        return text
+
     @api.model
     def _from_scene(self, account, scene):
         if not scene:

@@ -20,3 +20,4 @@ from . import test_pos_wechat_pay_refund
 from . import test_wechat_pay_reconciliation
 from . import test_cs_conversation
 from . import test_cs_tour
+from . import test_stores

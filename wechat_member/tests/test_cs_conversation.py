@@ -445,6 +445,7 @@ class TestWeChatCSLinksAndNotices(WeChatCSCommon):
         self.assertIn(f"/wechat/member/{self.account.id}", texts[0])
         self.assertIn("Jing'an Store", texts[1])
         self.assertIn("南京西路 1266 号", texts[1])
+        self.assertIn(f"/wechat/store/{self.account.id}/{store.id}", texts[1], "the store page: hours, directions")
         self.assertEqual(self.member(openid).cs_message_used, 2, "each link is a customer-service message")
         bodies = channel.message_ids.mapped("body")
         self.assertTrue(any(f"/wechat/member/{self.account.id}" in body for body in bodies), "shown in the thread")

@@ -54,6 +54,11 @@ class TestWebhookPlain(WeChatHttpCase):
             self.env["res.users"].search([("partner_id", "=", member.partner_id.id)]),
             "members are contacts, never users",
         )
+        # The shop's time zone is cached (res.company._wechat_tz_name): a change of the company's is seen at once.
+        self.account.company_id.partner_id.tz = "Asia/Urumqi"
+        self.env.flush_all()  # as the manager's request would have committed it
+        self.sim.follow(openid="oFollowPlain0000000000000002")
+        self.assertEqual(self.members("oFollowPlain0000000000000002").partner_id.tz, "Asia/Urumqi")
 
     def test_follows_plan_one_delayed_profile_fetch(self):
         """A follow plans the user-info cron a little later, once for the follows of that moment: no trigger (and no
@@ -96,8 +101,14 @@ class TestWebhookPlain(WeChatHttpCase):
                 "pos_config_id": store.id,
             }
         )
+        store.wechat_account_id = self.account
+        self.env.flush_all()  # the fake's delivery is another request: it reads what the database holds
         resp = self.sim.follow(openid="oFollowQr00000000000000000001", scene="store_a")
-        self.assertEqual(resp.reply["Content"], "Hi store A")
+        # The store's door QR leads to the store's page (hours, phone, directions).
+        self.assertEqual(
+            resp.reply["Content"],
+            f'Hi store A\nYour store: <a href="{store._wechat_store_url()}">{store.name}</a>',
+        )
         member = self.members("oFollowQr00000000000000000001")
         self.assertEqual(member.channel_id, channel)
         self.assertEqual(member.store_id, store, "members remember their store")
