@@ -3,7 +3,7 @@
 ``openLocation`` (declared in ``wx.config``'s ``jsApiList``)."""
 
 import pytest
-from fakewechat.testing import api_post
+from fakewechat.testing import api_post, session
 from test_fake_subscribe import config, js_post, ticket
 
 
@@ -57,20 +57,23 @@ def test_menu_button_types(fake, acc, token):
 
 def test_jssdk_get_and_open_location(fake, acc, token):
     openid = acc.add_follower()
-    session = config(fake, acc, ticket(fake, token), fake_openid=openid, jsApiList=["getLocation", "openLocation"])[
+    sid = config(fake, acc, ticket(fake, token), fake_openid=openid, jsApiList=["getLocation", "openLocation"])[
         "session"
     ]
 
     def call(api, **args):
-        return js_post(fake, "/_fake/jssdk/call", {"session": session, "appId": acc.appid, "api": api, "args": args})
+        return js_post(fake, "/_fake/jssdk/call", {"session": sid, "appId": acc.appid, "api": api, "args": args})
 
     assert call("getLocation", type="gcj02")["errMsg"] == "getLocation:fail auth deny", "no location given yet"
+    with session() as s:  # the control endpoint (the demo's): for anyone of the account
+        s.post(fake.url + "/_fake/browser_location", json={"appid": acc.appid, "latitude": 30.0, "longitude": 120.0})
+    assert (call("getLocation")["latitude"], call("getLocation")["longitude"]) == (30.0, 120.0)
     fake.set_browser_location(acc.appid, 31.23, 121.47, openid=openid)
     res = call("getLocation", type="gcj02")
     assert res["errMsg"] == "getLocation:ok" and (res["latitude"], res["longitude"]) == (31.23, 121.47)
     assert call("openLocation", latitude=31.2287, longitude=121.4547, name="静安店")["errMsg"] == "openLocation:ok"
     assert call("openLocation", latitude="north", longitude=121.4)["errMsg"].startswith("openLocation:fail")
-    assert [c["api"] for c in fake.jssdk_calls] == ["getLocation", "getLocation", "openLocation", "openLocation"]
+    assert [c["api"] for c in fake.jssdk_calls] == ["getLocation"] * 4 + ["openLocation"] * 2
     assert fake.violations == []
 
 

@@ -13,6 +13,14 @@ black-box tests that cannot reach the Python object.  Not part of WeChat.
 - ``POST /_fake/pay_bill``      {number (out_trade_no or out_refund_no), omit: true | amount_fen: n}
                                 (change the day bills: fake.pay_bill_omit / pay_bill_amount);
                                 {advance_to: "yyyyMMdd"} moves the clock to when that day's bill is fetched
+- ``POST /_fake/pay/jsapi_pay`` {out_trade_no, mch_id?, openid? (NATIVE: the scanning user), bank_type?}
+                                (the member pays a JSAPI / NATIVE order without a browser: fake.pay_jsapi)
+                                -> {out_trade_no, transaction_id, openid, trade_state, time_end}; 400 when unpayable
+- ``POST /_fake/pay/notify``    {out_trade_no, mode: duplicate|bad_sign|bad_amount|notify, mch_id?, total_fee?
+                                (bad_amount's), wait? (default true)} (fake.pay_notify) -> the attempt's record
+- ``POST /_fake/pay/notify_delays`` {delays: [seconds, ...]} or {scale: f} (none: WeChat's schedule) -> {delays}
+- ``GET /_fake/pay/notifications?out_trade_no=`` -> {notifications: [attempt records]}
+- ``POST /_fake/pay/auth_dirs`` {mch_id, dirs: [url prefixes]} (支付授权目录 for wx.chooseWXPay; [] = any page)
 - ``POST /_fake/inject``        fake.inject() arguments
 - ``POST /_fake/browser_user``  {appid, openid}
 - ``POST /_fake/browser_location`` {appid, latitude, longitude, openid?} (what ``wx.getLocation`` gives)
@@ -171,6 +179,61 @@ def pay_bill(fake, req, body):
     return result
 
 
+def _order_view(order):
+    return {
+        "out_trade_no": order.out_trade_no,
+        "transaction_id": order.transaction_id,
+        "openid": order.openid,
+        "trade_state": order.state,
+        "time_end": order.time_end,
+    }
+
+
+@control
+def pay_jsapi(fake, req, body):
+    order = fake.pay_jsapi(
+        body["out_trade_no"],
+        mch_id=body.get("mch_id"),
+        openid=body.get("openid"),
+        bank_type=body.get("bank_type") or "OTHERS",
+    )
+    with fake.lock:
+        return _order_view(order)
+
+
+@control
+def pay_notify(fake, req, body):
+    wait = body.get("wait", True)
+    record = fake.pay_notify(
+        body["out_trade_no"],
+        mode=body.get("mode", "duplicate"),
+        mch_id=body.get("mch_id"),
+        total_fee=body.get("total_fee"),
+        wait=wait not in (False, "false", "0", 0),
+    )
+    return record or {"scheduled": True}
+
+
+@control
+def pay_notify_delays(fake, req, body):
+    return {"delays": fake.set_pay_notify_delays(body.get("delays"), body.get("scale"))}
+
+
+@control
+def pay_notifications(fake, req, body):
+    with fake.lock:
+        items = list(fake.pay_notifications)
+    if body.get("out_trade_no"):
+        items = [n for n in items if n["out_trade_no"] == body["out_trade_no"]]
+    return {"notifications": items}
+
+
+@control
+def pay_auth_dirs(fake, req, body):
+    fake.set_pay_auth_dirs(body["mch_id"], body.get("dirs") or [])
+    return {"mch_id": body["mch_id"], "dirs": body.get("dirs") or []}
+
+
 @control
 def inject(fake, req, body):
     return fake.inject(**body).as_dict()
@@ -272,8 +335,14 @@ ROUTES = [
     ("POST", "/_fake/pay_script", pay_script),
     ("POST", "/_fake/refund_script", refund_script),
     ("POST", "/_fake/pay_bill", pay_bill),
+    ("POST", "/_fake/pay/jsapi_pay", pay_jsapi),
+    ("POST", "/_fake/pay/notify", pay_notify),
+    ("POST", "/_fake/pay/notify_delays", pay_notify_delays),
+    ("GET", "/_fake/pay/notifications", pay_notifications),
+    ("POST", "/_fake/pay/auth_dirs", pay_auth_dirs),
     ("POST", "/_fake/inject", inject),
     ("POST", "/_fake/browser_user", browser_user),
+    ("POST", "/_fake/browser_location", browser_location),
     ("POST", "/_fake/templates", templates),
     ("POST", "/_fake/subscribe_templates", subscribe_templates),
     ("POST", "/_fake/subscribe", subscribe),

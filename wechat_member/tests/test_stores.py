@@ -225,3 +225,59 @@ class TestStores(WeChatHttpCase):
         member._set_location(31.2287, 121.4547)
         with self.assertRaises(AccessError, msg="where a member was is for the WeChat managers"):
             member.with_user(cashier).read(["last_latitude"])
+
+
+@tagged("post_install", "-at_install")
+class TestStoresPageInBrowser(WeChatHttpCase):
+    """The stores page on a phone, in WeChat's browser (the fake JS-SDK): it asks WeChat where the member is,
+    reloads sorted by distance, and opens WeChat's map on the store tapped."""
+
+    browser_size = "390x844"
+    touch_enabled = True
+
+    def test_stores_page_locates_and_opens_the_map(self):
+        Config = self.env["pos.config"]
+        far = Config.create(
+            {
+                "name": "Lotus Beijing",
+                "wechat_account_id": self.account.id,
+                "wechat_latitude": 39.9148,
+                "wechat_longitude": 116.4108,
+                "wechat_open_time": 0.0,
+                "wechat_close_time": 0.0,
+            }
+        )
+        near = Config.create(
+            {
+                "name": "Lotus Jing'an",
+                "wechat_account_id": self.account.id,
+                "wechat_latitude": 31.2287,
+                "wechat_longitude": 121.4547,
+                "wechat_open_time": 0.0,
+                "wechat_close_time": 0.0,
+            }
+        )
+        self.env.flush_all()
+        self.fake.set_browser_location(self.appid, *MEMBER_POINT)
+        code = f"""
+            const cards = [...document.querySelectorAll('.wm-store')].map((c) => c.id);
+            if (cards.join() !== 'wm-store-{near.id},wm-store-{far.id}') {{
+                throw new Error('not nearest first: ' + cards.join());
+            }}
+            if (!document.querySelector('#wm-store-{near.id} .wm-store-distance').textContent.includes('1.5')) {{
+                throw new Error('no distance');
+            }}
+            document.querySelector('#wm-store-{near.id} .wm-store-nav').click();
+            const opened = wx.__fake.openedLocation || {{}};
+            if (opened.latitude !== 31.2287 || opened.longitude !== 121.4547 || opened.name !== "Lotus Jing'an") {{
+                throw new Error('the map was not opened on the store: ' + JSON.stringify(opened));
+            }}
+            console.log('test successful');
+        """
+        ready = (
+            "window.location.search.includes('lat=') && document.getElementById('wm-jssdk') && "
+            "document.getElementById('wm-jssdk').classList.contains('wm-wx-ready')"
+        )
+        self.browser_js(f"/wechat/stores/{self.account.id}?lang=en", code, ready=ready, timeout=60)
+        calls = [c["api"] for c in self.fake.jssdk_calls]
+        self.assertEqual(calls[:1], ["getLocation"], "the page asked WeChat where the member is")
