@@ -48,7 +48,13 @@ What a page must do (sandbox mode, or a tour):
   (``fake.set_browser_location`` / ``POST /_fake/browser_location``), or fails with
   ``getLocation:fail auth deny`` when none was set (the user refused); ``openLocation``
   needs numeric ``latitude`` (-90..90) and ``longitude`` (-180..180) and is recorded in
-  ``fake.jssdk_calls`` (the page's ``wx.__fake.openedLocation`` too).
+  ``fake.jssdk_calls`` (the page's ``wx.__fake.openedLocation`` too);
+- ``chooseWXPay`` (WeChat Pay JSAPI, declared in ``jsApiList`` like the others) pays the
+  order of ``package`` ``prepay_id=…`` as the session's user: the rules (paySign, payer,
+  expiry, 支付授权目录) are in pay_jsapi.py; the answer is ``chooseWXPay:ok``,
+  ``chooseWXPay:cancel`` (the user's choice ``window.FAKEWECHAT_PAY_CHOICE = "cancel"``,
+  sent as ``args.choice``; ``"fail"`` fails) or ``chooseWXPay:fail …``; the page's
+  ``wx.__fake.lastPay`` holds the arguments it passed.
 
 Wire protocol (JSON bodies sent as ``text/plain``, answers carry
 ``Access-Control-Allow-Origin: *``; OPTIONS preflights are answered too):
@@ -70,6 +76,7 @@ from .api_subscribe import record_choice
 from .api_token import authenticate
 from .crypto import jssdk_signature
 from .errors import WeChatError
+from .pay_jsapi import choose_wx_pay
 from .web import Reply, json_reply
 
 TICKET_TTL = 7200
@@ -200,7 +207,7 @@ def subscribe(fake, req):
     return _cors({"errMsg": "subscribe:ok", "subscribeDetails": json.dumps(details)})
 
 
-JS_APIS = ("getLocation", "openLocation")
+JS_APIS = ("getLocation", "openLocation", "chooseWXPay")
 
 
 def _number(value, low, high):
@@ -230,6 +237,8 @@ def call(fake, req):
         fake.jssdk_calls.append(
             {"api": api, "appid": session["appid"], "openid": session["openid"], "args": args, "t": fake.now()}
         )
+        if api == "chooseWXPay":
+            return _cors(choose_wx_pay(fake, session, args))
         if api == "getLocation":
             point = fake.browser_locations.get((session["appid"], session["openid"])) or fake.browser_locations.get(
                 (session["appid"], None)

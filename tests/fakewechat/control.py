@@ -20,7 +20,8 @@ black-box tests that cannot reach the Python object.  Not part of WeChat.
                                 (bad_amount's), wait? (default true)} (fake.pay_notify) -> the attempt's record
 - ``POST /_fake/pay/notify_delays`` {delays: [seconds, ...]} or {scale: f} (none: WeChat's schedule) -> {delays}
 - ``GET /_fake/pay/notifications?out_trade_no=`` -> {notifications: [attempt records]}
-- ``POST /_fake/pay/auth_dirs`` {mch_id, dirs: [url prefixes]} (支付授权目录 for wx.chooseWXPay; [] = any page)
+- ``POST /_fake/pay/auth_dirs`` {mch_id, dirs: [url prefixes]} (支付授权目录 for wx.chooseWXPay: exact directories or a
+                                host root; [] = any page)
 - ``POST /_fake/inject``        fake.inject() arguments
 - ``POST /_fake/browser_user``  {appid, openid}
 - ``POST /_fake/browser_location`` {appid, latitude, longitude, openid?} (what ``wx.getLocation`` gives)

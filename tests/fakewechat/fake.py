@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from .api_subscribe import record_change, record_choice
 from .pay import PayState, RefundScript, make_script
 from .pay_bill import bill_ready_at, trade_bill_csv
+from .pay_jsapi import NOTIFY_MODES, PAY_NOTIFY_DELAYS, charge, deliver_notify, payable_error
 from .pay_v3 import PayV3State, V3Merchant
 from .server import Injection, make_server
 from .simulator import FollowerSimulator
@@ -40,6 +41,11 @@ class FakeWeChat:
     callback_retries=3, async_delay=0.2, seed=None)``; ``clock`` is a callable
     returning epoch seconds (default ``time.time``); ``fake.advance(s)`` moves the
     fake's time forward whatever the clock.
+
+    WeChat Pay notifications (pay_jsapi.py): ``fake.pay_notify_delays`` (the waits before
+    each retry, real seconds; WeChat's schedule by default, ``set_pay_notify_delays``
+    scales it), ``fake.pay_notify_timeout`` (seconds the merchant has to answer; default
+    ``callback_timeout``) and ``fake.pay_notifications`` (every delivery attempt).
     """
 
     hang_seconds = 30.0
@@ -77,6 +83,10 @@ class FakeWeChat:
         self.jssdk_calls = []  # the JS-SDK calls pages made: {api, appid, openid, args, t}
         self.payments = PayState()
         self.payments_v3 = PayV3State()
+        # WeChat Pay v2 payment result notifications (pay_jsapi.py)
+        self.pay_notifications = []  # every attempt: {out_trade_no, mode, attempt, status, answer, acknowledged, ...}
+        self.pay_notify_delays = list(PAY_NOTIFY_DELAYS)
+        self.pay_notify_timeout = callback_timeout
         self.injections = []
         self.calls = []
         self.violations = []
@@ -252,6 +262,78 @@ class FakeWeChat:
             self._offset += seconds
             return seconds
 
+    # -- WeChat Pay v2 JSAPI / NATIVE (pay_jsapi.py) ------------------------------
+    def pay_jsapi(self, out_trade_no, mch_id=None, openid=None, bank_type="OTHERS"):
+        """The member pays the unified order ``out_trade_no`` without a browser (as ``wx.chooseWXPay``
+        would; a NATIVE order: ``openid``, default a new user, scans its code).  The order is paid and
+        its notification scheduled; returns the PayOrder.  Raises ValueError when it cannot be paid
+        (unknown, not JSAPI / NATIVE, paid, closed, ``time_expire`` or ``prepay_id`` expired, or
+        ``openid`` is not the JSAPI order's)."""
+        with self.lock:
+            order = self.order(out_trade_no, mch_id)
+            if order is None or not order.unified:
+                raise ValueError(f"no JSAPI / NATIVE order {out_trade_no}")
+            why = payable_error(self, order)
+            if why:
+                raise ValueError(f"order {out_trade_no} cannot be paid: {why}")
+            if openid and order.trade_type == "JSAPI" and openid != order.openid:
+                raise ValueError(f"order {out_trade_no} is for {order.openid}, not {openid}")
+            return charge(self, self.account(order.appid), order, openid, bank_type)
+
+    def pay_notify(self, out_trade_no, mode="duplicate", mch_id=None, total_fee=None, wait=True):
+        """Fault injection: one more payment result notification of ``out_trade_no``.
+
+        ``mode``: ``duplicate``: the genuine notification once more, as WeChat may send it (the order
+        must be paid; one attempt); ``bad_sign``: signed with another key; ``bad_amount``: correctly
+        signed, but ``total_fee`` / ``cash_fee`` are the ``total_fee`` argument (default 1 fen, 2 for a
+        1 fen order): a 假通知; the forged ones (one attempt each) work for an unpaid order too;
+        ``notify``: the genuine notification again with its retry schedule (a paid order).  ``wait``:
+        deliver now and return its record (as appended to ``fake.pay_notifications``); else it is
+        scheduled and None is returned."""
+        if mode not in NOTIFY_MODES:
+            raise ValueError(f"unknown notify mode {mode!r} (one of {', '.join(NOTIFY_MODES)})")
+        with self.lock:
+            order = self.order(out_trade_no, mch_id)
+            if order is None or not order.unified:
+                raise ValueError(f"no JSAPI / NATIVE order {out_trade_no}")
+            if mode in ("duplicate", "notify") and order.state not in ("SUCCESS", "REFUND"):
+                raise ValueError(f"order {out_trade_no} is not paid: WeChat sends no genuine notification")
+            if mode == "notify":
+                order.notify_acknowledged = False
+        args = (self, order, 1, mode, total_fee, mode == "notify")
+        if wait:
+            return deliver_notify(*args)
+        self.schedule(self.async_delay, deliver_notify, *args)
+        return None
+
+    def set_pay_notify_delays(self, delays=None, scale=None):
+        """The waits before each notification retry: ``delays`` (seconds) or WeChat's schedule times
+        ``scale`` (e.g. 0.001 in tests); neither: WeChat's.  Returns the list."""
+        with self.lock:
+            if delays is not None:
+                self.pay_notify_delays = [float(d) for d in delays]
+            else:
+                self.pay_notify_delays = [d * float(scale if scale is not None else 1) for d in PAY_NOTIFY_DELAYS]
+            return list(self.pay_notify_delays)
+
+    def set_pay_auth_dirs(self, mch_id, dirs):
+        """The merchant's JSAPI payment directories (支付授权目录, e.g. ``https://shop.example.com/pay/``):
+        ``wx.chooseWXPay`` then works only on pages directly in one of them (not in a sub-directory), or
+        anywhere on a host whose root (``https://shop.example.com/``) is registered; empty: any page
+        (the default)."""
+        with self.lock:
+            if isinstance(dirs, str):
+                dirs = [dirs]
+            if dirs:
+                self.payments.auth_dirs[mch_id] = list(dirs)
+            else:
+                self.payments.auth_dirs.pop(mch_id, None)
+
+    def pay_notifications_for(self, out_trade_no):
+        """The notification attempts of ``out_trade_no`` so far (oldest first)."""
+        with self.lock:
+            return [n for n in self.pay_notifications if n["out_trade_no"] == out_trade_no]
+
     # -- WeChat Pay APIv3 ------------------------------------------------------
     def pay_v3_merchant(self, mchid, appid=None, partner=False):
         """Register the APIv3 credentials of merchant ``mchid`` (once; later calls return the same ones).
@@ -405,6 +487,7 @@ class FakeWeChat:
             del self.calls[:]
             del self.violations[:]
             del self.deliveries[:]
+            del self.pay_notifications[:]
 
     # -- background deliveries -------------------------------------------------
     def deliver(self, acc, event, xml=None, retries=True):

@@ -102,8 +102,10 @@
   function callApi(api, args, opts) {
     function answer(res) {
       var ok = res.errMsg === api + ":ok";
+      var cancelled = res.errMsg === api + ":cancel";
       if (ok && opts && typeof opts.success === "function") opts.success(res);
-      if (!ok && opts && typeof opts.fail === "function") opts.fail(res);
+      if (cancelled && opts && typeof opts.cancel === "function") opts.cancel(res);
+      if (!ok && !cancelled && opts && typeof opts.fail === "function") opts.fail(res);
       if (opts && typeof opts.complete === "function") opts.complete(res);
     }
     if (state.status !== "ready") {
@@ -127,6 +129,17 @@
     });
     state.openedLocation = args; // for tours: what the map was opened on
     callApi("openLocation", args, opts);
+  };
+  // WeChat Pay JSAPI: timestamp in lower case here (the paySign covers it as timeStamp)
+  wx.chooseWXPay = function (opts) {
+    var args = {};
+    ["timestamp", "timeStamp", "nonceStr", "package", "signType", "paySign"].forEach(function (key) {
+      if (opts && opts[key] !== undefined && opts[key] !== null) args[key] = String(opts[key]);
+    });
+    var choice = window.FAKEWECHAT_PAY_CHOICE; // "cancel" or "fail": the user does not pay
+    if (choice) args.choice = choice;
+    state.lastPay = args; // for tours: what the page asked to pay
+    callApi("chooseWXPay", args, opts);
   };
   wx.__fake = state; // for tours: wx.__fake.status is idle | pending | ready | error
   window.wx = window.jWeixin = wx;

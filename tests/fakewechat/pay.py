@@ -37,6 +37,10 @@ Real-platform rules mimicked (付款码支付 and 撤销订单 API pages of the 
   is refused; a charge older than a year (``REFUND_MAX_AGE``) answers
   ``TRADE_OVERDUE`` (v2 doc: 交易时间超过一年的订单无法提交退款).
 Outcomes are scripted per auth code with ``fake.pay_script``.
+
+The ledger (``PayState``, ``PayOrder``) is shared with the JSAPI / NATIVE orders of
+pay_jsapi.py (``/pay/unifiedorder``, ``/pay/closeorder``): ``orderquery``, ``refund``,
+``refundquery`` and the bills serve them too (``trade_type`` JSAPI / NATIVE).
 """
 
 import re
@@ -138,11 +142,18 @@ def make_script(outcome, openid=None, is_subscribe=None, recall=0, reverse_userp
 
 
 class PayOrder:
-    def __init__(self, appid, mch_id, data, transaction_id, openid, created):
+    """One charge: a micropay (``auth_code``) or a unified order (JSAPI / NATIVE: see pay_jsapi.py).
+
+    ``trade_type`` is MICROPAY unless given; a unified order has no ``transaction_id`` and no payer
+    (NATIVE) until it is paid.
+    """
+
+    def __init__(self, appid, mch_id, data, transaction_id, openid, created, trade_type="MICROPAY"):
         self.appid = appid
         self.mch_id = mch_id
+        self.trade_type = trade_type
         self.out_trade_no = data["out_trade_no"]
-        self.auth_code = data["auth_code"]
+        self.auth_code = data.get("auth_code")
         self.total_fee = int(data["total_fee"])
         self.body = data.get("body")
         self.attach = data.get("attach")
@@ -157,7 +168,25 @@ class PayOrder:
         self.recall_left = 0
         self.reverse_userpaying_left = 0
         self.time_end = None
+        self.paid_at = None
         self.refunded = 0
+        self.bank_type = "OTHERS"
+        # unified orders (pay_jsapi.py)
+        self.sign_type = data.get("sign_type") or "MD5"
+        self.notify_url = data.get("notify_url")
+        self.product_id = data.get("product_id")
+        self.time_expire = None  # epoch seconds (time_expire), None: none given
+        self.params = {}  # the unifiedorder parameters a re-entry must repeat
+        self.prepay_id = None
+        self.prepay_expires = None
+        self.code_url = None
+        self.closed_at = None
+        self.notify_acknowledged = False
+
+    @property
+    def unified(self):
+        """A unified order (JSAPI / NATIVE), not a micropay."""
+        return self.trade_type != "MICROPAY"
 
     def summary(self):
         return {k: v for k, v in vars(self).items()}
@@ -179,6 +208,10 @@ class PayState:
         # Day bills (pay_bill.py): out_trade_no / out_refund_no left out of the bill, or billed another amount.
         self.bill_omit = set()
         self.bill_amounts = {}
+        # Unified orders (pay_jsapi.py): every prepay_id issued -> its PayOrder (only order.prepay_id is alive)
+        self.prepays = {}
+        # mch_id -> JSAPI payment directories (支付授权目录); no entry: any page may pay
+        self.auth_dirs = {}
 
 
 # -- replies ----------------------------------------------------------------
@@ -190,7 +223,7 @@ def _fail(msg):
     return _xml_reply({"return_code": "FAIL", "return_msg": msg}, msg)
 
 
-def _reply(fake, acc, fields, errcode=0):
+def _reply(fake, acc, fields, errcode=0, sign_type="MD5"):
     data = {
         "return_code": "SUCCESS",
         "return_msg": "OK",
@@ -199,15 +232,16 @@ def _reply(fake, acc, fields, errcode=0):
         "nonce_str": "".join(fake.rng.choices(string.ascii_letters + string.digits, k=16)),
     }
     data.update({k: str(v) for k, v in fields.items() if v not in (None, "")})
-    return _xml_reply(data, errcode, pay_sign(data, acc.mch_key))
+    return _xml_reply(data, errcode, pay_sign(data, acc.mch_key, sign_type))
 
 
-def _err(fake, acc, code, des=None):
+def _err(fake, acc, code, des=None, sign_type="MD5"):
     return _reply(
         fake,
         acc,
         {"result_code": "FAIL", "err_code": code, "err_code_des": des or ERR_DES.get(code, code)},
         errcode=code,
+        sign_type=sign_type,
     )
 
 
@@ -255,6 +289,7 @@ def _mark_paid(fake, acc, order):
     now = fake.now()
     order.state = "SUCCESS"
     order.time_end = beijing_compact(now)
+    order.paid_at = now
 
 
 def _payer(fake, acc, code, script):
@@ -266,10 +301,13 @@ def _payer(fake, acc, code, script):
 
 
 def _order_fields(order, paid):
+    if order.unified and not paid:
+        # an unpaid unified order has no payer nor transaction yet: orderquery shows little
+        return {"out_trade_no": order.out_trade_no, "attach": order.attach, "device_info": order.device_info}
     fields = {
         "openid": order.openid,
         "is_subscribe": order.is_subscribe,
-        "trade_type": "MICROPAY",
+        "trade_type": order.trade_type,
         "fee_type": "CNY",
         "total_fee": order.total_fee,
         "transaction_id": order.transaction_id,
@@ -279,7 +317,12 @@ def _order_fields(order, paid):
     }
     if paid:
         fields.update(
-            {"bank_type": "OTHERS", "cash_fee": order.total_fee, "cash_fee_type": "CNY", "time_end": order.time_end}
+            {
+                "bank_type": order.bank_type,
+                "cash_fee": order.total_fee,
+                "cash_fee_type": "CNY",
+                "time_end": order.time_end,
+            }
         )
     return fields
 

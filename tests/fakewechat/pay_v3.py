@@ -305,7 +305,7 @@ def _transaction(order, full=True):
     data.update(
         {
             "out_trade_no": order.out_trade_no,
-            "trade_type": "MICROPAY",
+            "trade_type": order.trade_type,
             "trade_state": order.state,
             "trade_state_desc": pay_v2.TRADE_STATE_DESC[order.state],
         }

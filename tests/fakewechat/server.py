@@ -27,6 +27,7 @@ from . import (
     oauth,
     pay,
     pay_bill,
+    pay_jsapi,
     pay_v3,
 )
 from .errors import WeChatError
@@ -51,6 +52,7 @@ def _build_routes():
         api_jssdk,
         oauth,
         pay,
+        pay_jsapi,
         pay_bill,
         pay_v3,
         control,
