@@ -21,3 +21,4 @@ from . import test_wechat_pay_reconciliation
 from . import test_cs_conversation
 from . import test_cs_tour
 from . import test_stores
+from . import test_wechat_pay_jsapi

@@ -20,14 +20,16 @@ import contextlib
 import logging
 import os
 import tempfile
+from datetime import timedelta
 from xml.parsers.expat import ExpatError
 
+import pytz
 import requests
 import urllib3
 import xmltodict
 from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay import WeChatPay
-from wechatpy.pay.utils import calculate_signature
+from wechatpy.pay.utils import calculate_signature, calculate_signature_hmac
 
 from odoo.tools import consteq
 from odoo.tools.translate import LazyTranslate
@@ -42,6 +44,9 @@ OK = "ok"
 ERROR = "error"
 # ... or not (network error, timeout, HTTP error, unsigned or badly signed answer).
 UNKNOWN = "unknown"
+
+BEIJING = pytz.timezone("Asia/Shanghai")  # WeChat Pay's times are Beijing time
+JSAPI_ORDER_VALIDITY = timedelta(hours=2)  # time_start, from time_expire: a prepay_id lives 2 hours
 
 # err_code of micropay whose outcome is unknown: query, never charge again.
 QUERY_ERRORS = {"SYSTEMERROR", "BANKERROR", "ORDERPAID", "OUT_TRADE_NO_USED", "USERPAYING"}
@@ -361,6 +366,72 @@ class WeChatPayClient:
                 return res
         # A signed answer without this refund: as if WeChat did not know it.
         return WeChatPayResult(ERROR, "REFUNDNOTEXIST", refund_message(self.env, "REFUNDNOTEXIST"), data)
+
+    # ------------------------------------------------------------------ JSAPI (公众号支付): paying in WeChat's browser
+    def jsapi_order(self, out_trade_no, total_fee, body, openid, notify_url, client_ip, time_expire, attach=None):
+        """Place the order a member pays on a page in WeChat (``pay/unifiedorder``, ``trade_type`` JSAPI):
+        ``data["prepay_id"]`` (valid 2 hours).
+
+        ``time_expire`` (an aware datetime) is when WeChat stops taking the payment; ``time_start`` is sent as
+        well, from the same ``out_trade_no``: WeChat compares every parameter of an order placed again, and
+        wechatpy would otherwise fill both with the current time (another order: "201 商户订单号重复").
+        ``notify_url`` must carry no query string (WeChat drops it).
+        """
+        expire = time_expire.astimezone(BEIJING)
+        start = expire - JSAPI_ORDER_VALIDITY
+        return self._call(
+            lambda pay: pay.order.create,
+            trade_type="JSAPI",
+            body=body,
+            total_fee=total_fee,
+            notify_url=notify_url,
+            client_ip=client_ip,
+            user_id=openid,
+            out_trade_no=out_trade_no,
+            attach=attach,
+            time_start=start,
+            time_expire=expire,
+            repeatable=False,
+        )
+
+    def jsapi_params(self, prepay_id):
+        """What the page passes to ``wx.chooseWXPay`` for ``prepay_id``: ``timestamp``, ``nonceStr``,
+        ``package``, ``signType``, ``paySign`` (signed with the merchant key; never the key itself)."""
+        return self._pay().jsapi.get_jsapi_params(prepay_id, jssdk=True)
+
+    def close_order(self, out_trade_no):
+        """Close an unpaid order (``pay/closeorder``): it can no longer be paid.  ERROR ``ORDERPAID`` when the
+        member paid meanwhile (then the payment is there to use or refund)."""
+        return self._call(lambda pay: pay.order.close, out_trade_no=out_trade_no)
+
+    def query_order(self, out_trade_no):
+        """Where order ``out_trade_no`` stands (``pay/orderquery``): ``data["trade_state"]``."""
+        return self._call(lambda pay: pay.order.query, out_trade_no=out_trade_no)
+
+    def verify_notification(self, body):
+        """The fields of WeChat's payment notification ``body`` (支付结果通知, XML bytes) when it is signed by
+        the merchant key (MD5, or HMAC-SHA256 when it says so) and names this account and merchant; else None.
+        The caller still checks the amount against its own order, and treats a notification again as a
+        duplicate (WeChat sends one until it is answered, and sometimes more)."""
+        try:
+            data = xmltodict.parse(body, disable_entities=True).get("xml")
+        except (ExpatError, ValueError, AttributeError, TypeError):
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("sign"), str):
+            return None
+        data = {k: v for k, v in data.items() if isinstance(v, str)}
+        account = self.account
+        unsigned = {k: v for k, v in data.items() if k != "sign"}
+        key = account.pay_api_key or ""
+        if data.get("sign_type") == "HMAC-SHA256":
+            expected = calculate_signature_hmac(unsigned, key)
+        else:
+            expected = calculate_signature(unsigned, key)
+        if not key or not consteq(data["sign"].upper(), expected.upper()):
+            return None
+        if data.get("appid") != account.appid or data.get("mch_id") != account.pay_mch_id:
+            return None
+        return data
 
     def download_bill(self, bill_date):
         """The trade bill (``ALL``) of ``bill_date`` (a ``date``, Beijing day): ``data["rows"]``.
