@@ -19,6 +19,7 @@ from werkzeug.exceptions import NotFound
 from odoo import _, fields, http
 from odoo.http import request
 
+from ..tools.geo import geo_point
 from ..tools.wechat_api import WeChatError
 from .member_page import WeChatMemberPage
 
@@ -26,16 +27,6 @@ _logger = logging.getLogger(__name__)
 
 KNOWN_LOCATION_DAYS = 7  # a member's location older than this is not used to sort the stores
 JS_APIS = ["getLocation", "openLocation"]
-
-
-def _point(lat, lng):
-    try:
-        point = (float(lat), float(lng))
-    except (TypeError, ValueError):
-        return None
-    if not (-90 <= point[0] <= 90 and -180 <= point[1] <= 180) or point == (0.0, 0.0):
-        return None
-    return point
 
 
 class WeChatStorePage(WeChatMemberPage):
@@ -64,15 +55,15 @@ class WeChatStorePage(WeChatMemberPage):
             "url": f"/wechat/store/{store.wechat_account_id.id}/{store.id}",
         }
 
-    def _reference_point(self, account, lat, lng):
+    def _referencegeo_point(self, account, lat, lng):
         """Where to sort from: ``(point, source)`` with source "page", "member" or None."""
-        point = _point(lat, lng)
+        point = geo_point(lat, lng)
         if point:
             return point, "page"
         member = self._current_member(account)
         if member and member.last_location_at:
             if member.last_location_at >= fields.Datetime.now() - timedelta(days=KNOWN_LOCATION_DAYS):
-                point = _point(member.last_latitude, member.last_longitude)
+                point = geo_point(member.last_latitude, member.last_longitude)
                 if point:
                     return point, "member"
         return None, None
@@ -101,7 +92,7 @@ class WeChatStorePage(WeChatMemberPage):
         account = self._account(account_id)
         self._set_lang(lang)
         Store = request.env["pos.config"]
-        point, source = self._reference_point(account, lat, lng)
+        point, source = self._referencegeo_point(account, lat, lng)
         if point:
             rows = Store._wechat_by_distance(account, *point)
             located = {row[0] for row in rows}

@@ -1,19 +1,10 @@
-import math
-
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-EARTH_RADIUS_KM = 6371.0088
+from ..tools.geo import distance_km
+
 NEAREST_STORES = 3
 STORE_MANAGER = "point_of_sale.group_pos_manager"
-
-
-def distance_km(lat1, lng1, lat2, lng2):
-    """The great-circle distance in km between two points (haversine)."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlmb = phi2 - phi1, math.radians(lng2 - lng1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 def format_hour(value):

@@ -13,6 +13,7 @@ from odoo.tools import consteq
 from odoo.tools.misc import format_datetime
 from odoo.tools.misc import hmac as hmac_sign
 
+from ..tools.geo import geo_point
 from ..tools.wechat_api import WeChatError
 from .wechat_notice import CS_EVENT_LIMIT, CS_EVENT_WINDOW, CS_MESSAGE_LIMIT, CS_MESSAGE_WINDOW
 from .wechat_tag import MAX_TAGS_PER_MEMBER
@@ -421,11 +422,8 @@ class WeChatMember(models.Model):
         """Keep the member's location (WeChat's texts ``latitude``, ``longitude``); ``(lat, lng)`` as floats,
         or None when they are not a point on Earth."""
         self.ensure_one()
-        try:
-            point = (float(latitude), float(longitude))
-        except (TypeError, ValueError):
-            return None
-        if not (-90 <= point[0] <= 90 and -180 <= point[1] <= 180) or point == (0.0, 0.0):
+        point = geo_point(latitude, longitude)
+        if not point:
             return None
         member = self.sudo()
         when = when or fields.Datetime.now()
