@@ -6,10 +6,11 @@ import zlib
 from datetime import timedelta
 
 from markupsafe import Markup
+from psycopg2 import errors
 
 from odoo import Command, _, api, fields, models, modules
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import consteq
+from odoo.tools import consteq, mute_logger
 from odoo.tools.misc import format_datetime
 from odoo.tools.misc import hmac as hmac_sign
 
@@ -819,8 +820,9 @@ class WeChatMember(models.Model):
                 infos = account._api().user_info_batch(list(by_openid))
             except WeChatError as exc:
                 _logger.warning("WeChat account %s: user info failed: %s", account.id, exc.errcode)
-                members.sudo().write({"info_state": "failed"})
+                members._write_profiles({member: {"info_state": "failed"} for member in members})
                 continue
+            profiles = {member: {"info_state": "failed"} for member in members}  # those WeChat did not answer
             for info in infos:
                 member = by_openid.get(info.get("openid"))
                 if not member:
@@ -834,10 +836,29 @@ class WeChatMember(models.Model):
                     vals["qr_scene"] = info.get("qr_scene_str") or str(info.get("qr_scene"))
                 if str(info.get("subscribe")) == "0" and member.state == "follower":
                     vals["state"] = "unfollowed"
-                member.sudo().write(vals)  # WeChat's own answer: server code
-            (members - members.filtered(lambda m: m.info_state == "done")).sudo().write({"info_state": "failed"})
-            members.filtered("unionid")._link_same_person()
+                profiles[member] = vals
+            written = members._write_profiles(profiles)
+            written.filtered("unionid")._link_same_person()
         return True
+
+    def _write_profiles(self, profiles):
+        """Write WeChat's answer (``{member: vals}``, server code); the members written.
+
+        A member the webhook changed while WeChat answered (the member wrote,
+        followed again ...) cannot be written by this transaction (a
+        serialization failure): that one keeps its profile to fetch, and the
+        next run fetches it, instead of the whole job failing.
+        """
+        written = self.browse()
+        for member, vals in profiles.items():
+            try:
+                with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                    member.sudo().write(vals)
+            except (errors.SerializationFailure, errors.LockNotAvailable):
+                _logger.info("WeChat member %s changed meanwhile: its profile is fetched again later", member.id)
+                continue
+            written |= member
+        return written
 
     def _link_same_person(self):
         """One contact per person: members of one company with the same unionid share one contact.

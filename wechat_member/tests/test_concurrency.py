@@ -212,3 +212,45 @@ class TestCampaignQueueLocks(TransactionCase):
             env_a.cr.rollback()  # A's step ends: its campaign and chunks are free again
             self.assertEqual(env_b["wechat.campaign"]._lock_for_sending(ids=first.ids).ids, first.ids)
             env_b.cr.rollback()
+
+
+@tagged("post_install", "-at_install")
+class TestProfileFetchBesideTheWebhook(TransactionCase):
+    """The profile fetch (a cron, REPEATABLE READ) while the webhook changes one of its members."""
+
+    def test_member_changed_meanwhile_is_fetched_next_time(self):
+        with separate_env(self.registry) as env:
+            account = env["wechat.account"].create(
+                {
+                    "name": "Profiles",
+                    "appid": "wxprofiles00000001",
+                    "appsecret": "s",
+                    "sandbox": True,
+                    "sandbox_url": "http://127.0.0.1:9",  # nobody: WeChat is unreachable
+                    "timeout": 1,
+                }
+            )
+            members = env["wechat.member"].browse(
+                [env["wechat.member"]._get_or_create(account, f"oProfiles{i:020d}")[0].id for i in range(3)]
+            )
+            account_id, ids = account.id, members.ids
+        try:
+            with separate_env(self.registry) as cron, separate_env(self.registry) as webhook:
+                cron.cr.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                pending = cron["wechat.member"].browse(ids)
+                pending.mapped("openid")  # the job's snapshot is taken
+                # Meanwhile the member writes: the webhook updates the row and commits first.
+                webhook["wechat.member"].browse(ids[1])._touch()
+                webhook.cr.commit()
+                # The sandbox account has no fake behind it: WeChat's answer is an error, written as "failed".
+                pending._fetch_user_info()
+                cron.cr.commit()
+            with separate_env(self.registry) as env:
+                states = env["wechat.member"].browse(ids).mapped("info_state")
+            self.assertEqual(states, ["failed", "pending", "failed"], "the changed one waits for the next run")
+        finally:
+            with separate_env(self.registry) as env:
+                partners = env["wechat.member"].browse(ids).partner_id
+                env.cr.execute("DELETE FROM wechat_member WHERE id = ANY(%s)", [ids])
+                env.cr.execute("DELETE FROM res_partner WHERE id = ANY(%s)", [partners.ids])
+                env.cr.execute("DELETE FROM wechat_account WHERE id = %s", [account_id])
