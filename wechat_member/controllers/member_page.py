@@ -97,6 +97,11 @@ class WeChatMemberPage(http.Controller):
             return None
         return path
 
+    @staticmethod
+    def _in_wechat():
+        """Whether the page is open in WeChat's own browser."""
+        return "MicroMessenger" in (request.httprequest.headers.get("User-Agent") or "")
+
     def _client_ip(self):
         return request.httprequest.remote_addr or ""
 
@@ -232,7 +237,7 @@ class WeChatMemberPage(http.Controller):
 
     def _notify_me_values(self, member):
         """The "Notify me" block (see ``wechat.notice.template._member_page_notify_values``), or None."""
-        in_wechat = "MicroMessenger" in (request.httprequest.headers.get("User-Agent") or "")
+        in_wechat = self._in_wechat()
         return request.env["wechat.notice.template"]._member_page_notify_values(
             member, request.httprequest.url, in_wechat
         )

@@ -9,8 +9,6 @@ member's profile (its stores first).  ``wx.openLocation`` opens WeChat's map on
 a store; outside WeChat a Tencent Maps link does.
 """
 
-import json
-import logging
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -20,10 +18,7 @@ from odoo import _, fields, http
 from odoo.http import request
 
 from ..tools.geo import geo_point
-from ..tools.wechat_api import WeChatError
 from .member_page import WeChatMemberPage
-
-_logger = logging.getLogger(__name__)
 
 KNOWN_LOCATION_DAYS = 7  # a member's location older than this is not used to sort the stores
 JS_APIS = ["getLocation", "openLocation"]
@@ -55,12 +50,11 @@ class WeChatStorePage(WeChatMemberPage):
             "url": f"/wechat/store/{store.wechat_account_id.id}/{store.id}",
         }
 
-    def _referencegeo_point(self, account, lat, lng):
+    def _reference_point(self, member, lat, lng):
         """Where to sort from: ``(point, source)`` with source "page", "member" or None."""
         point = geo_point(lat, lng)
         if point:
             return point, "page"
-        member = self._current_member(account)
         if member and member.last_location_at:
             if member.last_location_at >= fields.Datetime.now() - timedelta(days=KNOWN_LOCATION_DAYS):
                 point = geo_point(member.last_latitude, member.last_longitude)
@@ -68,31 +62,19 @@ class WeChatStorePage(WeChatMemberPage):
                     return point, "member"
         return None, None
 
-    def _jssdk_values(self, account):
-        """``wx.config`` of this page (getLocation, openLocation), or {} when WeChat gives no ticket."""
-        in_wechat = "MicroMessenger" in (request.httprequest.headers.get("User-Agent") or "")
-        if not (in_wechat or account.sandbox):
+    def _jssdk_values(self, account, member):
+        """``wx.config`` of this page (getLocation, openLocation), or {} outside WeChat or without a ticket."""
+        if not (self._in_wechat() or account.sandbox):
             return {}
-        try:
-            config = account._jsapi_config(request.httprequest.url)
-        except WeChatError as exc:
-            _logger.warning("WeChat account %s: no JS-SDK ticket for the stores page (%s)", account.id, exc.errcode)
-            return {}
-        config.update(jsApiList=JS_APIS)
-        member = self._current_member(account)
-        return {
-            "config_json": json.dumps(config),
-            "script_url": account._jssdk_script_url(),
-            # The sandbox's JS-SDK stand-in is told who the visitor is (real WeChat knows it).
-            "fake_openid": member.openid if (account.sandbox and member) else False,
-        }
+        return account._jssdk_page_values(request.httprequest.url, member, js_apis=JS_APIS) or {}
 
     @http.route("/wechat/stores/<int:account_id>", type="http", auth="public", methods=["GET"], sitemap=False)
     def store_list(self, account_id, lat=None, lng=None, lang=None, **kw):
         account = self._account(account_id)
         self._set_lang(lang)
         Store = request.env["pos.config"]
-        point, source = self._referencegeo_point(account, lat, lng)
+        member = self._current_member(account)
+        point, source = self._reference_point(member, lat, lng)
         if point:
             rows = Store._wechat_by_distance(account, *point)
             located = {row[0] for row in rows}
@@ -100,7 +82,6 @@ class WeChatStorePage(WeChatMemberPage):
             stores = [self._store_values(s, km, is_open) for s, km, is_open in rows]
             stores += [self._store_values(s) for s in unlocated]
         else:
-            member = self._current_member(account)
             city = (member.partner_id.city or "").strip() if member else ""
             all_stores = Store._wechat_stores(account)
             if city:
@@ -110,7 +91,7 @@ class WeChatStorePage(WeChatMemberPage):
             "account": account,
             "stores": stores,
             "source": source,
-            "jssdk": self._jssdk_values(account),
+            "jssdk": self._jssdk_values(account, member),
             "lang": request.env.lang,
             "title": _("Our stores"),
         }
@@ -128,7 +109,7 @@ class WeChatStorePage(WeChatMemberPage):
         values = {
             "account": account,
             "entry": self._store_values(store),
-            "jssdk": self._jssdk_values(account),
+            "jssdk": self._jssdk_values(account, self._current_member(account)),
             "lang": request.env.lang,
             "title": store.name,
         }

@@ -133,10 +133,15 @@ class PosConfig(models.Model):
         self.ensure_one()
         return bool(self.wechat_latitude or self.wechat_longitude)
 
+    def _wechat_address_partner(self):
+        """Where the store is when it says nothing itself: its warehouse's address (Inventory), else its
+        company's."""
+        self.ensure_one()
+        return self.sudo().picking_type_id.warehouse_id.partner_id or self.sudo().company_id.partner_id
+
     def _wechat_store_phone(self):
         self.ensure_one()
-        partner = self.sudo().picking_type_id.warehouse_id.partner_id or self.sudo().company_id.partner_id
-        return self.wechat_store_phone or partner.phone or ""
+        return self.wechat_store_phone or self._wechat_address_partner().phone or ""
 
     def _wechat_hours_text(self):
         self.ensure_one()
@@ -236,27 +241,17 @@ class PosConfig(models.Model):
         label = _("Our stores")
         return f'<a href="{account.get_base_url()}/wechat/stores/{account.id}">{label}</a>'
 
-    @api.depends("wechat_account_id")
     def _wechat_store_address(self, phone=True):
-        """The store's address on one line (and its phone): its warehouse's address (Inventory), else its
-        company's."""
+        """The store's address on one line (and its phone): its own, else its warehouse's or company's."""
         self.ensure_one()
-        partner = self.sudo().picking_type_id.warehouse_id.partner_id or self.sudo().company_id.partner_id
         if self.wechat_address:
-            return ", ".join(
-                part for part in (self.wechat_address, self._wechat_store_phone() if phone else "") if part
-            )
-        return ", ".join(
-            part
-            for part in (
-                partner.state_id.name,
-                partner.city,
-                partner.street,
-                partner.street2,
-                self._wechat_store_phone() if phone else "",
-            )
-            if part
-        )
+            parts = [self.wechat_address]
+        else:
+            partner = self._wechat_address_partner()
+            parts = [partner.state_id.name, partner.city, partner.street, partner.street2]
+        if phone:
+            parts.append(self._wechat_store_phone())
+        return ", ".join(part for part in parts if part)
 
     def _compute_wechat_follow(self):
         Channel = self.env["wechat.qr.channel"].sudo()

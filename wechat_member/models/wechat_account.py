@@ -1,5 +1,6 @@
 import contextlib
 import hashlib
+import json
 import logging
 import secrets
 import time
@@ -585,6 +586,23 @@ class WeChatAccount(models.Model):
         if self.sandbox:
             return f"{self.sandbox_url.rstrip('/')}/open/js/jweixin-1.6.0.js"
         return JSSDK_URL
+
+    def _jssdk_page_values(self, url, member=None, js_apis=(), open_tags=()):
+        """What a page at ``url`` needs to use the JS-SDK: ``config_json`` (its signed ``wx.config``, with
+        ``js_apis`` and ``open_tags``), ``script_url`` and ``fake_openid`` (in sandbox mode the fake's stand-in
+        is told who the visitor ``member`` is; real WeChat knows it).  None when WeChat gives no jsapi_ticket."""
+        self.ensure_one()
+        try:
+            config = self._jsapi_config(url)
+        except WeChatError as exc:
+            _logger.warning("WeChat account %s: no JS-SDK ticket for a page (%s)", self.id, exc.errcode)
+            return None
+        config.update(jsApiList=list(js_apis), openTagList=list(open_tags))
+        return {
+            "config_json": json.dumps(config),
+            "script_url": self._jssdk_script_url(),
+            "fake_openid": member.openid if (self.sandbox and member) else False,
+        }
 
     def _fetch_stable_token(self, force_refresh=False):
         """POST ``/cgi-bin/stable_token`` (JSON). Raises :class:`WeChatError`, writes nothing."""

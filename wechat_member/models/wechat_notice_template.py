@@ -1,4 +1,3 @@
-import json
 import logging
 import re
 
@@ -347,19 +346,11 @@ class WeChatNoticeTemplate(models.Model):
             }
             for mapping in mappings
         ]
-        try:
-            config = account._jsapi_config(page_url)
-        except WeChatError as exc:
-            _logger.warning("WeChat account %s: no JS-SDK ticket for the member page (%s)", account.id, exc.errcode)
+        jssdk = account._jssdk_page_values(page_url, member, open_tags=["wx-open-subscribe"])
+        if jssdk is None:
             values["error"] = True
             return values
-        config.update(jsApiList=[], openTagList=["wx-open-subscribe"])
-        values.update(
-            config_json=json.dumps(config),
-            script_url=account._jssdk_script_url(),
-            # The sandbox's JS-SDK stand-in is told who the visitor is (real WeChat knows it).
-            fake_openid=member.openid if account.sandbox else False,
-        )
+        values.update(jssdk)
         return values
 
     # ------------------------------------------------------------------ actions

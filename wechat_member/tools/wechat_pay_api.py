@@ -212,13 +212,15 @@ class WeChatPayClient:
                     os.unlink(path)
 
     def _verified(self, pay, data):
-        """``data`` as a plain dict if its signature is the merchant's, else ``None``."""
-        if not isinstance(data, dict) or not data.get("sign"):
+        """``data`` as a plain dict if its signature is the merchant's (MD5, or HMAC-SHA256 when it says so),
+        else ``None``."""
+        if not isinstance(data, dict) or not isinstance(data.get("sign"), str) or not pay.api_key:
             return None
         data = {k: v for k, v in data.items() if isinstance(v, str)}
         # wechatpy's check_signature compares with ``==``: compare in constant time here.
         unsigned = {k: v for k, v in data.items() if k != "sign"}
-        if not consteq(data["sign"], calculate_signature(unsigned, pay.api_key)):
+        sign = calculate_signature_hmac if data.get("sign_type") == "HMAC-SHA256" else calculate_signature
+        if not consteq(data["sign"], sign(unsigned, pay.api_key)):
             return None
         return data
 
@@ -417,19 +419,9 @@ class WeChatPayClient:
             data = xmltodict.parse(body, disable_entities=True).get("xml")
         except (ExpatError, ValueError, AttributeError, TypeError):
             return None
-        if not isinstance(data, dict) or not isinstance(data.get("sign"), str):
-            return None
-        data = {k: v for k, v in data.items() if isinstance(v, str)}
+        data = self._verified(self._pay(), data)
         account = self.account
-        unsigned = {k: v for k, v in data.items() if k != "sign"}
-        key = account.pay_api_key or ""
-        if data.get("sign_type") == "HMAC-SHA256":
-            expected = calculate_signature_hmac(unsigned, key)
-        else:
-            expected = calculate_signature(unsigned, key)
-        if not key or not consteq(data["sign"].upper(), expected.upper()):
-            return None
-        if data.get("appid") != account.appid or data.get("mch_id") != account.pay_mch_id:
+        if not data or data.get("appid") != account.appid or data.get("mch_id") != account.pay_mch_id:
             return None
         return data
 
