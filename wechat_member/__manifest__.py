@@ -42,6 +42,8 @@
         "views/member_page_templates.xml",
         "views/store_page_templates.xml",
         "views/wechat_member_menus.xml",
+        "views/preorder_page_templates.xml",
+        "views/wechat_preorder_views.xml",
         "report/wechat_cs_report_views.xml",
         "wizard/wechat_member_import_views.xml",
         "views/pos_capture_views.xml",

@@ -215,6 +215,14 @@ class WeChatMemberPage(http.Controller):
             "notify": self._notify_me_values(member),
             "cs_replies": member.with_context(lang=request.env.lang)._cs_recent_replies(),
             "has_stores": bool(request.env["pos.config"]._wechat_stores(member.account_id)),
+            "has_bookings": bool(
+                request.env["product.template"]
+                .sudo()
+                .search_count(
+                    [("wechat_orderable", "=", True), ("company_id", "in", (False, member.account_id.company_id.id))],
+                    limit=1,
+                )
+            ),
             "lang": request.env.lang,
         }
 

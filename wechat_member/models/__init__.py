@@ -34,3 +34,6 @@ from . import wechat_pay_reconciliation_line
 from . import discuss_channel
 from . import ir_attachment
 from . import wechat_media
+from . import product_template
+from . import wechat_preorder_slot
+from . import wechat_preorder

@@ -1,9 +1,15 @@
+from datetime import datetime, time, timedelta
+
+import pytz
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..tools.geo import distance_km
 
 NEAREST_STORES = 3
+BOOKING_DAYS = 7  # members book up to a week ahead
+BOOKING_LEAD = timedelta(hours=1)  # the store needs an hour to get a booking ready
 STORE_MANAGER = "point_of_sale.group_pos_manager"
 
 
@@ -269,3 +275,52 @@ class PosConfig(models.Model):
         if params:  # an empty list loads every field
             params += ["wechat_account_id", "wechat_follow_qr"]
         return params
+
+    # ------------------------------------------------------------------ bookings in WeChat
+    def _wechat_opening_spans(self, day):
+        """``(opens, closes)`` of local ``day`` (a date) as naive UTC datetimes, in the shop's time zone."""
+        self.ensure_one()
+        tz = self.company_id._wechat_tz()
+
+        def at(hours, plus_days=0):
+            minutes = round(hours * 60)
+            local = datetime.combine(day + timedelta(days=plus_days), time()) + timedelta(minutes=minutes)
+            return tz.localize(local).astimezone(pytz.utc).replace(tzinfo=None)
+
+        opens, closes = self.wechat_open_time, self.wechat_close_time
+        if opens == closes:
+            return at(0.0), at(0.0, 1)
+        return at(opens), at(closes, 0 if closes > opens else 1)
+
+    def _wechat_booking_slots(self, template, now=None, days=BOOKING_DAYS):
+        """The slots members may book ``template`` in this store: ``[(start, end)]`` (naive UTC), the days
+        ahead from the shop's today.  An appointment: slots of ``wechat_slot_minutes`` from the opening; a
+        pick-up: the opening hours of each day.  Slots starting within ``BOOKING_LEAD`` are not offered (a
+        pick-up day until its closing)."""
+        self.ensure_one()
+        now = now or fields.Datetime.now()
+        today = self.company_id._wechat_today(now)
+        slots = []
+        for offset in range(days):
+            opens, closes = self._wechat_opening_spans(today + timedelta(days=offset))
+            if template.wechat_booking_kind == "pickup":
+                if closes - BOOKING_LEAD > now:
+                    slots.append((opens, closes))
+                continue
+            length = timedelta(minutes=template.wechat_slot_minutes)
+            start = opens
+            while start + length <= closes:
+                if start >= now + BOOKING_LEAD:
+                    slots.append((start, start + length))
+                start += length
+        return slots
+
+    def _wechat_preorder_pay_method(self):
+        """The store's WeChat Pay method members pay bookings with (APIv2 JSAPI), or an empty recordset."""
+        self.ensure_one()
+        account = self.sudo().wechat_account_id
+        return self.sudo().payment_method_ids.filtered(
+            lambda m: m.use_payment_terminal == "wechat_pay"
+            and m.wechat_account_id == account
+            and m.wechat_pay_api_version == "v2"
+        )[:1]

@@ -16,6 +16,7 @@ BIND_METHODS = [
     ("phone_confirmed", "Phone, confirmed by the cashier"),
     ("customer_confirmed", "Customer confirmed by the cashier before spending points"),
     ("payer", "WeChat Pay payer"),
+    ("preorder", "Booking paid in WeChat"),
 ]
 # What the POS may say of how the cashier identified the customer (the payer is the server's).
 CONFIRMED_METHODS = ("dynamic_code", "static_code_confirmed", "phone_confirmed", "customer_confirmed")

@@ -183,6 +183,17 @@ class WeChatAccount(models.Model):
         default=lambda self: _("Thank you for your purchase!"),
         help="First line of the message after a WeChat Pay purchase; the amount, the store and the points follow.",
     )
+    preorder_pay_minutes = fields.Integer(
+        "Pay Bookings Within (min)",
+        default=15,
+        help="A booking made in WeChat waits this long for its payment, then expires and frees its place.",
+    )
+    preorder_cancel_hours = fields.Integer(
+        "Cancel Bookings Online Until (h)",
+        default=2,
+        help="Members may cancel a paid booking in WeChat (refunded in full) up to this many hours before its "
+        "time; later, the store decides.",
+    )
     cs_reply_delay = fields.Integer(
         "Customer-Service Follow-Up (min)",
         default=30,
@@ -236,6 +247,12 @@ class WeChatAccount(models.Model):
     _sql_constraints = [
         ("appid_uniq", "UNIQUE(appid)", "This AppID is already used by another WeChat account."),
         ("timeout_positive", "CHECK(timeout > 0)", "The timeout must be positive."),
+        (
+            "preorder_pay_minutes_range",
+            "CHECK(preorder_pay_minutes >= 5 AND preorder_pay_minutes <= 110)",
+            "Bookings are paid within 5 to 110 minutes (WeChat keeps a payment open for 2 hours).",
+        ),
+        ("preorder_cancel_hours_positive", "CHECK(preorder_cancel_hours >= 0)", "The cancel delay cannot be negative."),
         ("digest_hour_range", "CHECK(digest_hour >= 0 AND digest_hour <= 23)", "The digest hour is 0 to 23."),
         (
             "digest_holdout_range",

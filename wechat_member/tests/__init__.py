@@ -22,3 +22,5 @@ from . import test_cs_conversation
 from . import test_cs_tour
 from . import test_stores
 from . import test_wechat_pay_jsapi
+from . import test_preorder
+from . import test_preorder_http
