@@ -471,6 +471,8 @@ class WeChatPreorder(models.Model):
             refund = self.env["wechat.pay.refund"].sudo().browse(refund_id).exists()
             if refund and refund.state == "pending":
                 refund._send(WeChatPayClient(refund.account_id), reason=reason)
+                # WeChat's answer is written at once: the next refund's call may fail.
+                self.env.flush_all()
 
     def _can_cancel_online(self, now=None):
         self.ensure_one()

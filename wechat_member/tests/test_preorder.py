@@ -179,9 +179,7 @@ class TestPreorders(PreorderCommon):
         self.commit()  # refunds go to WeChat after the commit
         order = self.fake.order(booking.transaction_id.out_trade_no)
         self.assertEqual(order.refunded, 8800, "refunded in full")
-        # The bookings cron asks WeChat where refunds stand (and sends again one WeChat never got).
-        self.Preorder._resend_refunds()
-        self.assertIn(booking.refund_ids.state, ("processing", "done"))
+        self.assertIn(booking.refund_ids.state, ("processing", "done"), "WeChat's answer recorded")
         self.assertFalse(self.notices("preorder_confirmed", self.lily_member))
 
     def test_cancel_in_time_refunds_late_cancel_refused(self):
@@ -200,6 +198,18 @@ class TestPreorders(PreorderCommon):
         late.action_cancel()  # the shop may
         self.assertEqual(late.state, "cancelled")
         self.assertEqual(len(late.refund_ids), 1)
+
+    def test_refund_wechat_never_got_is_sent_again_by_the_cron(self):
+        booking = self.paid(self.fitting, after=timedelta(hours=5))
+        self.fake.inject("/secapi/pay/refund", http_status=500)
+        booking._cancel_by_member()
+        self.commit()
+        self.assertEqual(booking.refund_ids.state, "pending", "outcome unknown: WeChat did not answer")
+        no = booking.transaction_id.out_trade_no
+        self.assertEqual(self.fake.order(no).refunded, 0)
+        self.run_cron("wechat_member.ir_cron_wechat_preorders")
+        self.assertEqual(self.fake.order(no).refunded, 20000, "sent again with the same refund number")
+        self.assertIn(booking.refund_ids.state, ("processing", "done"))
 
     def test_handover_at_the_till(self):
         booking = self.paid()
