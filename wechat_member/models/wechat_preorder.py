@@ -363,7 +363,7 @@ class WeChatPreorder(models.Model):
         txn = booking.transaction_id
         txn.invalidate_recordset()
         if str(data.get("total_fee")) != str(txn.total_fee):
-            _logger.error(
+            _logger.warning(
                 "Booking %s: WeChat says %s fen paid, %s expected: refused",
                 booking.name,
                 data.get("total_fee"),
