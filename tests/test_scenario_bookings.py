@@ -71,9 +71,19 @@ def test_member_books_pays_and_collects(odoo, shop, fake_wechat):
     assert rpc(lily, f"{odoo.url}/wechat/booking/{account_id}/{booking_id}/status") == {"state": "confirmed"}
     assert fake_wechat.pay_notify(no, mode="duplicate")["acknowledged"], "a replay is answered SUCCESS"
     assert not fake_wechat.pay_notify(no, mode="bad_sign")["acknowledged"], "a forged one is refused"
-    page = lily.get(f"{odoo.url}/wechat/booking/{account_id}/{booking_id}", timeout=15)
-    assert 'id="wm-booking-qr"' in page.text
+    booking_page = lily.get(f"{odoo.url}/wechat/booking/{account_id}/{booking_id}", timeout=15).text
+    assert 'id="wm-booking-qr"' in booking_page
 
+    # A store that takes no bookings (a tampered form) is refused, not replaced by another one.
+    form = lily.get(f"{odoo.url}/wechat/book/{account_id}/{tmpl_id}", params={"lang": "en"}, timeout=15)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    tampered = lily.post(
+        f"{odoo.url}/wechat/book/{account_id}/{tmpl_id}",
+        data={"csrf_token": csrf, "store": "999999", "slot": slot, "qty": "1"},
+        timeout=15,
+        allow_redirects=False,
+    )
+    assert tampered.status_code == 400 and "does not take bookings" in tampered.text
     # Someone else wants the last place of that day: fully booked.
     other = member_session(fake_wechat, acc.appid, acc.add_follower())
     page = other.get(f"{odoo.url}/wechat/book/{account_id}/{tmpl_id}", params={"lang": "en"}, timeout=15)
@@ -92,7 +102,8 @@ def test_member_books_pays_and_collects(odoo, shop, fake_wechat):
     odoo.call("pos.session", "write", [shop["session_id"]], {"state": "opened"})  # the register is opened
     listed = cashier.call("wechat.preorder", "pos_to_collect", config_id, "")
     assert booking_id in [row["id"] for row in listed]
-    done = cashier.call("wechat.preorder", "pos_collect", shop["session_id"], booking_id)
+    code = re.search(r'class="wm-code">([A-Z0-9]+)<', booking_page).group(1)  # under the QR on Lily's phone
+    done = cashier.call("wechat.preorder", "pos_collect", shop["session_id"], booking_id, code)
     assert done["state"] == "collected"
     [booking] = odoo.search_read("wechat.preorder", [("id", "=", booking_id)], ["pos_order_id"])
     [order] = odoo.search_read("pos.order", [("id", "=", booking["pos_order_id"][0])], ["state", "amount_total"])

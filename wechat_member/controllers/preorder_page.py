@@ -133,7 +133,9 @@ class WeChatPreorderPage(WeChatMemberPage):
         stores = bookable[template]
         chosen = stores.filtered(lambda s: str(s.id) == str(store or ""))[:1] or stores[:1]
         error = None
-        if request.httprequest.method == "POST":
+        if request.httprequest.method == "POST" and store and str(chosen.id) != str(store):
+            error = _("This store does not take bookings in WeChat.")
+        elif request.httprequest.method == "POST":
             try:
                 start = fields.Datetime.to_datetime(slot) if slot else None
             except ValueError:
@@ -177,7 +179,7 @@ class WeChatPreorderPage(WeChatMemberPage):
         booking = self._own_booking(account, booking_id).with_context(lang=request.env.lang)
         qr = False
         if booking.state in ("confirmed", "ready"):
-            qr = "data:image/png;base64," + base64.b64encode(qr_png(booking.name)).decode()
+            qr = "data:image/png;base64," + base64.b64encode(qr_png(booking.pickup_code)).decode()
         values = {
             "account": account,
             "booking": booking,

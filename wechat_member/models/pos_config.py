@@ -301,8 +301,10 @@ class PosConfig(models.Model):
         now = now or fields.Datetime.now()
         today = self.company_id._wechat_today(now)
         slots = []
-        for offset in range(days):
+        for offset in range(-1, days):  # yesterday's opening still runs tonight when the store closes past midnight
             opens, closes = self._wechat_opening_spans(today + timedelta(days=offset))
+            if closes <= now:
+                continue
             if template.wechat_booking_kind == "pickup":
                 if closes - BOOKING_LEAD > now:
                     slots.append((opens, closes))

@@ -20,6 +20,7 @@ WeChat is called and sent after the commit, as at the till.
 
 import hashlib
 import logging
+import secrets
 import uuid
 from datetime import timedelta
 
@@ -48,6 +49,8 @@ PREORDER_STATES = [
     ("no_show", "No-show"),
 ]
 TO_COLLECT = ("confirmed", "ready")
+# What the till may still hand over (a no-show who comes late) and the shop may still refund.
+HANDOVER_STATES = (*TO_COLLECT, "no_show")
 HOLDS_PLACES = ("pending", "confirmed", "ready", "collected", "no_show")
 MAX_QTY = 10
 MAX_PENDING = 3  # bookings a member may hold unpaid at once (each holds places until it expires)
@@ -57,6 +60,17 @@ PAY_GRACE = timedelta(minutes=5)
 # 关闭订单: not within 5 minutes of placing the order.
 CLOSE_MIN_AGE = timedelta(minutes=5)
 REMINDER_BEFORE = timedelta(hours=2)
+# A charge of a cancelled or expired booking is asked about this long (WeChat notifies for 24 hours).
+SETTLE_WINDOW = timedelta(days=2)
+HANDOVER_PROOFS = [
+    ("code", "Booking QR scanned"),
+    ("confirmed", "Customer confirmed by the cashier"),
+]
+
+
+def new_pickup_code():
+    """What the booking QR encodes: 16 random characters, not the (sequential) booking number."""
+    return "WB" + secrets.token_hex(7).upper()
 
 
 class WeChatPreorder(models.Model):
@@ -74,6 +88,26 @@ class WeChatPreorder(models.Model):
         copy=False,
         default=lambda self: str(uuid.uuid4()),
         help="Technical: the uuid of the POS order made when the booking is collected.",
+    )
+    pickup_code = fields.Char(
+        required=True,
+        readonly=True,
+        copy=False,
+        default=lambda self: new_pickup_code(),
+        groups="wechat_member.group_wechat_manager",
+        help="What the member's booking QR encodes; the till hands the booking over on it (it cannot be guessed "
+        "from the booking number).",
+    )
+    handover_proof = fields.Selection(
+        HANDOVER_PROOFS,
+        string="Handed Over On",
+        readonly=True,
+        copy=False,
+        help="How the cashier knew the customer at the handover: the scanned booking QR, or the customer's "
+        "confirmation (masked name and phone) the cashier recorded.",
+    )
+    tax_ids = fields.Many2many(
+        "account.tax", string="Taxes", readonly=True, help="The product's taxes when booked: the till sells it so."
     )
     state = fields.Selection(
         PREORDER_STATES, default="pending", required=True, readonly=True, index=True, tracking=True
@@ -111,6 +145,7 @@ class WeChatPreorder(models.Model):
 
     _sql_constraints = [
         ("uuid_uniq", "UNIQUE(uuid)", "A booking's POS order uuid is its own."),
+        ("pickup_code_uniq", "UNIQUE(pickup_code)", "A booking QR is unique."),
         ("qty_positive", "CHECK(qty > 0)", "A booking is for at least one."),
     ]
 
@@ -194,13 +229,17 @@ class WeChatPreorder(models.Model):
         price_unit = (
             config.pricelist_id._get_product_price(template, qty) if config.pricelist_id else template.list_price
         )
-        taxes = template.taxes_id.filtered(lambda t: t.company_id == config.company_id)
+        taxes = self._booking_taxes(config, template)
         currency = config.currency_id
         if taxes:
             total = taxes.compute_all(price_unit, currency, qty, product)["total_included"]
         else:
             total = price_unit * qty
         return price_unit, currency.round(total)
+
+    @api.model
+    def _booking_taxes(self, config, template):
+        return template.taxes_id.filtered(lambda t: t.company_id == config.company_id)
 
     @api.model
     def _book(self, member, config, template, start, qty=1):
@@ -249,6 +288,7 @@ class WeChatPreorder(models.Model):
                 "slot_end": slot[1],
                 "price_unit": price_unit,
                 "amount": amount,
+                "tax_ids": [(6, 0, self._booking_taxes(config, template).ids)],
                 "payment_method_id": method.id,
                 "expires_at": fields.Datetime.now() + timedelta(minutes=account.preorder_pay_minutes),
             }
@@ -350,7 +390,9 @@ class WeChatPreorder(models.Model):
         booking = (
             self.sudo().search([("uuid", "=", txn.pos_order_uuid)], limit=1) if txn.pos_order_uuid else self.browse()
         )
-        if booking:
+        # Anyone may post to the notify URL: at most one note an hour on a booking.
+        recent = fields.Datetime.now() - timedelta(hours=1)
+        if booking and not booking.message_ids.filtered(lambda m: m.date >= recent and message in (m.body or "")):
             booking.message_post(body=message)
 
     def _apply_payment(self, data):
@@ -434,8 +476,11 @@ class WeChatPreorder(models.Model):
         if txn.state == "done":
             return True
         res = booking._client().query_order(txn.out_trade_no)
-        if res.status == OK and res.data.get("trade_state") in ("SUCCESS", "REFUND"):
+        if res.status == OK and res.data.get("trade_state") == "SUCCESS":
             return booking._apply_payment(res.data)
+        if res.status == OK and res.data.get("trade_state") == "REFUND":
+            # Paid, then refunded outside Odoo (the merchant platform): nothing to hand over.
+            booking.message_post(body=_("WeChat Pay says this payment was refunded: the booking is not paid."))
         return False
 
     # ------------------------------------------------------------------ refund and cancel
@@ -499,7 +544,7 @@ class WeChatPreorder(models.Model):
         """Button (managers): cancel the bookings; a paid one is refunded in full."""
         self.check_access("write")
         for booking in self:
-            if booking.state not in ("pending", *TO_COLLECT):
+            if booking.state not in ("pending", *HANDOVER_STATES):
                 raise UserError(
                     _(
                         "%(booking)s is %(state)s: it cannot be cancelled.",
@@ -516,7 +561,7 @@ class WeChatPreorder(models.Model):
             booking._close_wechat_order()
             if booking.transaction_id.state == "done":  # paid meanwhile: refunded below
                 booking.invalidate_recordset(["state"])
-        if booking.state in TO_COLLECT:
+        if booking.state in HANDOVER_STATES:
             booking._refund(_("Booking %(booking)s cancelled", booking=booking.name))
         booking.slot_id._release(booking.qty)
         booking.write({"state": "cancelled", "cancelled_at": fields.Datetime.now()})
@@ -535,8 +580,7 @@ class WeChatPreorder(models.Model):
             txn.write({"state": "cancelled", "err_code": "CLOSED"})
             return True
         if res.code == "ORDERPAID":
-            booking._check_payment()
-            return True
+            return booking._check_payment()
         return False
 
     # ------------------------------------------------------------------ the till
@@ -576,11 +620,14 @@ class WeChatPreorder(models.Model):
         domain = [("config_id", "=", config.id), ("state", "in", TO_COLLECT)]
         query = (query or "").strip()
         if query:
+            domain = [("config_id", "=", config.id), ("state", "in", HANDOVER_STATES)]
             digits = "".join(c for c in query if c.isdigit())
             search = [
                 "|",
                 "|",
                 "|",
+                "|",
+                ("pickup_code", "=", query.upper()),
                 ("name", "=ilike", query),
                 ("partner_id.wechat_member_code", "=ilike", query),
                 ("partner_id.name", "ilike", query),
@@ -588,7 +635,8 @@ class WeChatPreorder(models.Model):
             ]
             domain += search
         bookings = self.sudo().search(domain, order="slot_start, id", limit=50)
-        return [booking._pos_values() for booking in bookings]
+        scanned = bookings.filtered(lambda b: b.pickup_code == query.upper())
+        return [dict(b._pos_values(), scanned=bool(scanned)) for b in scanned or bookings]
 
     @api.model
     def pos_mark_ready(self, config_id, booking_id):
@@ -603,9 +651,13 @@ class WeChatPreorder(models.Model):
         return booking._pos_values()
 
     @api.model
-    def pos_collect(self, session_id, booking_id):
+    def pos_collect(self, session_id, booking_id, pickup_code=None, customer_confirmed=False):
         """Hand the booking over in the cashier's open session: a paid POS order of the store, paid by the
-        booking's WeChat Pay charge (stock moves as for a sale).  Returns the booking and the order."""
+        booking's WeChat Pay charge (stock moves as for a sale).  Returns the booking and the order.
+
+        The cashier proves who collects: the booking QR's ``pickup_code`` scanned from the member's phone, or
+        ``customer_confirmed`` (the customer confirmed the masked name and phone the till showed), recorded
+        on the booking for the manager."""
         if not self.env.user.has_group("point_of_sale.group_pos_user"):
             raise AccessDenied()
         session = self.env["pos.session"].browse(int(session_id)).exists()
@@ -622,7 +674,7 @@ class WeChatPreorder(models.Model):
         booking.invalidate_recordset()
         if booking.state == "collected":
             raise UserError(_("%(booking)s was already handed over.", booking=booking.name))
-        if booking.state not in TO_COLLECT:
+        if booking.state not in HANDOVER_STATES:
             raise UserError(
                 _(
                     "%(booking)s is %(state)s: it cannot be handed over.",
@@ -630,8 +682,21 @@ class WeChatPreorder(models.Model):
                     state=booking._state_label(),
                 )
             )
+        if isinstance(pickup_code, str) and pickup_code.strip().upper() == booking.pickup_code:
+            proof = "code"
+        elif customer_confirmed is True:
+            proof = "confirmed"
+        else:
+            raise UserError(_("Scan the booking QR on the customer's phone, or confirm the customer, to hand it over."))
         order = booking._create_pos_order(session)
-        booking.write({"state": "collected", "collected_at": fields.Datetime.now(), "pos_order_id": order.id})
+        booking.write(
+            {
+                "state": "collected",
+                "collected_at": fields.Datetime.now(),
+                "pos_order_id": order.id,
+                "handover_proof": proof,
+            }
+        )
         booking.message_post(body=_("Handed over in %(order)s.", order=order.name))
         return dict(booking._pos_values(), pos_order=order.pos_reference or order.name)
 
@@ -640,7 +705,9 @@ class WeChatPreorder(models.Model):
         self.ensure_one()
         booking = self.sudo()
         txn = booking.transaction_id
-        taxes = booking.product_id.taxes_id.filtered(lambda t: t.company_id == booking.company_id)
+        if txn.state != "done":
+            raise UserError(_("%(booking)s has no WeChat Pay payment recorded.", booking=booking.name))
+        taxes = booking.tax_ids
         currency = booking.currency_id
         if taxes:
             computed = taxes.compute_all(booking.price_unit, currency, booking.qty, booking.product_id)
@@ -692,8 +759,17 @@ class WeChatPreorder(models.Model):
                 )
             ],
         }
+        if currency.compare_amounts(included, txn.amount):
+            raise UserError(
+                _(
+                    "%(booking)s: its taxes changed since it was paid: a manager can cancel and refund it.",
+                    booking=booking.name,
+                )
+            )
         result = self.env["pos.order"].sync_from_ui([data])
         order = self.env["pos.order"].sudo().browse(result["pos.order"][0]["id"])
+        if order.state not in ("paid", "done", "invoiced"):
+            raise UserError(_("%(booking)s could not be recorded as a paid sale.", booking=booking.name))
         order.write({"wechat_bind_method": "preorder"})
         return order
 
@@ -702,6 +778,7 @@ class WeChatPreorder(models.Model):
     def _cron_preorders(self):
         """Expire unpaid bookings, remind appointments, note no-shows, send refunds again."""
         self._expire_unpaid()
+        self._settle_open_charges()
         self._send_reminders()
         self._mark_no_shows()
         self._resend_refunds()
@@ -720,6 +797,26 @@ class WeChatPreorder(models.Model):
                 continue  # paid meanwhile
             booking.slot_id._release(booking.qty)
             booking.write({"state": "expired"})
+
+    def _settle_open_charges(self, now=None):
+        """The WeChat orders of bookings cancelled or expired before WeChat closed them: asked again (a
+        payment is refunded at once), closed when WeChat allows, given up once WeChat no longer takes them."""
+        now = now or fields.Datetime.now()
+        bookings = self.sudo().search(
+            [
+                ("state", "in", ("cancelled", "expired")),
+                ("transaction_id.state", "=", "waiting"),
+                ("create_date", ">", now - SETTLE_WINDOW),
+            ],
+            limit=200,
+        )
+        for booking in bookings:
+            if booking._check_payment():
+                continue  # paid: refunded by _apply_payment
+            if booking._close_wechat_order():
+                continue
+            if booking._wechat_expire_at() + timedelta(minutes=1) < now and booking.transaction_id.state == "waiting":
+                booking.transaction_id.write({"state": "cancelled", "err_code": "EXPIRED"})
 
     def _send_reminders(self, now=None):
         now = now or fields.Datetime.now()

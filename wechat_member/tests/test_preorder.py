@@ -3,9 +3,10 @@ WeChat Pay JSAPI and its signed notification (replayed, forged, another amount),
 the handover in the POS, reminders, no-shows and the report."""
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import psycopg2
+import pytz
 
 from odoo import fields
 from odoo.exceptions import AccessDenied, AccessError, UserError
@@ -211,12 +212,40 @@ class TestPreorders(PreorderCommon):
         self.assertEqual(self.fake.order(no).refunded, 20000, "sent again with the same refund number")
         self.assertIn(booking.refund_ids.state, ("processing", "done"))
 
+    def test_payment_of_a_cancelled_booking_found_by_the_cron(self):
+        booking = self.book()
+        booking._pay_params("127.0.0.1")
+        booking._cancel_by_member()  # WeChat's order is too young to close: it still takes the payment
+        self.assertEqual((booking.state, booking.transaction_id.state), ("cancelled", "waiting"))
+        no = booking.transaction_id.out_trade_no
+        self.fake.pay_jsapi(no)  # paid in another tab; the notification never arrives
+        self.Preorder._settle_open_charges()
+        self.assertEqual(booking.transaction_id.state, "done")
+        self.assertEqual(booking.state, "cancelled")
+        self.commit()
+        self.assertEqual(self.fake.order(no).refunded, 8800, "refunded at once")
+
+    def test_store_open_past_midnight_offers_tonight(self):
+        self.config.write({"wechat_open_time": 18.0, "wechat_close_time": 2.0})
+        tz = self.config.company_id._wechat_tz()
+        night = tz.localize(datetime(2026, 12, 3, 0, 30)).astimezone(pytz.utc).replace(tzinfo=None)
+        slots = self.config._wechat_booking_slots(self.fitting, now=night)
+        first_start, first_end = slots[0]
+        self.assertEqual(pytz.utc.localize(first_start).astimezone(tz).strftime("%d %H:%M"), "03 01:30")
+        self.assertEqual(pytz.utc.localize(first_end).astimezone(tz).strftime("%d %H:%M"), "03 02:00")
+        pickup = self.config._wechat_booking_slots(self.cake, now=night)[0]
+        self.assertEqual(pytz.utc.localize(pickup[1]).astimezone(tz).strftime("%d %H:%M"), "03 02:00")
+
     def test_handover_at_the_till(self):
         booking = self.paid()
         self.open_new_session()
         Preorder = self.Preorder.with_user(self.cashier)
-        found = Preorder.pos_to_collect(self.config.id, booking.name.lower())
-        self.assertEqual([r["id"] for r in found], booking.ids, "by the booking QR")
+        code = booking.pickup_code
+        self.assertNotIn(booking.name[2:], code, "the QR is not the sequential booking number")
+        found = Preorder.pos_to_collect(self.config.id, code.lower())
+        self.assertEqual([(r["id"], r["scanned"]) for r in found], [(booking.id, True)], "by the booking QR")
+        self.assertNotIn(code, str(Preorder.pos_to_collect(self.config.id, "")), "the till never shows a QR code")
+        self.assertEqual([r["id"] for r in Preorder.pos_to_collect(self.config.id, booking.name)], booking.ids)
         self.assertEqual([r["id"] for r in Preorder.pos_to_collect(self.config.id, "WM90000001")], booking.ids)
         self.assertEqual([r["id"] for r in Preorder.pos_to_collect(self.config.id, "13800138000")], booking.ids)
         later = self.paid(self.fitting, after=timedelta(hours=30))
@@ -224,8 +253,12 @@ class TestPreorders(PreorderCommon):
         self.assertEqual(listed, (booking | later).sorted("slot_start").ids, "every paid booking, soonest first")
         self.assertEqual(Preorder.pos_mark_ready(self.config.id, booking.id)["state"], "ready")
         self.assertEqual(len(self.notices("preorder_ready", self.lily_member)), 1)
-        done = Preorder.pos_collect(self.pos_session.id, booking.id)
-        self.assertEqual(done["state"], "collected")
+        with self.assertRaisesRegex(UserError, "Scan the booking QR"):
+            Preorder.pos_collect(self.pos_session.id, booking.id)  # no proof of who collects
+        with self.assertRaisesRegex(UserError, "Scan the booking QR"):
+            Preorder.pos_collect(self.pos_session.id, booking.id, booking.name)  # the number is no proof
+        done = Preorder.pos_collect(self.pos_session.id, booking.id, code)
+        self.assertEqual((done["state"], booking.handover_proof), ("collected", "code"))
         order = booking.pos_order_id
         self.assertEqual((order.state, order.amount_total, order.partner_id), ("paid", 88.0, self.lily))
         self.assertEqual(order.session_id, self.pos_session)
@@ -235,9 +268,12 @@ class TestPreorders(PreorderCommon):
         self.assertEqual(order.wechat_bind_method, "preorder")
         self.assertEqual(order.picking_ids.state, "done", "stock moved as for a sale")
         with self.assertRaisesRegex(UserError, "already handed over"):
-            Preorder.pos_collect(self.pos_session.id, booking.id)
+            Preorder.pos_collect(self.pos_session.id, booking.id, code)
         self.assertFalse(Preorder.pos_to_collect(self.config.id, booking.name))
         self.assertEqual([r["id"] for r in Preorder.pos_to_collect(self.config.id, "")], later.ids)
+        # Found by the member's name: handed over once the customer confirmed, as the booking records.
+        Preorder.pos_collect(self.pos_session.id, later.id, False, True)
+        self.assertEqual((later.state, later.handover_proof), ("collected", "confirmed"))
 
     def test_only_pos_users_of_the_store(self):
         booking = self.paid()
@@ -267,6 +303,11 @@ class TestPreorders(PreorderCommon):
         self.assertTrue(soon.reminder_sent)
         self.Preorder._mark_no_shows(now=soon.slot_end + timedelta(minutes=1))
         self.assertEqual(soon.state, "no_show")
+        self.assertEqual(
+            [r["id"] for r in self.Preorder.pos_to_collect(self.config.id, soon.pickup_code)],
+            soon.ids,
+            "a late customer can still collect",
+        )
         later = self.book(self.fitting, after=timedelta(hours=5))
         self.assertEqual(later.state, "pending")
         self.env.flush_all()

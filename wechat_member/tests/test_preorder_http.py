@@ -87,12 +87,13 @@ class TestPreorderHttp(PosWeChatPayTourCommon):
         booking = self.env["wechat.preorder"].search([("member_id", "=", self.member.id)])
         self.assertEqual(booking.state, "confirmed", "paid by WeChat's notification")
         self.assertEqual([c["api"] for c in self.fake.jssdk_calls if c["api"] == "chooseWXPay"], ["chooseWXPay"])
+        booking.sudo().write({"pickup_code": "WBTOURSCANNED001"})  # what the scanner reads from the phone
         # The till is a desktop screen.
         self.browser_size, self.touch_enabled = "1366x768", False
         self.main_pos_config.with_user(self.pos_user).open_ui()
         self.start_pos_tour("WeChatBookingCollectTour", login="pos_user")
         booking.invalidate_recordset()
-        self.assertEqual(booking.state, "collected")
+        self.assertEqual((booking.state, booking.handover_proof), ("collected", "code"))
         order = booking.pos_order_id
         self.assertEqual((order.state, order.amount_total), ("paid", 88.0))
         self.assertEqual(order.session_id.user_id, self.pos_user)

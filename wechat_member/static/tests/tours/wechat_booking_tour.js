@@ -38,14 +38,9 @@ registry.category("web_tour.tours").add("WeChatBookingCollectTour", {
                 trigger: ".modal .wm-booking",
             },
             {
-                content: "the booking QR is scanned into the search",
+                content: "the booking QR on the member's phone is scanned into the search",
                 trigger: ".modal .wm-bookings-search",
-                run: () => {
-                    // What a scanner types: the booking number the member's QR encodes.
-                    const input = document.querySelector(".modal .wm-bookings-search");
-                    input.value = document.querySelector(".modal .wm-booking").dataset.booking;
-                    input.dispatchEvent(new Event("input", { bubbles: true }));
-                },
+                run: "edit WBTOURSCANNED001",
             },
             { content: "search", trigger: ".modal .wm-bookings-find", run: "click" },
             { content: "found", trigger: ".modal .wm-booking .wm-booking-ready" },

@@ -3,6 +3,7 @@ import { Component, onMounted, useRef, useState } from "@odoo/owl";
 import { Dialog } from "@web/core/dialog/dialog";
 import { useService } from "@web/core/utils/hooks";
 import { usePos } from "@point_of_sale/app/store/pos_hook";
+import { ask } from "@point_of_sale/app/store/make_awaitable_dialog";
 
 /**
  * The bookings members paid in WeChat, to hand over at this till (soonest
@@ -19,6 +20,7 @@ export class WeChatBookingsDialog extends Component {
     setup() {
         this.pos = usePos();
         this.notification = useService("notification");
+        this.dialog = useService("dialog");
         this.input = useRef("search");
         this.state = useState({ query: "", rows: [], loading: true, error: "", busy: false });
         onMounted(() => {
@@ -70,8 +72,29 @@ export class WeChatBookingsDialog extends Component {
         }
     }
 
+    /**
+     * A booking found by its scanned QR is handed over on that code; one found otherwise only once the
+     * customer confirmed the name and the phone's last digits the till shows (recorded on the booking).
+     */
     async handOver(row) {
-        const result = await this.run(row, "pos_collect", [this.pos.session.id, row.id]);
+        let args = [this.pos.session.id, row.id, this.state.query.trim(), false];
+        if (!row.scanned) {
+            const confirmed = await ask(this.dialog, {
+                title: _t("Confirm the customer"),
+                body: _t(
+                    "Ask the customer to confirm: %s, phone ending in %s. Hand the booking over?",
+                    row.customer,
+                    row.phone_last4 || "-"
+                ),
+                confirmLabel: _t("Yes, hand it over"),
+                cancelLabel: _t("No"),
+            });
+            if (!confirmed) {
+                return;
+            }
+            args = [this.pos.session.id, row.id, false, true];
+        }
+        const result = await this.run(row, "pos_collect", args);
         if (result) {
             this.state.rows = this.state.rows.filter((r) => r.id !== row.id);
             this.notification.add(_t("%s handed over: order %s.", result.name, result.pos_order), {
