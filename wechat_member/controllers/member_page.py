@@ -129,6 +129,12 @@ class WeChatMemberPage(http.Controller):
             account._oauth_authorize_url(redirect_uri, self._sign_state(account, path)), local=False
         )
 
+    def _jssdk_values(self, account, member, js_apis):
+        """``wx.config`` of this page with ``js_apis``, or {} outside WeChat (sandbox aside) or without a ticket."""
+        if not (self._in_wechat() or account.sandbox):
+            return {}
+        return account._jssdk_page_values(request.httprequest.url, member, js_apis=js_apis) or {}
+
     def _render_error(self, message, status=400):
         return request.render("wechat_member.member_page_error", {"message": message}, status=status)
 

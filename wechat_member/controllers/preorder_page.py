@@ -78,11 +78,6 @@ class WeChatPreorderPage(WeChatMemberPage):
             raise NotFound()
         return booking
 
-    def _booking_jssdk(self, account, member):
-        if not (self._in_wechat() or account.sandbox):
-            return {}
-        return account._jssdk_page_values(request.httprequest.url, member, js_apis=["chooseWXPay"]) or {}
-
     # ------------------------------------------------------------------ pages
     @http.route("/wechat/book/<int:account_id>", type="http", auth="public", methods=["GET"], sitemap=False)
     def booking_home(self, account_id, lang=None, **kw):
@@ -189,7 +184,9 @@ class WeChatPreorderPage(WeChatMemberPage):
             "qr": qr,
             "can_pay": booking.state == "pending" and booking.expires_at > fields.Datetime.now(),
             "can_cancel": booking._can_cancel_online(),
-            "jssdk": self._booking_jssdk(account, booking.member_id) if booking.state == "pending" else {},
+            "jssdk": self._jssdk_values(account, booking.member_id, ["chooseWXPay"])
+            if booking.state == "pending"
+            else {},
             "lang": request.env.lang,
             "title": booking.name,
         }

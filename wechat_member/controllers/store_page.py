@@ -62,12 +62,6 @@ class WeChatStorePage(WeChatMemberPage):
                     return point, "member"
         return None, None
 
-    def _jssdk_values(self, account, member):
-        """``wx.config`` of this page (getLocation, openLocation), or {} outside WeChat or without a ticket."""
-        if not (self._in_wechat() or account.sandbox):
-            return {}
-        return account._jssdk_page_values(request.httprequest.url, member, js_apis=JS_APIS) or {}
-
     @http.route("/wechat/stores/<int:account_id>", type="http", auth="public", methods=["GET"], sitemap=False)
     def store_list(self, account_id, lat=None, lng=None, lang=None, **kw):
         account = self._account(account_id)
@@ -91,7 +85,7 @@ class WeChatStorePage(WeChatMemberPage):
             "account": account,
             "stores": stores,
             "source": source,
-            "jssdk": self._jssdk_values(account, member),
+            "jssdk": self._jssdk_values(account, member, JS_APIS),
             "lang": request.env.lang,
             "title": _("Our stores"),
         }
@@ -109,7 +103,7 @@ class WeChatStorePage(WeChatMemberPage):
         values = {
             "account": account,
             "entry": self._store_values(store),
-            "jssdk": self._jssdk_values(account, self._current_member(account)),
+            "jssdk": self._jssdk_values(account, self._current_member(account), JS_APIS),
             "lang": request.env.lang,
             "title": store.name,
         }

@@ -229,13 +229,17 @@ class WeChatPreorder(models.Model):
         price_unit = (
             config.pricelist_id._get_product_price(template, qty) if config.pricelist_id else template.list_price
         )
-        taxes = self._booking_taxes(config, template)
-        currency = config.currency_id
+        __, total = self._totals(self._booking_taxes(config, template), price_unit, qty, product, config.currency_id)
+        return price_unit, total
+
+    @api.model
+    def _totals(self, taxes, price_unit, qty, product, currency):
+        """``(total without taxes, total with taxes)`` of ``qty`` at ``price_unit``, as the till computes it."""
         if taxes:
-            total = taxes.compute_all(price_unit, currency, qty, product)["total_included"]
-        else:
-            total = price_unit * qty
-        return price_unit, currency.round(total)
+            computed = taxes.compute_all(price_unit, currency, qty, product)
+            return computed["total_excluded"], currency.round(computed["total_included"])
+        total = currency.round(price_unit * qty)
+        return total, total
 
     @api.model
     def _booking_taxes(self, config, template):
@@ -357,20 +361,25 @@ class WeChatPreorder(models.Model):
             _logger.warning("WeChat account %s: payment notification refused: bad signature", account.id)
             self._log_refused(account, body, _("A payment notification with a bad signature was refused."))
             return False
-        txn = (
-            self.env["wechat.pay.transaction"]
-            .sudo()
-            .search([("out_trade_no", "=", data.get("out_trade_no") or ""), ("account_id", "=", account.id)], limit=1)
-        )
-        booking = (
-            self.sudo().search([("uuid", "=", txn.pos_order_uuid)], limit=1) if txn.pos_order_uuid else self.browse()
-        )
+        booking = self._of_order(account, data.get("out_trade_no") or "")
         if not booking:
             _logger.warning("WeChat account %s: payment notification of an unknown order", account.id)
             return False
         if data.get("return_code") != "SUCCESS" or data.get("result_code") != "SUCCESS":
             return True  # a failed payment: nothing to record
         return booking._apply_payment(data)
+
+    @api.model
+    def _of_order(self, account, out_trade_no):
+        """The booking whose WeChat Pay order of ``account`` is ``out_trade_no``, or an empty recordset."""
+        txn = (
+            self.env["wechat.pay.transaction"]
+            .sudo()
+            .search([("out_trade_no", "=", out_trade_no), ("account_id", "=", account.id)], limit=1)
+        )
+        if not txn.pos_order_uuid:
+            return self.browse()
+        return self.sudo().search([("uuid", "=", txn.pos_order_uuid)], limit=1)
 
     @api.model
     def _log_refused(self, account, body, message):
@@ -382,14 +391,7 @@ class WeChatPreorder(models.Model):
         number = raw.get("out_trade_no") if isinstance(raw, dict) else None
         if not isinstance(number, str):
             return
-        txn = (
-            self.env["wechat.pay.transaction"]
-            .sudo()
-            .search([("out_trade_no", "=", number), ("account_id", "=", account.id)], limit=1)
-        )
-        booking = (
-            self.sudo().search([("uuid", "=", txn.pos_order_uuid)], limit=1) if txn.pos_order_uuid else self.browse()
-        )
+        booking = self._of_order(account, number)
         # Anyone may post to the notify URL: at most one note an hour on a booking.
         recent = fields.Datetime.now() - timedelta(hours=1)
         if booking and not booking.message_ids.filtered(lambda m: m.date >= recent and message in (m.body or "")):
@@ -594,6 +596,12 @@ class WeChatPreorder(models.Model):
         config.check_access("read")
         return config
 
+    def _pos_booking(self, config, booking_id):
+        booking = self.sudo().browse(int(booking_id)).exists()
+        if not booking or booking.config_id != config:
+            raise UserError(_("This booking is not one of this store."))
+        return booking
+
     def _pos_values(self):
         self.ensure_one()
         partner = self.partner_id
@@ -631,7 +639,7 @@ class WeChatPreorder(models.Model):
                 ("name", "=ilike", query),
                 ("partner_id.wechat_member_code", "=ilike", query),
                 ("partner_id.name", "ilike", query),
-                ("partner_id.phone", "ilike", query) if len(digits) >= 4 else ("id", "=", 0),
+                ("partner_id.phone_mobile_search", "=", query) if len(digits) >= 4 else ("id", "=", 0),
             ]
             domain += search
         bookings = self.sudo().search(domain, order="slot_start, id", limit=50)
@@ -641,10 +649,7 @@ class WeChatPreorder(models.Model):
     @api.model
     def pos_mark_ready(self, config_id, booking_id):
         """The store has the booking ready: the member is told it can be picked up."""
-        config = self._pos_check(config_id)
-        booking = self.sudo().browse(int(booking_id)).exists()
-        if not booking or booking.config_id != config:
-            raise UserError(_("This booking is not one of this store."))
+        booking = self._pos_booking(self._pos_check(config_id), booking_id)
         if booking.state == "confirmed":
             booking.write({"state": "ready", "ready_at": fields.Datetime.now()})
             booking._notify("preorder_ready")
@@ -667,9 +672,7 @@ class WeChatPreorder(models.Model):
         session.check_access("read")
         if session.state != "opened":
             raise UserError(_("Open the register first."))
-        booking = self.sudo().browse(int(booking_id)).exists()
-        if not booking or booking.config_id != config:
-            raise UserError(_("This booking is not one of this store."))
+        booking = self._pos_booking(config, booking_id)
         self.env.cr.execute("SELECT id FROM wechat_preorder WHERE id = %s FOR UPDATE", [booking.id])
         booking.invalidate_recordset()
         if booking.state == "collected":
@@ -709,11 +712,7 @@ class WeChatPreorder(models.Model):
             raise UserError(_("%(booking)s has no WeChat Pay payment recorded.", booking=booking.name))
         taxes = booking.tax_ids
         currency = booking.currency_id
-        if taxes:
-            computed = taxes.compute_all(booking.price_unit, currency, booking.qty, booking.product_id)
-            excluded, included = computed["total_excluded"], computed["total_included"]
-        else:
-            excluded = included = currency.round(booking.price_unit * booking.qty)
+        excluded, included = self._totals(taxes, booking.price_unit, booking.qty, booking.product_id, currency)
         data = {
             "uuid": booking.uuid,
             "name": _("Booking %(booking)s", booking=booking.name),
