@@ -169,7 +169,8 @@ class ResPartner(models.Model):
     @api.depends("wechat_member_ids", "wechat_member_code")
     def _compute_wechat_is_member(self):
         for partner in self:
-            partner.wechat_is_member = bool(partner.wechat_member_ids or partner.wechat_member_code)
+            # The member code first: a member's contact has one, and its members are then not read.
+            partner.wechat_is_member = bool(partner.wechat_member_code or partner.wechat_member_ids)
 
     @api.depends("wechat_purchase_count", "wechat_purchase_amount")
     def _compute_wechat_avg_basket(self):

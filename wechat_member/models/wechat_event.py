@@ -228,16 +228,21 @@ class WeChatEvent(models.Model):
         return reply
 
     # ------------------------------------------------------------------ helpers
-    def _member(self, state="follower", touch=True, grant=None):
+    def _member(self, state="follower", touch=True, grant=None, new_values=None):
         """The sender's member (events of the platform itself have no member).
 
         ``grant``: the customer-service quota this interaction opens
-        ("message" or "event"), from WeChat's time of the event.
+        ("message" or "event"), from WeChat's time of the event;
+        ``new_values``: more fields of a member this event creates.  A new
+        member is inserted with them and the interaction: no write follows.
         """
-        member, created = self.env["wechat.member"]._get_or_create(self.account_id, self.openid, state=state)
+        Member = self.env["wechat.member"]
+        when = self._wechat_time()
+        values = dict(new_values or {}, **(Member._touch_values(when, grant) if touch else {}))
+        member, created = Member._get_or_create(self.account_id, self.openid, state=state, values=values)
         self.write({"member_id": member.id, "new_member": created})
-        if touch:
-            member._touch(when=self._wechat_time(), grant=grant)
+        if touch and not created:
+            member._touch(when=when, grant=grant)
         return member, created
 
     def _wechat_time(self):
@@ -264,11 +269,13 @@ class WeChatEvent(models.Model):
     # ------------------------------------------------------------------ handlers
     def _handle_subscribe(self, msg):
         channel = self._channel_from_key(msg.get("EventKey"))
-        member, created = self._member(grant=CS_GRANT_EVENT)
-        vals = {"state": "follower", "subscribe_date": fields.Datetime.now(), "unsubscribe_date": False}
-        if created and channel:
-            vals.update(channel_id=channel.id, qr_scene=channel.scene, subscribe_scene="ADD_SCENE_QR_CODE")
-        member.write(vals)
+        now = fields.Datetime.now()
+        new_values = {"subscribe_date": now}
+        if channel:
+            new_values.update(channel_id=channel.id, qr_scene=channel.scene, subscribe_scene="ADD_SCENE_QR_CODE")
+        member, created = self._member(grant=CS_GRANT_EVENT, new_values=new_values)
+        if not created:
+            member.write({"state": "follower", "subscribe_date": now, "unsubscribe_date": False})
         if channel:
             self.channel_id = channel
             channel._member_came(member, created)

@@ -10,7 +10,7 @@ from psycopg2 import errors
 
 from odoo import Command, _, api, fields, models, modules
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import consteq, mute_logger
+from odoo.tools import SQL, consteq, mute_logger
 from odoo.tools.misc import format_datetime
 from odoo.tools.misc import hmac as hmac_sign
 
@@ -31,6 +31,11 @@ MEMBER_STATES = [
 # (5 within 48 h), a follow, a QR scan or a menu click (3 within 1 minute). VIEW and payments: none.
 CS_GRANT_MESSAGE = "message"
 CS_GRANT_EVENT = "event"
+# The fields of each customer-service grant: when it was opened, how many messages of it were sent.
+GRANT_FIELDS = {
+    CS_GRANT_MESSAGE: ("cs_message_at", "cs_message_used"),
+    CS_GRANT_EVENT: ("cs_event_at", "cs_event_used"),
+}
 # Who the member is: written by server code only (``sudo()``), after its own checks (webhook, OAuth,
 # WeChat Pay answer, ...), never through RPC: a forged openid or partner would reach another member's
 # points, coupons and money.
@@ -279,7 +284,8 @@ class WeChatMember(models.Model):
         inserted with ``ON CONFLICT DO NOTHING``: in a transaction that
         cannot see a member another one just committed, PostgreSQL raises a
         serialization failure and Odoo retries the request, so two workers
-        never create two members.  Returns ``(member, created)``.
+        never create two members.  ``values``: more fields of a member this
+        call creates, in its INSERT.  Returns ``(member, created)``.
         """
         account.ensure_one()
         if not openid or len(openid) > 64:
@@ -301,14 +307,13 @@ class WeChatMember(models.Model):
             partner.ids,
             state=state,
             activity_states=[partner.wechat_activity_state or "to_activate"],
+            values=values,
         )
         if not ids:  # visible conflict: same transaction created it meanwhile
             return self.sudo().search([("account_id", "=", account.id), ("openid", "=", openid)], limit=1), False
         member = self.sudo().browse(ids[0])
         partner.invalidate_recordset(["wechat_member_ids"])
         partner.modified(["wechat_member_ids"])
-        if values:
-            member.write(values)
         return member, True
 
     @api.model
@@ -316,7 +321,14 @@ class WeChatMember(models.Model):
         """The contact of a new member of ``account``, named after its ``openid`` until the member says more."""
         # Created by the webhook, in WeChat's 5 seconds: no "contact created" log nor tracking (as the
         # followers import), and the member code in the same INSERT.
-        Partner = self.env["res.partner"].sudo().with_context(tracking_disable=True, mail_create_nolog=True)
+        # In the account's company: its company-dependent defaults (receivable account, stock locations), and
+        # no read of the webhook user for ``env.company``.
+        Partner = (
+            self.env["res.partner"]
+            .sudo()
+            .with_company(account.company_id)
+            .with_context(tracking_disable=True, mail_create_nolog=True)
+        )
         return Partner.create(
             {
                 "name": _("WeChat member %(suffix)s", suffix=openid[-6:]),
@@ -328,29 +340,41 @@ class WeChatMember(models.Model):
         )
 
     @api.model
-    def _insert_members(self, account, openids, partner_ids, state="follower", activity_states=None, now=None):
+    def _insert_members(
+        self, account, openids, partner_ids, state="follower", activity_states=None, now=None, values=None
+    ):
         """Insert the members of ``openids`` (contacts ``partner_ids``) on ``account``; the new ids.
 
         One raw INSERT for any number of members (no ORM create, no
         tracking); an openid that already has a member is skipped (``ON
         CONFLICT DO NOTHING``).  ``activity_states``: the contacts' activity
         state, one per openid (default ``to_activate``); ``now``: the
-        creation date (default now).  The caller invalidates the caches.
+        creation date (default now); ``values``: more stored fields of every
+        new member, in the INSERT (the fields computed from them are
+        recomputed by the ORM).  The caller invalidates the caches.
         """
         now = now or fields.Datetime.now()
         if activity_states is None:
             activity_states = ["to_activate"] * len(openids)
+        extra = {}
+        for fname, value in (values or {}).items():
+            field = self._fields[fname]
+            if not field.store or field.type in ("one2many", "many2many", "binary") or field.translate:
+                raise ValueError(f"wechat.member._insert_members: {fname} is not a column")
+            extra[fname] = field.convert_to_column_insert(value, self)
         self.env.flush_all()
+        columns = SQL(", ").join(SQL.identifier(fname) for fname in extra)
         self.env.cr.execute(
-            """
-            INSERT INTO wechat_member (account_id, company_id, openid, partner_id, state, info_state,
-                                       activity_state, create_uid, write_uid, create_date, write_date)
-            SELECT %s, %s, t.openid, t.partner_id, %s, 'pending', t.activity_state, %s, %s, %s, %s
-              FROM unnest(%s::varchar[], %s::int[], %s::varchar[]) AS t(openid, partner_id, activity_state)
-            ON CONFLICT (account_id, openid) DO NOTHING
-            RETURNING id
-            """,
-            [
+            SQL(
+                """
+                INSERT INTO wechat_member (account_id, company_id, openid, partner_id, state, info_state,
+                                           activity_state, create_uid, write_uid, create_date, write_date%s)
+                SELECT %s, %s, t.openid, t.partner_id, %s, 'pending', t.activity_state, %s, %s, %s, %s%s
+                  FROM unnest(%s::varchar[], %s::int[], %s::varchar[]) AS t(openid, partner_id, activity_state)
+                ON CONFLICT (account_id, openid) DO NOTHING
+                RETURNING id
+                """,
+                SQL(", %s", columns) if extra else SQL(),
                 account.id,
                 account.company_id.id,
                 state,
@@ -358,12 +382,17 @@ class WeChatMember(models.Model):
                 self.env.uid,
                 now,
                 now,
+                SQL(", %s", SQL(", ").join(extra.values())) if extra else SQL(),
                 list(openids),
                 list(partner_ids),
                 list(activity_states),
-            ],
+            )
         )
-        return [row[0] for row in self.env.cr.fetchall()]
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        if extra and ids:
+            # What depends on these fields (the source store of a QR channel, ...) is computed by the ORM.
+            self.browse(ids).modified(list(extra), create=True)
+        return ids
 
     @api.model
     def _bulk_create(self, account, openids, batch_size=1000):
@@ -394,6 +423,15 @@ class WeChatMember(models.Model):
         self.invalidate_model()
         return len(new)
 
+    @api.model
+    def _touch_values(self, when, grant=None):
+        """What an interaction at ``when`` sets on a new member (see ``_touch``)."""
+        vals = {"last_interaction": when}
+        stamp, used = GRANT_FIELDS.get(grant, (None, None))
+        if stamp:
+            vals.update({stamp: when, used: 0})
+        return vals
+
     def _touch(self, when=None, grant=None):
         """Record an interaction; ``grant`` ("message" or "event") opens WeChat's customer-service quota.
 
@@ -407,13 +445,12 @@ class WeChatMember(models.Model):
                 vals["last_interaction"] = when
             # Only a newer interaction opens a grant: an event retried or received out of order never
             # gives back quota already used, nor replaces a newer grant.
-            if grant == CS_GRANT_MESSAGE and (not member.cs_message_at or member.cs_message_at < when):
-                vals.update(cs_message_at=when, cs_message_used=0)
-            elif grant == CS_GRANT_EVENT and (not member.cs_event_at or member.cs_event_at < when):
-                vals.update(cs_event_at=when, cs_event_used=0)
+            stamp, used = GRANT_FIELDS.get(grant, (None, None))
+            if stamp and (not member[stamp] or member[stamp] < when):
+                vals.update({stamp: when, used: 0})
             if vals:
                 member.write(vals)
-            if grant and ("cs_message_at" in vals or "cs_event_at" in vals):
+            if stamp in vals:
                 # A conversation's header shows the quota: a new grant opens it again.
                 self.env["discuss.channel"].sudo().search(
                     [("wechat_member_id", "=", member.id)]

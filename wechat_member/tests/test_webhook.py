@@ -1,4 +1,5 @@
 import hashlib
+import re
 import time
 from unittest.mock import patch
 
@@ -59,6 +60,33 @@ class TestWebhookPlain(WeChatHttpCase):
         self.env.flush_all()  # as the manager's request would have committed it
         self.sim.follow(openid="oFollowPlain0000000000000002")
         self.assertEqual(self.members("oFollowPlain0000000000000002").partner_id.tz, "Asia/Urumqi")
+
+    def test_follow_inserts_its_member_once(self):
+        """A new follower's member is inserted with its follow (subscribe date, last interaction, the
+        customer-service grant of the follow): no UPDATE of the member follows in the same request."""
+        statements = []
+        execute = sql_db.Cursor.execute
+
+        def spy(cursor, query, params=None, log_exceptions=True):
+            statements.append(str(query.code if hasattr(query, "code") else query))
+            return execute(cursor, query, params, log_exceptions)
+
+        with patch.object(sql_db.Cursor, "execute", spy):
+            resp = self.sim.follow(openid="oFollowOnce00000000000000001")
+        self.assertEqual(resp.status_code, 200)
+        member = self.members("oFollowOnce00000000000000001")
+        event = self.env["wechat.event"].search([("member_id", "=", member.id)])
+        self.assertEqual(len(event), 1)
+        when = event._wechat_time()
+        self.assertEqual(
+            (member.state, member.last_interaction, member.cs_event_at, member.cs_event_used),
+            ("follower", when, when, 0),
+        )
+        self.assertTrue(member.subscribe_date)
+        self.assertTrue(member.in_service_window, "a follow opens WeChat's customer-service grant")
+        writes = [q for q in statements if re.match(r'\s*(INSERT INTO|UPDATE)\s+"?wechat_member"?\s', q)]
+        self.assertEqual(len(writes), 1, writes)
+        self.assertIn("INSERT INTO wechat_member", writes[0])
 
     def test_follows_plan_one_delayed_profile_fetch(self):
         """A follow plans the user-info cron a little later, once for the follows of that moment: no trigger (and no

@@ -22,10 +22,11 @@ class TestWeChatPayJsapi(WeChatCase):
             self.fake_account.add_follower(OPENID)
         self.client = WeChatPayClient(self.account)
         self.fake.set_pay_notify_delays(delays=[])  # one delivery, no retries
+        # One expiry for the test, as a booking keeps its own: an order placed again a second later is the same.
+        self.expire = datetime.now(pytz.utc) + timedelta(minutes=30)
 
     def order(self, out_trade_no, fee=2990):
-        expire = datetime.now(pytz.utc) + timedelta(minutes=30)
-        return self.client.jsapi_order(out_trade_no, fee, "莲花服饰 预订", OPENID, NOTIFY_URL, "127.0.0.1", expire)
+        return self.client.jsapi_order(out_trade_no, fee, "莲花服饰 预订", OPENID, NOTIFY_URL, "127.0.0.1", self.expire)
 
     def test_order_pay_and_notification(self):
         res = self.order("WMJS0001")
