@@ -13,7 +13,7 @@ import time
 from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree as SafeET
-from psycopg2.extensions import TRANSACTION_STATUS_IDLE
+from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED, TRANSACTION_STATUS_IDLE
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 from werkzeug.wsgi import get_input_stream
 
@@ -105,12 +105,15 @@ def render_reply(reply, msg):
 
 class WeChatCallbackController(http.Controller):
     def _account(self, account_id):
-        """The active account ``account_id``, read with what the callback needs in one query."""
-        account = (
-            request.env["wechat.account"]
-            .sudo()
-            .search_fetch([("id", "=", account_id)], ["callback_token", "encrypt_mode", "company_id"], limit=1)
-        )
+        """The active account ``account_id``, read in one query.
+
+        All the fields a read of one of them would fetch (the prefetched
+        columns): the handlers read more than the signature check does
+        (welcome message, keywords, company), without a second query.
+        """
+        Account = request.env["wechat.account"].sudo()
+        fnames = [name for name, field in Account._fields.items() if field.store and field.prefetch is True]
+        account = Account.search_fetch([("id", "=", account_id)], fnames, limit=1)
         if not account:  # missing or archived (the search skips archived accounts)
             raise NotFound()
         return account
@@ -213,7 +216,9 @@ class WeChatCallbackController(http.Controller):
         """
         if isinstance(cr, TestCursor) or cr._cnx.info.transaction_status != TRANSACTION_STATUS_IDLE:
             return False
-        cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        # On the connection, not a statement of its own: psycopg2 sends the level with the BEGIN it sends anyway
+        # (no round trip); every Odoo cursor sets its connection back to REPEATABLE READ when it borrows it.
+        cr._cnx.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
         return True
 
     def _dispatch(self, account, msg, read_committed=False):
@@ -227,7 +232,7 @@ class WeChatCallbackController(http.Controller):
         registry = request.env.registry
         with registry.cursor() as cr:
             if not isinstance(cr, TestCursor):
-                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                cr._cnx.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
             env = api.Environment(cr, SUPERUSER_ID, dict(request.env.context))
             # Only called once the signature (and msg_signature in AES mode) was verified.
             return env["wechat.event"]._receive(account.with_env(env), msg, signature_checked=True)

@@ -6,7 +6,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
-from odoo.tools import plaintext2html
+from odoo.tools import SQL, plaintext2html
 
 from ..tools.wechat_api import MediaTooLarge, WeChatError
 from .wechat_member import CS_GRANT_EVENT, CS_GRANT_MESSAGE
@@ -180,35 +180,40 @@ class WeChatEvent(models.Model):
         except ValueError:
             create_time = 0
         now = fields.Datetime.now()
+        values = {
+            "account_id": account.id,
+            "company_id": account.company_id.id,
+            "dedupe_key": self._dedupe_key(msg),
+            "msg_type": msg_type,
+            "event": event or None,
+            "event_key": msg.get("EventKey") or None,
+            "openid": msg.get("FromUserName"),
+            "content": (msg.get("Content") or "")[:2000] or None,
+            "payload": json.dumps(msg, ensure_ascii=False)[:PAYLOAD_LIMIT],
+            "create_time": create_time,
+            "state": "received",
+            "signature_checked": bool(signature_checked),
+            "create_uid": self.env.uid,
+            "write_uid": self.env.uid,
+            "create_date": now,
+            "write_date": now,
+        }
         self.env.cr.execute(
-            """
-            INSERT INTO wechat_event (account_id, company_id, dedupe_key, msg_type, event, event_key, openid,
-                                      content, payload, create_time, state, signature_checked, create_uid,
-                                      write_uid, create_date, write_date)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'received', %s, %s, %s, %s, %s)
-            ON CONFLICT (account_id, dedupe_key) DO NOTHING
-            RETURNING id
-            """,
-            [
-                account.id,
-                account.company_id.id,
-                self._dedupe_key(msg),
-                msg_type,
-                event or None,
-                msg.get("EventKey") or None,
-                msg.get("FromUserName"),
-                (msg.get("Content") or "")[:2000] or None,
-                json.dumps(msg, ensure_ascii=False)[:PAYLOAD_LIMIT],
-                create_time,
-                bool(signature_checked),
-                self.env.uid,
-                self.env.uid,
-                now,
-                now,
-            ],
+            SQL(
+                "INSERT INTO wechat_event (%s) VALUES %s ON CONFLICT (account_id, dedupe_key) DO NOTHING RETURNING id",
+                SQL(", ").join(SQL.identifier(fname) for fname in values),
+                tuple(values.values()),
+            )
         )
         row = self.env.cr.fetchone()
-        return row[0] if row else None
+        if not row:
+            return None
+        # The row as a read would fetch it (its other columns are empty): the handlers do not read it back.
+        record = self.sudo().browse(row[0])
+        for fname, field in self._fields.items():
+            if field.store and field.prefetch is True and fname != "id":
+                self.env.cache.insert_missing(record, field, [values.get(fname)])
+        return row[0]
 
     def _process(self, msg):
         """Apply the event; returns the passive reply (dict) or None."""

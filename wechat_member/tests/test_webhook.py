@@ -1,6 +1,7 @@
 import hashlib
 import re
 import time
+from types import SimpleNamespace
 from unittest.mock import patch
 
 from odoo import fields, sql_db
@@ -8,6 +9,7 @@ from odoo.modules import module as odoo_module
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
+from ..controllers import main as controller_module
 from ..controllers.main import WeChatCallbackController
 from ..models import wechat_member as wechat_member_model
 from .common import WeChatHttpCase
@@ -87,6 +89,20 @@ class TestWebhookPlain(WeChatHttpCase):
         writes = [q for q in statements if re.match(r'\s*(INSERT INTO|UPDATE)\s+"?wechat_member"?\s', q)]
         self.assertEqual(len(writes), 1, writes)
         self.assertIn("INSERT INTO wechat_member", writes[0])
+        # The event inserted, not read back.
+        reads = [q for q in statements if re.match(r"\s*SELECT\b", q)]
+        self.assertFalse([q for q in reads if re.search(r'\bFROM "wechat_event"', q)], reads)
+
+    def test_callback_reads_its_account_once(self):
+        """The account is read in one query with what the handlers read after the signature's token."""
+        self.env.invalidate_all()
+        with patch.object(controller_module, "request", SimpleNamespace(env=self.env)), self.assertQueryCount(1):
+            account = WeChatCallbackController()._account(self.account.id)
+            self.assertEqual(account.callback_token, "cbtoken")
+            self.assertTrue(account.company_id.id)
+            self.assertTrue(account.encrypt_mode)
+            self.assertIn("Welcome", account.welcome_message, "the default welcome message")
+            self.assertEqual(account.timeout, 5)
 
     def test_follows_plan_one_delayed_profile_fetch(self):
         """A follow plans the user-info cron a little later, once for the follows of that moment: no trigger (and no
@@ -278,6 +294,28 @@ class TestWebhookTransaction(TransactionCase):
             self.assertTrue(WeChatCallbackController._read_committed(cr))
             cr.execute("SHOW transaction_isolation")
             self.assertEqual(cr.fetchone()[0], "read committed")
+
+    def test_read_committed_costs_no_statement_and_ends_with_the_cursor(self):
+        """The level goes with the BEGIN psycopg2 sends anyway; the next cursor on the connection is Odoo's again."""
+        statements = []
+        execute = sql_db.Cursor.execute
+
+        def spy(cursor, query, params=None, log_exceptions=True):
+            statements.append(str(query))
+            return execute(cursor, query, params, log_exceptions)
+
+        db = sql_db.db_connect(self.env.cr.dbname)
+        with db.cursor() as cr:
+            with patch.object(sql_db.Cursor, "execute", spy):
+                self.assertTrue(WeChatCallbackController._read_committed(cr))
+            self.assertEqual(statements, [])
+            cr.execute("SHOW transaction_isolation")
+            self.assertEqual(cr.fetchone()[0], "read committed")
+            connection = cr._cnx
+        with db.cursor() as cr:
+            self.assertIs(cr._cnx, connection, "the pool lends the same connection again")
+            cr.execute("SHOW transaction_isolation")
+            self.assertEqual(cr.fetchone()[0], "repeatable read")
 
     def test_started_transaction_keeps_its_isolation(self):
         with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
