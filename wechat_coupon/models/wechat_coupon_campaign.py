@@ -214,6 +214,7 @@ class WeChatCouponCampaign(models.Model):
             return []
         if self.audience == "segment":
             return self._level_partner_ids(self.segment_id.sudo()._partner_ids())
+        self.env["wechat.member"]._create_missing_contacts(domain)
         query = self.env["wechat.member"].sudo()._search(domain)
         self.env.cr.execute(
             SQL(

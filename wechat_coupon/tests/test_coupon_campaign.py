@@ -154,6 +154,17 @@ class TestCouponCampaign(CouponCase):
         by_tag.action_issue()
         self.assertEqual(by_tag.card_ids.partner_id, unfollowed.partner_id)
 
+    def test_followers_audience_includes_a_follower_of_a_moment_ago(self):
+        """A follower whose contact is not created yet (followed a moment ago) gets the coupon on its contact."""
+        member, __ = self.env["wechat.member"]._get_or_create(
+            self.account, "oFollowedThenIssued00000001", defer_contact=True
+        )
+        campaign = self.make_campaign(audience="followers")
+        campaign.action_issue()
+        self.assertFalse(campaign.card_ids.filtered(lambda card: not card.partner_id))
+        self.assertTrue(member.partner_id)
+        self.assertIn(member.partner_id, campaign.card_ids.partner_id)
+
     def test_notices_only_inside_the_window(self):
         inside = self.make_member(window=True)
         outside = self.make_member()

@@ -233,7 +233,7 @@ class WeChatEvent(models.Model):
         return reply
 
     # ------------------------------------------------------------------ helpers
-    def _member(self, state="follower", touch=True, grant=None, new_values=None):
+    def _member(self, state="follower", touch=True, grant=None, new_values=None, defer_contact=False):
         """The sender's member (events of the platform itself have no member).
 
         ``grant``: the customer-service quota this interaction opens
@@ -244,7 +244,9 @@ class WeChatEvent(models.Model):
         Member = self.env["wechat.member"]
         when = self._wechat_time()
         values = dict(new_values or {}, **(Member._touch_values(when, grant) if touch else {}))
-        member, created = Member._get_or_create(self.account_id, self.openid, state=state, values=values)
+        member, created = Member._get_or_create(
+            self.account_id, self.openid, state=state, values=values, defer_contact=defer_contact
+        )
         self.write({"member_id": member.id, "new_member": created})
         if touch and not created:
             member._touch(when=when, grant=grant)
@@ -278,7 +280,9 @@ class WeChatEvent(models.Model):
         new_values = {"subscribe_date": now}
         if channel:
             new_values.update(channel_id=channel.id, qr_scene=channel.scene, subscribe_scene="ADD_SCENE_QR_CODE")
-        member, created = self._member(grant=CS_GRANT_EVENT, new_values=new_values)
+        # The new follower's contact is created when the member is first read (its next message, its member
+        # page, the profile cron): not in WeChat's 5 seconds.
+        member, created = self._member(grant=CS_GRANT_EVENT, new_values=new_values, defer_contact=True)
         if not created:
             member.write({"state": "follower", "subscribe_date": now, "unsubscribe_date": False})
         if channel:

@@ -3,6 +3,7 @@ import re
 import threading
 import time
 import zlib
+from collections import defaultdict
 from datetime import timedelta
 
 from markupsafe import Markup
@@ -52,6 +53,8 @@ DYNAMIC_CODE_RE = re.compile(r"^WD(\d{8})(\d{4})(\d{1,12})$")
 # user-info cron for all the follows of that moment: a follow neither plans a run of its own nor wakes the cron
 # workers (a connection to the ``postgres`` database per request).
 FETCH_INFO_DELAY = timedelta(seconds=30)
+# Contacts of members inserted without one (follows) created at once, at most.
+CONTACT_BATCH = 1000
 # dbname -> until when a user-info cron run is planned, as this worker last saw (_trigger_fetch_user_info).
 _fetch_info_planned = {}
 
@@ -77,9 +80,10 @@ class WeChatMember(models.Model):
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     openid = fields.Char("OpenID", required=True, readonly=True, copy=False)
     unionid = fields.Char("UnionID", index="btree_not_null", readonly=True, copy=False)
-    partner_id = fields.Many2one(
-        "res.partner", string="Contact", required=True, ondelete="restrict", index=True, tracking=True
-    )
+    # Every member has its contact; a follower's is created when the member is first read, not in the
+    # follow itself (WeChat's 5 seconds; most followers are read again only by the profile cron, in batch):
+    # see ``_fetch_query``.
+    partner_id = fields.Many2one("res.partner", string="Contact", ondelete="restrict", index=True, tracking=True)
     name = fields.Char(related="partner_id.name", readonly=False)
     member_code = fields.Char(related="partner_id.wechat_member_code")
     phone = fields.Char(related="partner_id.phone", readonly=False)
@@ -276,8 +280,97 @@ class WeChatMember(models.Model):
         """Serialise work on one (account, openid) across workers for this transaction."""
         self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", [account.id, zlib.crc32(openid.encode()) - 2**31])
 
+    def _fetch_query(self, query, fields):
+        """The members as read, every one with its contact: a member inserted without one (a follow) gets
+        it here, when it is first read, with the other members of that read (one batch)."""
+        fetched = super()._fetch_query(query, fields)
+        if self._fields["partner_id"] in fields:
+            pending = fetched.filtered(lambda member: not member.partner_id)
+            if pending:
+                pending.sudo()._create_contacts()
+        return fetched
+
     @api.model
-    def _get_or_create(self, account, openid, state="follower", partner=None, values=None):
+    def _create_missing_contacts(self, domain=()):
+        """Create the contacts the members of ``domain`` still lack (followers of a moment ago), before SQL
+        reads the members' ``partner_id`` column (an ORM read creates them itself)."""
+        pending = self.sudo().search([*domain, ("partner_id", "=", False)], order="id")
+        for start in range(0, len(pending), CONTACT_BATCH):
+            pending[start : start + CONTACT_BATCH]._create_contacts()
+        return True
+
+    def _create_contacts(self):
+        """Create the contacts of these members, inserted without one (server code).
+
+        The rows are locked and read in SQL (an ORM read of a member without
+        contact would create it again): a member another transaction gave its
+        contact meanwhile keeps that one (READ COMMITTED: the webhook), or
+        this transaction is retried (a serialization failure).
+        """
+        self.env.cr.execute(
+            SQL(
+                "SELECT id, partner_id, account_id, openid FROM wechat_member WHERE id = ANY(%s)"
+                " ORDER BY id FOR NO KEY UPDATE",
+                self.ids,
+            ),
+            log_exceptions=False,  # a serialization failure is retried, not a bad query
+        )
+        rows = self.env.cr.fetchall()
+        contacts = {member_id: partner_id for member_id, partner_id, __, __ in rows}
+        todo = defaultdict(list)  # account id -> [(member id, openid)] of the members without contact
+        for member_id, partner_id, account_id, openid in rows:
+            if not partner_id:
+                todo[account_id].append((member_id, openid))
+        new_partners = self.env["res.partner"]
+        for account_id, members in todo.items():
+            account = self.env["wechat.account"].sudo().browse(account_id)
+            partners = self._new_member_partners(account, [openid for __, openid in members])
+            member_ids = [member_id for member_id, __ in members]
+            contacts.update(zip(member_ids, partners.ids, strict=True))
+            self.env.cr.execute(
+                SQL(
+                    """
+                    UPDATE wechat_member m SET partner_id = t.partner_id
+                      FROM unnest(%s::int[], %s::int[]) AS t(id, partner_id)
+                     WHERE m.id = t.id
+                    """,
+                    member_ids,
+                    partners.ids,
+                )
+            )
+            new_partners |= partners
+        self.env.cache.update(self.browse(contacts), self._fields["partner_id"], list(contacts.values()))
+        if todo:
+            new_partners.invalidate_recordset(["wechat_member_ids"])
+            new_partners.modified(["wechat_member_ids"])
+            self.browse(member_id for members in todo.values() for member_id, __ in members).modified(["partner_id"])
+        return True
+
+    def _with_contacts(self):
+        """These members, their contacts created; without those another transaction gave a contact after
+        this one's snapshot (REPEATABLE READ: a cron), which this one cannot read: the next run reads them."""
+        self.env.flush_all()
+        self.env.cr.execute("SELECT id FROM wechat_member WHERE id = ANY(%s) AND partner_id IS NULL", [self.ids])
+        pending = [row[0] for row in self.env.cr.fetchall()]
+        skipped = set()
+        if pending:
+            try:
+                with self.env.cr.savepoint():
+                    self.browse(pending)._create_contacts()
+            except (errors.SerializationFailure, errors.LockNotAvailable):
+                for member_id in pending:  # one of them changed meanwhile: the others one by one
+                    try:
+                        with self.env.cr.savepoint():
+                            self.browse(member_id)._create_contacts()
+                    except (errors.SerializationFailure, errors.LockNotAvailable):
+                        skipped.add(member_id)
+        if skipped:
+            _logger.info("WeChat members %s given a contact meanwhile: read again by the next run", sorted(skipped))
+        # A new recordset: its prefetching reads none of the skipped members.
+        return self.browse([member_id for member_id in self.ids if member_id not in skipped])
+
+    @api.model
+    def _get_or_create(self, account, openid, state="follower", partner=None, values=None, defer_contact=False):
         """The member of ``openid`` on ``account``, created once whatever the concurrency.
 
         Under an advisory lock per (account, openid); the row itself is
@@ -285,7 +378,9 @@ class WeChatMember(models.Model):
         cannot see a member another one just committed, PostgreSQL raises a
         serialization failure and Odoo retries the request, so two workers
         never create two members.  ``values``: more fields of a member this
-        call creates, in its INSERT.  Returns ``(member, created)``.
+        call creates, in its INSERT.  ``defer_contact``: a member this call
+        creates gets its contact when it is first read (``_fetch_query``),
+        not now (a follow: WeChat waits 5 seconds).  Returns ``(member, created)``.
         """
         account.ensure_one()
         if not openid or len(openid) > 64:
@@ -298,29 +393,32 @@ class WeChatMember(models.Model):
         )
         if member:
             return member, False
-        if partner is None:
-            partner = self._new_member_partner(account, openid)
-        partner._wechat_ensure_member_code()
+        if partner is None and not defer_contact:
+            partner = self._new_member_partners(account, [openid])
+        if partner:
+            partner._wechat_ensure_member_code()
         ids = self._insert_members(
             account,
             [openid],
-            partner.ids,
+            [partner.id if partner else None],
             state=state,
-            activity_states=[partner.wechat_activity_state or "to_activate"],
+            activity_states=[partner.wechat_activity_state or "to_activate" if partner else "to_activate"],
             values=values,
+            cache=True,
         )
         if not ids:  # visible conflict: same transaction created it meanwhile
             return self.sudo().search([("account_id", "=", account.id), ("openid", "=", openid)], limit=1), False
         member = self.sudo().browse(ids[0])
-        partner.invalidate_recordset(["wechat_member_ids"])
-        partner.modified(["wechat_member_ids"])
+        if partner:
+            partner.invalidate_recordset(["wechat_member_ids"])
+            partner.modified(["wechat_member_ids"])
         return member, True
 
     @api.model
-    def _new_member_partner(self, account, openid):
-        """The contact of a new member of ``account``, named after its ``openid`` until the member says more."""
-        # Created by the webhook, in WeChat's 5 seconds: no "contact created" log nor tracking (as the
-        # followers import), and the member code in the same INSERT.
+    def _new_member_partners(self, account, openids):
+        """The contacts of new members of ``account``, named after their ``openid`` until the members say more."""
+        # Created by the webhook, in WeChat's 5 seconds, or in batch when the members are first read: no
+        # "contact created" log nor tracking (as the followers import), and the member codes in the INSERT.
         # In the account's company: its company-dependent defaults (receivable account, stock locations), and
         # no read of the webhook user for ``env.company``.
         Partner = (
@@ -329,21 +427,21 @@ class WeChatMember(models.Model):
             .with_company(account.company_id)
             .with_context(tracking_disable=True, mail_create_nolog=True)
         )
-        return Partner.create(
-            {
-                "name": _("WeChat member %(suffix)s", suffix=openid[-6:]),
-                "company_id": account.company_id.id,
-                # The shop's time zone, not the webhook user's (OdooBot's is the installer's: Europe/Brussels).
-                "tz": account.company_id._wechat_tz().zone,
-                "wechat_member_code": Partner._wechat_new_member_codes(1)[0],
-            }
-        )
+        # The shop's time zone, not the webhook user's (OdooBot's is the installer's: Europe/Brussels).
+        tz = account.company_id._wechat_tz().zone
+        codes = Partner._wechat_new_member_codes(len(openids))
+        vals_list = []
+        for openid, code in zip(openids, codes, strict=True):
+            name = _("WeChat member %(suffix)s", suffix=openid[-6:])
+            vals_list.append({"name": name, "company_id": account.company_id.id, "tz": tz, "wechat_member_code": code})
+        return Partner.create(vals_list)
 
     @api.model
     def _insert_members(
-        self, account, openids, partner_ids, state="follower", activity_states=None, now=None, values=None
+        self, account, openids, partner_ids, state="follower", activity_states=None, now=None, values=None, cache=False
     ):
-        """Insert the members of ``openids`` (contacts ``partner_ids``) on ``account``; the new ids.
+        """Insert the members of ``openids`` (contacts ``partner_ids``, None: created when the member is
+        first read) on ``account``; the new ids.
 
         One raw INSERT for any number of members (no ORM create, no
         tracking); an openid that already has a member is skipped (``ON
@@ -351,7 +449,9 @@ class WeChatMember(models.Model):
         state, one per openid (default ``to_activate``); ``now``: the
         creation date (default now); ``values``: more stored fields of every
         new member, in the INSERT (the fields computed from them are
-        recomputed by the ORM).  The caller invalidates the caches.
+        recomputed by the ORM); ``cache``: put the new rows in the cache (a
+        member the request goes on with), else the caller invalidates the
+        caches.
         """
         now = now or fields.Datetime.now()
         if activity_states is None:
@@ -372,7 +472,7 @@ class WeChatMember(models.Model):
                 SELECT %s, %s, t.openid, t.partner_id, %s, 'pending', t.activity_state, %s, %s, %s, %s%s
                   FROM unnest(%s::varchar[], %s::int[], %s::varchar[]) AS t(openid, partner_id, activity_state)
                 ON CONFLICT (account_id, openid) DO NOTHING
-                RETURNING id
+                RETURNING id, openid
                 """,
                 SQL(", %s", columns) if extra else SQL(),
                 account.id,
@@ -388,11 +488,48 @@ class WeChatMember(models.Model):
                 list(activity_states),
             )
         )
-        ids = [row[0] for row in self.env.cr.fetchall()]
+        rows = self.env.cr.fetchall()
+        ids = [row[0] for row in rows]
+        if cache:
+            self._cache_inserted(rows, account, openids, partner_ids, state, activity_states, now, values)
         if extra and ids:
             # What depends on these fields (the source store of a QR channel, ...) is computed by the ORM.
             self.browse(ids).modified(list(extra), create=True)
         return ids
+
+    def _cache_inserted(self, rows, account, openids, partner_ids, state, activity_states, now, values):
+        """Put the members just inserted (``rows``: their ids and openids) in the cache, as ``_insert_members``
+        inserted them."""
+        # The new rows as a read would fetch them (their other columns are empty): not read back.  A member
+        # without a contact is not put in the cache: reading it creates the contact (``_fetch_query``).
+        inserted = {
+            openid: (partner_id, activity_state)
+            for openid, partner_id, activity_state in zip(openids, partner_ids, activity_states, strict=True)
+        }
+        common = {
+            "account_id": account.id,
+            "company_id": account.company_id.id,
+            "state": state,
+            "info_state": "pending",
+            "create_uid": self.env.uid,
+            "write_uid": self.env.uid,
+            "create_date": now,
+            "write_date": now,
+            **(values or {}),
+        }
+        cache = self.env.cache
+        for member_id, openid in rows:
+            member = self.browse(member_id)
+            partner_id, activity_state = inserted[openid]
+            row = dict(common, openid=openid, activity_state=activity_state, partner_id=partner_id)
+            for fname, field in self._fields.items():
+                if field.store and field.column_type and field.prefetch is True and fname != "id":
+                    if fname == "partner_id" and not partner_id:
+                        continue
+                    # An empty column is None in the cache, as a read puts it (an integer's 0 is not empty).
+                    value = row.get(fname)
+                    value = None if value is None else field.convert_to_cache(value, member)
+                    cache.insert_missing(member, field, [value])
 
     @api.model
     def _bulk_create(self, account, openids, batch_size=1000):
@@ -969,7 +1106,8 @@ class WeChatMember(models.Model):
     def _cron_fetch_user_info(self, limit=1000):
         domain = [("info_state", "=", "pending"), ("state", "=", "follower")]
         pending = self.search_count(domain)
-        members = self.search(domain, limit=limit, order="id")
+        # Their contacts first (followers are inserted without: read now, all at once).
+        members = self.search(domain, limit=limit, order="id")._with_contacts()
         members._fetch_user_info()
         # Those beyond the limit: ir.cron calls again at once (a member WeChat did not answer waits for the next run).
         self.env["ir.cron"]._notify_progress(done=len(members), remaining=pending - len(members))

@@ -142,6 +142,8 @@ class WeChatNotice(models.Model):
         Returns the new notices, their state and channel in the cache.
         """
         channels = kind._channels()
+        # The notice keeps the member's contact, read in SQL below: a follower of a moment ago gets it now.
+        self.env["wechat.member"]._create_missing_contacts([("id", "in", members.ids)])
         mappings = (
             self.env["wechat.notice.template"]
             .sudo()

@@ -180,6 +180,7 @@ class WeChatSegment(models.Model):
 
     def _partner_ids(self):
         self.ensure_one()
+        self.env["wechat.member"]._create_missing_contacts([("account_id", "=", self.account_id.id)])
         self.env.flush_all()
         self.env.cr.execute(SQL("SELECT DISTINCT s.partner_id FROM (%s) s(partner_id) ORDER BY 1", self._partner_sql()))
         return [row[0] for row in self.env.cr.fetchall()]

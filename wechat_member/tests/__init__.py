@@ -8,6 +8,7 @@ from . import test_pos_wechat_pay_v3
 from . import test_qr_channel
 from . import test_segment
 from . import test_webhook
+from . import test_member_contact
 from . import test_wechat_account
 from . import test_wechat_member
 from . import test_pos_member

@@ -1,9 +1,11 @@
 import threading
 import time
 
+from psycopg2 import errors
+
 from odoo import fields
 from odoo.tests import TransactionCase, tagged
-from odoo.tools import SQL
+from odoo.tools import SQL, mute_logger
 
 from .common import separate_env
 
@@ -254,3 +256,77 @@ class TestProfileFetchBesideTheWebhook(TransactionCase):
                 env.cr.execute("DELETE FROM wechat_member WHERE id = ANY(%s)", [ids])
                 env.cr.execute("DELETE FROM res_partner WHERE id = ANY(%s)", [partners.ids])
                 env.cr.execute("DELETE FROM wechat_account WHERE id = %s", [account_id])
+
+
+@tagged("post_install", "-at_install")
+class TestContactOfAFollowerReadTwice(TransactionCase):
+    """Two transactions read a new follower without contact at once: one contact is created."""
+
+    def setUp(self):
+        super().setUp()
+        with separate_env(self.registry) as env:
+            env.cr.execute("SELECT max(id) FROM res_partner")
+            self.last_partner_id = env.cr.fetchone()[0]
+            account = env["wechat.account"].create(
+                {"name": "Contacts", "appid": "wxcontacts0000001", "appsecret": "s", "sandbox": True}
+            )
+            member, __ = env["wechat.member"]._get_or_create(account, "oReadTwice00000000000000001", defer_contact=True)
+            self.account_id, self.member_id = account.id, member.id
+
+        def cleanup():
+            with separate_env(self.registry) as env:
+                env.cr.execute("SELECT partner_id FROM wechat_member WHERE account_id = %s", [self.account_id])
+                partner_ids = [row[0] for row in env.cr.fetchall() if row[0]]
+                env.cr.execute("DELETE FROM wechat_member WHERE account_id = %s", [self.account_id])
+                env.cr.execute("DELETE FROM res_partner WHERE id = ANY(%s)", [partner_ids])
+                env.cr.execute("DELETE FROM wechat_account WHERE id = %s", [self.account_id])
+
+        self.addCleanup(cleanup)
+
+    def contacts(self):
+        with separate_env(self.registry) as env:
+            env.cr.execute("SELECT partner_id FROM wechat_member WHERE id = %s", [self.member_id])
+            partner_id = env.cr.fetchone()[0]
+            env.cr.execute("SELECT count(*) FROM res_partner WHERE id > %s", [self.last_partner_id])
+            return partner_id, env.cr.fetchone()[0]
+
+    def test_read_committed_takes_the_contact_of_the_other(self):
+        with separate_env(self.registry) as first, separate_env(self.registry) as second:
+            second.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")  # the webhook's
+            member = second["wechat.member"].browse(self.member_id)
+            second.cr.execute("SELECT partner_id FROM wechat_member WHERE id = %s", [self.member_id])
+            self.assertIsNone(second.cr.fetchone()[0], "the second one read the member without contact")
+            contact = first["wechat.member"].browse(self.member_id).partner_id
+            first.cr.commit()
+            member._create_contacts()  # as its read would, after the first committed
+            self.assertEqual(member.partner_id.id, contact.id)
+            second.cr.commit()
+        self.assertEqual(self.contacts(), (contact.id, 1))
+
+    def test_repeatable_read_is_retried(self):
+        with separate_env(self.registry) as first, separate_env(self.registry) as second:
+            second.cr.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # a cron's, a page's
+            member = second["wechat.member"].browse(self.member_id)
+            second.cr.execute("SELECT partner_id FROM wechat_member WHERE id = %s", [self.member_id])
+            contact = first["wechat.member"].browse(self.member_id).partner_id
+            first.cr.commit()
+            with mute_logger("odoo.sql_db"), self.assertRaises(errors.SerializationFailure):
+                member._create_contacts()  # Odoo retries the request or the cron job: it then reads the contact
+            second.cr.rollback()
+        self.assertEqual(self.contacts(), (contact.id, 1))
+
+    def test_profile_cron_leaves_a_member_given_its_contact_meanwhile_to_the_next_run(self):
+        with separate_env(self.registry) as env:
+            account = env["wechat.account"].browse(self.account_id)
+            other, __ = env["wechat.member"]._get_or_create(account, "oReadTwice00000000000000002", defer_contact=True)
+            other_id = other.id
+        with separate_env(self.registry) as cron, separate_env(self.registry) as page:
+            cron.cr.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            members = cron["wechat.member"].search([("account_id", "=", self.account_id)], order="id")  # snapshot
+            contact = page["wechat.member"].browse(self.member_id).partner_id  # the member's page, meanwhile
+            page.cr.commit()
+            with_contacts = members._with_contacts()
+            self.assertEqual(with_contacts.ids, [other_id], "the member changed meanwhile waits for the next run")
+            self.assertTrue(with_contacts.partner_id)
+            cron.cr.commit()
+        self.assertEqual(self.contacts(), (contact.id, 2), "one contact each")

@@ -89,6 +89,8 @@ class TestWebhookPlain(WeChatHttpCase):
         writes = [q for q in statements if re.match(r'\s*(INSERT INTO|UPDATE)\s+"?wechat_member"?\s', q)]
         self.assertEqual(len(writes), 1, writes)
         self.assertIn("INSERT INTO wechat_member", writes[0])
+        # Its contact is created when the member is first read (test_member_contact), not in WeChat's 5 seconds.
+        self.assertFalse([q for q in statements if re.match(r'\s*INSERT INTO\s+"?res_partner"?\s', q)])
         # The event inserted, not read back.
         reads = [q for q in statements if re.match(r"\s*SELECT\b", q)]
         self.assertFalse([q for q in reads if re.search(r'\bFROM "wechat_event"', q)], reads)
