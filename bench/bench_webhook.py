@@ -6,9 +6,10 @@ The baseline, measured in the same run against the same server, is Odoo's
 ratios to it, so they compare across machines.  The baseline and the events
 are measured in turns (``WM_BENCH_ROUNDS`` rounds of baseline, follows and
 two texts of each new follower: the first one creates the member's contact,
-which the follow leaves to the member's first read): a machine that slows down or speeds up during the run (a shared
-virtual machine) changes every measure of a round alike; the ratio printed is
-the median of the rounds' ratios, each round's beside it.
+which the follow leaves to the member's first read): a machine that slows
+down or speeds up during the run (a shared virtual machine) changes every
+measure of a round alike; the ratio printed is the median of the rounds'
+ratios, each round's beside it.
 """
 
 import concurrent.futures

@@ -8,6 +8,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL, plaintext2html
 
+from ..tools.orm import cache_inserted_row
 from ..tools.wechat_api import MediaTooLarge, WeChatError
 from .wechat_member import CS_GRANT_EVENT, CS_GRANT_MESSAGE
 
@@ -208,11 +209,7 @@ class WeChatEvent(models.Model):
         row = self.env.cr.fetchone()
         if not row:
             return None
-        # The row as a read would fetch it (its other columns are empty): the handlers do not read it back.
-        record = self.sudo().browse(row[0])
-        for fname, field in self._fields.items():
-            if field.store and field.prefetch is True and fname != "id":
-                self.env.cache.insert_missing(record, field, [values.get(fname)])
+        cache_inserted_row(self.sudo().browse(row[0]), values)  # the handlers do not read it back
         return row[0]
 
     def _process(self, msg):

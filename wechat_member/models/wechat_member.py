@@ -16,6 +16,7 @@ from odoo.tools.misc import format_datetime
 from odoo.tools.misc import hmac as hmac_sign
 
 from ..tools.geo import geo_point
+from ..tools.orm import cache_inserted_row
 from ..tools.wechat_api import WeChatError
 from .wechat_notice import CS_EVENT_LIMIT, CS_EVENT_WINDOW, CS_MESSAGE_LIMIT, CS_MESSAGE_WINDOW
 from .wechat_tag import MAX_TAGS_PER_MEMBER
@@ -393,25 +394,23 @@ class WeChatMember(models.Model):
         )
         if member:
             return member, False
-        if partner is None and not defer_contact:
-            partner = self._new_member_partners(account, [openid])
-        if partner:
-            partner._wechat_ensure_member_code()
+        if partner is None:
+            partner = self.env["res.partner"] if defer_contact else self._new_member_partners(account, [openid])
+        partner._wechat_ensure_member_code()
         ids = self._insert_members(
             account,
             [openid],
-            [partner.id if partner else None],
+            [partner.id or None],
             state=state,
-            activity_states=[partner.wechat_activity_state or "to_activate" if partner else "to_activate"],
+            activity_states=[partner.wechat_activity_state or "to_activate"],
             values=values,
             cache=True,
         )
         if not ids:  # visible conflict: same transaction created it meanwhile
             return self.sudo().search([("account_id", "=", account.id), ("openid", "=", openid)], limit=1), False
         member = self.sudo().browse(ids[0])
-        if partner:
-            partner.invalidate_recordset(["wechat_member_ids"])
-            partner.modified(["wechat_member_ids"])
+        partner.invalidate_recordset(["wechat_member_ids"])
+        partner.modified(["wechat_member_ids"])
         return member, True
 
     @api.model
@@ -430,11 +429,18 @@ class WeChatMember(models.Model):
         # The shop's time zone, not the webhook user's (OdooBot's is the installer's: Europe/Brussels).
         tz = account.company_id._wechat_tz().zone
         codes = Partner._wechat_new_member_codes(len(openids))
-        vals_list = []
-        for openid, code in zip(openids, codes, strict=True):
-            name = _("WeChat member %(suffix)s", suffix=openid[-6:])
-            vals_list.append({"name": name, "company_id": account.company_id.id, "tz": tz, "wechat_member_code": code})
-        return Partner.create(vals_list)
+        name = _("WeChat member %(suffix)s")  # translated once for the batch
+        return Partner.create(
+            [
+                {
+                    "name": name % {"suffix": openid[-6:]},
+                    "company_id": account.company_id.id,
+                    "tz": tz,
+                    "wechat_member_code": code,
+                }
+                for openid, code in zip(openids, codes, strict=True)
+            ]
+        )
 
     @api.model
     def _insert_members(
@@ -491,45 +497,27 @@ class WeChatMember(models.Model):
         rows = self.env.cr.fetchall()
         ids = [row[0] for row in rows]
         if cache:
-            self._cache_inserted(rows, account, openids, partner_ids, state, activity_states, now, values)
+            # A member without a contact is left to a read: reading it creates the contact (``_fetch_query``).
+            inserted = {o: (p, a) for o, p, a in zip(openids, partner_ids, activity_states, strict=True)}
+            common = {
+                "account_id": account.id,
+                "company_id": account.company_id.id,
+                "state": state,
+                "info_state": "pending",
+                "create_uid": self.env.uid,
+                "write_uid": self.env.uid,
+                "create_date": now,
+                "write_date": now,
+                **(values or {}),
+            }
+            for member_id, openid in rows:
+                partner_id, activity_state = inserted[openid]
+                row = dict(common, openid=openid, partner_id=partner_id, activity_state=activity_state)
+                cache_inserted_row(self.browse(member_id), row, skip=() if partner_id else ("partner_id",))
         if extra and ids:
             # What depends on these fields (the source store of a QR channel, ...) is computed by the ORM.
             self.browse(ids).modified(list(extra), create=True)
         return ids
-
-    def _cache_inserted(self, rows, account, openids, partner_ids, state, activity_states, now, values):
-        """Put the members just inserted (``rows``: their ids and openids) in the cache, as ``_insert_members``
-        inserted them."""
-        # The new rows as a read would fetch them (their other columns are empty): not read back.  A member
-        # without a contact is not put in the cache: reading it creates the contact (``_fetch_query``).
-        inserted = {
-            openid: (partner_id, activity_state)
-            for openid, partner_id, activity_state in zip(openids, partner_ids, activity_states, strict=True)
-        }
-        common = {
-            "account_id": account.id,
-            "company_id": account.company_id.id,
-            "state": state,
-            "info_state": "pending",
-            "create_uid": self.env.uid,
-            "write_uid": self.env.uid,
-            "create_date": now,
-            "write_date": now,
-            **(values or {}),
-        }
-        cache = self.env.cache
-        for member_id, openid in rows:
-            member = self.browse(member_id)
-            partner_id, activity_state = inserted[openid]
-            row = dict(common, openid=openid, activity_state=activity_state, partner_id=partner_id)
-            for fname, field in self._fields.items():
-                if field.store and field.column_type and field.prefetch is True and fname != "id":
-                    if fname == "partner_id" and not partner_id:
-                        continue
-                    # An empty column is None in the cache, as a read puts it (an integer's 0 is not empty).
-                    value = row.get(fname)
-                    value = None if value is None else field.convert_to_cache(value, member)
-                    cache.insert_missing(member, field, [value])
 
     @api.model
     def _bulk_create(self, account, openids, batch_size=1000):
